@@ -1,0 +1,169 @@
+"""Members -> one deterministic archive, written to a temp name and renamed into place.
+
+The same members give the same bytes whatever the umask, time zone or cache state: entries
+sorted, every mtime the same fixed value, uid/gid 0 owned by root, modes normalised to
+0644/0755, plain ustar headers (no pax timestamps), and gzip with no name and mtime 0.
+Every payload byte is hashed on its way in and checked against what the manifest says, and
+the archive's own sha256 is computed as it is written: no second pass over anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from bundler.errors import BundlerError, IntegrityError
+
+Format = Literal["tar", "tar.gz"]
+FORMATS: tuple[Format, ...] = ("tar", "tar.gz")
+RECORD = 20 * 512  # tar's default record size: old tars expect the file to be a multiple
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str  # path inside the top folder, '/'-separated
+    source: Path | bytes
+    executable: bool = False
+    sha256: str | None = None  # checked while copying when given
+
+    @property
+    def size(self) -> int:
+        return len(self.source) if isinstance(self.source, bytes) else self.source.stat().st_size
+
+
+class _HashingWriter:
+    """A write-only file that hashes and counts what passes through it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+def _header(name: str, size: int, mode: int, kind: bytes, mtime: int) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mode = mode
+    info.type = kind
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    try:
+        return info.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="strict")
+    except ValueError as exc:
+        raise BundlerError(f"cannot store {name!r} in a ustar archive: {exc}") from None
+
+
+def _directories(names: Iterable[str], top: str) -> set[str]:
+    dirs = {top}
+    for name in names:
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            dirs.add(f"{top}/{'/'.join(parts[:i])}")
+    return dirs
+
+
+def write_archive(
+    dest: Path, top: str, members: list[Member], mtime: int, fmt: Format = "tar"
+) -> str:
+    """Write `members` under `top/` to `dest` atomically; return the archive's sha256."""
+    names = [m.name for m in members]
+    if len(set(names)) != len(names):
+        raise BundlerError("internal: duplicate bundle member names")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            hashing = _HashingWriter(raw)
+            out: BinaryIO
+            if fmt == "tar.gz":
+                out = gzip.GzipFile(  # type: ignore[assignment]
+                    filename="",
+                    mode="wb",
+                    fileobj=hashing,
+                    mtime=0,
+                    compresslevel=6,
+                )
+            else:
+                out = hashing  # type: ignore[assignment]
+            entries: list[tuple[str, Member | None]] = [(d, None) for d in _directories(names, top)]
+            entries += [(f"{top}/{m.name}", m) for m in members]
+            written = 0
+            for arcname, member in sorted(entries, key=lambda e: e[0]):
+                if member is None:
+                    block = _header(arcname, 0, 0o755, tarfile.DIRTYPE, mtime)
+                    out.write(block)
+                    written += len(block)
+                    continue
+                mode = 0o755 if member.executable else 0o644
+                block = _header(arcname, member.size, mode, tarfile.REGTYPE, mtime)
+                out.write(block)
+                written += len(block) + _copy(member, out)
+            end = 2 * 512
+            end += (-(written + end)) % RECORD
+            out.write(bytes(end))
+            if fmt == "tar.gz":
+                out.close()
+            raw.flush()
+            os.fsync(raw.fileno())
+        tmp.chmod(0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    return hashing.sha256.hexdigest()
+
+
+def _copy(member: Member, out: BinaryIO) -> int:
+    h = hashlib.sha256()
+    size = 0
+    if isinstance(member.source, bytes):
+        data = member.source
+        h.update(data)
+        out.write(data)
+        size = len(data)
+    else:
+        with open(member.source, "rb", buffering=0) as src:
+            buf = bytearray(CHUNK)
+            view = memoryview(buf)
+            while n := src.readinto(buf):
+                h.update(view[:n])
+                out.write(view[:n])
+                size += n
+    if member.sha256 is not None and h.hexdigest() != member.sha256:
+        raise IntegrityError(
+            f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "
+            f"expected {member.sha256}); delete the cache folder and build again"
+        )
+    pad = (-size) % 512
+    if pad:
+        out.write(bytes(pad))
+    return size + pad
+
+
+def sha256sums(files: dict[str, str]) -> bytes:
+    """coreutils format, so `sha256sum -c SHA256SUMS` works with nothing installed."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items())).encode()
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,270 @@
+"""The command line: parse, call one core function, print its result, map errors to exit codes.
+
+Results go to stdout; progress, warnings and errors to stderr, one line per failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bundler import __version__
+from bundler.build import BuildOptions, build
+from bundler.errors import BundlerError, ExitCode
+from bundler.fetch import GpgMode
+from bundler.progress import Progress
+from bundler.pydeps import DEFAULT_INDEX
+from bundler.recipes import SupervisorRecipe, load_all
+from bundler.verify import read_manifest, verify
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
+)
+
+_debug = False
+
+
+def _fail(exc: BaseException) -> None:
+    if _debug:
+        raise exc
+    if isinstance(exc, BundlerError):
+        print(f"bundler: error: {exc}", file=sys.stderr)
+        raise SystemExit(int(exc.exit_code))
+    if isinstance(exc, KeyboardInterrupt):
+        print("bundler: interrupted; nothing was written", file=sys.stderr)
+        raise SystemExit(int(ExitCode.INTERRUPTED))
+    print(
+        f"bundler: internal error: {type(exc).__name__}: {exc} "
+        "(run again with --debug for details)",
+        file=sys.stderr,
+    )
+    raise SystemExit(int(ExitCode.ERROR))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"bundler {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."""
+
+
+@app.command("build")
+def build_command(
+    storm: Annotated[str, typer.Option("--storm", help="Storm version, e.g. 0.9.5 or 2.8.4.")],
+    zk: Annotated[str, typer.Option("--zk", help="ZooKeeper version, e.g. 3.4.6 or 3.9.3.")],
+    supervisor: Annotated[
+        str | None, typer.Option(help="supervisor version for the targets (default: recipes).")
+    ] = None,
+    mirror: Annotated[
+        list[str] | None,
+        typer.Option(help="Mirror base URL (holds storm/ and zookeeper/); tried first, in order."),
+    ] = None,
+    keys: Annotated[
+        list[Path] | None,
+        typer.Option(help="Trusted KEYS file, instead of fetching KEYS from apache.org."),
+    ] = None,
+    gpg: Annotated[
+        str, typer.Option(help="auto: verify when gpg is present; require; off.")
+    ] = "auto",
+    no_default_mirrors: Annotated[
+        bool, typer.Option("--no-default-mirrors", help="Use only the --mirror URLs.")
+    ] = False,
+    index_url: Annotated[
+        str, typer.Option(help="Python package index (simple API).")
+    ] = DEFAULT_INDEX,
+    find_links: Annotated[
+        list[str] | None, typer.Option(help="Folder or page of wheels, looked at before the index.")
+    ] = None,
+    cache_dir: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
+    output_dir: Annotated[Path, typer.Option(help="Where the bundle is written.")] = Path(
+        "bundles"
+    ),
+    jobs: Annotated[int, typer.Option(help="Parallel downloads.")] = 4,
+    format: Annotated[str, typer.Option(help="Bundle archive format: tar or tar.gz.")] = "tar",
+    no_pins: Annotated[
+        bool,
+        typer.Option(
+            "--no-pins",
+            help="Skip the recipes' third-party pinned hashes (Apache's checksums and signatures "
+            "are still checked).",
+        ),
+    ] = False,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a mirror to connect.")
+    ] = 5.0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
+    global _debug
+    _debug = debug
+    if gpg not in ("auto", "require", "off"):
+        raise typer.BadParameter(
+            f"expected auto, require or off, found {gpg!r}", param_hint="--gpg"
+        )
+    if format not in ("tar", "tar.gz"):
+        raise typer.BadParameter(f"expected tar or tar.gz, found {format!r}", param_hint="--format")
+    gpg_mode: GpgMode = gpg  # type: ignore[assignment]
+    options = BuildOptions(
+        storm=storm,
+        zookeeper=zk,
+        supervisor=supervisor,
+        mirrors=list(mirror or []),
+        keys=list(keys or []),
+        gpg=gpg_mode,
+        default_mirrors=not no_default_mirrors,
+        index_url=index_url,
+        find_links=list(find_links or []),
+        cache_dir=cache_dir,
+        output_dir=output_dir,
+        jobs=jobs,
+        pins=not no_pins,
+        format=format,  # type: ignore[arg-type]
+        connect_timeout=connect_timeout,
+    )
+    progress = Progress(quiet=quiet)
+    try:
+        result = build(options, progress)
+    except (BundlerError, KeyboardInterrupt, Exception) as exc:
+        _fail(exc)
+        return
+    progress.info(f"bundle  {result.path} ({result.size} bytes, sha256 {result.sha256})")
+    print(result.path)
+
+
+@app.command("verify")
+def verify_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Re-check every file of a bundle against its manifest and SHA256SUMS."""
+    global _debug
+    _debug = debug
+    try:
+        report = verify(bundle)
+    except (BundlerError, KeyboardInterrupt, Exception) as exc:
+        _fail(exc)
+        return
+    print(f"{bundle}: OK ({report.name}: {report.files} files, {report.bytes} bytes)")
+    print(f"{bundle}: {report.sidecar}")
+
+
+def _inspect_text(manifest: dict[str, Any]) -> str:
+    lines = [
+        f"bundle {manifest.get('name')} (schema {manifest.get('schema')}, "
+        f"made by bundler {manifest.get('tool', {}).get('version')})"
+    ]
+    comps = manifest.get("components", {})
+    for art in manifest.get("artifacts", []):
+        comp = comps.get(art["component"], {})
+        ver = art["verification"]
+        sig = ver.get("signature", {})
+        checked = ", ".join(f"{c['algorithm']} ({c['source']})" for c in ver.get("checked", []))
+        sig_text = (
+            f"signature good, key {sig.get('fingerprint')}"
+            if sig.get("status") == "good"
+            else f"signature {sig.get('status')}: {sig.get('reason', '')}"
+        )
+        lines += [
+            f"{art['component']} {comp.get('version')} (line {comp.get('line')})",
+            f"  file     {art['path']}  {art['size']} bytes",
+            f"  sha256   {art['sha256']}",
+            f"  source   {art['url']}",
+            f"  checked  {checked or 'nothing'}; {sig_text}",
+        ]
+    sup = comps.get("supervisor", {})
+    lines.append(f"supervisor {sup.get('version')} for Python {', '.join(sup.get('pythons', {}))}")
+    for py, info in sup.get("pythons", {}).items():
+        lines.append(f"  {py:<5} {', '.join(Path(w).name for w in info['wheels'])}")
+    files = manifest.get("files", {})
+    total = sum(f["size"] for f in files.values())
+    lines.append(f"{len(files)} files, {total} bytes")
+    return "\n".join(lines)
+
+
+@app.command("inspect")
+def inspect_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The whole manifest as JSON.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Show a bundle's components, sources, sizes, hashes and how each was verified."""
+    global _debug
+    _debug = debug
+    try:
+        manifest = read_manifest(bundle)
+    except (BundlerError, KeyboardInterrupt, Exception) as exc:
+        _fail(exc)
+        return
+    print(json.dumps(manifest, indent=2, sort_keys=True) if as_json else _inspect_text(manifest))
+
+
+@app.command("recipes")
+def recipes_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
+) -> None:
+    """Supported versions and what each needs (Java, Python)."""
+    try:
+        recipes = load_all()
+        sup = SupervisorRecipe.load()
+    except BundlerError as exc:
+        _fail(exc)
+        return
+    data: dict[str, Any] = {}
+    for project, recipe in recipes.items():
+        lines: dict[str, Any] = {}
+        for version in recipe.known:
+            comp = recipe.resolve(version)
+            f = comp.facts
+            entry = lines.setdefault(
+                comp.line,
+                {"versions": [], "java_min": f.get("java_min"), "java_max": f.get("java_max")},
+            )
+            entry["versions"].append(version)
+            entry["file"] = comp.artifact.file.replace(version, "{version}")
+            for key in ("launcher_python", "nimbus_key", "server_line", "java_min", "java_max"):
+                if key in f:
+                    entry[key] = f[key]
+        data[project] = lines
+    data["supervisor"] = {"default": sup.default, "target_pythons": list(sup.pythons)}
+    if as_json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    for project in ("storm", "zookeeper"):
+        print(f"{recipes[project].display}:")
+        for line, info in data[project].items():
+            java = f"Java {info['java_min']}" + (
+                f"-{info['java_max']}" if info.get("java_max") else "+"
+            )
+            extra = (
+                f"launcher Python {info['launcher_python']}, {info['nimbus_key']}"
+                if project == "storm"
+                else f"{info['server_line']}"
+            )
+            print(
+                f"  {line:<5} {info['versions'][0]}..{info['versions'][-1]:<12} {java:<10} {extra}"
+            )
+    print(f"supervisor {sup.default} (default) for target Python {', '.join(sup.pythons)}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("bundler: interrupted; nothing was written", file=sys.stderr)
+        raise SystemExit(int(ExitCode.INTERRUPTED)) from None

@@ -1,0 +1,393 @@
+"""Release tarballs from mirrors in order, verified, into the shared cache.
+
+For each artifact, each mirror in turn: fetch the checksum files and the signature, stream
+the tarball to a staging folder while hashing it and reading its tar headers, compare the
+strongest published checksum and the recipe's pin, check the signature against the
+project's KEYS, and only then move it into the cache. A mirror that lacks a file is skipped;
+one that serves bad bytes is reported, and the next one is tried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from bundler import checksums
+from bundler.cache import Cache
+from bundler.errors import (
+    DownloadError,
+    IntegrityError,
+    KeysUnavailableError,
+    SignatureError,
+)
+from bundler.http import Http, HttpFailure, NotFound
+from bundler.progress import Progress
+from bundler.recipes import Artifact, Component
+from bundler.signatures import Keyring, gpg_path
+from bundler.tarscan import TarScanner
+
+GpgMode = Literal["auto", "require", "off"]
+DEFAULT_MIRRORS = ("https://dlcdn.apache.org", "https://archive.apache.org/dist")
+RECORD_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Where trusted KEYS come from, decided once per build."""
+
+    gpg_mode: GpgMode
+    keys_files: tuple[Path, ...]  # --keys: used for every project instead of apache.org
+    fetch_keys: bool  # allowed to fetch KEYS from apache.org
+
+
+@dataclass
+class FetchedArtifact:
+    component: Component
+    entry: Path
+    record: dict[str, Any]
+    signature: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def artifact(self) -> Artifact:
+        return self.component.artifact
+
+    @property
+    def file(self) -> Path:
+        return self.entry / self.artifact.file
+
+    def sidecars(self) -> list[Path]:
+        return [self.entry / name for name in self.record["sidecars"]]
+
+
+class Keys:
+    """The KEYS file each project's signatures are checked against, and the keyring."""
+
+    def __init__(self, trust: Trust, http: Http, cache: Cache, progress: Progress) -> None:
+        self.trust = trust
+        self.http = http
+        self.cache = cache
+        self.progress = progress
+        self.gpg = gpg_path()
+        self._files: dict[str, list[Path]] = {}
+        self._unavailable: dict[str, str] = {}
+
+    def prepare(self, project: str, urls: tuple[str, ...]) -> None:
+        """Find KEYS for `project`, or note why signatures cannot be checked."""
+        trust = self.trust
+        if trust.gpg_mode == "off":
+            self._unavailable[project] = "signature checks turned off (--gpg off)"
+            return
+        if self.gpg is None:
+            self._unavailable[project] = "gpg is not installed"
+        elif trust.keys_files:
+            self._files[project] = list(trust.keys_files)
+        elif not trust.fetch_keys:
+            self._unavailable[project] = (
+                "no trusted KEYS: --no-default-mirrors forbids apache.org; pass --keys FILE"
+            )
+        else:
+            path = self._fetch_keys(project, urls)
+            if path is not None:
+                self._files[project] = [path]
+        if project in self._unavailable and trust.gpg_mode == "require":
+            raise KeysUnavailableError(
+                f"--gpg require: cannot check {project} signatures: {self._unavailable[project]}"
+            )
+
+    def _fetch_keys(
+        self, project: str, urls: tuple[str, ...], refresh: bool = False
+    ) -> Path | None:
+        entry = self.cache.keys_dir(project)
+        with self.cache.locked(f"keys:{project}"):
+            if not refresh and (entry / "KEYS").is_file():
+                return entry / "KEYS"
+            reasons = []
+            for url in urls:
+                if not url.startswith("https://"):
+                    reasons.append(f"{url}: not HTTPS")
+                    continue
+                try:
+                    data = self.http.get_bytes(url)
+                except HttpFailure as exc:
+                    reasons.append(exc.reason)
+                    continue
+                staged = self.cache.tmpdir()
+                (staged / "KEYS").write_bytes(data)
+                self.cache.commit(staged, entry, {"url": url, "sha256": _sha256(data)})
+                self.progress.info(f"fetched {project} KEYS from {url}")
+                return entry / "KEYS"
+            self._unavailable[project] = (
+                "could not fetch KEYS from apache.org (" + "; ".join(reasons) + ")"
+            )
+            return None
+
+    def files(self, project: str) -> list[Path]:
+        return self._files.get(project, [])
+
+    def unavailable(self, project: str) -> str | None:
+        return self._unavailable.get(project)
+
+    def digest(self, project: str) -> str:
+        h = hashlib.sha256()
+        for path in self.files(project):
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    def verify(
+        self, fetched_file: Path, asc: Path | None, what: str, project: str
+    ) -> dict[str, Any]:
+        """Check one signature; returns the record for the manifest or raises SignatureError."""
+        reason = self.unavailable(project)
+        if reason is None and asc is None:
+            reason = "no .asc signature published on the mirror"
+        if reason is not None:
+            if self.trust.gpg_mode == "require":
+                raise SignatureError(f"--gpg require: {what}: {reason}")
+            if self.trust.gpg_mode == "auto":
+                self.progress.warn(f"signature of {what} NOT verified: {reason}")
+            status = "off" if self.trust.gpg_mode == "off" else "unverified"
+            return {"status": status, "reason": reason}
+        assert self.gpg is not None and asc is not None
+        with Keyring(self.files(project), self.gpg) as ring:
+            result = ring.verify(asc, fetched_file, what)
+        return {
+            "status": "good",
+            "fingerprint": result.fingerprint,
+            "signer": result.signer,
+            "keys_sha256": self.digest(project),
+        }
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class MirrorOutcome(Exception):
+    """Why one mirror did not yield a verified artifact."""
+
+    def __init__(self, reason: str, integrity: bool) -> None:
+        super().__init__(reason)
+        self.integrity = integrity
+
+
+class ArtifactFetcher:
+    def __init__(
+        self,
+        mirrors: list[str],
+        http: Http,
+        cache: Cache,
+        keys: Keys,
+        progress: Progress,
+        use_pins: bool = True,
+    ) -> None:
+        self.mirrors = [m.rstrip("/") for m in mirrors]
+        self.http = http
+        self.cache = cache
+        self.keys = keys
+        self.progress = progress
+        self.use_pins = use_pins
+
+    def fetch(self, component: Component) -> FetchedArtifact:
+        artifact = component.artifact
+        entry = self.cache.artifact_dir(artifact.path)
+        with self.cache.locked(f"artifact:{artifact.path}"):
+            record = self.cache.read_record(entry)
+            if record is not None and self._record_usable(record, artifact, entry):
+                fetched = FetchedArtifact(component, entry, record)
+                try:
+                    fetched.signature = self._signature(fetched)
+                    self.progress.info(f"cached  {artifact.file} (no download)")
+                    return fetched
+                except SignatureError:
+                    # The cached bytes fail a check they were never put through (other KEYS
+                    # now): drop them and fetch anew, so the mirrors decide.
+                    self.cache.evict(entry)
+            elif entry.exists():
+                self.cache.evict(entry)
+            return self._from_mirrors(component, entry)
+
+    def _record_usable(self, record: dict[str, Any], artifact: Artifact, entry: Path) -> bool:
+        if record.get("schema") != RECORD_SCHEMA:
+            return False
+        file = entry / artifact.file
+        if not file.is_file() or file.stat().st_size != record.get("size"):
+            return False
+        pin = artifact.pin
+        if self.use_pins and pin is not None:
+            digest = record.get("digests", {}).get(pin.algorithm)
+            if digest is None:
+                return False
+            if not checksums.same(pin.digest, digest):
+                return False
+        return True
+
+    def _signature(self, fetched: FetchedArtifact) -> dict[str, Any]:
+        record = fetched.record
+        asc_name = record.get("signature_file")
+        asc = fetched.entry / asc_name if asc_name else None
+        project = fetched.artifact.project
+        cached = record.get("signatures", {})
+        if self.keys.files(project) and asc is not None:
+            known = cached.get(self.keys.digest(project))
+            if known:
+                return dict(known)
+        result = self.keys.verify(fetched.file, asc, fetched.artifact.file, project)
+        if result.get("status") == "good":
+            cached[result["keys_sha256"]] = result
+            record["signatures"] = cached
+            self.cache.update_record(fetched.entry, record)
+        return result
+
+    def _from_mirrors(self, component: Component, entry: Path) -> FetchedArtifact:
+        artifact = component.artifact
+        outcomes: list[str] = []
+        integrity = False
+        for mirror in self.mirrors:
+            staged = self.cache.tmpdir()
+            try:
+                record = self._try_mirror(mirror, artifact, staged)
+                fetched = FetchedArtifact(component, staged, record)
+                fetched.signature = self._signature_staged(fetched)
+                record.setdefault("signatures", {})
+                if fetched.signature.get("status") == "good":
+                    record["signatures"][fetched.signature["keys_sha256"]] = fetched.signature
+                self.cache.commit(staged, entry, record)
+                fetched.entry = entry
+                return fetched
+            except MirrorOutcome as outcome:
+                outcomes.append(f"{mirror}: {outcome}")
+                integrity = integrity or outcome.integrity
+            except IntegrityError as exc:
+                outcomes.append(f"{mirror}: {exc}")
+                integrity = True
+            finally:
+                if staged.exists():
+                    shutil.rmtree(staged, ignore_errors=True)
+        summary = " | ".join(outcomes) or "no mirrors configured"
+        if integrity:
+            raise IntegrityError(f"no mirror served a verified {artifact.file}: {summary}")
+        raise DownloadError(
+            f"no mirror has {artifact.file} (looked for {artifact.path}): {summary}; "
+            "check the version or pass --mirror URL"
+        )
+
+    def _signature_staged(self, fetched: FetchedArtifact) -> dict[str, Any]:
+        asc_name = fetched.record.get("signature_file")
+        asc = fetched.entry / asc_name if asc_name else None
+        return self.keys.verify(fetched.file, asc, fetched.artifact.file, fetched.artifact.project)
+
+    def _get_small(self, url: str) -> bytes | None:
+        try:
+            return self.http.get_bytes(url, limit=1 << 20)
+        except NotFound:
+            return None
+
+    def _try_mirror(self, mirror: str, artifact: Artifact, staged: Path) -> dict[str, Any]:
+        url = f"{mirror}/{artifact.path}"
+        published: list[dict[str, str]] = []
+        sidecars: list[str] = []
+        try:
+            for ext in artifact.checksums:
+                body = self._get_small(f"{url}.{ext}")
+                if body is None:
+                    continue
+                name = f"{artifact.file}.{ext}"
+                (staged / name).write_bytes(body)
+                sidecars.append(name)
+                for entry in checksums.for_file(body.decode("utf-8", "replace"), artifact.file):
+                    published.append(
+                        {"file": name, "algorithm": entry.algorithm, "digest": entry.digest}
+                    )
+            pin = artifact.pin if self.use_pins else None
+            if not published and pin is None:
+                tried = ", ".join(f".{e}" for e in artifact.checksums)
+                raise MirrorOutcome(
+                    f"no checksum file next to {artifact.file} (tried {tried})", False
+                )
+            signature_file = None
+            if artifact.signature:
+                body = self._get_small(f"{url}.{artifact.signature}")
+                if body is not None:
+                    signature_file = f"{artifact.file}.{artifact.signature}"
+                    (staged / signature_file).write_bytes(body)
+                    sidecars.append(signature_file)
+            best = checksums.strongest(
+                checksums.Checksum(p["algorithm"], p["digest"], None) for p in published
+            )
+            wanted = {"sha256", "sha512"}
+            if best is not None:
+                wanted.add(best.algorithm)
+            if pin is not None:
+                wanted.add(pin.algorithm)
+            hasher = checksums.MultiHash(wanted)
+            scanner = TarScanner(artifact.file, expected_top=artifact.top)
+            bar = self.progress.bar(artifact.file)
+            self.progress.info(f"fetch   {url}")
+
+            def on_data(chunk: bytes) -> None:
+                hasher.update(chunk)
+                scanner.feed(chunk)
+                bar.update(len(chunk))
+
+            def on_restart() -> None:
+                nonlocal hasher
+                hasher = checksums.MultiHash(wanted)
+                scanner.restart()
+                bar.reset()
+
+            try:
+                with open(staged / artifact.file, "wb") as out:
+                    got = self.http.download(url, out, on_data, on_restart, bar.total)
+            finally:
+                bar.close()
+        except NotFound as exc:
+            raise MirrorOutcome(f"not found ({exc.url})", False) from None
+        except HttpFailure as exc:
+            raise MirrorOutcome(exc.reason, False) from None
+        digests = hasher.hexdigests()
+        checked: list[dict[str, str]] = []
+        if best is not None:
+            checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
+            checked.append({"source": "apache", "algorithm": best.algorithm})
+            if best.algorithm in checksums.WEAK:
+                self.progress.warn(
+                    f"{artifact.file}: Apache publishes only {best.algorithm} for it, which "
+                    "detects corruption but not tampering; the signature is what protects it"
+                )
+        if pin is not None:
+            checksums.check(
+                f"{artifact.file} (recipes pin)", pin.algorithm, pin.digest, digests[pin.algorithm]
+            )
+            checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
+        summary = scanner.finish()
+        launcher = artifact.launcher
+        if launcher and f"{artifact.top}/{launcher}" not in summary.names:
+            raise IntegrityError(
+                f"{artifact.file}: has no {artifact.top}/{launcher}; "
+                "this is not the release's binary tarball"
+            )
+        self.progress.info(
+            f"checked {artifact.file}: "
+            + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
+        )
+        return {
+            "schema": RECORD_SCHEMA,
+            "project": artifact.project,
+            "version": artifact.version,
+            "file": artifact.file,
+            "url": url,
+            "mirror": mirror,
+            "size": got.size,
+            "last_modified": got.last_modified,
+            "resumed": got.resumed,
+            "digests": digests,
+            "sha256": digests["sha256"],
+            "published": published,
+            "checked": checked,
+            "sidecars": sorted(sidecars),
+            "signature_file": signature_file,
+            "archive": {"top": artifact.top, "entries": summary.entries},
+        }

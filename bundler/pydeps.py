@@ -1,0 +1,316 @@
+"""supervisord's wheels for every target Python, exactly as the committed locks say.
+
+Each lock (recipes/python/supervisor-<v>/py<X.Y>.txt) was compiled by pip-tools under that
+Python, with hashes. For every locked requirement we take a wheel that installs on that
+Python and whose sha256 is one the lock lists: from --find-links folders first, then the
+package index (PEP 691 JSON or PEP 503 HTML). Wheels are cached by hash, so a warm build
+asks no index anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from packaging.tags import Tag, compatible_tags
+from packaging.utils import (
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+
+from bundler.cache import Cache
+from bundler.errors import DownloadError, IntegrityError, UsageError
+from bundler.http import Http, HttpFailure, NotFound
+from bundler.progress import Progress
+from bundler.recipes import RECIPES_DIR, SupervisorRecipe
+
+DEFAULT_INDEX = "https://pypi.org/simple"
+_HASH = re.compile(r"--hash[= ]sha256:([0-9a-fA-F]{64})")
+
+
+@dataclass(frozen=True)
+class Locked:
+    name: str  # canonical
+    version: str
+    hashes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Lock:
+    python: str
+    path: Path
+    requirements: tuple[Locked, ...]
+
+
+@dataclass(frozen=True)
+class Wheel:
+    filename: str
+    sha256: str
+    path: Path  # in the cache
+    source: str  # URL or folder it came from
+    size: int
+
+
+@dataclass
+class PythonSet:
+    """What one target Python gets: its lock and the wheels that satisfy it."""
+
+    python: str
+    lock: Lock
+    wheels: list[Wheel] = field(default_factory=list)
+
+    @property
+    def pip_wheel(self) -> Wheel:
+        for wheel in self.wheels:
+            if canonicalize_name(parse_wheel_filename(wheel.filename)[0]) == "pip":
+                return wheel
+        raise UsageError(f"lock {self.lock.path} does not lock pip; regenerate it (make locks)")
+
+
+def parse_lock(text: str, python: str, path: Path) -> Lock:
+    requirements = []
+    logical = re.sub(r"\\\s*\n", " ", text)
+    for line in logical.splitlines():
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#") or line.startswith("-"):
+            continue
+        spec = line.split("--hash", 1)[0].split(";", 1)[0].strip()
+        name, sep, version = spec.partition("==")
+        hashes = frozenset(h.lower() for h in _HASH.findall(line))
+        if not sep or not hashes:
+            raise UsageError(
+                f"{path}: line {spec!r} is not pinned with == and --hash; regenerate (make locks)"
+            )
+        requirements.append(Locked(canonicalize_name(name.strip()), version.strip(), hashes))
+    if not requirements:
+        raise UsageError(f"{path}: lock is empty; regenerate it (make locks)")
+    return Lock(python, path, tuple(requirements))
+
+
+def load_locks(supervisor: str, recipes_dir: Path = RECIPES_DIR) -> list[Lock]:
+    recipe = SupervisorRecipe.load(recipes_dir)
+    if not recipe.supports(supervisor):
+        raise UsageError(
+            f"supervisor {supervisor} is not supported (recipes/supervisor.toml covers 4.x); "
+            f"use --supervisor {recipe.default}"
+        )
+    folder = recipe.lock_dir(supervisor, recipes_dir)
+    locks = []
+    missing = []
+    for python in recipe.pythons:
+        path = folder / f"py{python}.txt"
+        if not path.is_file():
+            missing.append(python)
+            continue
+        locks.append(parse_lock(path.read_text(encoding="utf-8"), python, path))
+    if missing:
+        raise UsageError(
+            f"no lock for supervisor {supervisor} on Python {', '.join(missing)} in {folder}; "
+            f"run `make locks SUPERVISOR={supervisor}` or use --supervisor {recipe.default}"
+        )
+    return locks
+
+
+def _tags(python: str) -> frozenset[Tag]:
+    major, minor = (int(p) for p in python.split("."))
+    return frozenset(compatible_tags((major, minor), f"cp{major}{minor}", ["any"]))
+
+
+def installable(filename: str, python: str) -> bool:
+    try:
+        _, _, _, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return bool(tags & _tags(python))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    filename: str
+    url: str  # http(s) URL or local path
+    sha256: str | None
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href")
+            self._text = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href:
+            self.links.append((self._href, self._text.strip()))
+            self._href = None
+
+
+def _from_html(page_url: str, html: str) -> list[Candidate]:
+    parser = _Anchors()
+    parser.feed(html)
+    out = []
+    for href, text in parser.links:
+        url = urljoin(page_url, href)
+        base, _, fragment = url.partition("#")
+        filename = os.path.basename(urlsplit(base).path) or text
+        sha = fragment[7:].lower() if fragment.startswith("sha256=") else None
+        out.append(Candidate(filename, base, sha))
+    return out
+
+
+class WheelResolver:
+    def __init__(
+        self,
+        http: Http,
+        cache: Cache,
+        progress: Progress,
+        index_url: str = DEFAULT_INDEX,
+        find_links: Iterable[str] = (),
+    ) -> None:
+        self.http = http
+        self.cache = cache
+        self.progress = progress
+        self.index_url = index_url.rstrip("/")
+        self.find_links = list(find_links)
+        self._pages: dict[str, list[Candidate]] = {}
+
+    def cached(self, req: Locked, python: str) -> Wheel | None:
+        for sha in sorted(req.hashes):
+            folder = self.cache.wheel_dir(sha)
+            if not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                if path.suffix == ".whl" and installable(path.name, python):
+                    return Wheel(path.name, sha, path, "cache", path.stat().st_size)
+        return None
+
+    def _find_links_candidates(self, name: str) -> list[Candidate]:
+        out: list[Candidate] = []
+        for location in self.find_links:
+            if location.startswith(("http://", "https://")):
+                out += self._page(location)
+            else:
+                folder = Path(location)
+                if not folder.is_dir():
+                    raise UsageError(f"--find-links {location}: not a folder")
+                out += [Candidate(p.name, str(p), None) for p in sorted(folder.iterdir())]
+        return [c for c in out if _wheel_name(c.filename) == name]
+
+    def _page(self, url: str) -> list[Candidate]:
+        if url not in self._pages:
+            try:
+                body = self.http.get_bytes(url)
+            except NotFound:
+                body = b""
+            text = body.decode("utf-8", "replace")
+            if text.lstrip().startswith("{"):
+                data = json.loads(text)
+                self._pages[url] = [
+                    Candidate(
+                        f["filename"], urljoin(url, f["url"]), f.get("hashes", {}).get("sha256")
+                    )
+                    for f in data.get("files", [])
+                ]
+            else:
+                self._pages[url] = _from_html(url, text)
+        return self._pages[url]
+
+    def _index_candidates(self, name: str) -> list[Candidate]:
+        return [
+            c for c in self._page(f"{self.index_url}/{name}/") if _wheel_name(c.filename) == name
+        ]
+
+    def resolve(self, req: Locked, python: str) -> Wheel:
+        wheel = self.cached(req, python)
+        if wheel is not None:
+            return wheel
+        with self.cache.locked(f"wheel:{req.name}=={req.version}:{python}"):
+            wheel = self.cached(req, python)
+            if wheel is not None:
+                return wheel
+            problems: list[str] = []
+            for source in (self._find_links_candidates, self._index_candidates):
+                try:
+                    candidates = source(req.name)
+                except HttpFailure as exc:
+                    problems.append(exc.reason)
+                    continue
+                for cand in candidates:
+                    if not installable(cand.filename, python):
+                        continue
+                    if _wheel_version(cand.filename) != Version(req.version):
+                        continue
+                    if cand.sha256 and cand.sha256.lower() not in req.hashes:
+                        continue
+                    try:
+                        return self._take(cand, req)
+                    except IntegrityError as exc:
+                        problems.append(str(exc))
+        where = ", ".join([*self.find_links, self.index_url])
+        detail = f" ({'; '.join(problems)})" if problems else ""
+        raise DownloadError(
+            f"no wheel of {req.name}=={req.version} for Python {python} with a locked hash "
+            f"in {where}{detail}; pass --find-links DIR or --index-url URL that has it"
+        )
+
+    def _take(self, cand: Candidate, req: Locked) -> Wheel:
+        staged = self.cache.tmpdir()
+        target = staged / cand.filename
+        h = hashlib.sha256()
+        if cand.url.startswith(("http://", "https://")):
+
+            def restart() -> None:
+                nonlocal h
+                h = hashlib.sha256()
+
+            with open(target, "wb") as out:
+                self.http.download(cand.url, out, lambda chunk: h.update(chunk), restart)
+        else:
+            with open(cand.url, "rb") as src, open(target, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    h.update(chunk)
+                    out.write(chunk)
+        digest = h.hexdigest()
+        if digest not in req.hashes:
+            os.unlink(target)
+            os.rmdir(staged)
+            raise IntegrityError(
+                f"{cand.filename} from {cand.url}: sha256 {digest} is not one the lock allows "
+                f"for {req.name}=={req.version}"
+            )
+        final = self.cache.wheel_dir(digest)
+        self.cache.commit(staged, final)
+        self.progress.info(f"wheel   {cand.filename}")
+        path = final / cand.filename
+        return Wheel(cand.filename, digest, path, cand.url, path.stat().st_size)
+
+
+def _wheel_name(filename: str) -> str | None:
+    try:
+        return canonicalize_name(parse_wheel_filename(filename)[0])
+    except InvalidWheelFilename:
+        return None
+
+
+def _wheel_version(filename: str) -> Version | None:
+    try:
+        return parse_wheel_filename(filename)[1]
+    except InvalidWheelFilename:
+        return None

@@ -1,0 +1,209 @@
+"""Check a .tar.gz's entries while it downloads: no second pass over the bytes.
+
+The scanner is fed the compressed stream chunk by chunk, inflates it, and reads only the
+512-byte tar headers (ustar, GNU long names, pax paths); file data is skipped in place.
+It refuses what must never be unpacked: absolute paths, `..`, links leaving the tree,
+device files, and entries outside the one expected top folder.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import zlib
+from dataclasses import dataclass, field
+
+from bundler.errors import UnsafeArchiveError
+
+BLOCK = 512
+_DATA_TYPES = {b"0", b"\0", b"7"}
+_LINK_TYPES = {b"1", b"2"}
+_DIR_TYPE = b"5"
+_META_TYPES = {b"L", b"K", b"x", b"g"}
+
+
+@dataclass
+class ArchiveSummary:
+    tops: set[str] = field(default_factory=set)
+    entries: int = 0
+    names: set[str] = field(default_factory=set)
+
+
+def _octal(field_bytes: bytes) -> int:
+    if field_bytes and field_bytes[0] & 0x80:  # GNU base-256 for large sizes
+        value = int.from_bytes(field_bytes[1:], "big")
+        return value
+    text = field_bytes.split(b"\0", 1)[0].strip()
+    return int(text, 8) if text else 0
+
+
+def _cstr(field_bytes: bytes) -> str:
+    return field_bytes.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    records: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        if space < 0:
+            break
+        length = int(data[pos:space])
+        record = data[space + 1 : pos + length - 1]
+        key, _, value = record.partition(b"=")
+        records[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+def safe_name(name: str, what: str) -> str:
+    """The entry name normalised, or UnsafeArchiveError when it would escape."""
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        raise UnsafeArchiveError(f"{what}: entry {name!r} is an absolute path; refusing archive")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeArchiveError(f"{what}: entry {name!r} climbs out with '..'; refusing archive")
+    return "/".join(parts)
+
+
+class TarScanner:
+    def __init__(self, what: str, expected_top: str | None = None) -> None:
+        self.what = what
+        self.expected_top = expected_top
+        self.summary = ArchiveSummary()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        self._header = bytearray()
+        self._skip = 0
+        self._capture: bytearray | None = None
+        self._capture_type = b""
+        self._capture_left = 0
+        self._capture_size = 0
+        self._long_name: str | None = None
+        self._long_link: str | None = None
+        self._pax: dict[str, str] = {}
+        self._ended = False
+        self.summary = ArchiveSummary()
+
+    def restart(self) -> None:
+        self._reset()
+
+    def feed(self, data: bytes) -> None:
+        if self._ended:
+            return
+        try:
+            out = self._inflate.decompress(data)
+            while self._inflate.eof and self._inflate.unused_data:
+                # Concatenated gzip members form one stream.
+                rest = self._inflate.unused_data
+                self._inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                out += self._inflate.decompress(rest)
+        except zlib.error as exc:
+            raise UnsafeArchiveError(f"{self.what}: not a gzip stream ({exc})") from None
+        self._consume(memoryview(out))
+
+    def _consume(self, view: memoryview) -> None:
+        i, n = 0, len(view)
+        while i < n and not self._ended:
+            if self._capture is not None:
+                take = min(self._capture_left, n - i)
+                self._capture += view[i : i + take]
+                self._capture_left -= take
+                i += take
+                if self._capture_left == 0:
+                    self._finish_capture()
+                continue
+            if self._skip:
+                take = min(self._skip, n - i)
+                self._skip -= take
+                i += take
+                continue
+            take = min(BLOCK - len(self._header), n - i)
+            self._header += view[i : i + take]
+            i += take
+            if len(self._header) == BLOCK:
+                block = bytes(self._header)
+                self._header.clear()
+                self._on_header(block)
+
+    def _finish_capture(self) -> None:
+        assert self._capture is not None
+        data = bytes(self._capture)
+        size = self._capture_size
+        self._capture = None
+        self._skip = (-size) % BLOCK
+        if self._capture_type == b"L":
+            self._long_name = _cstr(data)
+        elif self._capture_type == b"K":
+            self._long_link = _cstr(data)
+        elif self._capture_type == b"x":
+            self._pax = _pax_records(data)
+
+    def _on_header(self, block: bytes) -> None:
+        if block == bytes(BLOCK):
+            self._ended = True
+            return
+        size = _octal(block[124:136])
+        kind = block[156:157]
+        if kind in _META_TYPES:
+            self._capture = bytearray()
+            self._capture_type = kind
+            self._capture_size = size
+            self._capture_left = size
+            if size == 0:
+                self._finish_capture()
+            return
+        name = _cstr(block[0:100])
+        if block[257:262] == b"ustar":
+            prefix = _cstr(block[345:500])
+            if prefix:
+                name = f"{prefix}/{name}"
+        link = _cstr(block[157:257])
+        name = self._pax.get("path") or self._long_name or name
+        link = self._pax.get("linkpath") or self._long_link or link
+        self._long_name = self._long_link = None
+        self._pax = {}
+        self._check(name, kind, link)
+        self._skip = (size + BLOCK - 1) // BLOCK * BLOCK if kind not in _LINK_TYPES else 0
+        if kind == _DIR_TYPE:
+            self._skip = 0
+
+    def _check(self, raw_name: str, kind: bytes, link: str) -> None:
+        what = self.what
+        name = safe_name(raw_name, what)
+        if not name:
+            return  # "./" itself
+        if kind not in _DATA_TYPES and kind != _DIR_TYPE and kind not in _LINK_TYPES:
+            raise UnsafeArchiveError(
+                f"{what}: entry {raw_name!r} is a device or fifo (type {kind!r}); refusing"
+            )
+        top = name.split("/", 1)[0]
+        if kind in _LINK_TYPES:
+            if link.startswith("/"):
+                raise UnsafeArchiveError(
+                    f"{what}: link {raw_name!r} points to absolute {link!r}; refusing archive"
+                )
+            base = posixpath.dirname(name) if kind == b"2" else ""
+            target = posixpath.normpath(posixpath.join(base, link))
+            if target == ".." or target.startswith("../") or target.split("/", 1)[0] != top:
+                raise UnsafeArchiveError(
+                    f"{what}: link {raw_name!r} -> {link!r} leaves the folder; refusing archive"
+                )
+        self.summary.tops.add(top)
+        self.summary.entries += 1
+        self.summary.names.add(name)
+
+    def finish(self) -> ArchiveSummary:
+        if not self._ended and (self._header or self._skip or self._capture is not None):
+            raise UnsafeArchiveError(f"{self.what}: archive is truncated")
+        if self.summary.entries == 0:
+            raise UnsafeArchiveError(f"{self.what}: archive has no entries")
+        tops = self.summary.tops
+        if self.expected_top is not None and tops != {self.expected_top}:
+            found = ", ".join(sorted(tops)[:3])
+            raise UnsafeArchiveError(
+                f"{self.what}: expected everything under {self.expected_top}/, found {found}/; "
+                "this is not the release's binary tarball (a source tarball?)"
+            )
+        return self.summary

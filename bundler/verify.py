@@ -1,0 +1,195 @@
+"""`bundler verify` and `bundler inspect`: read a bundle back and check it.
+
+A bundle is checked in one pass over the archive: each member is hashed as it streams by,
+and at the end the hashes are compared with the manifest (bundle.json) and SHA256SUMS.
+Missing, extra, altered and unsafe entries are all integrity failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bundler.errors import BundleFormatError, IntegrityError, UsageError
+from bundler.tarscan import safe_name
+
+CHUNK = 1 << 20
+SELF_DESCRIBED = ("bundle.json", "SHA256SUMS")
+SUPPORTED_SCHEMAS = (1,)
+
+
+@dataclass
+class BundleContents:
+    top: str
+    hashes: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    sums: str = ""
+    archive_sha256: str | None = None
+
+
+class _HashingReader:
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.sha256 = hashlib.sha256()
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.raw.read(n)
+        self.sha256.update(data)
+        return data
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+
+def _hash_stream(stream: Any) -> tuple[str, int, bytes | None]:
+    """sha256 and size of a member; small members are also kept (manifest, sums)."""
+    h = hashlib.sha256()
+    size = 0
+    kept = bytearray()
+    while chunk := stream.read(CHUNK):
+        h.update(chunk)
+        size += len(chunk)
+        if size <= 16 << 20:
+            kept += chunk
+    return h.hexdigest(), size, bytes(kept) if size <= 16 << 20 else None
+
+
+def _add(contents: BundleContents, rel: str, digest: str, size: int, data: bytes | None) -> None:
+    contents.hashes[rel] = digest
+    contents.sizes[rel] = size
+    if rel == "bundle.json" and data is not None:
+        try:
+            contents.manifest = json.loads(data)
+        except ValueError:
+            raise BundleFormatError(
+                "bundle.json is not valid JSON; the bundle is damaged"
+            ) from None
+    elif rel == "SHA256SUMS" and data is not None:
+        contents.sums = data.decode("utf-8", "replace")
+
+
+def read_archive(path: Path) -> BundleContents:
+    if not path.exists():
+        raise UsageError(f"{path}: no such file; expected a bundle .tar, .tar.gz or folder")
+    if path.is_dir():
+        return _read_dir(path)
+    with open(path, "rb") as raw:
+        reader = _HashingReader(raw)
+        try:
+            tar = tarfile.open(fileobj=reader, mode="r|*", bufsize=CHUNK)  # type: ignore[call-overload]  # noqa: SIM115
+        except tarfile.TarError:
+            raise BundleFormatError(f"{path}: not a tar archive; expected a bundle") from None
+        contents: BundleContents | None = None
+        try:
+            with tar:
+                for info in tar:
+                    name = safe_name(info.name, str(path))
+                    top, _, rel = name.partition("/")
+                    if contents is None:
+                        contents = BundleContents(top)
+                    if top != contents.top:
+                        raise IntegrityError(
+                            f"{path}: entry {info.name!r} is outside the bundle folder "
+                            f"{contents.top}/"
+                        )
+                    if info.isdir():
+                        continue
+                    if not info.isfile():
+                        raise IntegrityError(f"{path}: entry {info.name!r} is not a regular file")
+                    stream = tar.extractfile(info)
+                    assert stream is not None
+                    _add(contents, rel, *_hash_stream(stream))
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise IntegrityError(f"{path}: archive is damaged or truncated ({exc})") from None
+        reader.drain()
+    if contents is None:
+        raise BundleFormatError(f"{path}: empty archive; expected a bundle")
+    contents.archive_sha256 = reader.sha256.hexdigest()
+    return contents
+
+
+def _read_dir(folder: Path) -> BundleContents:
+    contents = BundleContents(folder.name)
+    for file in sorted(folder.rglob("*")):
+        if file.is_dir():
+            continue
+        rel = file.relative_to(folder).as_posix()
+        if file.is_symlink() or not file.is_file():
+            raise IntegrityError(f"{folder}: {rel} is not a regular file")
+        with open(file, "rb") as fh:
+            _add(contents, rel, *_hash_stream(fh))
+    return contents
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    name: str
+    files: int
+    bytes: int
+    sidecar: str  # what the .sha256 beside the archive said
+
+
+def verify(path: Path) -> VerifyReport:
+    contents = read_archive(path)
+    manifest = contents.manifest
+    if not manifest:
+        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
+    if manifest.get("schema") not in SUPPORTED_SCHEMAS:
+        raise BundleFormatError(
+            f"{path}: manifest schema {manifest.get('schema')!r} is not one this bundler reads "
+            f"({', '.join(map(str, SUPPORTED_SCHEMAS))}); use a newer bundler"
+        )
+    problems: list[str] = []
+    listed: dict[str, Any] = manifest.get("files", {})
+    for rel, meta in sorted(listed.items()):
+        if rel not in contents.hashes:
+            problems.append(f"{rel}: missing")
+        elif contents.hashes[rel] != meta.get("sha256") or contents.sizes[rel] != meta.get("size"):
+            problems.append(f"{rel}: altered")
+    for rel in sorted(set(contents.hashes) - set(listed) - set(SELF_DESCRIBED)):
+        problems.append(f"{rel}: not in the manifest")
+    sums: dict[str, str] = {}
+    for line in contents.sums.splitlines():
+        digest, _, rel = line.partition("  ")
+        sums[rel] = digest
+    for rel, digest in contents.hashes.items():
+        if rel != "SHA256SUMS" and sums.get(rel) != digest:
+            problems.append(f"{rel}: does not match SHA256SUMS")
+    sidecar_note = "no .sha256 beside it"
+    sidecar = path.with_name(path.name + ".sha256")
+    if contents.archive_sha256 and sidecar.is_file():
+        expected = sidecar.read_text(encoding="utf-8").split()[0]
+        if expected != contents.archive_sha256:
+            problems.append(f"{path.name}: does not match {sidecar.name}")
+        sidecar_note = f"matches {sidecar.name}"
+    if problems:
+        shown = "; ".join(problems[:5]) + (
+            f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        )
+        raise IntegrityError(f"{path}: bundle does not match its manifest: {shown}")
+    return VerifyReport(
+        name=str(manifest.get("name", contents.top)),
+        files=len(contents.hashes),
+        bytes=sum(contents.sizes.values()),
+        sidecar=sidecar_note,
+    )
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest alone, for `inspect`; verify first to trust it."""
+    if path.is_dir():
+        try:
+            data: dict[str, Any] = json.loads((path / "bundle.json").read_text(encoding="utf-8"))
+            return data
+        except (OSError, ValueError):
+            raise BundleFormatError(f"{path}: no readable bundle.json; not a bundle") from None
+    contents = read_archive(path)
+    if not contents.manifest:
+        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
+    return contents.manifest
