@@ -251,6 +251,7 @@ class ArtifactFetcher:
                 record = self._try_mirror(mirror, artifact, staged)
                 fetched = FetchedArtifact(component, staged, record)
                 fetched.signature = self._signature_staged(fetched)
+                self._report(fetched)
                 record.setdefault("signatures", {})
                 if fetched.signature.get("status") == "good":
                     record["signatures"][fetched.signature["keys_sha256"]] = fetched.signature
@@ -273,6 +274,19 @@ class ArtifactFetcher:
             f"no mirror has {artifact.file} (looked for {artifact.path}): {summary}; "
             "check the version or pass --mirror URL"
         )
+
+    def _report(self, fetched: FetchedArtifact) -> None:
+        name = fetched.artifact.file
+        signature = fetched.signature
+        if signature.get("status") == "good":
+            self.progress.info(f"signed  {name}: good signature, key {signature['fingerprint']}")
+            return
+        strong = [c for c in fetched.record["checked"] if c["algorithm"] not in checksums.WEAK]
+        if not strong:
+            self.progress.warn(
+                f"{name}: only {fetched.record['checked'][0]['algorithm']} was checked and no "
+                "signature: that detects corruption, not tampering; use --keys or --gpg require"
+            )
 
     def _signature_staged(self, fetched: FetchedArtifact) -> dict[str, Any]:
         asc_name = fetched.record.get("signature_file")
@@ -352,11 +366,6 @@ class ArtifactFetcher:
         if best is not None:
             checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
             checked.append({"source": "apache", "algorithm": best.algorithm})
-            if best.algorithm in checksums.WEAK:
-                self.progress.warn(
-                    f"{artifact.file}: Apache publishes only {best.algorithm} for it, which "
-                    "detects corruption but not tampering; the signature is what protects it"
-                )
         if pin is not None:
             checksums.check(
                 f"{artifact.file} (recipes pin)", pin.algorithm, pin.digest, digests[pin.algorithm]

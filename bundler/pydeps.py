@@ -241,11 +241,12 @@ class WheelResolver:
         wheel = self.cached(req, python)
         if wheel is not None:
             return wheel
-        with self.cache.locked(f"wheel:{req.name}=={req.version}:{python}"):
+        with self.cache.locked(f"wheel:{req.name}=={req.version}"):
             wheel = self.cached(req, python)
             if wheel is not None:
                 return wheel
             problems: list[str] = []
+            tampered = False
             for source in (self._find_links_candidates, self._index_candidates):
                 try:
                     candidates = source(req.name)
@@ -263,8 +264,14 @@ class WheelResolver:
                         return self._take(cand, req)
                     except IntegrityError as exc:
                         problems.append(str(exc))
+                        tampered = True
         where = ", ".join([*self.find_links, self.index_url])
         detail = f" ({'; '.join(problems)})" if problems else ""
+        if tampered:
+            raise IntegrityError(
+                f"no wheel of {req.name}=={req.version} for Python {python} matched the lock's "
+                f"hashes{detail}"
+            )
         raise DownloadError(
             f"no wheel of {req.name}=={req.version} for Python {python} with a locked hash "
             f"in {where}{detail}; pass --find-links DIR or --index-url URL that has it"

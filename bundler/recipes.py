@@ -6,6 +6,7 @@ the facts of every matching rule are layered in order. Nothing here branches on 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -96,8 +97,9 @@ def _spec(text: str, where: Path) -> SpecifierSet:
 
 
 def _fill(template: Any, values: Mapping[str, str]) -> Any:
+    """Fill {version}/{major}/{minor}; other placeholders are for the installer to fill."""
     if isinstance(template, str):
-        return template.format(**values) if "{" in template else template
+        return re.sub(r"\{(\w+)\}", lambda m: values.get(m[1], m[0]), template)
     if isinstance(template, list):
         return [_fill(item, values) for item in template]
     return template

@@ -1,0 +1,70 @@
+# Two commands for a newcomer: `make demo` (build a bundle from the local test mirror) and
+# `make test`. Both install what they need. `make check` = lint + types + shellcheck + tests.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build
+MIRROR := $(BUILD)/test-mirror
+WHEELHOUSE := $(BUILD)/wheelhouse
+SHELL_FILES := bundler/target/install.sh $(wildcard scripts/*.sh) $(wildcard scripts/standin/*.sh)
+SUPERVISOR ?=
+QUICK ?=
+
+.PHONY: all demo test check lint deps venv mirror wheelhouse locks locks-check clean
+
+all: check
+
+# System packages the tests use: gpg, shellcheck, dash, and Debian's ZooKeeper jars (the test
+# mirror's ZooKeeper tarballs are assembled from them). Java 17 comes with the machine image.
+deps:
+	@missing=""; \
+	command -v gpg >/dev/null || missing="$$missing gnupg"; \
+	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v dash >/dev/null || missing="$$missing dash"; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
+	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then echo "need root (or sudo) for apt-get install$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(PY): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(PY)
+
+venv: $(PY)
+
+mirror: deps $(PY)
+	$(PY) scripts/make_mirror.py --out $(MIRROR)
+
+wheelhouse: $(PY)
+	$(PY) scripts/make_wheelhouse.py --out $(WHEELHOUSE)
+
+locks: $(PY)
+	$(PY) scripts/lock.py $(if $(SUPERVISOR),--supervisor $(SUPERVISOR))
+
+locks-check: $(PY)
+	$(PY) scripts/lock.py --check
+
+demo: deps $(PY) mirror wheelhouse
+	sh scripts/demo.sh
+
+test: deps $(PY) mirror wheelhouse
+	$(PY) -m pytest -q
+
+lint: $(PY)
+	$(PY) -m ruff check bundler scripts tests
+	$(PY) -m ruff format --check bundler scripts tests
+	$(PY) -m mypy
+	shellcheck -s sh $(SHELL_FILES)
+
+check: deps lint test
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+"""Shared fixtures. The mirror section serves tests of scripts/make_mirror.py and
+scripts/mirror_server.py, and any test that needs an Apache-shaped mirror on 127.0.0.1."""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+import make_mirror  # noqa: E402
+from mirror_server import MirrorServer  # noqa: E402
+
+# --- mirror ---
+
+MIRROR_DIR = REPO / "build" / "test-mirror"
+
+
+@pytest.fixture(scope="session")
+def mirror_dir() -> Path:
+    """The stand-in mirror, built once into build/test-mirror and reused while current."""
+    MIRROR_DIR.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel sessions (xdist workers, two terminals) build it once between them.
+    with open(MIRROR_DIR.parent / ".test-mirror.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not make_mirror.mirror_is_current(MIRROR_DIR):
+            make_mirror.build_mirror(MIRROR_DIR)
+    return MIRROR_DIR
+
+
+@pytest.fixture
+def mirror_server(mirror_dir: Path) -> Iterator[MirrorServer]:
+    """A started MirrorServer on the mirror; faults and request records start empty."""
+    with MirrorServer(mirror_dir) as server:
+        yield server

@@ -1,0 +1,552 @@
+"""`bundler build` end to end against a real HTTP mirror on 127.0.0.1, as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from make_mirror import evil_tarball, sign, write_checksum
+from mirror_server import MirrorServer
+
+ROOT = Path(__file__).resolve().parents[1]
+STORM_PATH = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
+ZK_PATH = "/zookeeper/zookeeper-3.4.6/zookeeper-3.4.6.tar.gz"
+
+
+class Run:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self) -> str:
+        return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bundler", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
+    return Run(proc)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+def build_args(
+    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
+) -> list[str | Path]:
+    return [
+        "build",
+        "--storm",
+        "0.9.5",
+        "--zk",
+        "3.4.6",
+        "--mirror",
+        server_url,
+        "--no-default-mirrors",
+        "--keys",
+        mirror / "keys" / "KEYS",
+        "--no-pins",
+        "--find-links",
+        wheelhouse,
+        "--cache-dir",
+        workdir / "cache",
+        "--output-dir",
+        workdir / "out",
+        *extra,
+    ]
+
+
+def artifact_requests(server: MirrorServer) -> list[str]:
+    return [r.path for r in server.requests if r.path.endswith(".tar.gz")]
+
+
+def cache_entries(workdir: Path) -> list[str]:
+    root = workdir / "cache" / "v1" / "artifacts"
+    return (
+        sorted(str(p.relative_to(root)) for p in root.rglob("record.json")) if root.exists() else []
+    )
+
+
+def test_cold_build_makes_a_complete_verified_bundle(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    run = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 0, run
+    bundle = Path(run.out.strip().splitlines()[-1])
+    assert bundle == workdir / "out" / "storm-0.9.5-zk-3.4.6.tar"
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    sidecar = bundle.with_name(bundle.name + ".sha256")
+    assert sidecar.read_text() == f"{digest}  {bundle.name}\n"
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == [bundle.name, sidecar.name]
+
+    with tarfile.open(bundle) as tar:
+        members = tar.getmembers()
+        names = [m.name for m in members]
+        assert names == sorted(names)
+        assert all(m.uid == 0 and m.gid == 0 and m.uname == "root" for m in members)
+        assert len({m.mtime for m in members}) == 1
+        top = "storm-0.9.5-zk-3.4.6"
+        for expected in (
+            "install.sh",
+            "bundle.json",
+            "SHA256SUMS",
+            "artifacts/apache-storm-0.9.5.tar.gz",
+            "artifacts/apache-storm-0.9.5.tar.gz.sha512",
+            "artifacts/apache-storm-0.9.5.tar.gz.asc",
+            "artifacts/zookeeper-3.4.6.tar.gz",
+            "artifacts/zookeeper-3.4.6.tar.gz.sha1",
+            "artifacts/zookeeper-3.4.6.tar.gz.asc",
+            "keys/storm.KEYS",
+            "python/locks/py2.7.txt",
+            "python/locks/py3.13.txt",
+            "target/sha256check.py",
+        ):
+            assert f"{top}/{expected}" in names, expected
+        assert tar.getmember(f"{top}/install.sh").mode == 0o755
+        manifest = json.load(tar.extractfile(f"{top}/bundle.json"))  # type: ignore[arg-type]
+
+    assert manifest["schema"] == 1
+    arts = {a["component"]: a for a in manifest["artifacts"]}
+    storm = arts["storm"]
+    assert storm["url"] == f"{mirror_server.url}{STORM_PATH}"
+    assert storm["verification"]["checked"] == [{"source": "apache", "algorithm": "sha512"}]
+    assert storm["verification"]["signature"]["status"] == "good"
+    assert len(storm["verification"]["signature"]["fingerprint"]) == 40
+    # ZooKeeper 3.4 publishes md5 and sha1 only: the stronger one is checked.
+    assert arts["zookeeper"]["verification"]["checked"] == [
+        {"source": "apache", "algorithm": "sha1"}
+    ]
+    assert "NOT verified" not in run.err
+    assert manifest["components"]["storm"]["facts"]["nimbus_key"] == "nimbus.host"
+    pythons = manifest["components"]["supervisor"]["pythons"]
+    assert set(pythons) == {"2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"}
+    assert pythons["2.7"]["pip"].startswith("python/wheels/pip-20.3.4-")
+    assert manifest["files"]["artifacts/apache-storm-0.9.5.tar.gz"]["sha256"] == storm["sha256"]
+
+
+def test_same_inputs_same_bytes_whatever_cache_umask_or_timezone(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    first = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert first.code == 0, first
+    bundle = Path(first.out.strip().splitlines()[-1])
+    digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
+
+    # Warm: nothing is fetched at all, and the bytes are the same.
+    mirror_server.clear_requests()
+    warm = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert warm.code == 0, warm
+    assert mirror_server.requests == []
+    assert hashlib.sha256(bundle.read_bytes()).hexdigest() == digest
+
+    # Cold again in another cache, under another umask and time zone.
+    other = workdir / "other"
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, other)
+    proc = subprocess.run(
+        [
+            "sh",
+            "-c",
+            'umask 077; exec "$@"',
+            "sh",
+            sys.executable,
+            "-m",
+            "bundler",
+            *map(str, args),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "TZ": "Asia/Kolkata"},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    again = other / "out" / bundle.name
+    assert hashlib.sha256(again.read_bytes()).hexdigest() == digest
+
+
+def test_source_date_epoch_sets_every_mtime(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    run = bundler(
+        *build_args(mirror_server.url, mirror_dir, wheelhouse, workdir, "--format", "tar.gz"),
+        env={"SOURCE_DATE_EPOCH": "1234567890"},
+    )
+    assert run.code == 0, run
+    bundle = Path(run.out.strip().splitlines()[-1])
+    assert bundle.name.endswith(".tar.gz")
+    raw = bundle.read_bytes()
+    assert raw[4:8] == b"\0\0\0\0"  # no gzip timestamp
+    with tarfile.open(bundle) as tar:
+        assert {m.mtime for m in tar.getmembers()} == {1234567890}
+
+
+def test_404_on_first_mirror_moves_to_the_next(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    mirror_server.add_fault(f"/m1{STORM_PATH}", "404")
+    mirror_server.add_fault(f"/m1{ZK_PATH}", "404")
+    run = bundler(
+        *build_args(
+            f"{mirror_server.url}/m1",
+            mirror_dir,
+            wheelhouse,
+            workdir,
+            "--mirror",
+            mirror_server.url,
+        )
+    )
+    assert run.code == 0, run
+    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
+    assert {a["mirror"] for a in manifest["artifacts"]} == {mirror_server.url}
+
+
+def test_dropped_connection_resumes_with_range(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    mirror_server.add_fault(STORM_PATH, "drop:30000")
+    run = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 0, run
+    ranged = [r for r in mirror_server.requests if r.path == STORM_PATH and r.range]
+    assert ranged and ranged[0].range == "bytes=30000-"
+    assert ranged[0].status == 206
+
+
+def test_server_error_is_retried(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    mirror_server.add_fault(STORM_PATH, "500", "503")
+    run = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 0, run
+    statuses = [r.status for r in mirror_server.requests if r.path == STORM_PATH]
+    assert statuses == [500, 503, 200]
+
+
+def test_wrong_bytes_exit_3_and_leave_nothing(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    mirror_server.set_fault_forever(STORM_PATH, "corrupt")
+    run = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 3, run
+    assert "sha512 mismatch" in run.err
+    assert mirror_server.url in run.err
+    assert len(run.err.strip().splitlines()) == 1 or "WARNING" in run.err
+    assert "Traceback" not in run.err
+    assert list((workdir / "out").iterdir()) == []
+    assert "storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz/record.json" not in cache_entries(
+        workdir
+    )
+    assert not any((workdir / "cache" / "v1" / "tmp").iterdir())
+
+
+def test_wrong_bytes_on_one_mirror_good_on_the_next(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    mirror_server.set_fault_forever(f"/m1{STORM_PATH}", "corrupt")
+    run = bundler(
+        *build_args(
+            f"{mirror_server.url}/m1",
+            mirror_dir,
+            wheelhouse,
+            workdir,
+            "--mirror",
+            mirror_server.url,
+        )
+    )
+    assert run.code == 0, run
+    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
+    storm = next(a for a in manifest["artifacts"] if a["component"] == "storm")
+    assert storm["mirror"] == mirror_server.url
+
+
+def test_unreachable_mirror_fails_fast_to_the_next(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    run = bundler(
+        *build_args(
+            "http://127.0.0.1:9", mirror_dir, wheelhouse, workdir, "--mirror", mirror_server.url
+        )
+    )
+    assert run.code == 0, run
+
+
+def test_no_mirror_has_it_is_exit_1_listing_each_mirror(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+    args[args.index("0.9.5")] = "0.9.6"
+    run = bundler(*args)
+    assert run.code == 1, run
+    line = run.err.strip().splitlines()[-1]
+    assert "no mirror has apache-storm-0.9.6.tar.gz" in line
+    assert mirror_server.url in line and "apache.org" not in line
+
+
+@pytest.fixture
+def evil_mirror(mirror_dir: Path, tmp_path: Path) -> Path:
+    """A copy of the mirror whose Storm tarball escapes its folder, with valid sums and .asc."""
+    copy = tmp_path / "evil-mirror"
+    shutil.copytree(mirror_dir, copy, symlinks=True)
+    tarball = copy / STORM_PATH.lstrip("/")
+    for old in tarball.parent.iterdir():
+        old.unlink()
+    evil_tarball(tarball, "apache-storm-0.9.5", ["apache-storm-0.9.5/bin/storm", "../escape.txt"])
+    write_checksum(tarball, "sha512", "coreutils")
+    sign(copy, tarball)
+    return copy
+
+
+def test_archive_with_escaping_entries_is_refused(
+    evil_mirror: Path, wheelhouse: Path, workdir: Path
+) -> None:
+    with MirrorServer(evil_mirror) as server:
+        run = bundler(*build_args(server.url, evil_mirror, wheelhouse, workdir))
+    assert run.code == 3, run
+    assert "climbs out" in run.err
+    assert list((workdir / "out").iterdir()) == []
+    assert not any("apache-storm" in e for e in cache_entries(workdir))
+
+
+def test_source_tarball_under_the_bin_name_is_refused(
+    mirror_dir: Path, wheelhouse: Path, workdir: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "decoy-mirror"
+    shutil.copytree(mirror_dir, copy, symlinks=True)
+    folder = copy / "zookeeper" / "zookeeper-3.8.4"
+    binary = folder / "apache-zookeeper-3.8.4-bin.tar.gz"
+    # The source tarball published under the binary's name, with matching checksum + signature.
+    shutil.copyfile(folder / "apache-zookeeper-3.8.4.tar.gz", binary)
+    write_checksum(binary, "sha512", "coreutils")
+    sign(copy, binary)
+    with MirrorServer(copy) as server:
+        args = build_args(server.url, copy, wheelhouse, workdir)
+        args[args.index("3.4.6")] = "3.8.4"
+        run = bundler(*args)
+    assert run.code == 3, run
+    assert "apache-zookeeper-3.8.4-bin/" in run.err and "binary tarball" in run.err
+
+
+def test_signature_by_a_key_not_in_keys_is_refused(
+    mirror_dir: Path, wheelhouse: Path, workdir: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "intruder-mirror"
+    shutil.copytree(mirror_dir, copy, symlinks=True)
+    sign(copy, copy / STORM_PATH.lstrip("/"), key="intruder")
+    with MirrorServer(copy) as server:
+        run = bundler(*build_args(server.url, copy, wheelhouse, workdir))
+    assert run.code == 3, run
+    assert "not in the project's KEYS" in run.err
+    assert list((workdir / "out").iterdir()) == []
+    assert not any("apache-storm" in e for e in cache_entries(workdir))
+
+
+def test_gpg_modes(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    base = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+    i = base.index("--keys")
+    no_keys = base[:i] + base[i + 2 :]
+    run = bundler(*no_keys, "--gpg", "require")
+    assert run.code == 1, run
+    assert "--gpg require" in run.err and "--keys FILE" in run.err
+    assert list((workdir / "out").iterdir()) == []
+
+    run = bundler(*no_keys)  # auto: builds, but says loudly what it could not check
+    assert run.code == 0, run
+    assert "WARNING: signature of apache-storm-0.9.5.tar.gz NOT verified" in run.err
+
+    run = bundler(*no_keys, "--gpg", "off", "--quiet")
+    assert run.code == 0, run
+    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
+    assert {a["verification"]["signature"]["status"] for a in manifest["artifacts"]} == {"off"}
+
+
+def test_recipe_pin_is_checked(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    args = [a for a in build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)]
+    args.remove("--no-pins")
+    run = bundler(*args)
+    # The stand-in zookeeper-3.4.6.tar.gz is not Apache's: the published sha256 catches it.
+    assert run.code == 3, run
+    assert (
+        "recipes pin" in run.err
+        and "01b3938547cd620dc4c93efe07c0360411f4a66962a70500b163b59014046994" in run.err
+    )
+
+
+def test_two_builds_at_once_share_the_cache(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    procs = []
+    for n in (1, 2):
+        args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+        args[args.index(workdir / "out")] = workdir / f"out{n}"
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "bundler", *map(str, args)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    a, b = (Path(o[0].strip()) for o in outs)
+    assert a.read_bytes() == b.read_bytes()
+    assert artifact_requests(mirror_server).count(STORM_PATH) == 1
+
+
+def test_killed_build_leaves_nothing_trusted(
+    mirror_dir: Path, wheelhouse: Path, workdir: Path
+) -> None:
+    with MirrorServer(mirror_dir, throttle_bytes_per_sec=64 * 1024) as server:
+        args = build_args(server.url, mirror_dir, wheelhouse, workdir)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bundler", *map(str, args)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(r.path == STORM_PATH for r in server.requests):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert list((workdir / "out").iterdir()) == []
+    assert cache_entries(workdir) == []
+    with MirrorServer(mirror_dir) as server:
+        run = bundler(*build_args(server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 0, run
+    assert not any((workdir / "cache" / "v1" / "tmp").iterdir())
+
+
+def test_wheels_from_an_http_index(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+    i = args.index("--find-links")
+    args[i : i + 2] = ["--index-url", f"{mirror_server.url}/simple"]
+    run = bundler(*args)
+    assert run.code == 0, run
+    assert any(r.path.startswith("/simple/supervisor") for r in mirror_server.requests)
+
+
+def test_wheel_with_wrong_hash_is_refused(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    bad = workdir / "bad-wheels"
+    shutil.copytree(wheelhouse, bad)
+    supervisor = next(bad.glob("supervisor-4.3.0-*.whl"))
+    supervisor.write_bytes(supervisor.read_bytes() + b"\0")
+    args = build_args(mirror_server.url, mirror_dir, bad, workdir)
+    args += ["--index-url", "http://127.0.0.1:9/simple"]
+    run = bundler(*args)
+    assert run.code == 3, run
+    assert "supervisor" in run.err and "lock" in run.err
+    assert list((workdir / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["build", "--storm", "0.8.0", "--zk", "3.4.6"], "not covered by the recipes"),
+        (["build", "--storm", "latest", "--zk", "3.4.6"], "not a version number"),
+        (["build", "--storm", "0.9.5", "--zk", "3.4.6", "--gpg", "maybe"], "--gpg"),
+        (
+            ["build", "--storm", "0.9.5", "--zk", "3.4.6", "--supervisor", "3.1.3"],
+            "supervisor 3.1.3",
+        ),
+        (["build", "--storm", "0.9.5"], "--zk"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], needle: str, workdir: Path) -> None:
+    run = bundler(*args, "--cache-dir", workdir / "cache", "--output-dir", workdir / "out")
+    assert run.code == 2, run
+    assert needle in run.err
+    assert "Traceback" not in run.err
+
+
+def test_verify_inspect_and_the_bundles_own_check(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    run = bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, workdir))
+    assert run.code == 0, run
+    bundle = Path(run.out.strip())
+
+    ok = bundler("verify", bundle)
+    assert ok.code == 0, ok
+    assert "OK" in ok.out and "matches" in ok.out
+
+    text = bundler("inspect", bundle)
+    assert text.code == 0, text
+    assert "storm 0.9.5" in text.out and "signature good" in text.out
+
+    unpacked = workdir / "unpacked"
+    unpacked.mkdir()
+    subprocess.run(["tar", "-xf", bundle, "-C", unpacked], check=True)
+    top = unpacked / "storm-0.9.5-zk-3.4.6"
+    subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=top, check=True)
+    assert bundler("verify", top).code == 0
+    check = subprocess.run(
+        ["dash", str(top / "install.sh"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+
+    # Tamper with one wheel in the unpacked folder: every checker notices.
+    wheel = next((top / "python" / "wheels").glob("supervisor-*.whl"))
+    wheel.write_bytes(wheel.read_bytes()[:-1])
+    check = subprocess.run(
+        ["dash", str(top / "install.sh"), "--check"], capture_output=True, text=True
+    )
+    assert check.returncode == 3, check.stderr
+    assert wheel.name in check.stderr
+    assert bundler("verify", top).code == 3
+
+    # Tamper with the archive itself: one byte inside the Storm tarball.
+    data = bytearray(bundle.read_bytes())
+    offset = data.find(b"apache-storm-0.9.5/bin/storm")
+    data[offset + 2000] ^= 0xFF
+    tampered = workdir / "tampered.tar"
+    tampered.write_bytes(bytes(data))
+    bad = bundler("verify", tampered)
+    assert bad.code == 3, bad
+    assert "altered" in bad.err
+
+    # Truncated archive.
+    short = workdir / "short.tar"
+    short.write_bytes(bundle.read_bytes()[: len(data) // 2])
+    assert bundler("verify", short).code == 3
+
+
+def test_recipes_command(workdir: Path) -> None:
+    run = bundler("recipes", "--json")
+    assert run.code == 0, run
+    data = json.loads(run.out)
+    assert "0.9" in data["storm"] and "2.8" in data["storm"]
+    assert data["zookeeper"]["3.4"]["server_line"].startswith("server.{id}")
+    text = bundler("recipes")
+    assert "Storm:" in text.out and "ZooKeeper:" in text.out
