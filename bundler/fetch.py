@@ -22,6 +22,7 @@ from bundler.errors import (
     IntegrityError,
     KeysUnavailableError,
     SignatureError,
+    UnsafeArchiveError,
 )
 from bundler.http import Http, HttpFailure, NotFound
 from bundler.progress import Progress
@@ -338,18 +339,27 @@ class ArtifactFetcher:
                 wanted.add(pin.algorithm)
             hasher = checksums.MultiHash(wanted)
             scanner = TarScanner(artifact.file, expected_top=artifact.top)
+            # Bad bytes usually break the gzip stream before the hash can be compared; the
+            # scanner's complaint waits, so the report says "checksum mismatch" when it is one.
+            scan_error: UnsafeArchiveError | None = None
             bar = self.progress.bar(artifact.file)
             self.progress.info(f"fetch   {url}")
 
             def on_data(chunk: bytes) -> None:
+                nonlocal scan_error
                 hasher.update(chunk)
-                scanner.feed(chunk)
+                if scan_error is None:
+                    try:
+                        scanner.feed(chunk)
+                    except UnsafeArchiveError as exc:
+                        scan_error = exc
                 bar.update(len(chunk))
 
             def on_restart() -> None:
-                nonlocal hasher
+                nonlocal hasher, scan_error
                 hasher = checksums.MultiHash(wanted)
                 scanner.restart()
+                scan_error = None
                 bar.reset()
 
             try:
@@ -371,6 +381,8 @@ class ArtifactFetcher:
                 f"{artifact.file} (recipes pin)", pin.algorithm, pin.digest, digests[pin.algorithm]
             )
             checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
+        if scan_error is not None:
+            raise scan_error
         summary = scanner.finish()
         launcher = artifact.launcher
         if launcher and f"{artifact.top}/{launcher}" not in summary.names:

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from bundler import __version__
 
@@ -180,15 +181,14 @@ class Http:
                     )
                     last_modified = response.headers.get("Last-Modified")
                 try:
-                    for chunk in response.iter_content(CHUNK):
+                    # The stored bytes, as they arrive (read1): a cut connection loses nothing
+                    # already received, and a Content-Encoding never alters what is hashed.
+                    raw = response.raw
+                    while chunk := raw.read1(CHUNK, decode_content=False):
                         out.write(chunk)
                         on_data(chunk)
                         received += len(chunk)
-                except (
-                    requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ConnectionError,
-                    requests.exceptions.Timeout,
-                ) as exc:
+                except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
                     failures += 1
                     if failures >= self.config.attempts:
                         raise HttpFailure(

@@ -324,33 +324,40 @@ class StormEra:
     nimbus_key_example: str
 
 
+_STORM_1X = StormEra(
+    python_launcher_only=False,
+    storm_py_shebang="#!/usr/bin/python",
+    python_candidates="python2.6 python",
+    jar_artifact="storm-core",
+    logging="log4j2",
+    storm_env_ini=True,
+    nimbus_key_example='nimbus.seeds: ["host1", "host2", "host3"]',
+)
+
+
 def storm_era(version: str) -> StormEra:
     v = version_tuple(version)
+    nimbus_host = 'nimbus.host: "nimbus"'
     if v < (0, 10):
-        return StormEra(
-            True, "#!/usr/bin/python", "", "storm-core", "logback", False, 'nimbus.host: "nimbus"'
+        return dataclasses.replace(
+            _STORM_1X,
+            python_launcher_only=True,
+            python_candidates="",
+            logging="logback",
+            storm_env_ini=False,
+            nimbus_key_example=nimbus_host,
         )
-    seeds = 'nimbus.seeds: ["host1", "host2", "host3"]'
     if v < (1, 0):
-        return StormEra(
-            False,
-            "#!/usr/bin/python",
-            "python2.6 python",
-            "storm-core",
-            "log4j2",
-            False,
-            'nimbus.host: "nimbus"',
-        )
+        return dataclasses.replace(_STORM_1X, storm_env_ini=False, nimbus_key_example=nimbus_host)
     if v < (2, 0):
-        return StormEra(
-            False, "#!/usr/bin/python", "python2.6 python", "storm-core", "log4j2", True, seeds
-        )
+        return _STORM_1X
+    storm_2x = dataclasses.replace(_STORM_1X, jar_artifact="storm-client")
     if v < (2, 5):
-        return StormEra(
-            False, "#!/usr/bin/env python", "python", "storm-client", "log4j2", True, seeds
+        return dataclasses.replace(
+            storm_2x, storm_py_shebang="#!/usr/bin/env python", python_candidates="python"
         )
-    return StormEra(
-        False, "#!/usr/bin/env python3", "python3", "storm-client", "log4j2", True, seeds
+    return dataclasses.replace(
+        storm_2x, storm_py_shebang="#!/usr/bin/env python3", python_candidates="python3"
     )
 
 
@@ -738,25 +745,34 @@ def _stop_agent(home: Path) -> None:
         )
 
 
-def _create_keys(home: Path) -> None:
-    home.mkdir(mode=0o700)
+# Throwaway keys without a passphrase, used without a terminal.
+_UNATTENDED = ("--pinentry-mode", "loopback", "--passphrase", "")
+
+
+@contextmanager
+def _gnupg_home(keys_from: Path | None = None) -> Iterator[Path]:
+    """A throwaway gpg homedir under /tmp, holding a copy of keys_from's keys.
+
+    gpg-agent puts its sockets in the homedir and a socket path must stay under ~107 bytes,
+    which a homedir deep inside a build or pytest directory exceeds.
+    """
+    home = Path(tempfile.mkdtemp(prefix="gpg-", dir="/tmp" if os.path.isdir("/tmp") else None))
     home.chmod(0o700)
     try:
-        for uid in SIGNING_KEYS.values():
-            _gpg(
-                home,
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--quick-gen-key",
-                uid,
-                "ed25519",
-                "sign",
-                "never",
-            )
+        if keys_from is not None:
+            shutil.copytree(keys_from, home, dirs_exist_ok=True, ignore=_GNUPG_RUNTIME)
+        yield home
     finally:
         _stop_agent(home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+_GNUPG_RUNTIME = shutil.ignore_patterns("S.*", "*.lock", ".#*")
+
+
+def _create_keys(home: Path) -> None:
+    for uid in SIGNING_KEYS.values():
+        _gpg(home, *_UNATTENDED, "--quick-gen-key", uid, "ed25519", "sign", "never")
 
 
 def _email(key: str) -> str:
@@ -768,30 +784,15 @@ def _email(key: str) -> str:
 def _sign_with(home: Path, artifact: Path, key: str) -> Path:
     dest = artifact.with_name(artifact.name + ".asc")
     with _atomic_path(dest) as tmp:
-        try:
-            _gpg(
-                home,
-                "--yes",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-                "--local-user",
-                _email(key),
-                "--armor",
-                "--detach-sign",
-                "--output",
-                str(tmp),
-                str(artifact),
-            )
-        finally:
-            _stop_agent(home)
+        options = ["--yes", *_UNATTENDED, "--local-user", _email(key), "--armor"]
+        _gpg(home, *options, "--detach-sign", "--output", str(tmp), str(artifact))
     return dest
 
 
 def sign(mirror: Path, artifact: Path, key: str = "release") -> Path:
     """Write <artifact>.asc, signed by the mirror's "release" (in KEYS) or "intruder" key."""
-    return _sign_with(mirror / ".signing-gnupg", artifact, key)
+    with _gnupg_home(mirror / ".signing-gnupg") as home:
+        return _sign_with(home, artifact, key)
 
 
 KEYS_HEADER = """\
@@ -848,17 +849,24 @@ KEYS. Built by scripts/make_mirror.py; see STANDIN.txt inside each tarball.
 
 
 def _populate(root: Path, storm_pad_mb: int) -> None:
-    home = root / ".signing-gnupg"
-    _create_keys(home)
+    with _gnupg_home() as home:
+        _create_keys(home)
+        _populate_with_keys(root, home, storm_pad_mb)
+        shutil.copytree(home, root / ".signing-gnupg", ignore=_GNUPG_RUNTIME)
+    (root / ".signing-gnupg").chmod(0o700)
+    (root / "README.txt").write_text(MIRROR_README)
+    (root / ".complete").write_text(json.dumps(_marker(storm_pad_mb)) + "\n")
+
+
+def _populate_with_keys(root: Path, home: Path, storm_pad_mb: int) -> None:
     keys = _keys_file(home)
     for project in ("storm", "zookeeper", "keys"):
         (root / project).mkdir()
         (root / project / "KEYS").write_text(keys)
 
     def release(project: str, version: str) -> Path:
-        directory = (
-            root / project / f"{'apache-storm' if project == 'storm' else project}-{version}"
-        )
+        prefix = "apache-storm" if project == "storm" else project
+        directory = root / project / f"{prefix}-{version}"
         directory.mkdir()
         return directory
 
@@ -899,8 +907,6 @@ def _populate(root: Path, storm_pad_mb: int) -> None:
         for algorithm, style in styles:
             write_checksum(artifact, algorithm, style)
         _sign_with(home, artifact, "release")
-    (root / "README.txt").write_text(MIRROR_README)
-    (root / ".complete").write_text(json.dumps(_marker(storm_pad_mb)) + "\n")
 
 
 def build_mirror(out: Path, storm_pad_mb: int = 0) -> Path:

@@ -35,6 +35,21 @@ def mirror_dir() -> Path:
 
 @pytest.fixture
 def mirror_server(mirror_dir: Path) -> Iterator[MirrorServer]:
-    """A started MirrorServer on the mirror; faults and request records start empty."""
-    with MirrorServer(mirror_dir) as server:
+    """A started MirrorServer on the mirror, at "/" and again at "/m1" and "/m2" so a test can
+    offer several mirrors that fail independently. Faults and request records start empty."""
+    mounts = {"/m1": mirror_dir, "/m2": mirror_dir}
+    with MirrorServer(mirror_dir, mounts=mounts) as server:
         yield server
+
+
+# --- wheelhouse ---
+
+WHEELHOUSE = REPO / "build" / "wheelhouse"
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """The locked wheels, fetched from PyPI once by `make wheelhouse`; tests never go online."""
+    if not WHEELHOUSE.is_dir() or not any(WHEELHOUSE.glob("supervisor-*.whl")):
+        pytest.fail(f"{WHEELHOUSE} is missing: run `make wheelhouse` first")
+    return WHEELHOUSE

@@ -58,7 +58,6 @@ ALL_LOCKS = sorted(
 
 
 def _target_env(python: str) -> dict[str, str]:
-    major, minor = python.split(".")
     return {
         "python_version": python,
         "python_full_version": f"{python}.0",
@@ -67,8 +66,6 @@ def _target_env(python: str) -> dict[str, str]:
         "sys_platform": "linux",
         "os_name": "posix",
         "platform_system": "Linux",
-        "python_major": major,
-        "python_minor": minor,
     }
 
 

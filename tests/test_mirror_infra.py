@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import importlib.util
+import io
 import json
 import os
 import re
@@ -14,6 +16,7 @@ import sys
 import tarfile
 import threading
 import time
+import types
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
@@ -473,14 +476,9 @@ def test_tarball_layouts(mirror_dir: Path) -> None:
         names
     )
     jar = read_member(storm264, "apache-storm-2.6.4/lib/storm-client-2.6.4-standin.jar")
-    jar_path = mirror_dir.parent / "storm-client-check.jar"
-    jar_path.write_bytes(jar)
-    try:
-        with zipfile.ZipFile(jar_path) as archive:
-            defaults = archive.read("defaults.yaml")
-            assert "org/apache/storm/standin/StandinDaemon.class" in archive.namelist()
-    finally:
-        jar_path.unlink()
+    with zipfile.ZipFile(io.BytesIO(jar)) as archive:
+        defaults = archive.read("defaults.yaml")
+        assert "org/apache/storm/standin/StandinDaemon.class" in archive.namelist()
     assert defaults == make_mirror.storm_defaults_file("2.6.4").read_bytes()
 
 
@@ -502,6 +500,18 @@ def test_storm_padding_is_incompressible_and_seeded(tmp_path: Path) -> None:
     padding = read_member(builds[0], "apache-storm-2.6.4/lib/standin-padding.bin")
     assert len(padding) == 1 << 20
     assert builds[0].stat().st_size > 1 << 20
+
+
+def test_cli_builds_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mirror"
+    assert make_mirror.main(["--out", str(out)]) == 0
+    marker = (out / ".complete").stat().st_mtime_ns
+    assert make_mirror.mirror_is_current(out)
+    assert make_mirror.main(["--out", str(out)]) == 0
+    assert "already built" in capsys.readouterr().err
+    assert (out / ".complete").stat().st_mtime_ns == marker
+    assert not make_mirror.mirror_is_current(out, storm_pad_mb=1)
+    assert not list(tmp_path.glob(".mirror*")), "no temp dirs left behind"
 
 
 def test_evil_tarball_keeps_names_verbatim(tmp_path: Path) -> None:
@@ -526,6 +536,7 @@ def test_evil_tarball_keeps_names_verbatim(tmp_path: Path) -> None:
         (ZK_346, ""),  # 3.4 allowed ruok without a whitelist
         (ZK_BIN, "4lw.commands.whitelist=ruok,srvr\nadmin.enableServer=false\n"),
     ],
+    ids=["3.4.6", "3.8.4-bin"],
 )
 def test_zookeeper_standin_answers(
     tmp_path: Path, mirror_dir: Path, tarball: str, cfg_extra: str
@@ -549,6 +560,95 @@ def test_zookeeper_standin_answers(
         wait_for(lambda: "Mode: standalone" in four_letter_word(port, "srvr"), 30, "srvr", proc)
         # start-foreground execs java: the supervised pid is the JVM.
         assert Path(f"/proc/{proc.pid}/exe").resolve().name == "java"
+
+
+def old_pythons() -> list[str]:
+    """Python 2.7 and 3.6 interpreters that really run here (pyenv shims may not)."""
+    found = []
+    for name in ("python2.7", "python3.6"):
+        candidates = [shutil.which(name)]
+        candidates += sorted(
+            str(p) for p in Path.home().glob(f".pyenv/versions/{name[6:]}*/bin/{name}")
+        )
+        for candidate in candidates:
+            if (
+                candidate
+                and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0
+            ):
+                found.append(candidate)
+                break
+    return found
+
+
+def load_launcher() -> types.ModuleType:
+    path = make_mirror.STANDIN_DIR / "storm" / "storm.py"
+    spec = importlib.util.spec_from_file_location("standin_storm_launcher", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_launcher_yaml_subset() -> None:
+    parse_yaml = load_launcher().parse_yaml
+    text = """\
+# comment
+storm.zookeeper.servers:
+    - "zk1"
+    - 'zk2'
+nimbus.seeds : ["a", "b"]   # trailing comment
+nimbus.thrift.port: 6627
+worker.childopts: "-Xmx%HEAP-MEM%m -XX:+PrintGCDetails # not a comment"
+java.library.path: /usr/local/lib:/opt/local/lib
+topology.enable.message.timeouts: true
+storm.auth.simple-white-list.users: []
+topology.kryo.register:
+    - org.mycompany.MyType2: org.mycompany.MyType2Serializer
+worker.metrics:
+    "CGroupMemory": "org.apache.storm.metrics2.cgroup.CGroupMemoryUsage"
+drpc.port: 3772
+ui.filter: null
+"""
+    assert parse_yaml(text) == {
+        "storm.zookeeper.servers": ["zk1", "zk2"],
+        "nimbus.seeds": ["a", "b"],
+        "nimbus.thrift.port": 6627,
+        "worker.childopts": "-Xmx%HEAP-MEM%m -XX:+PrintGCDetails # not a comment",
+        "java.library.path": "/usr/local/lib:/opt/local/lib",
+        "topology.enable.message.timeouts": True,
+        "storm.auth.simple-white-list.users": [],
+        "topology.kryo.register": [{"org.mycompany.MyType2": "org.mycompany.MyType2Serializer"}],
+        "worker.metrics": {"CGroupMemory": "org.apache.storm.metrics2.cgroup.CGroupMemoryUsage"},
+        "drpc.port": 3772,
+        "ui.filter": None,
+    }
+    for version in ("0.9.5", "2.6.4"):
+        defaults = parse_yaml(make_mirror.storm_defaults_file(version).read_text())
+        assert defaults["nimbus.thrift.port"] == 6627
+        assert defaults["supervisor.slots.ports"] == [6700, 6701, 6702, 6703]
+
+
+@pytest.mark.parametrize("python", old_pythons())
+def test_storm_launcher_runs_on_old_pythons(tmp_path: Path, mirror_dir: Path, python: str) -> None:
+    home = unpack(mirror_dir / STORM_095.lstrip("/"), tmp_path)
+    (home / "conf" / "storm.yaml").write_text("nimbus.thrift.port: 7627\n")
+    (home / "conf" / "storm_env.ini").write_text("[environment]\nJAVA_HOME:/nonexistent\n")
+
+    def storm(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "HOME": str(tmp_path)}
+        cmd = [python, str(home / "bin" / "storm"), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+    assert storm("version").stdout.strip() == "0.9.5"
+    assert (
+        storm("localconfvalue", "nimbus.thrift.port").stdout.strip() == "nimbus.thrift.port: 7627"
+    )
+    assert (
+        storm("-c", "ui.port=9090", "localconfvalue", "ui.port").stdout.strip() == "ui.port: 9090"
+    )
+    # storm_env.ini reaches the environment: the bad JAVA_HOME stops the daemon before exec.
+    failed = storm("nimbus")
+    assert failed.returncode == 1 and "JAVA_HOME is invalid" in failed.stderr
 
 
 def storm_command(home: Path, *args: str) -> list[str]:

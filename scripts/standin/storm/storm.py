@@ -399,6 +399,8 @@ def main(argv):
             overrides.append(args.pop(0))
         elif token == "--config" and args:
             conf_file = args.pop(0)
+            if os.path.isdir(conf_file):
+                conf_file = os.path.join(conf_file, "storm.yaml")
         else:
             rest.append(token)
     if not rest:
