@@ -23,7 +23,6 @@ from bundler.verify import read_manifest, verify
 
 app = typer.Typer(
     add_completion=False,
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
 )
@@ -164,6 +163,10 @@ def verify_command(
     print(f"{bundle}: {report.sidecar}")
 
 
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
 def _inspect_text(manifest: dict[str, Any]) -> str:
     lines = [
         f"bundle {manifest.get('name')} (schema {manifest.get('schema')}, "
@@ -188,8 +191,9 @@ def _inspect_text(manifest: dict[str, Any]) -> str:
             f"  checked  {checked or 'nothing'}; {sig_text}",
         ]
     sup = comps.get("supervisor", {})
-    lines.append(f"supervisor {sup.get('version')} for Python {', '.join(sup.get('pythons', {}))}")
-    for py, info in sup.get("pythons", {}).items():
+    pythons = sorted(sup.get("pythons", {}).items(), key=lambda kv: _version_key(kv[0]))
+    lines.append(f"supervisor {sup.get('version')} for Python {', '.join(p for p, _ in pythons)}")
+    for py, info in pythons:
         lines.append(f"  {py:<5} {', '.join(Path(w).name for w in info['wheels'])}")
     files = manifest.get("files", {})
     total = sum(f["size"] for f in files.values())
@@ -262,9 +266,25 @@ def recipes_command(
     print(f"supervisor {sup.default} (default) for target Python {', '.join(sup.pythons)}")
 
 
+# typer vendors its own click and exports only BadParameter; its base is click's UsageError.
+_CLICK_USAGE_ERROR: type[Exception] = next(
+    cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError"
+)
+
+
 def main() -> None:
+    if len(sys.argv) == 1:
+        sys.argv.append("--help")
     try:
-        app()
-    except KeyboardInterrupt:
+        result = app(standalone_mode=False)
+    except _CLICK_USAGE_ERROR as exc:
+        # One line, like every other failure, instead of click's boxed panel.
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        message = exc.format_message()  # type: ignore[attr-defined]
+        print(f"bundler: usage error: {message}{where}", file=sys.stderr)
+        raise SystemExit(int(ExitCode.USAGE)) from None
+    except (KeyboardInterrupt, typer.Abort):
         print("bundler: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(int(ExitCode.INTERRUPTED)) from None
+    raise SystemExit(result if isinstance(result, int) else 0)

@@ -55,7 +55,7 @@ class HttpConfig:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     attempts: int = 4
-    backoff: float = 0.5
+    backoff: float = 0.25
 
 
 class Http:

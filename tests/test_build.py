@@ -554,3 +554,17 @@ def test_recipes_command(workdir: Path) -> None:
     assert data["zookeeper"]["3.4"]["server_line"].startswith("server.{id}")
     text = bundler("recipes")
     assert "Storm:" in text.out and "ZooKeeper:" in text.out
+
+
+def test_without_gpg_auto_warns_and_require_refuses(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
+) -> None:
+    # A PATH with no gpg on it: the build's Python is called by absolute path.
+    env = {"PATH": str(workdir / "empty-bin")}
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+    run = bundler(*args, env=env)
+    assert run.code == 0, run
+    assert "NOT verified: gpg is not installed" in run.err
+    run = bundler(*args, "--gpg", "require", env=env)
+    assert run.code == 1, run
+    assert "gpg is not installed" in run.err.strip().splitlines()[-1]
