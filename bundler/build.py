@@ -23,6 +23,7 @@ from bundler.cache import Cache, default_root
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, GpgMode, Keys, Trust
 from bundler.http import Http, HttpConfig
+from bundler.jdk import Jdk, inspect_jdk
 from bundler.progress import Progress
 from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
@@ -54,6 +55,7 @@ class BuildOptions:
     format: Format = "tar"
     recipes_dir: Path = RECIPES_DIR
     connect_timeout: float = 5.0
+    jdk: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     for path in options.keys:
         if not path.is_file():
             raise UsageError(f"--keys {path}: no such file; expected a KEYS file of public keys")
+    jdk = inspect_jdk(options.jdk) if options.jdk else None
+    if jdk:
+        progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
 
     http = Http(HttpConfig(connect_timeout=options.connect_timeout))
     cache = Cache(options.cache_dir or default_root())
@@ -144,6 +149,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
 
     name = bundle_name(storm, zookeeper)
     members, manifest = _assemble(name, fetched, python_sets, supervisor, keys, options)
+    if jdk:
+        _add_jdk(jdk, members, manifest)
     epoch = _source_date_epoch(fetched)
     manifest["source_date_epoch"] = epoch
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
@@ -158,6 +165,37 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     sidecar = dest.with_name(dest.name + ".sha256")
     _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
     return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
+
+
+def _add_jdk(jdk: Jdk, members: list[Member], manifest: dict[str, Any]) -> None:
+    rel = f"artifacts/{jdk.file}"
+    if rel in manifest["files"]:
+        raise UsageError(f"--jdk {jdk.file}: same name as a release tarball; rename it")
+    members.append(Member(rel, jdk.path, sha256=jdk.sha256))
+    manifest["files"][rel] = {"size": jdk.size, "sha256": jdk.sha256}
+    manifest["components"]["jdk"] = {
+        "version": jdk.version,
+        "java_major": jdk.major,
+        "artifact": rel,
+        "top": jdk.top,
+    }
+    manifest["artifacts"].append(
+        {
+            "component": "jdk",
+            "path": rel,
+            "url": None,
+            "mirror": None,
+            "size": jdk.size,
+            "sha256": jdk.sha256,
+            "sidecars": [],
+            "verification": {
+                "published": [],
+                "checked": [{"source": "user-supplied", "algorithm": "sha256"}],
+                "signature": {"status": "unverified", "reason": "supplied with --jdk"},
+                "archive": {"top": jdk.top},
+            },
+        }
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -103,6 +103,10 @@ def build_command(
             "are still checked).",
         ),
     ] = False,
+    jdk: Annotated[
+        Path | None,
+        typer.Option(help="A JDK/JRE .tar.gz to carry, for hosts without a suitable Java."),
+    ] = None,
     connect_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for a mirror to connect.")
     ] = 5.0,
@@ -135,6 +139,7 @@ def build_command(
         pins=not no_pins,
         format=format,  # type: ignore[arg-type]
         connect_timeout=connect_timeout,
+        jdk=jdk,
     )
     progress = Progress(quiet=quiet)
     try:
@@ -183,11 +188,12 @@ def _inspect_text(manifest: dict[str, Any]) -> str:
             if sig.get("status") == "good"
             else f"signature {sig.get('status')}: {sig.get('reason', '')}"
         )
+        line = f" (line {comp['line']})" if comp.get("line") else ""
         lines += [
-            f"{art['component']} {comp.get('version')} (line {comp.get('line')})",
+            f"{art['component']} {comp.get('version')}{line}",
             f"  file     {art['path']}  {art['size']} bytes",
             f"  sha256   {art['sha256']}",
-            f"  source   {art['url']}",
+            f"  source   {art['url'] or 'supplied by the user'}",
             f"  checked  {checked or 'nothing'}; {sig_text}",
         ]
     sup = comps.get("supervisor", {})

@@ -26,6 +26,7 @@ class ArchiveSummary:
     tops: set[str] = field(default_factory=set)
     entries: int = 0
     names: set[str] = field(default_factory=set)
+    captured: dict[str, bytes] = field(default_factory=dict)  # small files asked for by name
 
 
 def _octal(field_bytes: bytes) -> int:
@@ -66,9 +67,14 @@ def safe_name(name: str, what: str) -> str:
 
 
 class TarScanner:
-    def __init__(self, what: str, expected_top: str | None = None) -> None:
+    def __init__(
+        self, what: str, expected_top: str | None = None, capture: frozenset[str] = frozenset()
+    ) -> None:
         self.what = what
         self.expected_top = expected_top
+        # Paths below the top folder whose (small) contents the caller wants, e.g. a JDK's
+        # `release` file: read from the same stream, no second pass.
+        self.capture = capture
         self.summary = ArchiveSummary()
         self._reset()
 
@@ -78,6 +84,7 @@ class TarScanner:
         self._skip = 0
         self._capture: bytearray | None = None
         self._capture_type = b""
+        self._capture_name = ""
         self._capture_left = 0
         self._capture_size = 0
         self._long_name: str | None = None
@@ -139,6 +146,8 @@ class TarScanner:
             self._long_link = _cstr(data)
         elif self._capture_type == b"x":
             self._pax = _pax_records(data)
+        elif self._capture_type == b"F":
+            self.summary.captured[self._capture_name] = data
 
     def _on_header(self, block: bytes) -> None:
         if block == bytes(BLOCK):
@@ -155,7 +164,7 @@ class TarScanner:
                 self._finish_capture()
             return
         name = _cstr(block[0:100])
-        if block[257:262] == b"ustar":
+        if block[257:265] == b"ustar\x0000":  # POSIX only: GNU keeps other data there
             prefix = _cstr(block[345:500])
             if prefix:
                 name = f"{prefix}/{name}"
@@ -165,6 +174,14 @@ class TarScanner:
         self._long_name = self._long_link = None
         self._pax = {}
         self._check(name, kind, link)
+        inner = safe_name(name, self.what).partition("/")[2]
+        if inner in self.capture and kind in _DATA_TYPES and 0 < size <= 1 << 16:
+            self._capture = bytearray()
+            self._capture_type = b"F"
+            self._capture_name = inner
+            self._capture_size = size
+            self._capture_left = size
+            return
         self._skip = (size + BLOCK - 1) // BLOCK * BLOCK if kind not in _LINK_TYPES else 0
         if kind == _DIR_TYPE:
             self._skip = 0

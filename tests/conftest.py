@@ -4,6 +4,9 @@ scripts/mirror_server.py, and any test that needs an Apache-shaped mirror on 127
 from __future__ import annotations
 
 import fcntl
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,3 +56,31 @@ def wheelhouse() -> Path:
     if not WHEELHOUSE.is_dir() or not any(WHEELHOUSE.glob("supervisor-*.whl")):
         pytest.fail(f"{WHEELHOUSE} is missing: run `make wheelhouse` first")
     return WHEELHOUSE
+
+
+# --- a JDK tarball made from this machine's own JDK, for `bundler build --jdk` ---
+
+JDK_TARBALL = REPO / "build" / "test-jdk" / "host-jdk.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def jdk_tarball() -> Path:
+    """This machine's JDK as a tarball (symlinks followed, docs and jmods left out), built once."""
+    if JDK_TARBALL.is_file():
+        return JDK_TARBALL
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("no java on PATH: the tests need the machine's JDK")
+    home = Path(os.path.realpath(java)).parents[1]
+    JDK_TARBALL.parent.mkdir(parents=True, exist_ok=True)
+    part = JDK_TARBALL.with_suffix(".part")
+    # Unanchored patterns: Debian's lib/src.zip is a dangling link.
+    excludes = ["jmods", "src.zip", "docs", "include", "man", "demo", "legal"]
+    subprocess.run(
+        ["tar", "-czhf", str(part), "-C", str(home.parent)]
+        + [f"--exclude={name}" for name in excludes]
+        + [home.name],
+        check=True,
+    )
+    part.rename(JDK_TARBALL)
+    return JDK_TARBALL

@@ -568,3 +568,37 @@ def test_without_gpg_auto_warns_and_require_refuses(
     run = bundler(*args, "--gpg", "require", env=env)
     assert run.code == 1, run
     assert "gpg is not installed" in run.err.strip().splitlines()[-1]
+
+
+def test_jdk_is_carried_with_its_version(
+    mirror_dir: Path,
+    mirror_server: MirrorServer,
+    wheelhouse: Path,
+    workdir: Path,
+    jdk_tarball: Path,
+) -> None:
+    run = bundler(
+        *build_args(mirror_server.url, mirror_dir, wheelhouse, workdir, "--jdk", jdk_tarball)
+    )
+    assert run.code == 0, run
+    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
+    jdk = manifest["components"]["jdk"]
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    assert f'"{jdk["version"]}"' in java
+    assert jdk["java_major"] >= 17
+    digest = hashlib.sha256(jdk_tarball.read_bytes()).hexdigest()
+    assert manifest["files"][jdk["artifact"]]["sha256"] == digest
+    assert bundler("verify", run.out.strip()).code == 0
+
+
+def test_jdk_with_absolute_links_is_refused(workdir: Path) -> None:
+    jdk = workdir / "jdk"
+    (jdk / "bin").mkdir(parents=True)
+    (jdk / "bin" / "java").write_text("#!/bin/sh\n")
+    (jdk / "release").write_text('JAVA_VERSION="17.0.1"\n')
+    (jdk / "conf").symlink_to("/etc")
+    tarball = workdir / "jdk.tar.gz"
+    subprocess.run(["tar", "-czf", tarball, "-C", workdir, "jdk"], check=True)
+    run = bundler("build", "--storm", "0.9.5", "--zk", "3.4.6", "--jdk", tarball)
+    assert run.code == 2, run
+    assert "absolute" in run.err and "tar -czhf" in run.err
