@@ -363,7 +363,7 @@ class ArtifactFetcher:
                 bar.reset()
 
             try:
-                with open(staged / artifact.file, "wb") as out:
+                with open(staged / artifact.file, "w+b") as out:
                     got = self.http.download(url, out, on_data, on_restart, bar.total)
             finally:
                 bar.close()

@@ -10,9 +10,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import urlsplit
@@ -56,6 +58,11 @@ class HttpConfig:
     read_timeout: float = 60.0
     attempts: int = 4
     backoff: float = 0.25
+    # Parallel connections for one slow file: split when the rest would take longer than
+    # slow_seconds at the current rate and is at least min_split bytes.
+    segments: int = 4
+    slow_seconds: float = 3.0
+    min_split: int = 8 << 20
 
 
 class Http:
@@ -146,62 +153,180 @@ class Http:
 
         `on_restart` is called when the server cannot resume and the body starts over, so the
         caller resets whatever it computed from the chunks so far.
+
+        When the transfer is slow and the server takes ranges (a throttled mirror), the rest
+        of the file is split: this stream stops at the first split point and other
+        connections fetch the later parts in parallel, written in place. Those parts are then
+        read back from the page cache and given to `on_data` in order, so the caller still
+        sees every byte once, in order.
         """
         received = 0
         resumed = 0
         validator: str | None = None
         last_modified: str | None = None
         total: int | None = None
+        ranges = False
+        limit: int | None = None  # where this stream stops once the rest is split off
+        parts: list[tuple[int, int, Future[None]]] = []
+        started = 0.0
         failures = 0
-        while True:
-            headers = {}
-            if received:
-                headers["Range"] = f"bytes={received}-"
-                if validator:
-                    headers["If-Range"] = validator
+        pool: ThreadPoolExecutor | None = None
+        # Parts fetched by other connections are read back from `out`, so it must be readable.
+        splittable = out.readable() and out.seekable()
+        try:
+            while True:
+                headers = {}
+                if received:
+                    last = "" if limit is None else str(limit - 1)
+                    headers["Range"] = f"bytes={received}-{last}"
+                    if validator:
+                        headers["If-Range"] = validator
+                response = self._request(url, headers)
+                with response:
+                    if received and response.status_code == 206:
+                        start = _content_range_start(response.headers.get("Content-Range"))
+                        if start != received:
+                            raise HttpFailure(url, "server answered a different range than asked")
+                        resumed += 1
+                    elif received:
+                        if parts:
+                            raise HttpFailure(url, "file changed while it was fetched in parts")
+                        # Range ignored (200) or the file changed (If-Range failed): start over.
+                        out.seek(0)
+                        out.truncate()
+                        received = 0
+                        on_restart()
+                    if not received:
+                        length = response.headers.get("Content-Length")
+                        total = int(length) if length and length.isdigit() else None
+                        on_total(total)
+                        validator = response.headers.get("ETag") or response.headers.get(
+                            "Last-Modified"
+                        )
+                        last_modified = response.headers.get("Last-Modified")
+                        ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
+                        started = time.monotonic()
+                    try:
+                        # The stored bytes, as they arrive (read1): a cut connection loses
+                        # nothing already received, and a Content-Encoding never alters what
+                        # is hashed.
+                        raw = response.raw
+                        while True:
+                            want = CHUNK if limit is None else min(CHUNK, limit - received)
+                            if want <= 0:
+                                break
+                            chunk = raw.read1(want, decode_content=False)
+                            if not chunk:
+                                break
+                            out.write(chunk)
+                            on_data(chunk)
+                            received += len(chunk)
+                            if limit is None and ranges and total is not None and splittable:
+                                split = self._split_point(received, total, started)
+                                if split is not None:
+                                    limit = split
+                                    out.flush()
+                                    pool = ThreadPoolExecutor(self.config.segments)
+                                    parts = self._fetch_parts(
+                                        pool, url, out, validator, split, total
+                                    )
+                    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+                        failures += 1
+                        if failures >= self.config.attempts:
+                            raise HttpFailure(
+                                url, f"transfer kept failing after {received} bytes ({_short(exc)})"
+                            ) from None
+                        continue
+                expected = limit if limit is not None else total
+                if expected is not None and received < expected:
+                    failures += 1
+                    if failures >= self.config.attempts:
+                        raise HttpFailure(url, f"got {received} of {expected} bytes")
+                    continue
+                out.flush()
+                for part_start, part_end, future in parts:
+                    future.result()
+                    received += _feed_back(out, part_start, part_end, on_data)
+                return Downloaded(size=received, last_modified=last_modified, resumed=resumed)
+        finally:
+            if pool is not None:
+                for _, _, future in parts:
+                    future.cancel()
+                pool.shutdown(wait=True)
+
+    def _split_point(self, received: int, total: int, started: float) -> int | None:
+        """Where to stop this stream when the rest would take long at this rate, else None."""
+        cfg = self.config
+        elapsed = time.monotonic() - started
+        remaining = total - received
+        if cfg.segments < 2 or elapsed < 0.5 or remaining < cfg.min_split:
+            return None
+        if remaining / max(received / elapsed, 1.0) < cfg.slow_seconds:
+            return None
+        return received + remaining // cfg.segments
+
+    def _fetch_parts(
+        self,
+        pool: ThreadPoolExecutor,
+        url: str,
+        out: BinaryIO,
+        validator: str | None,
+        split: int,
+        total: int,
+    ) -> list[tuple[int, int, Future[None]]]:
+        n = self.config.segments - 1
+        size = (total - split + n - 1) // n
+        parts = []
+        for start in range(split, total, size):
+            end = min(start + size, total)
+            future = pool.submit(self._fetch_range, url, out.fileno(), start, end, validator)
+            parts.append((start, end, future))
+        return parts
+
+    def _fetch_range(self, url: str, fd: int, start: int, end: int, validator: str | None) -> None:
+        """Fetch bytes [start, end) into fd at their offset, resuming where a cut left off."""
+        pos = start
+        failures = 0
+        while pos < end:
+            headers = {"Range": f"bytes={pos}-{end - 1}"}
+            if validator:
+                headers["If-Range"] = validator
             response = self._request(url, headers)
             with response:
-                if received and response.status_code == 206:
-                    start = _content_range_start(response.headers.get("Content-Range"))
-                    if start != received:
-                        raise HttpFailure(url, "server answered a different range than asked")
-                    resumed += 1
-                elif received:
-                    # Range ignored (200) or the file changed (If-Range failed): start over.
-                    out.seek(0)
-                    out.truncate()
-                    received = 0
-                    on_restart()
-                if not received:
-                    length = response.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
-                    on_total(total)
-                    validator = response.headers.get("ETag") or response.headers.get(
-                        "Last-Modified"
-                    )
-                    last_modified = response.headers.get("Last-Modified")
+                if response.status_code != 206 or (
+                    _content_range_start(response.headers.get("Content-Range")) != pos
+                ):
+                    raise HttpFailure(url, "server stopped honouring ranges mid-file")
                 try:
-                    # The stored bytes, as they arrive (read1): a cut connection loses nothing
-                    # already received, and a Content-Encoding never alters what is hashed.
                     raw = response.raw
-                    while chunk := raw.read1(CHUNK, decode_content=False):
-                        out.write(chunk)
-                        on_data(chunk)
-                        received += len(chunk)
+                    while pos < end and (chunk := raw.read1(min(CHUNK, end - pos), False)):
+                        os.pwrite(fd, chunk, pos)
+                        pos += len(chunk)
                 except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
                     failures += 1
                     if failures >= self.config.attempts:
                         raise HttpFailure(
-                            url, f"transfer kept failing after {received} bytes ({_short(exc)})"
+                            url, f"part transfer kept failing ({_short(exc)})"
                         ) from None
                     continue
-            if total is not None and received < total:
+            if pos < end:
                 failures += 1
                 if failures >= self.config.attempts:
-                    raise HttpFailure(url, f"got {received} of {total} bytes")
-                continue
-            out.flush()
-            return Downloaded(size=received, last_modified=last_modified, resumed=resumed)
+                    raise HttpFailure(url, f"part {start}-{end} came short")
+
+
+def _feed_back(out: BinaryIO, start: int, end: int, on_data: Callable[[bytes], None]) -> int:
+    """Give bytes fetched by other connections to on_data, in order, from the file."""
+    fd = out.fileno()
+    pos = start
+    while pos < end:
+        chunk = os.pread(fd, min(CHUNK, end - pos), pos)
+        if not chunk:
+            raise HttpFailure("", f"file ended at {pos}, expected {end}")
+        on_data(chunk)
+        pos += len(chunk)
+    out.seek(end)
+    return end - start
 
 
 def _content_range_start(value: str | None) -> int | None:
