@@ -127,44 +127,47 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
 
-    http = Http(HttpConfig(connect_timeout=options.connect_timeout))
+    http = Http(HttpConfig(connect_timeout=options.connect_timeout, segments=options.jobs))
     cache = Cache(options.cache_dir or default_root())
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
-    components = (storm, zookeeper)
-    for component in components:
-        keys.prepare(component.project, component.artifact.keys_urls)
+    try:
+        components = (storm, zookeeper)
+        for component in components:
+            keys.prepare(component.project, component.artifact.keys_urls)
 
-    fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
-    resolver = WheelResolver(http, cache, progress, options.index_url, options.find_links)
-    python_sets = [PythonSet(lock.python, lock) for lock in locks]
-    wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
+        fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
+        resolver = WheelResolver(http, cache, progress, options.index_url, options.find_links)
+        python_sets = [PythonSet(lock.python, lock) for lock in locks]
+        wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
 
-    tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
-    tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
-    results = _run_parallel(options.jobs, tasks)
-    fetched: list[FetchedArtifact] = results[: len(components)]
-    for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
-        ps.wheels.append(wheel)
+        tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
+        tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
+        results = _run_parallel(options.jobs, tasks)
+        fetched: list[FetchedArtifact] = results[: len(components)]
+        for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
+            ps.wheels.append(wheel)
 
-    name = bundle_name(storm, zookeeper)
-    members, manifest = _assemble(name, fetched, python_sets, supervisor, keys, options)
-    if jdk:
-        _add_jdk(jdk, members, manifest)
-    epoch = _source_date_epoch(fetched)
-    manifest["source_date_epoch"] = epoch
-    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    members.append(_blob("bundle.json", manifest_bytes))
-    sums = {m.name: _digest(m) for m in members}
-    members.append(_blob("SHA256SUMS", sha256sums(sums)))
+        name = bundle_name(storm, zookeeper)
+        members, manifest = _assemble(name, fetched, python_sets, supervisor, keys, options)
+        if jdk:
+            _add_jdk(jdk, members, manifest)
+        epoch = _source_date_epoch(fetched)
+        manifest["source_date_epoch"] = epoch
+        manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+        members.append(_blob("bundle.json", manifest_bytes))
+        sums = {m.name: _digest(m) for m in members}
+        members.append(_blob("SHA256SUMS", sha256sums(sums)))
 
-    suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
-    dest = options.output_dir / f"{name}{suffix}"
-    progress.info(f"writing {dest}")
-    digest = write_archive(dest, name, members, epoch, options.format)
-    sidecar = dest.with_name(dest.name + ".sha256")
-    _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
-    return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
+        suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
+        dest = options.output_dir / f"{name}{suffix}"
+        progress.info(f"writing {dest}")
+        digest = write_archive(dest, name, members, epoch, options.format)
+        sidecar = dest.with_name(dest.name + ".sha256")
+        _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+        return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
+    finally:
+        keys.close()
 
 
 def _add_jdk(jdk: Jdk, members: list[Member], manifest: dict[str, Any]) -> None:

@@ -243,11 +243,11 @@ def recipes_command(
             f = comp.facts
             entry = lines.setdefault(
                 comp.line,
-                {"versions": [], "java_min": f.get("java_min"), "java_max": f.get("java_max")},
+                {"versions": [], "java_min": f.get("java_min")},
             )
             entry["versions"].append(version)
             entry["file"] = comp.artifact.file.replace(version, "{version}")
-            for key in ("launcher_python", "nimbus_key", "server_line", "java_min", "java_max"):
+            for key in ("launcher_python", "nimbus_key", "server_line", "java_min"):
                 if key in f:
                     entry[key] = f[key]
         data[project] = lines
@@ -258,9 +258,7 @@ def recipes_command(
     for project in ("storm", "zookeeper"):
         print(f"{recipes[project].display}:")
         for line, info in data[project].items():
-            java = f"Java {info['java_min']}" + (
-                f"-{info['java_max']}" if info.get("java_max") else "+"
-            )
+            java = f"Java {info['java_min']}+"
             extra = (
                 f"launcher Python {info['launcher_python']}, {info['nimbus_key']}"
                 if project == "storm"

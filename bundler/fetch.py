@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,10 +26,11 @@ from bundler.errors import (
     SignatureError,
     UnsafeArchiveError,
 )
+from bundler.fanout import Fanout
 from bundler.http import Http, HttpFailure, NotFound
 from bundler.progress import Progress
 from bundler.recipes import Artifact, Component
-from bundler.signatures import Keyring, gpg_path
+from bundler.signatures import Keyring, SignatureResult, StreamingVerify, gpg_path
 from bundler.tarscan import TarScanner
 
 GpgMode = Literal["auto", "require", "off"]
@@ -74,6 +77,8 @@ class Keys:
         self.gpg = gpg_path()
         self._files: dict[str, list[Path]] = {}
         self._unavailable: dict[str, str] = {}
+        self._rings: dict[str, Keyring] = {}
+        self._rings_lock = threading.Lock()
 
     def prepare(self, project: str, urls: tuple[str, ...]) -> None:
         """Find KEYS for `project`, or note why signatures cannot be checked."""
@@ -137,6 +142,33 @@ class Keys:
             h.update(path.read_bytes())
         return h.hexdigest()
 
+    def _ring(self, project: str) -> Keyring:
+        """One throwaway keyring per project per build, holding only its KEYS."""
+        with self._rings_lock:
+            if project not in self._rings:
+                assert self.gpg is not None
+                self._rings[project] = Keyring(self.files(project), self.gpg)
+            return self._rings[project]
+
+    def close(self) -> None:
+        for ring in self._rings.values():
+            ring.close()
+        self._rings.clear()
+
+    def stream(self, project: str, asc: Path | None, what: str) -> StreamingVerify | None:
+        """A verifier to feed while downloading, when a signature can be checked at all."""
+        if asc is None or self.unavailable(project) is not None:
+            return None
+        return self._ring(project).stream(asc, what)
+
+    def record(self, project: str, result: SignatureResult) -> dict[str, Any]:
+        return {
+            "status": "good",
+            "fingerprint": result.fingerprint,
+            "signer": result.signer,
+            "keys_sha256": self.digest(project),
+        }
+
     def verify(
         self, fetched_file: Path, asc: Path | None, what: str, project: str
     ) -> dict[str, Any]:
@@ -151,15 +183,8 @@ class Keys:
                 self.progress.warn(f"signature of {what} NOT verified: {reason}")
             status = "off" if self.trust.gpg_mode == "off" else "unverified"
             return {"status": status, "reason": reason}
-        assert self.gpg is not None and asc is not None
-        with Keyring(self.files(project), self.gpg) as ring:
-            result = ring.verify(asc, fetched_file, what)
-        return {
-            "status": "good",
-            "fingerprint": result.fingerprint,
-            "signer": result.signer,
-            "keys_sha256": self.digest(project),
-        }
+        assert asc is not None
+        return self.record(project, self._ring(project).verify(asc, fetched_file, what))
 
 
 def _sha256(data: bytes) -> str:
@@ -290,9 +315,22 @@ class ArtifactFetcher:
             )
 
     def _signature_staged(self, fetched: FetchedArtifact) -> dict[str, Any]:
+        streamed = fetched.record.pop("streamed_signature", None)
+        if streamed is not None:
+            return dict(streamed)
         asc_name = fetched.record.get("signature_file")
         asc = fetched.entry / asc_name if asc_name else None
         return self.keys.verify(fetched.file, asc, fetched.artifact.file, fetched.artifact.project)
+
+    @staticmethod
+    def _consumers(
+        hashers: list[checksums.MultiHash], scanner: TarScanner, gpg: StreamingVerify | None
+    ) -> list[Callable[[bytes], None]]:
+        consumers: list[Callable[[bytes], None]] = [h.update for h in hashers]
+        consumers.append(scanner.feed)
+        if gpg is not None:
+            consumers.append(gpg.feed)
+        return consumers
 
     def _get_small(self, url: str) -> bytes | None:
         try:
@@ -337,63 +375,90 @@ class ArtifactFetcher:
                 wanted.add(best.algorithm)
             if pin is not None:
                 wanted.add(pin.algorithm)
-            hasher = checksums.MultiHash(wanted)
+            # One hash per thread and the tar check on another: the bytes are read once and
+            # the work spreads over the cores.
+            hashers = [checksums.MultiHash([alg]) for alg in sorted(wanted)]
             scanner = TarScanner(artifact.file, expected_top=artifact.top)
-            # Bad bytes usually break the gzip stream before the hash can be compared; the
-            # scanner's complaint waits, so the report says "checksum mismatch" when it is one.
-            scan_error: UnsafeArchiveError | None = None
+            asc = staged / signature_file if signature_file else None
+            gpg = self.keys.stream(artifact.project, asc, artifact.file)
+            fanout = Fanout(self._consumers(hashers, scanner, gpg))
             bar = self.progress.bar(artifact.file)
             self.progress.info(f"fetch   {url}")
 
             def on_data(chunk: bytes) -> None:
-                nonlocal scan_error
-                hasher.update(chunk)
-                if scan_error is None:
-                    try:
-                        scanner.feed(chunk)
-                    except UnsafeArchiveError as exc:
-                        scan_error = exc
+                fanout.feed(chunk)
                 bar.update(len(chunk))
 
             def on_restart() -> None:
-                nonlocal hasher, scan_error
-                hasher = checksums.MultiHash(wanted)
+                nonlocal hashers, fanout, gpg
+                fanout.close()
+                hashers = [checksums.MultiHash([alg]) for alg in sorted(wanted)]
                 scanner.restart()
-                scan_error = None
+                if gpg is not None:
+                    gpg.abandon()
+                    gpg = self.keys.stream(artifact.project, asc, artifact.file)
+                fanout = Fanout(self._consumers(hashers, scanner, gpg))
                 bar.reset()
 
             try:
                 with open(staged / artifact.file, "w+b") as out:
                     got = self.http.download(url, out, on_data, on_restart, bar.total)
+            except BaseException:
+                fanout.close()
+                if gpg is not None:
+                    gpg.abandon()
+                raise
             finally:
                 bar.close()
+            errors = fanout.close()
+            # Bad bytes usually break the gzip stream before the hash can be compared; the
+            # scanner's complaint waits, so the report says "checksum mismatch" when it is one.
+            for error in errors[: len(hashers)]:
+                if error is not None:
+                    raise error
+            scan_error = errors[len(hashers)]
         except NotFound as exc:
             raise MirrorOutcome(f"not found ({exc.url})", False) from None
         except HttpFailure as exc:
             raise MirrorOutcome(exc.reason, False) from None
-        digests = hasher.hexdigests()
-        checked: list[dict[str, str]] = []
-        if best is not None:
-            checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
-            checked.append({"source": "apache", "algorithm": best.algorithm})
-        if pin is not None:
-            checksums.check(
-                f"{artifact.file} (recipes pin)", pin.algorithm, pin.digest, digests[pin.algorithm]
+        try:
+            digests = {alg: d for h in hashers for alg, d in h.hexdigests().items()}
+            checked: list[dict[str, str]] = []
+            if best is not None:
+                checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
+                checked.append({"source": "apache", "algorithm": best.algorithm})
+            if pin is not None:
+                checksums.check(
+                    f"{artifact.file} (recipes pin)",
+                    pin.algorithm,
+                    pin.digest,
+                    digests[pin.algorithm],
+                )
+                checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
+            if scan_error is not None:
+                if isinstance(scan_error, UnsafeArchiveError):
+                    raise scan_error
+                raise IntegrityError(
+                    f"{artifact.file}: could not be read as a tarball ({scan_error})"
+                )
+            summary = scanner.finish()
+            launcher = artifact.launcher
+            if launcher and f"{artifact.top}/{launcher}" not in summary.names:
+                raise IntegrityError(
+                    f"{artifact.file}: has no {artifact.top}/{launcher}; "
+                    "this is not the release's binary tarball"
+                )
+            self.progress.info(
+                f"checked {artifact.file}: "
+                + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
             )
-            checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
-        if scan_error is not None:
-            raise scan_error
-        summary = scanner.finish()
-        launcher = artifact.launcher
-        if launcher and f"{artifact.top}/{launcher}" not in summary.names:
-            raise IntegrityError(
-                f"{artifact.file}: has no {artifact.top}/{launcher}; "
-                "this is not the release's binary tarball"
+            signature = (
+                self.keys.record(artifact.project, gpg.finish()) if gpg is not None else None
             )
-        self.progress.info(
-            f"checked {artifact.file}: "
-            + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
-        )
+            gpg = None
+        finally:
+            if gpg is not None:
+                gpg.abandon()
         return {
             "schema": RECORD_SCHEMA,
             "project": artifact.project,
@@ -411,4 +476,5 @@ class ArtifactFetcher:
             "sidecars": sorted(sidecars),
             "signature_file": signature_file,
             "archive": {"top": artifact.top, "entries": summary.entries},
+            "streamed_signature": signature,
         }

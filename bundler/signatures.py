@@ -6,6 +6,7 @@ trusts elsewhere (or a key a mirror slipped in) can vouch for a release.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import SignatureError
+
+_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
 
 @dataclass(frozen=True)
@@ -41,42 +44,29 @@ class Keyring:
 
     def _run(self, args: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [self._gpg, "--homedir", str(self.home), "--batch", "--no-tty", *args],
+            self._argv(*args),
             capture_output=True,
             text=True,
             check=False,
-            env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
+            env=_ENV,
         )
 
     def fingerprints(self) -> list[str]:
         proc = self._run(["--with-colons", "--list-keys"])
         return [line.split(":")[9] for line in proc.stdout.splitlines() if line.startswith("fpr:")]
 
+    def _argv(self, *args: str) -> list[str]:
+        return [self._gpg, "--homedir", str(self.home), "--batch", "--no-tty", *args]
+
     def verify(self, signature: Path, data: Path, what: str) -> SignatureResult:
         proc = self._run(["--status-fd", "1", "--verify", str(signature), str(data)])
-        status: dict[str, list[str]] = {}
-        for line in proc.stdout.splitlines():
-            if line.startswith("[GNUPG:] "):
-                word, *rest = line[9:].split(" ")
-                status.setdefault(word, rest)
-        if "BADSIG" in status:
-            raise SignatureError(
-                f"{what}: BAD signature ({signature.name}); the file was altered after signing"
-            )
-        if "NO_PUBKEY" in status:
-            key = status["NO_PUBKEY"][0] if status["NO_PUBKEY"] else "?"
-            raise SignatureError(
-                f"{what}: signed by key {key}, which is not in the project's KEYS; "
-                "do not use this file (or pass a KEYS that has the release manager's key)"
-            )
-        if proc.returncode != 0 or "VALIDSIG" not in status or "GOODSIG" not in status:
-            reason = proc.stderr.strip().splitlines()[-1:] or ["no valid signature"]
-            raise SignatureError(f"{what}: signature did not verify: {reason[0]}")
-        valid = status["VALIDSIG"]
-        # VALIDSIG <sig fpr> <date> <ts> <expire> <ver> <res> <pk algo> <hash> <class> <primary fpr>
-        fingerprint = valid[-1] if len(valid) >= 10 else valid[0]
-        signer = " ".join(status["GOODSIG"][1:])
-        return SignatureResult(fingerprint=fingerprint, signer=signer)
+        return _result(proc.returncode, proc.stdout, proc.stderr, signature, what)
+
+    def stream(self, signature: Path, what: str) -> StreamingVerify:
+        """A verifier fed the signed bytes as they arrive, so gpg runs beside the download."""
+        return StreamingVerify(
+            self._argv("--status-fd", "1", "--verify", str(signature), "-"), signature, what
+        )
 
     def close(self) -> None:
         self._dir.cleanup()
@@ -86,3 +76,64 @@ class Keyring:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class StreamingVerify:
+    def __init__(self, argv: list[str], signature: Path, what: str) -> None:
+        self.signature = signature
+        self.what = what
+        self._proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_ENV,
+        )
+
+    def feed(self, chunk: bytes) -> None:
+        assert self._proc.stdin is not None
+        # gpg may give up early (a broken signature file); finish() reports why.
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.write(chunk)
+
+    def finish(self) -> SignatureResult:
+        out, err = self._proc.communicate()
+        return _result(
+            self._proc.returncode,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+            self.signature,
+            self.what,
+        )
+
+    def abandon(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.communicate()
+
+
+def _result(
+    returncode: int, stdout: str, stderr: str, signature: Path, what: str
+) -> SignatureResult:
+    status: dict[str, list[str]] = {}
+    for line in stdout.splitlines():
+        if line.startswith("[GNUPG:] "):
+            word, *rest = line[9:].split(" ")
+            status.setdefault(word, rest)
+    if "BADSIG" in status:
+        raise SignatureError(
+            f"{what}: BAD signature ({signature.name}); the file was altered after signing"
+        )
+    if "NO_PUBKEY" in status:
+        key = status["NO_PUBKEY"][0] if status["NO_PUBKEY"] else "?"
+        raise SignatureError(
+            f"{what}: signed by key {key}, which is not in the project's KEYS; "
+            "do not use this file (or pass a KEYS that has the release manager's key)"
+        )
+    if returncode != 0 or "VALIDSIG" not in status or "GOODSIG" not in status:
+        reason = stderr.strip().splitlines()[-1:] or ["no valid signature"]
+        raise SignatureError(f"{what}: signature did not verify: {reason[0]}")
+    valid = status["VALIDSIG"]
+    # VALIDSIG <sig fpr> <date> <ts> <expire> <ver> <res> <pk algo> <hash> <class> <primary fpr>
+    fingerprint = valid[-1] if len(valid) >= 10 else valid[0]
+    return SignatureResult(fingerprint=fingerprint, signer=" ".join(status["GOODSIG"][1:]))

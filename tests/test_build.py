@@ -517,7 +517,10 @@ def test_verify_inspect_and_the_bundles_own_check(
     check = subprocess.run(
         ["dash", str(top / "install.sh"), "--check"], capture_output=True, text=True
     )
-    assert check.returncode == 0, check.stderr
+    # --check also looks at the host's prerequisites (exit 4 when some are missing here);
+    # what this test is about is the bundle check, which comes first.
+    assert check.returncode in (0, 4), check.stderr
+    assert "bundle verified" in check.stderr
 
     # Tamper with one wheel in the unpacked folder: every checker notices.
     wheel = next((top / "python" / "wheels").glob("supervisor-*.whl"))
