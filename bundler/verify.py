@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bundler.errors import BundleFormatError, IntegrityError, UsageError
+from bundler.fanout import Fanout
 from bundler.tarscan import safe_name
 
 CHUNK = 1 << 20
@@ -33,14 +34,21 @@ class BundleContents:
 
 
 class _HashingReader:
+    """Hashes the whole archive on a thread of its own while members are hashed as read."""
+
     def __init__(self, raw: Any) -> None:
         self.raw = raw
         self.sha256 = hashlib.sha256()
+        self._fanout = Fanout([self.sha256.update])
 
     def read(self, n: int = -1) -> bytes:
         data: bytes = self.raw.read(n)
-        self.sha256.update(data)
+        self._fanout.feed(data)
         return data
+
+    def hexdigest(self) -> str:
+        self._fanout.close()
+        return self.sha256.hexdigest()
 
     def drain(self) -> None:
         while self.read(CHUNK):
@@ -110,7 +118,7 @@ def read_archive(path: Path) -> BundleContents:
         reader.drain()
     if contents is None:
         raise BundleFormatError(f"{path}: empty archive; expected a bundle")
-    contents.archive_sha256 = reader.sha256.hexdigest()
+    contents.archive_sha256 = reader.hexdigest()
     return contents
 
 
