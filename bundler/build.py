@@ -100,8 +100,8 @@ def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Comp
     return storm, zookeeper, supervisor
 
 
-def _run_parallel(jobs: int, tasks: list[Callable[[], T]]) -> list[T]:
-    """Run tasks on a pool; the first failure cancels what has not started and is raised."""
+def _run_parallel(jobs: int, tasks: list[Callable[[], T]], http: Http) -> list[T]:
+    """Run tasks on a pool; the first failure (or Ctrl-C) stops the rest and is raised."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures: list[Future[T]] = [pool.submit(task) for task in tasks]
         try:
@@ -109,6 +109,9 @@ def _run_parallel(jobs: int, tasks: list[Callable[[], T]]) -> list[T]:
         except BaseException:
             for f in futures:
                 f.cancel()
+            # Transfers under way notice at their next chunk, so the pool winds down now
+            # rather than after every download has finished.
+            http.cancel()
             raise
 
 
@@ -143,7 +146,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
 
         tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
         tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
-        results = _run_parallel(options.jobs, tasks)
+        results = _run_parallel(options.jobs, tasks, http)
         fetched: list[FetchedArtifact] = results[: len(components)]
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)

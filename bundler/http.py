@@ -71,6 +71,7 @@ class Http:
         self._local = threading.local()
         self._down: set[str] = set()
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
         self.requests_made = 0
 
     def _session(self) -> requests.Session:
@@ -82,10 +83,19 @@ class Http:
             self._local.session = session
         return session
 
+    def cancel(self) -> None:
+        """Make every transfer under way, and every later request, fail at once."""
+        self._cancelled.set()
+
+    def _check_cancelled(self, url: str) -> None:
+        if self._cancelled.is_set():
+            raise HttpFailure(url, "cancelled")
+
     def _host(self, url: str) -> str:
         return urlsplit(url).netloc
 
     def _request(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        self._check_cancelled(url)
         if self._host(url) in self._down:
             raise Unreachable(url, "host did not answer earlier in this build")
         cfg = self.config
@@ -218,6 +228,7 @@ class Http:
                             chunk = raw.read1(want, decode_content=False)
                             if not chunk:
                                 break
+                            self._check_cancelled(url)
                             out.write(chunk)
                             on_data(chunk)
                             received += len(chunk)
@@ -300,6 +311,7 @@ class Http:
                 try:
                     raw = response.raw
                     while pos < end and (chunk := raw.read1(min(CHUNK, end - pos), False)):
+                        self._check_cancelled(url)
                         os.pwrite(fd, chunk, pos)
                         pos += len(chunk)
                 except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:

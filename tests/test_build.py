@@ -605,3 +605,29 @@ def test_jdk_with_absolute_links_is_refused(workdir: Path) -> None:
     run = bundler("build", "--storm", "0.9.5", "--zk", "3.4.6", "--jdk", tarball)
     assert run.code == 2, run
     assert "absolute" in run.err and "tar -czhf" in run.err
+
+
+def test_ctrl_c_stops_promptly_and_leaves_nothing(
+    mirror_dir: Path, wheelhouse: Path, workdir: Path
+) -> None:
+    with MirrorServer(mirror_dir, throttle_bytes_per_sec=1024) as server:
+        args = build_args(server.url, mirror_dir, wheelhouse, workdir)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bundler", *map(str, args)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+            r.path == STORM_PATH for r in server.requests
+        ):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        # At 1 KB/s the download alone would take minutes: returning at all means it stopped.
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err.strip().splitlines()[-1]
+    assert list((workdir / "out").iterdir()) == []
+    assert cache_entries(workdir) == []
