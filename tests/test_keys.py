@@ -66,7 +66,7 @@ def test_keys_fetched_over_https_cached_and_used(
     https_keys: tuple[str, list[str]], tmp_path: Path, mirror_dir: Path
 ) -> None:
     base, seen = https_keys
-    urls = (f"http://127.0.0.1:9/storm/KEYS", f"{base}/storm/KEYS")
+    urls = ("http://127.0.0.1:9/storm/KEYS", f"{base}/storm/KEYS")
     keys = keys_for(tmp_path)
     keys.prepare("storm", urls)
     assert keys.unavailable("storm") is None
