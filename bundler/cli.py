@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -27,12 +28,20 @@ app = typer.Typer(
     help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
 )
 
-_debug = False
+T = TypeVar("T")
 
 
-def _fail(exc: BaseException) -> None:
-    if _debug:
-        raise exc
+def _run(debug: bool, action: Callable[[], T]) -> T:
+    """Call the core; any failure becomes one line on stderr and its exit code."""
+    try:
+        return action()
+    except BaseException as exc:
+        if debug or isinstance(exc, SystemExit):
+            raise
+        _fail(exc)
+
+
+def _fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, BundlerError):
         print(f"bundler: error: {exc}", file=sys.stderr)
         raise SystemExit(int(exc.exit_code))
@@ -114,8 +123,6 @@ def build_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
-    global _debug
-    _debug = debug
     if gpg not in ("auto", "require", "off"):
         raise typer.BadParameter(
             f"expected auto, require or off, found {gpg!r}", param_hint="--gpg"
@@ -142,11 +149,7 @@ def build_command(
         jdk=jdk,
     )
     progress = Progress(quiet=quiet)
-    try:
-        result = build(options, progress)
-    except (BundlerError, KeyboardInterrupt, Exception) as exc:
-        _fail(exc)
-        return
+    result = _run(debug, lambda: build(options, progress))
     progress.info(f"bundle  {result.path} ({result.size} bytes, sha256 {result.sha256})")
     print(result.path)
 
@@ -157,13 +160,7 @@ def verify_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Re-check every file of a bundle against its manifest and SHA256SUMS."""
-    global _debug
-    _debug = debug
-    try:
-        report = verify(bundle)
-    except (BundlerError, KeyboardInterrupt, Exception) as exc:
-        _fail(exc)
-        return
+    report = _run(debug, lambda: verify(bundle))
     print(f"{bundle}: OK ({report.name}: {report.files} files, {report.bytes} bytes)")
     print(f"{bundle}: {report.sidecar}")
 
@@ -214,13 +211,7 @@ def inspect_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Show a bundle's components, sources, sizes, hashes and how each was verified."""
-    global _debug
-    _debug = debug
-    try:
-        manifest = read_manifest(bundle)
-    except (BundlerError, KeyboardInterrupt, Exception) as exc:
-        _fail(exc)
-        return
+    manifest = _run(debug, lambda: read_manifest(bundle))
     print(json.dumps(manifest, indent=2, sort_keys=True) if as_json else _inspect_text(manifest))
 
 
@@ -229,12 +220,8 @@ def recipes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
     """Supported versions and what each needs (Java, Python)."""
-    try:
-        recipes = load_all()
-        sup = SupervisorRecipe.load()
-    except BundlerError as exc:
-        _fail(exc)
-        return
+    recipes = _run(False, load_all)
+    sup = _run(False, SupervisorRecipe.load)
     data: dict[str, Any] = {}
     for project, recipe in recipes.items():
         lines: dict[str, Any] = {}
