@@ -213,6 +213,7 @@ def test_storm_defaults_reference_agrees_with_nimbus_key(storm: Recipe) -> None:
         assert childopts is not None
         safe = "IgnoreUnrecognizedVMOptions" in childopts[1] or "PrintGC" not in childopts[1]
         assert facts["worker_childopts_java9_safe"] is safe, version
+        assert facts["worker_heap_placeholder"] is ("%HEAP-MEM%" in childopts[1]), version
 
 
 def test_supervisor_recipe() -> None:

@@ -1,0 +1,660 @@
+"""Values + bundle facts -> every config file of a Storm node.
+
+    render(manifest, values) -> [(relpath, text, mode), ...]    relpath under PREFIX, '/'-separated
+    validate_values(values)                                      ValueError naming the bad key
+
+    python configs.py --manifest bundle.json --values values.json --out DIR
+
+`manifest` is the parsed bundle.json: per-version facts come from
+manifest["components"]["storm"|"zookeeper"]["facts"] (recipes/*.toml). `values` has exactly the
+keys of the table in docs/installer.md; nothing here looks at the host, so the same inputs give
+the same bytes on every Python from 2.7 to 3.13.
+
+Files with a fixed shape (supervisord.conf's global sections, stormctl, the systemd unit) are
+string.Template skeletons in templates/, so that what lands on the host is readable in one
+place. zoo.cfg, storm.yaml and the [program:x] sections are built from ordered key/value lists
+instead: their keys vary with the release and the roles, and one list per file is where the
+"only keys this release knows" rule is kept and tested.
+
+Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundle).
+"""
+
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+import argparse
+import io
+import json
+import os
+import re
+import string
+import sys
+import tempfile
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+ROLES = ("zookeeper", "nimbus", "supervisor", "ui", "logviewer", "drpc")
+STORM_ROLES = ROLES[1:]
+
+# supervisord program name per role, in start order (supervisord starts lower priorities first).
+PROGRAMS = (
+    ("zookeeper", "zookeeper", 100),
+    ("nimbus", "storm-nimbus", 200),
+    ("supervisor", "storm-supervisor", 300),
+    ("drpc", "storm-drpc", 400),
+    ("ui", "storm-ui", 500),
+    ("logviewer", "storm-logviewer", 600),
+)
+PROGRAM_NAMES = dict((role, name) for role, name, _ in PROGRAMS)
+
+# The user name of supervisord's [inet_http_server]; the password is the operator's.
+WEB_USERNAME = "admin"
+
+# Stop policy per role: (stopwaitsecs, stopasgroup/killasgroup). The Storm supervisor's worker
+# JVMs are its children in its process group: with stopasgroup they stop with it, so stopping or
+# restarting storm-supervisor stops this host's workers too (their topologies are rescheduled)
+# instead of leaving orphans that keep their slots' ports. logviewer likewise, as puppet-storm
+# does. Every other daemon exec()s into a single JVM, so a group signal is not needed.
+STOP_POLICY = {
+    "zookeeper": (30, False),
+    "nimbus": (30, False),
+    "supervisor": (60, True),
+    "drpc": (30, False),
+    "ui": (15, False),
+    "logviewer": (15, True),
+}
+# The Storm launcher runs short JVMs to read its config before exec()ing the daemon: 10s before
+# a start counts; ZooKeeper's zkServer.sh execs java at once.
+STARTSECS = {"zookeeper": 5}
+STARTSECS_STORM = 10
+# Finite, so that a daemon that cannot start ends FATAL (which the health check reports) instead
+# of retrying for ever; ten backoffs (1+2+...+10 s) ride out a peer that is still starting.
+STARTRETRIES = 10
+
+if sys.version_info[0] == 2:
+    STRING_TYPES = (str, unicode)  # noqa: F821
+    INTEGER_TYPES = (int, long)  # noqa: F821
+else:
+    STRING_TYPES = (str,)
+    INTEGER_TYPES = (int,)
+
+# Paths end up in INI values, shell, systemd and YAML: allow only what needs no quoting in any
+# of them (no spaces, quotes, %, $, commas, ;, #).
+SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+/-]*$")
+HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
+SHA1_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
+
+VALUE_KEYS = (
+    "prefix",
+    "user",
+    "roles",
+    "host",
+    "zk_servers",
+    "zk_id",
+    "nimbus_hosts",
+    "http_bind",
+    "http_port",
+    "web_password_sha1",
+    "java_home",
+    "java_major",
+    "memory_mb",
+    "python",
+    "launcher_python",
+    "site_dir",
+    "slots",
+)
+
+
+# --- values ---
+
+
+def _fail(key, message):
+    raise ValueError("values['%s']: %s" % (key, message))
+
+
+def _is_int(value):
+    return isinstance(value, INTEGER_TYPES) and not isinstance(value, bool)
+
+
+def _check_path(values, key):
+    value = values[key]
+    if not isinstance(value, STRING_TYPES) or not SAFE_PATH.match(value):
+        _fail(key, "expected an absolute path of letters, digits and . _ + - /, got %r" % (value,))
+    if value != "/" and (value.endswith("/") or os.path.normpath(value) != value):
+        _fail(key, "expected a normalised absolute path, got %r" % (value,))
+
+
+def _check_host(key, value):
+    if not isinstance(value, STRING_TYPES) or not HOSTNAME.match(value):
+        _fail(key, "expected a host name or IPv4 address, got %r" % (value,))
+    if value == "0.0.0.0":
+        # A ZooKeeper node listing itself on 0.0.0.0 never joins its peers; peers cannot dial it.
+        _fail(key, "0.0.0.0 is not an address peers can reach; give this host's real address")
+
+
+def _check_int(key, value, low, high):
+    if not _is_int(value) or not low <= value <= high:
+        _fail(key, "expected an integer from %d to %d, got %r" % (low, high, value))
+
+
+def _check_host_list(key, value, allow_empty):
+    if not isinstance(value, list) or (not value and not allow_empty):
+        _fail(key, "expected a non-empty list of host names, got %r" % (value,))
+    for host in value:
+        _check_host(key, host)
+    if len(set(value)) != len(value):
+        _fail(key, "lists a host twice: %r" % (value,))
+
+
+def validate_values(values):
+    """Raise ValueError with a one-line message naming the first bad key of `values`."""
+    if not isinstance(values, dict):
+        raise ValueError("values: expected a dict, got %s" % type(values).__name__)
+    missing = [k for k in VALUE_KEYS if k not in values]
+    if missing:
+        _fail(missing[0], "missing (values need exactly: %s)" % ", ".join(VALUE_KEYS))
+    unknown = sorted(k for k in values if k not in VALUE_KEYS)
+    if unknown:
+        _fail(unknown[0], "unknown key (values need exactly: %s)" % ", ".join(VALUE_KEYS))
+
+    for key in ("prefix", "java_home", "python", "launcher_python", "site_dir"):
+        _check_path(values, key)
+
+    user = values["user"]
+    if user is not None and (not isinstance(user, STRING_TYPES) or not USERNAME.match(user)):
+        _fail("user", "expected a user name or None, got %r" % (user,))
+
+    roles = values["roles"]
+    if not isinstance(roles, list) or not roles:
+        _fail("roles", "expected a non-empty list of roles, got %r" % (roles,))
+    for role in roles:
+        if role not in ROLES:
+            _fail("roles", "unknown role %r; roles are %s" % (role, ", ".join(ROLES)))
+    if len(set(roles)) != len(roles):
+        _fail("roles", "lists a role twice: %r" % (roles,))
+
+    _check_host("host", values["host"])
+    _check_host_list("zk_servers", values["zk_servers"], allow_empty=False)
+    if len(values["zk_servers"]) > 255:
+        _fail("zk_servers", "ZooKeeper ids go up to 255; got %d hosts" % len(values["zk_servers"]))
+    if "zookeeper" in roles:
+        _check_int("zk_id", values["zk_id"], 1, len(values["zk_servers"]))
+    elif values["zk_id"] is not None:
+        _fail("zk_id", "must be None when this host does not run ZooKeeper")
+
+    storm_roles = [r for r in roles if r in STORM_ROLES]
+    _check_host_list("nimbus_hosts", values["nimbus_hosts"], allow_empty=not storm_roles)
+
+    bind = values["http_bind"]
+    if bind != "*" and (not isinstance(bind, STRING_TYPES) or not HOSTNAME.match(bind)):
+        _fail("http_bind", "expected an IPv4 address, a host name or *, got %r" % (bind,))
+    _check_int("http_port", values["http_port"], 1, 65535)
+
+    sha1 = values["web_password_sha1"]
+    if not isinstance(sha1, STRING_TYPES) or not SHA1_HEX.match(sha1):
+        _fail("web_password_sha1", "expected 40 hex digits (sha1 of the password)")
+
+    _check_int("java_major", values["java_major"], 6, 99)
+    _check_int("memory_mb", values["memory_mb"], 256, 1 << 24)
+
+    slots = values["slots"]
+    if not isinstance(slots, list) or not slots:
+        _fail("slots", "expected a non-empty list of ports, got %r" % (slots,))
+    for port in slots:
+        _check_int("slots", port, 1, 65535)
+    if len(set(slots)) != len(slots):
+        _fail("slots", "lists a port twice: %r" % (slots,))
+
+
+# --- manifest ---
+
+
+def _component(manifest, project):
+    """(version, facts) of one component of the manifest."""
+    components = manifest.get("components") if isinstance(manifest, dict) else None
+    component = components.get(project) if isinstance(components, dict) else None
+    if not isinstance(component, dict) or "version" not in component or "facts" not in component:
+        raise ValueError("manifest: components.%s needs a version and facts" % project)
+    return component["version"], component["facts"]
+
+
+def _fact(facts, project, key):
+    if key not in facts:
+        raise ValueError("manifest: components.%s.facts has no '%s'" % (project, key))
+    return facts[key]
+
+
+# --- heaps ---
+
+
+def _share(memory_mb, divisor, floor, cap):
+    """memory_mb / divisor rounded down to 64 MB, kept within [floor, cap]."""
+    mb = (memory_mb // divisor) // 64 * 64
+    return max(floor, min(cap, mb))
+
+
+def heaps(memory_mb, slots):
+    """-Xmx in MB per daemon, from the host's memory (M) and its number of worker slots (S).
+
+    nimbus     M/8        floor 256, cap 1024 (the release default)
+    ui         M/16       floor 128, cap 768  (the release default)
+    supervisor M/16       floor 128, cap 256  (the release default)
+    worker     M/2/S      floor 256, cap 2048 (half the host for the workers, shared by slots)
+
+    Each share is rounded down to a multiple of 64 MB. The caps keep the daemons at Storm's own
+    defaults on big hosts; the floors keep them startable on small ones. An 8 GB host with 4
+    slots gets nimbus 1024, ui 512, supervisor 256 and 1024 per worker; a 2 GB host with 4 slots
+    nimbus 256, ui 128, supervisor 128 and 256 per worker.
+    """
+    return {
+        "nimbus": _share(memory_mb, 8, 256, 1024),
+        "ui": _share(memory_mb, 16, 128, 768),
+        "supervisor": _share(memory_mb, 16, 128, 256),
+        "worker": _share(memory_mb, 2 * slots, 256, 2048),
+    }
+
+
+# --- worker.childopts ---
+
+# Java 8 form: the 1.0 to 2.4 defaults.yaml value (rotated GC log and heap dump in the worker's
+# artifacts/ folder, which the Storm supervisor creates before it launches the worker).
+GC_JAVA8 = (
+    "-XX:+PrintGCDetails -Xloggc:artifacts/gc.log -XX:+PrintGCDateStamps "
+    "-XX:+PrintGCTimeStamps -XX:+UseGCLogFileRotation -XX:NumberOfGCLogFiles=10 "
+    "-XX:GCLogFileSize=1M"
+)
+# Java 9+ unified logging, same rotation. PrintGCDateStamps, PrintGCTimeStamps,
+# UseGCLogFileRotation, NumberOfGCLogFiles and GCLogFileSize are unrecognized options there and
+# the JVM refuses to start ("Unrecognized VM option 'PrintGCDateStamps'").
+GC_JAVA9 = "-Xlog:gc*:file=artifacts/gc.log:time,uptime:filecount=10,filesize=1M"
+HEAP_DUMP = "-XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath=artifacts/heapdump"
+
+
+def _heap_placeholder(storm_facts):
+    """Whether this release sizes workers with worker.heap.memory.mb through %HEAP-MEM%."""
+    return bool(_fact(storm_facts, "storm", "worker_heap_placeholder"))
+
+
+def worker_childopts(storm_facts, java_major, worker_mb):
+    """A worker.childopts that starts on this Java, with Storm's placeholders left literal."""
+    if not _heap_placeholder(storm_facts):
+        # 0.9/0.10: the default is just -Xmx768m and there is no per-worker artifacts folder.
+        return "-Xmx%dm" % worker_mb
+    # %HEAP-MEM% is replaced by Storm with worker.heap.memory.mb (or the topology's own setting).
+    # Releases marked worker_childopts_java9_safe (2.5+) add -XX:+IgnoreUnrecognizedVMOptions to
+    # their Java 8 flags; writing the flags for the Java at hand works for every release.
+    gc = GC_JAVA9 if java_major >= 9 else GC_JAVA8
+    return "-Xmx%HEAP-MEM%m " + gc + " " + HEAP_DUMP
+
+
+# --- file formats ---
+
+
+def _yaml_scalar(value):
+    if _is_int(value):
+        return "%d" % value
+    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar.
+    return json.dumps(value)
+
+
+def _yaml(entries):
+    """Entries are (comment or None, key, value) with str, int or list values."""
+    lines = []
+    for comment, key, value in entries:
+        if comment:
+            lines.extend("# " + line for line in comment.split("\n"))
+        if isinstance(value, list):
+            lines.append("%s:" % key)
+            lines.extend("  - %s" % _yaml_scalar(item) for item in value)
+        else:
+            lines.append("%s: %s" % (key, _yaml_scalar(value)))
+    return "\n".join(lines) + "\n"
+
+
+def _template(name, **fields):
+    with io.open(os.path.join(TEMPLATES, name), encoding="utf-8") as fh:
+        return string.Template(fh.read()).substitute(**fields)
+
+
+def _describe(manifest, roles):
+    parts = []
+    storm_version, _ = _component(manifest, "storm")
+    zk_version, _ = _component(manifest, "zookeeper")
+    if any(r in STORM_ROLES for r in roles):
+        parts.append("Apache Storm %s" % storm_version)
+    if "zookeeper" in roles:
+        parts.append("ZooKeeper %s" % zk_version)
+    return " and ".join(parts)
+
+
+def _bundle_name(manifest):
+    name = manifest.get("name") if isinstance(manifest, dict) else None
+    return "bundle %s" % name if name else "its bundle"
+
+
+def _header(mark, title, manifest):
+    """The opening comment of a generated file: what it is, who wrote it, what a re-run does."""
+    return [
+        "%s %s" % (mark, title),
+        "%s Written by install.sh from %s. A re-run of install.sh that changes"
+        % (mark, _bundle_name(manifest)),
+        "%s this file keeps the previous one as a backup." % mark,
+    ]
+
+
+# --- zoo.cfg and myid ---
+
+
+def render_zoo_cfg(manifest, values):
+    version, facts = _component(manifest, "zookeeper")
+    prefix = values["prefix"]
+    client_port = _fact(facts, "zookeeper", "client_port")
+    lines = _header("#", "zoo.cfg for ZooKeeper %s on %s" % (version, values["host"]), manifest)
+    lines += [
+        "tickTime=2000",
+        "initLimit=10",
+        "syncLimit=5",
+        "dataDir=%s/data/zookeeper" % prefix,
+        "clientPort=%d" % client_port,
+        "# Keep the last 3 snapshots and their logs, purged every 24 hours: dataDir never fills.",
+        "autopurge.snapRetainCount=3",
+        "autopurge.purgeInterval=24",
+    ]
+    if _fact(facts, "zookeeper", "four_letter_whitelist"):
+        lines.append("# The four-letter words install.sh's health checks use.")
+        lines.append("4lw.commands.whitelist=ruok,srvr,mntr")
+    if _fact(facts, "zookeeper", "admin_server") and "ui" in values["roles"]:
+        lines.append("# The AdminServer's default port, 8080, is the Storm UI's on this host.")
+        lines.append("admin.serverPort=%d" % _fact(facts, "zookeeper", "admin_port_beside_ui"))
+    servers = values["zk_servers"]
+    if len(servers) > 1:
+        # Every entry, this host's own included, carries the address its peers dial.
+        form = _fact(facts, "zookeeper", "server_line")
+        for index, host in enumerate(servers):
+            lines.append(
+                form.format(
+                    id=index + 1,
+                    host=host,
+                    peer_port=_fact(facts, "zookeeper", "peer_port"),
+                    election_port=_fact(facts, "zookeeper", "election_port"),
+                    client_port=client_port,
+                )
+            )
+    else:
+        lines.append("# One server: standalone mode, no server.N lines.")
+    return "\n".join(lines) + "\n"
+
+
+# --- storm.yaml ---
+
+
+def render_storm_yaml(manifest, values):
+    version, facts = _component(manifest, "storm")
+    _, zk_facts = _component(manifest, "zookeeper")
+    heap = heaps(values["memory_mb"], len(values["slots"]))
+    nimbus_key = _fact(facts, "storm", "nimbus_key")
+    nimbus_hosts = values["nimbus_hosts"]
+    if nimbus_key == "nimbus.host":
+        if len(nimbus_hosts) != 1:
+            raise ValueError(
+                "values['nimbus_hosts']: Storm %s has a single Nimbus (nimbus.host), got %r"
+                % (version, nimbus_hosts)
+            )
+        nimbus_entry = (None, nimbus_key, nimbus_hosts[0])
+    else:
+        nimbus_entry = (None, nimbus_key, list(nimbus_hosts))
+    entries = [
+        (None, "storm.zookeeper.servers", list(values["zk_servers"])),
+        (None, "storm.zookeeper.port", _fact(zk_facts, "zookeeper", "client_port")),
+        nimbus_entry,
+        (None, "storm.local.dir", "%s/data/storm" % values["prefix"]),
+        (None, "supervisor.slots.ports", list(values["slots"])),
+        (
+            "Heaps sized from this host's %d MB of memory and %d worker slots."
+            % (values["memory_mb"], len(values["slots"])),
+            "nimbus.childopts",
+            "-Xmx%dm" % heap["nimbus"],
+        ),
+        (None, "ui.childopts", "-Xmx%dm" % heap["ui"]),
+        (None, "supervisor.childopts", "-Xmx%dm" % heap["supervisor"]),
+    ]
+    childopts = worker_childopts(facts, values["java_major"], heap["worker"])
+    note = None
+    if _heap_placeholder(facts):
+        entries.append((None, "worker.heap.memory.mb", heap["worker"]))
+        note = (
+            "Storm replaces %%HEAP-MEM%% with worker.heap.memory.mb. GC log and heap dump go to\n"
+            "the worker's artifacts/ folder, with flags Java %d accepts." % values["java_major"]
+        )
+    entries.append((note, "worker.childopts", childopts))
+    header = _header(
+        "#", "storm.yaml for Apache Storm %s on %s" % (version, values["host"]), manifest
+    )
+    return "\n".join(header) + "\n" + _yaml(entries)
+
+
+# --- supervisord.conf ---
+
+
+def _storm_command(manifest, values, role):
+    _, facts = _component(manifest, "storm")
+    launcher = _fact(facts, "storm", "launcher")
+    daemons = _fact(facts, "storm", "daemons")
+    if role not in daemons:
+        raise ValueError(
+            "values['roles']: this Storm release has no '%s' daemon (it has %s)"
+            % (role, ", ".join(daemons))
+        )
+    # Through an explicit interpreter: 0.9.x's bin/storm says #!/usr/bin/python, which most
+    # current hosts lack, and later releases' bin/storm is a bash wrapper around bin/storm.py.
+    return "%s %s/storm/%s %s" % (values["launcher_python"], values["prefix"], launcher, role)
+
+
+def _zookeeper_command(manifest, values):
+    _, facts = _component(manifest, "zookeeper")
+    launcher = _fact(facts, "zookeeper", "launcher")
+    args = _fact(facts, "zookeeper", "launcher_args")
+    return " ".join(["%s/zookeeper/%s" % (values["prefix"], launcher)] + list(args))
+
+
+def _environment(pairs):
+    return ",".join('%s="%s"' % pair for pair in pairs)
+
+
+def _program(manifest, values, role, name, priority):
+    prefix = values["prefix"]
+    if role == "zookeeper":
+        command = _zookeeper_command(manifest, values)
+        directory = "%s/data/zookeeper" % prefix
+        environment = [
+            ("JAVA_HOME", values["java_home"]),
+            ("ZOOCFGDIR", "%s/etc/zookeeper" % prefix),
+            ("ZOO_LOG_DIR", "%s/logs" % prefix),
+        ]
+        comments = ["zkServer.sh start-foreground execs java: supervisord signals the JVM."]
+    else:
+        command = _storm_command(manifest, values, role)
+        directory = "%s/data/storm" % prefix
+        environment = [
+            ("JAVA_HOME", values["java_home"]),
+            ("STORM_CONF_DIR", "%s/etc/storm" % prefix),
+            # The launcher reads ~/.storm/storm.yaml when it exists: point ~ at the data folder.
+            ("HOME", "%s/data/storm" % prefix),
+            # Replaces supervisord's own PYTHONPATH (its site/, maybe for another Python) with
+            # the launcher's folder, already first on its path. Python 2 reads "" as the cwd.
+            ("PYTHONPATH", "%s/storm/bin" % prefix),
+        ]
+        comments = ["The launcher execs java: supervisord signals the daemon's JVM."]
+    stopwaitsecs, group = STOP_POLICY[role]
+    if role == "supervisor":
+        comments.append(
+            "Stopped as a group: this host's worker JVMs stop with it rather than linger "
+            "as orphans."
+        )
+    elif role == "logviewer":
+        comments.append("Stopped as a group, with anything it started.")
+    keys = [
+        ("command", command),
+        ("directory", directory),
+        ("environment", _environment(environment)),
+    ]
+    if values["user"] is not None:
+        keys.append(("user", values["user"]))
+    keys += [
+        ("priority", "%d" % priority),
+        ("autostart", "true"),
+        ("autorestart", "true"),
+        ("startsecs", "%d" % STARTSECS.get(role, STARTSECS_STORM)),
+        ("startretries", "%d" % STARTRETRIES),
+        ("stopsignal", "TERM"),
+        ("stopwaitsecs", "%d" % stopwaitsecs),
+        ("stopasgroup", "true" if group else "false"),
+        ("killasgroup", "true" if group else "false"),
+        ("redirect_stderr", "true"),
+        ("stdout_logfile", "%s/logs/%s.log" % (prefix, name)),
+        ("stdout_logfile_maxbytes", "20MB"),
+        ("stdout_logfile_backups", "10"),
+    ]
+    lines = ["[program:%s]" % name]
+    lines.extend("; " + c for c in comments)
+    lines.extend("%s=%s" % kv for kv in keys)
+    return "\n".join(lines)
+
+
+def programs(values):
+    """(role, program name, priority) for this host's roles, in start order."""
+    return [p for p in PROGRAMS if p[0] in values["roles"]]
+
+
+def render_supervisord_conf(manifest, values):
+    # Blank line before each section; the template ends the file with a newline.
+    sections = "".join("\n\n" + _program(manifest, values, *p) for p in programs(values))
+    title = "supervisord.conf for %s on %s" % (_describe(manifest, values["roles"]), values["host"])
+    return _template(
+        "supervisord.conf.in",
+        header="\n".join(_header(";", title, manifest)),
+        prefix=values["prefix"],
+        http_bind=values["http_bind"],
+        http_port="%d" % values["http_port"],
+        web_username=WEB_USERNAME,
+        web_password_sha1=values["web_password_sha1"].lower(),
+        programs=sections,
+    )
+
+
+def render_stormctl(manifest, values):
+    title = "stormctl for the Storm node under %s" % values["prefix"]
+    return _template(
+        "stormctl.in",
+        header="\n".join(_header("#", title, manifest)),
+        program_names=" ".join(name for _, name, _ in programs(values)),
+        prefix=values["prefix"],
+        python=values["python"],
+        site_dir=values["site_dir"],
+    )
+
+
+def render_systemd_unit(manifest, values):
+    if values["user"] is None:
+        # A user unit (systemctl --user): it cannot raise limits past the user's hard limit.
+        wanted_by = "default.target"
+        limits = "# Open-file limit: the user manager's own."
+    else:
+        wanted_by = "multi-user.target"
+        limits = "# ZooKeeper and Storm keep many sockets and files open.\nLimitNOFILE=65536"
+    stop_total = sum(STOP_POLICY[role][0] for role, _, _ in programs(values))
+    what = _describe(manifest, values["roles"])
+    title = "storm-supervisord.service: supervisord for %s" % what
+    return _template(
+        "storm-supervisord.service.in",
+        header="\n".join(_header("#", title, manifest)),
+        what=what,
+        prefix=values["prefix"],
+        python=values["python"],
+        site_dir=values["site_dir"],
+        timeout_stop_sec="%d" % (stop_total + 30),
+        limits=limits,
+        wanted_by=wanted_by,
+    )
+
+
+# --- all files ---
+
+
+def render(manifest, values):
+    """Every config file for this host: a list of (path relative to PREFIX, text, mode)."""
+    validate_values(values)
+    roles = values["roles"]
+    files = []
+    if "zookeeper" in roles:
+        files.append(("etc/zookeeper/zoo.cfg", render_zoo_cfg(manifest, values), 0o644))
+        files.append(("data/zookeeper/myid", "%d\n" % values["zk_id"], 0o644))
+    if any(r in STORM_ROLES for r in roles):
+        files.append(("etc/storm/storm.yaml", render_storm_yaml(manifest, values), 0o644))
+    files.append(("etc/supervisord.conf", render_supervisord_conf(manifest, values), 0o600))
+    files.append(("bin/stormctl", render_stormctl(manifest, values), 0o755))
+    files.append(
+        ("etc/systemd/storm-supervisord.service", render_systemd_unit(manifest, values), 0o644)
+    )
+    return files
+
+
+def write_files(out_dir, files):
+    """Write each file atomically (temp file in the same folder, then rename), mode set first."""
+    written = []
+    for relpath, text, mode in files:
+        path = os.path.join(out_dir, *relpath.split("/"))
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=folder)
+        try:
+            # Mode before content: a secret is never readable by others, not even briefly.
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.rename(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        written.append(relpath)
+    return written
+
+
+def _load_json(path, what):
+    # Raised after the except clauses: Python 2 has no `raise ... from`.
+    try:
+        with io.open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (IOError, OSError) as exc:
+        problem = exc.strerror or str(exc)
+    except ValueError as exc:
+        problem = "not valid JSON (%s)" % exc
+    raise ValueError("%s %s: %s" % (what, path, problem))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="configs.py", description="Render a Storm node's config files from bundle facts."
+    )
+    parser.add_argument("--manifest", required=True, help="the bundle's bundle.json")
+    parser.add_argument("--values", required=True, help="a JSON file with the values")
+    parser.add_argument("--out", required=True, help="folder to write into (the prefix)")
+    args = parser.parse_args(argv)
+    try:
+        manifest = _load_json(args.manifest, "manifest")
+        values = _load_json(args.values, "values")
+        files = render(manifest, values)
+    except ValueError as exc:
+        sys.stderr.write("configs.py: %s\n" % exc)
+        return 2
+    for relpath in write_files(args.out, files):
+        print(relpath)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
