@@ -626,7 +626,7 @@ def test_ctrl_c_stops_promptly_and_leaves_nothing(
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         # At 1 KB/s the download alone would take minutes: returning at all means it stopped.
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted" in err.strip().splitlines()[-1]
     assert list((workdir / "out").iterdir()) == []

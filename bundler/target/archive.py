@@ -1,0 +1,194 @@
+"""Safe extraction of a release tarball into one folder.
+
+Every entry must live under the release's top folder: no absolute names, no `..`, no link
+that points outside it, no device, FIFO or other special entry. Files are written with
+O_EXCL|O_NOFOLLOW into a fresh temporary folder, links are made only after every file (so
+nothing is ever written through a link), modes lose setuid/setgid/sticky and group/world
+write, and the result is renamed into place in one step: a release folder that exists is
+complete.
+
+Standard library only; runs on Python 2.7 and 3.6+.
+"""
+
+from __future__ import absolute_import, print_function
+
+import errno
+import os
+import posixpath
+import shutil
+import tarfile
+
+
+class UnsafeArchive(Exception):
+    """An entry of the archive would land outside its folder, or is not a plain file,
+    folder or in-tree link; nothing of the archive is kept."""
+
+
+_FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+
+
+def _clean(name):
+    """The entry name as a relative POSIX path, or None when it cannot be one."""
+    if not name or "\0" in name or name.startswith("/"):
+        return None
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.rstrip("/")
+    parts = name.split("/")
+    if not name or ".." in parts:
+        return None
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+def _inside(path, top):
+    return path == top or path.startswith(top + "/")
+
+
+def check_member(member, top):
+    """The problem with one entry, or None when it is safe to extract under `top`."""
+    name = _clean(member.name)
+    if name is None:
+        return "%r: absolute or '..' path" % member.name
+    if not _inside(name, top):
+        return "%r: outside the release folder %s/" % (member.name, top)
+    if member.type in _FILE_TYPES or member.type == tarfile.DIRTYPE:
+        return None
+    if member.type == tarfile.SYMTYPE:
+        target = member.linkname
+        if not target or target.startswith("/") or "\0" in target:
+            return "%r: link to the absolute path %r" % (member.name, target)
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+        if not _inside(resolved, top):
+            return "%r: link to %r leaves the release folder" % (member.name, target)
+        return None
+    if member.type == tarfile.LNKTYPE:
+        target = _clean(member.linkname)
+        if target is None or not _inside(target, top):
+            return "%r: hard link to %r leaves the release folder" % (member.name, member.linkname)
+        return None
+    return "%r: special file (device, FIFO or unknown type %r)" % (member.name, member.type)
+
+
+def _safe_mode(mode, is_dir):
+    if is_dir:
+        return 0o755
+    # Keep the execute bits the release gave, nothing that widens access.
+    return 0o755 if mode & 0o111 else 0o644
+
+
+def _makedirs(path):
+    try:
+        os.makedirs(path, 0o755)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST or not os.path.isdir(path):
+            raise
+
+
+def _write_file(tar, member, dest):
+    _makedirs(os.path.dirname(dest))
+    if os.path.lexists(dest):
+        # A repeated entry replaces the earlier one, as tar does; never through a link.
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            raise UnsafeArchive("%r: a file entry over a folder" % member.name)
+        os.unlink(dest)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(dest, flags, 0o600)
+    source = tar.extractfile(member)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if source is not None:
+                shutil.copyfileobj(source, out, 1 << 20)
+    finally:
+        if source is not None:
+            source.close()
+    os.chmod(dest, _safe_mode(member.mode, False))
+    os.utime(dest, (member.mtime, member.mtime))
+
+
+def extract(tarball, releases_dir, top):
+    """Extract `tarball`, whose entries all live under `top/`, to `releases_dir/top`.
+
+    Returns the path of the release folder. Raises UnsafeArchive (nothing kept) when an entry
+    is unsafe, and OSError/tarfile.TarError when the archive is damaged."""
+    final = os.path.join(releases_dir, top)
+    if os.path.lexists(final):
+        raise OSError(errno.EEXIST, "release folder already exists", final)
+    _makedirs(releases_dir)
+    work = os.path.join(releases_dir, ".%s.partial-%d" % (top, os.getpid()))
+    if os.path.lexists(work):
+        shutil.rmtree(work)
+    os.mkdir(work, 0o700)
+    try:
+        links = []
+        hardlinks = []
+        dirs = []
+        seen_top = False
+        # Stream mode: one pass over a compressed tarball of several hundred MB.
+        with tarfile.open(tarball, "r|*") as tar:
+            for member in tar:
+                problem = check_member(member, top)
+                if problem:
+                    raise UnsafeArchive(problem)
+                name = _clean(member.name)
+                dest = os.path.join(work, *name.split("/"))
+                seen_top = True
+                if member.type == tarfile.DIRTYPE:
+                    _makedirs(dest)
+                    dirs.append((dest, member.mtime))
+                elif member.type == tarfile.SYMTYPE:
+                    links.append((dest, member.linkname, member.name))
+                elif member.type == tarfile.LNKTYPE:
+                    target = os.path.join(work, *_clean(member.linkname).split("/"))
+                    hardlinks.append((dest, target, member.name))
+                else:
+                    _write_file(tar, member, dest)
+        if not seen_top:
+            raise UnsafeArchive("%s: empty archive, expected a %s/ folder" % (tarball, top))
+        for dest, target, name in hardlinks:
+            if os.path.islink(target) or not os.path.isfile(target):
+                raise UnsafeArchive("%r: hard link to something that is not a file" % name)
+            _makedirs(os.path.dirname(dest))
+            if os.path.lexists(dest):
+                os.unlink(dest)
+            os.link(target, dest)
+        real_work = os.path.realpath(work)
+        for dest, target, _name in links:
+            _makedirs(os.path.dirname(dest))
+            # The lexical check in check_member holds only when no folder on the way is
+            # itself a link (a link under `top/s -> .` resolves one level higher).
+            parent = os.path.dirname(dest)
+            expected = os.path.join(real_work, os.path.relpath(parent, work))
+            if os.path.realpath(parent) != os.path.normpath(expected):
+                raise UnsafeArchive("%r: a link inside a linked folder" % _name)
+            if os.path.lexists(dest):
+                if os.path.isdir(dest) and not os.path.islink(dest):
+                    raise UnsafeArchive("%r: a link entry over a folder" % _name)
+                os.unlink(dest)
+            os.symlink(target, dest)
+        for dest, mtime in sorted(dirs, reverse=True):
+            os.chmod(dest, 0o755)
+            os.utime(dest, (mtime, mtime))
+        root = os.path.join(work, top)
+        if not os.path.isdir(root) or os.path.islink(root):
+            raise UnsafeArchive("%s: no %s/ folder in the archive" % (tarball, top))
+        os.chmod(root, 0o755)
+        os.rename(root, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+def read_member(tarball, name, limit=1 << 16):
+    """The first `limit` bytes of one regular entry, or None when there is none by that name."""
+    wanted = _clean(name)
+    with tarfile.open(tarball, "r|*") as tar:
+        for member in tar:
+            if _clean(member.name) == wanted and member.type in _FILE_TYPES:
+                handle = tar.extractfile(member)
+                if handle is None:
+                    return None
+                try:
+                    return handle.read(limit)
+                finally:
+                    handle.close()
+    return None

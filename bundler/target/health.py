@@ -1,0 +1,151 @@
+"""Is it really up? supervisord states over XML-RPC, ZooKeeper four-letter words, TCP and HTTP.
+
+`supervisorctl status` exits 0 while a program is STARTING or in BACKOFF, so it proves
+nothing; these probes ask the processes themselves. No proxy settings are read: every probe
+talks to the address it is given.
+
+Standard library only; runs on Python 2.7 and 3.6+.
+"""
+
+from __future__ import absolute_import, print_function
+
+import socket
+import time
+
+try:  # Python 3
+    import http.client as httplib
+    import xmlrpc.client as xmlrpclib
+except ImportError:  # Python 2
+    import httplib  # type: ignore[no-redef]
+    import xmlrpclib  # type: ignore[no-redef]
+
+# supervisord process states (supervisor/states.py)
+STOPPED = 0
+STARTING = 10
+RUNNING = 20
+BACKOFF = 30
+STOPPING = 40
+EXITED = 100
+FATAL = 200
+UNKNOWN = 1000
+
+Fault = xmlrpclib.Fault
+ProtocolError = xmlrpclib.ProtocolError
+
+
+class _UnixHTTPConnection(httplib.HTTPConnection):
+    def __init__(self, path, timeout):
+        httplib.HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.unix_path)
+        except Exception:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _UnixTransport(xmlrpclib.Transport):
+    def __init__(self, path, timeout):
+        xmlrpclib.Transport.__init__(self)
+        self.unix_path = path
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        # A fresh connection per call: supervisord closes it after each response anyway.
+        return _UnixHTTPConnection(self.unix_path, self.timeout)
+
+
+def supervisor(socket_path, timeout=30.0):
+    """An XML-RPC proxy to supervisord listening on the unix socket `socket_path`."""
+    return xmlrpclib.ServerProxy(
+        "http://localhost/RPC2", transport=_UnixTransport(socket_path, timeout)
+    )
+
+
+def supervisord_state(socket_path, timeout=5.0):
+    """supervisord's own state name (RUNNING, RESTARTING, SHUTDOWN...), None when it does
+    not answer on the socket."""
+    try:
+        return supervisor(socket_path, timeout).supervisor.getState()["statename"]
+    except (socket.error, OSError, IOError, Fault, ProtocolError, httplib.HTTPException):
+        return None
+
+
+def process_infos(proxy):
+    """{name: info} for every process; info as supervisor.getProcessInfo returns it."""
+    return dict((info["name"], info) for info in proxy.supervisor.getAllProcessInfo())
+
+
+def four_letter(host, port, word, timeout=5.0):
+    """ZooKeeper's answer to a four-letter word, as text ('' when it closed without one)."""
+    sock = socket.create_connection((host, port), timeout)
+    try:
+        sock.sendall(word.encode("ascii"))
+        chunks = []
+        while True:
+            data = sock.recv(4096)
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        sock.close()
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def zookeeper_mode(host, port, timeout=5.0):
+    """The `Mode:` ZooKeeper reports through `srvr` (standalone, leader, follower), or None
+    while it does not serve (a quorum member before its ensemble has a leader)."""
+    for line in four_letter(host, port, "srvr", timeout).splitlines():
+        if line.startswith("Mode:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def tcp_open(host, port, timeout=3.0):
+    try:
+        sock = socket.create_connection((host, port), timeout)
+    except (socket.error, OSError):
+        return False
+    sock.close()
+    return True
+
+
+def http_status(host, port, path="/", timeout=5.0):
+    """The HTTP status of GET path, or None when nothing answers."""
+    conn = httplib.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"})
+        return conn.getresponse().status
+    except (socket.error, OSError, httplib.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def wait(check, deadline, interval=0.5):
+    """Call check() until it returns something true or time.time() passes deadline; returns
+    the last result."""
+    while True:
+        result = check()
+        if result or time.time() >= deadline:
+            return result
+        time.sleep(interval)
+
+
+def tail(path, lines=30, max_bytes=64 << 10):
+    """The last lines of a text file, '' when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read()
+    except (IOError, OSError):
+        return ""
+    text = data.decode("utf-8", "replace")
+    return "\n".join(text.splitlines()[-lines:])
