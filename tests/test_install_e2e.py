@@ -164,8 +164,12 @@ def test_modes_and_owners_of_configs_secrets_and_socket(root_node: Node) -> None
     assert (mode(p / "run"), owner(p / "run")) == (0o700, user)
     sock = p / "run" / "supervisord.sock"
     assert stat.S_ISSOCK(sock.lstat().st_mode) and mode(sock) == 0o700
-    for rel in ("data", "data/zookeeper", "data/storm", "logs"):
+    for rel in ("data", "data/zookeeper", "data/storm", "logs", "logs/storm"):
         assert owner(p / rel) == user, rel
+    # Storm logs to STORM_HOME/logs: that points at the service user's logs/storm.
+    (storm_logs,) = (p / "releases").glob("apache-storm-*/logs")
+    assert os.readlink(storm_logs) == "../../logs/storm"
+    assert storm_logs.resolve() == (p / "logs" / "storm").resolve()
     for rel in ("etc/storm/storm.yaml", "etc/zookeeper/zoo.cfg", "bin/stormctl", "releases"):
         assert owner(p / rel) == "root", rel
     assert mode(p / "bin" / "stormctl") == 0o755

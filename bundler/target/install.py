@@ -1298,6 +1298,7 @@ PREFIX_DIRS = (
     ("data/zookeeper", 0o750),
     ("data/storm", 0o750),
     ("logs", 0o755),
+    ("logs/storm", 0o755),
     ("run", 0o700),
 )
 
@@ -1519,6 +1520,8 @@ class Installer(object):
             if top not in self.state["releases"]:
                 self.state["releases"] = sorted(self.state["releases"] + [top])
             self.host.symlink(name, "releases/" + top)
+            if name == "storm":
+                self.storm_logs(top)
         if self.plan.bundled_jdk and not self.plan.dry_run:
             java = os.path.join(self.plan.java_home, "bin", "java")
             major, reason = java_version(java)
@@ -1531,6 +1534,18 @@ class Installer(object):
                 )
         if not self.plan.bundled_jdk and os.path.islink(self.host.abs("jdk")):
             self.host.remove(self.host.abs("jdk"))
+
+    def storm_logs(self, top):
+        """Storm writes its daemon and worker logs to STORM_HOME/logs (0.9.x has no setting
+        to move them): point that at PREFIX/logs/storm, which the service user owns, so the
+        release itself stays root's and untouched otherwise."""
+        rel = "releases/%s/logs" % top
+        path = self.host.abs(rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            if os.listdir(path):
+                return  # a release shipping log files of its own: leave it be
+            self.host.remove(path)
+        self.host.symlink(rel, "../../logs/storm")
 
     def extract(self, component, releases_dir):
         unsafe = None
