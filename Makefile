@@ -24,6 +24,7 @@ deps:
 	command -v dash >/dev/null || missing="$$missing dash"; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	if [ -n "$$missing" ]; then \

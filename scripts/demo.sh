@@ -1,6 +1,8 @@
 #!/bin/sh
 # make demo: serve the local Apache-shaped test mirror on 127.0.0.1, build the headline bundle
-# (Storm 0.9.5 + ZooKeeper 3.4.6) from it, then verify and inspect the result.
+# (Storm 0.9.5 + ZooKeeper 3.4.6) from it, verify and inspect it, then install it on a "host"
+# with no network (a fresh network namespace with only lo), show the services and their
+# health, and remove everything again.
 #
 # The mirror holds stand-ins (see README): --no-pins because the recipes pin the sha256 of the
 # real zookeeper-3.4.6.tar.gz, which the stand-in is not; Apache-style checksums and the
@@ -47,10 +49,30 @@ main() {
     "$PY" -m bundler verify "$bundle"
     say "bundler inspect $bundle"
     "$PY" -m bundler inspect "$bundle"
-    say "the bundle's own check, as on the air-gapped host"
     tar -xf "$bundle" -C "$workdir"
     top=$(basename "$bundle" .tar)
-    sh "$workdir/$top/install.sh" --check
+    # The service user must be able to reach the prefix.
+    chmod 755 "$workdir"
+    if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1; then
+        say "install on a host with no network: unshare -n, only lo up"
+        # The inner script takes its values as "$1".."$3"; single quotes on purpose.
+        # shellcheck disable=SC2016
+        unshare -n sh -c '
+            ip link set lo up || exit 1
+            sh "$1/install.sh" --role all --prefix "$2" || exit $?
+            printf "\n== stormctl status\n" >&2
+            "$2/bin/stormctl" status
+            printf "\n== ZooKeeper: srvr\n" >&2
+            "$3" -c "import socket; s = socket.create_connection((\"127.0.0.1\", 2181)); s.sendall(b\"srvr\"); print(s.recv(4096).decode())"
+            printf "\n== remove it all again: install.sh --uninstall --purge\n" >&2
+            sh "$1/install.sh" --uninstall --purge --prefix "$2"
+        ' sh "$workdir/$top" "$workdir/prefix" "$PY"
+    else
+        say "not root: installing into $workdir/prefix on this host's own network"
+        sh "$workdir/$top/install.sh" --role all --prefix "$workdir/prefix"
+        "$workdir/prefix/bin/stormctl" status
+        sh "$workdir/$top/install.sh" --uninstall --purge --prefix "$workdir/prefix"
+    fi
     printf '\n%s\n' "$bundle"
 }
 
