@@ -23,6 +23,9 @@ from bundler.cache import Cache, default_root
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, GpgMode, Keys, Trust
 from bundler.http import Http, HttpConfig
+from bundler.inventory import Inventory
+from bundler.inventory import load as load_inventory
+from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
 from bundler.progress import Progress
 from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
@@ -30,6 +33,8 @@ from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
 
 MANIFEST_SCHEMA = 1
 TARGET_DIR = Path(__file__).resolve().parent / "target"
+# The normalised inventory, at the top of the bundle beside bundle.json.
+CLUSTER_FILE = "cluster.json"
 # When neither SOURCE_DATE_EPOCH nor the artifacts say when: 2000-01-01, a fixed point
 # that old tars do not warn about.
 FALLBACK_EPOCH = 946684800
@@ -56,6 +61,7 @@ class BuildOptions:
     recipes_dir: Path = RECIPES_DIR
     connect_timeout: float = 5.0
     jdk: Path | None = None
+    cluster: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,24 @@ class BuildResult:
     requests: int
 
 
-def bundle_name(storm: Component, zookeeper: Component) -> str:
-    return f"storm-{storm.version}-zk-{zookeeper.version}"
+def bundle_name(storm: Component, zookeeper: Component, cluster: str | None = None) -> str:
+    base = f"storm-{storm.version}-zk-{zookeeper.version}"
+    return f"{base}-{cluster}" if cluster else base
+
+
+def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inventory:
+    """cluster.toml checked against the facts of the releases being bundled."""
+    source = load_inventory(path)
+    for key, want, component in (
+        ("storm", source.storm, storm),
+        ("zookeeper", source.zookeeper, zookeeper),
+    ):
+        if want is not None and want.removesuffix("-incubating") != component.version:
+            raise UsageError(
+                f"{path}: [cluster] {key} = {want!r} but the bundle is for "
+                f"{component.display} {component.version}; make them agree"
+            )
+    return normalise_inventory(source, storm.facts, zookeeper.facts)
 
 
 def _source_date_epoch(fetched: list[FetchedArtifact]) -> int:
@@ -119,6 +141,10 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     if options.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, found {options.jobs}")
     storm, zookeeper, supervisor = _resolve(options, progress)
+    # Checked before any download: a wrong inventory fails in a second, not after minutes.
+    cluster = cluster_inventory(options.cluster, storm, zookeeper) if options.cluster else None
+    for warning in cluster.warnings if cluster else []:
+        progress.warn(warning)
     locks = load_locks(supervisor, options.recipes_dir)
     mirrors = list(options.mirrors) + (list(DEFAULT_MIRRORS) if options.default_mirrors else [])
     if not mirrors:
@@ -151,10 +177,12 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)
 
-        name = bundle_name(storm, zookeeper)
+        name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
         members, manifest = _assemble(name, fetched, python_sets, supervisor, keys, options)
         if jdk:
             _add_jdk(jdk, members, manifest)
+        if cluster:
+            _add_cluster(cluster, members, manifest)
         epoch = _source_date_epoch(fetched)
         manifest["source_date_epoch"] = epoch
         manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
@@ -202,6 +230,18 @@ def _add_jdk(jdk: Jdk, members: list[Member], manifest: dict[str, Any]) -> None:
             },
         }
     )
+
+
+def _add_cluster(cluster: Inventory, members: list[Member], manifest: dict[str, Any]) -> None:
+    data = (json.dumps(cluster.data, indent=2, sort_keys=True) + "\n").encode()
+    member = _blob(CLUSTER_FILE, data)
+    members.append(member)
+    manifest["files"][CLUSTER_FILE] = {"size": member.size, "sha256": _digest(member)}
+    manifest["cluster"] = {
+        "file": CLUSTER_FILE,
+        "name": cluster.name,
+        "hosts": [h["name"] for h in cluster.data["hosts"]],
+    }
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

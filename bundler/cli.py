@@ -15,11 +15,16 @@ import typer
 
 from bundler import __version__
 from bundler.build import BuildOptions, build
-from bundler.errors import BundlerError, ExitCode
+from bundler.errors import BundlerError, ExitCode, UsageError
 from bundler.fetch import GpgMode
+from bundler.inventory import load as load_inventory
 from bundler.progress import Progress
 from bundler.pydeps import DEFAULT_INDEX
 from bundler.recipes import SupervisorRecipe, load_all
+from bundler.render import HostFacts
+from bundler.render import render as render_host
+from bundler.render import text as render_text
+from bundler.render import write as render_write
 from bundler.verify import read_manifest, verify
 
 app = typer.Typer(
@@ -71,10 +76,33 @@ def main_options(
     """Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."""
 
 
+def _versions(storm: str | None, zk: str | None, cluster: Path | None) -> tuple[str, str]:
+    """--storm and --zk, else the versions the inventory names."""
+    if cluster is not None and (storm is None or zk is None):
+        source = load_inventory(cluster)
+        storm = storm or source.storm
+        zk = zk or source.zookeeper
+    if storm is None or zk is None:
+        missing = "--storm" if storm is None else "--zk"
+        where = " (or set it under [cluster] in the inventory)" if cluster else ""
+        raise UsageError(f"{missing} is required{where}")
+    return storm, zk
+
+
 @app.command("build")
 def build_command(
-    storm: Annotated[str, typer.Option("--storm", help="Storm version, e.g. 0.9.5 or 2.8.4.")],
-    zk: Annotated[str, typer.Option("--zk", help="ZooKeeper version, e.g. 3.4.6 or 3.9.3.")],
+    storm: Annotated[
+        str | None,
+        typer.Option("--storm", help="Storm version, e.g. 0.9.5 or 2.8.4 (default: inventory)."),
+    ] = None,
+    zk: Annotated[
+        str | None,
+        typer.Option("--zk", help="ZooKeeper version, e.g. 3.4.6 or 3.9.3 (default: inventory)."),
+    ] = None,
+    cluster: Annotated[
+        Path | None,
+        typer.Option(help="Cluster inventory (cluster.toml) to check and carry in the bundle."),
+    ] = None,
     supervisor: Annotated[
         str | None, typer.Option(help="supervisor version for the targets (default: recipes).")
     ] = None,
@@ -130,6 +158,7 @@ def build_command(
     if format not in ("tar", "tar.gz"):
         raise typer.BadParameter(f"expected tar or tar.gz, found {format!r}", param_hint="--format")
     gpg_mode: GpgMode = gpg  # type: ignore[assignment]
+    storm, zk = _run(debug, lambda: _versions(storm, zk, cluster))
     options = BuildOptions(
         storm=storm,
         zookeeper=zk,
@@ -147,11 +176,62 @@ def build_command(
         format=format,  # type: ignore[arg-type]
         connect_timeout=connect_timeout,
         jdk=jdk,
+        cluster=cluster,
     )
     progress = Progress(quiet=quiet)
     result = _run(debug, lambda: build(options, progress))
     progress.info(f"bundle  {result.path} ({result.size} bytes, sha256 {result.sha256})")
     print(result.path)
+
+
+@app.command("render")
+def render_command(
+    cluster: Annotated[Path, typer.Option(help="The cluster inventory (cluster.toml).")],
+    host: Annotated[str, typer.Option(help="The inventory host whose files to show.")],
+    storm: Annotated[
+        str | None, typer.Option("--storm", help="Storm version (default: the inventory's).")
+    ] = None,
+    zk: Annotated[
+        str | None, typer.Option("--zk", help="ZooKeeper version (default: the inventory's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the files under this folder instead of printing.")
+    ] = None,
+    java_major: Annotated[int, typer.Option(help="The host's Java major version.")] = 17,
+    java_home: Annotated[
+        str | None,
+        typer.Option(
+            help="The host's JAVA_HOME (default /usr/lib/jvm/java-<major>-openjdk-amd64)."
+        ),
+    ] = None,
+    memory_mb: Annotated[int, typer.Option(help="The host's memory in MB (sizes heaps).")] = 8192,
+    python: Annotated[
+        str, typer.Option(help="The Python that runs supervisord on the host.")
+    ] = "/usr/bin/python3",
+    launcher_python: Annotated[
+        str | None,
+        typer.Option(help="The Python for Storm's launcher (default python3, or python2.7)."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Show the exact config files one host of a cluster inventory gets, without building."""
+    facts = HostFacts(
+        java_major=java_major,
+        java_home=java_home,
+        memory_mb=memory_mb,
+        python=python,
+        launcher_python=launcher_python,
+    )
+    result = _run(debug, lambda: render_host(cluster, host, storm, zk, facts))
+    for warning in result.warnings:
+        print(f"bundler: warning: {warning}", file=sys.stderr)
+    if out is None:
+        print(render_text(result), end="")
+        return
+    written = _run(debug, lambda: render_write(result, out))
+    print("\n".join(result.header()))
+    for rel in written:
+        print(out / rel)
 
 
 @app.command("verify")
@@ -198,6 +278,12 @@ def _inspect_text(manifest: dict[str, Any]) -> str:
     lines.append(f"supervisor {sup.get('version')} for Python {', '.join(p for p, _ in pythons)}")
     for py, info in pythons:
         lines.append(f"  {py:<5} {', '.join(Path(w).name for w in info['wheels'])}")
+    cluster = manifest.get("cluster")
+    if cluster:
+        lines.append(
+            f"cluster {cluster.get('name') or '(unnamed)'} in {cluster['file']}: "
+            f"hosts {', '.join(cluster['hosts'])}"
+        )
     files = manifest.get("files", {})
     total = sum(f["size"] for f in files.values())
     lines.append(f"{len(files)} files, {total} bytes")

@@ -6,7 +6,8 @@ The mirror holds stand-in Storm and ZooKeeper releases (not Apache's), with chec
 every format Apache has published and detached signatures by a throwaway key that is exported
 as the mirror's KEYS. The ZooKeeper stand-in is a real server (Debian's ZooKeeper 3.8.0 jars in
 Apache's binary layout); the Storm stand-in has Storm's layout and launcher, and its daemons are
-a small Java class that holds each daemon's port.
+small Java classes that hold each daemon's port and, like Storm's, register in ZooKeeper (with
+Debian's ZooKeeper client jar in its lib/), so that its UI can report the cluster.
 
 Tarballs are deterministic: sorted members, fixed mtime, uid/gid 0, gzip mtime 0.
 """
@@ -66,6 +67,9 @@ ZK34_FLAGS = (
 ZK_SERVER_JARS = ("metrics-core", "snappy-java", "commons-cli", "slf4j-api")
 ZK_LOG4J_JARS = ("log4j-1.2", "slf4j-log4j12")
 ZK_SIMPLE_LOG_JARS = ("slf4j-simple",)
+# What the Storm stand-in's daemons need to register in ZooKeeper, as Storm's lib/ carries its
+# ZooKeeper client: the client classes, jute, and slf4j with a binding that writes to stderr.
+STORM_ZK_CLIENT_JARS = ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-simple")
 ZK_ADMIN_JARS = (
     "jetty9-server",
     "jetty9-http",
@@ -214,12 +218,14 @@ def _need(tool: str) -> str:
 
 @lru_cache(maxsize=1)
 def standin_classes() -> tuple[tuple[str, bytes], ...]:
-    """The Storm daemon stand-in compiled for Java 8, as (path in jar, class bytes)."""
+    """The Storm daemon stand-in compiled for Java 8 against the ZooKeeper client, as
+    (path in jar, class bytes)."""
     javac = _need("javac")
     sources = sorted((STANDIN_DIR / "java").rglob("*.java"))
+    classpath = ":".join(str(_debian_jar(stem)[0]) for stem in STORM_ZK_CLIENT_JARS[:2])
     with tempfile.TemporaryDirectory(prefix="standin-javac-") as out:
         subprocess.run(
-            [javac, "--release", "8", "-nowarn", "-d", out, *map(str, sources)],
+            [javac, "--release", "8", "-nowarn", "-cp", classpath, "-d", out, *map(str, sources)],
             check=True,
             capture_output=True,
         )
@@ -440,10 +446,31 @@ It has the file layout of Storm {version} and the behaviour of its bin/storm lau
 from $STORM_CONF_DIR or conf/storm.yaml (and ~/.storm/storm.yaml when that exists), the
 [environment] section of conf/storm_env.ini loaded into the environment, JAVA_HOME honoured,
 `storm version`, and `storm nimbus|supervisor|ui|logviewer|drpc` ending in os.execvp(java, ...).
-The daemons are one small Java class (org.apache.storm.standin.StandinDaemon in
-lib/{jar}): nimbus and drpc hold their Thrift port, ui and logviewer answer HTTP on theirs,
-supervisor listens on nothing and keeps storm.local.dir/supervisor/standin-heartbeat fresh.
-defaults.yaml inside that jar is the real defaults.yaml of Storm {defaults_version}.
+The daemons are small Java classes (org.apache.storm.standin.StandinDaemon and Registry in
+lib/{jar}): nimbus and drpc hold their Thrift port (no Thrift is spoken), ui and logviewer
+answer HTTP on theirs, supervisor listens on nothing and keeps
+storm.local.dir/supervisor/standin-heartbeat fresh. defaults.yaml inside that jar is the real
+defaults.yaml of Storm {defaults_version}.
+
+ZooKeeper, as a cluster sees it: nimbus and supervisor connect to storm.zookeeper.servers
+(storm.zookeeper.port, storm.zookeeper.session.timeout) with the ZooKeeper client in lib/
+({client_jars}, Debian's ZooKeeper 3.8.0 client) and hold ephemeral znodes under
+storm.zookeeper.root (default /storm) for as long as they run, in the layout of Storm 1.x and
+later whatever the version above:
+
+  ROOT/supervisors/<supervisor id>   the id is kept in storm.local.dir/supervisor/
+                                     standin-supervisor-id across restarts
+  ROOT/nimbuses/<host>:<thrift port>
+
+Their data is JSON ({{"id", "host", "slotsTotal", "ports", "version", ...}}), not Storm's Thrift.
+The host is storm.local.hostname when set, else the kernel's host name. A daemon stopped with
+SIGTERM closes its session, so its znodes go at once; one killed outright leaves them until its
+session times out, or until it comes back and replaces them. A lost session is made again.
+
+The ui answers GET /api/v1/cluster/summary with what it finds there ("supervisors",
+"nimbuses" and "slotsTotal" are counts, "zookeeper" says whether it could look), and
+/api/v1/supervisor/summary and /api/v1/nimbus/summary with the znodes' JSON as lists.
+Topologies, workers and Thrift are not stood in for.
 """
 
 
@@ -485,6 +512,11 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
     with tempfile.TemporaryDirectory(prefix="storm-standin-", dir=dest_dir) as work:
         work_dir = Path(work)
         tree.add(f"lib/{jar_name}", storm_standin_jar(version, work_dir / jar_name))
+        client_jars = []
+        for stem in STORM_ZK_CLIENT_JARS:
+            src, name = _debian_jar(stem)
+            tree.add(f"lib/{name}", _jar_member_bytes(src, work_dir, name))
+            client_jars.append(name)
         if pad_mb > 0:
             padding = _padding_file(work_dir / "padding.bin", pad_mb, f"storm-{version}")
             tree.add("lib/standin-padding.bin", padding)
@@ -510,7 +542,10 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
         tree.add(
             "STANDIN.txt",
             STORM_STANDIN_TXT.format(
-                version=version, jar=jar_name, defaults_version=storm_defaults_file(version).stem
+                version=version,
+                jar=jar_name,
+                defaults_version=storm_defaults_file(version).stem,
+                client_jars=" ".join(f"lib/{name}" for name in client_jars),
             ),
         )
         return tree.write(dest_dir / f"{top}.tar.gz")

@@ -35,7 +35,7 @@ ZOOKEEPER = "3.8.4"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATES = {0: "STOPPED", 10: "STARTING", 20: "RUNNING", 30: "BACKOFF", 100: "EXITED", 200: "FATAL"}
 
-_built: dict[tuple[str, str, Path | None], Path] = {}
+_built: dict[tuple[str, str, Path | None, Path | None], Path] = {}
 _scratch = Path(tempfile.mkdtemp(prefix="bundler-install-tests-"))
 atexit.register(shutil.rmtree, _scratch, True)
 
@@ -55,13 +55,14 @@ def build_bundle(
     storm: str = STORM,
     zk: str = ZOOKEEPER,
     jdk: Path | None = None,
+    cluster: Path | None = None,
 ) -> Path:
-    """The bundle .tar for a version pair (and a JDK), built once per session from the local
-    mirror."""
-    key = (storm, zk, jdk)
+    """The bundle .tar for a version pair (and a JDK, and a cluster inventory), built once per
+    session from the local mirror."""
+    key = (storm, zk, jdk, cluster)
     if key in _built:
         return _built[key]
-    work = _scratch / f"build-{storm}-{zk}{'-jdk' if jdk else ''}"
+    work = Path(tempfile.mkdtemp(prefix=f"build-{storm}-{zk}-", dir=_scratch))
     (work / "out").mkdir(parents=True)
     with MirrorServer(mirror_dir) as server:
         proc = subprocess.run(
@@ -88,6 +89,7 @@ def build_bundle(
                 str(work / "out"),
                 "--quiet",
                 *(["--jdk", str(jdk)] if jdk else []),
+                *(["--cluster", str(cluster)] if cluster else []),
             ],
             capture_output=True,
             text=True,

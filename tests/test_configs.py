@@ -134,8 +134,12 @@ def _values(**changes: Any) -> dict[str, Any]:
         "launcher_python": "/usr/bin/python3",
         "site_dir": "/opt/storm/python/site",
         "slots": [6700, 6701, 6702, 6703],
+        "zk_ports": {"client": 2181, "peer": 2888, "election": 3888, "admin": None},
+        "heaps": {},
     }
     values.update(changes)
+    # Ids 1..N in list order, as install.sh's --zk-servers gives them, unless a case says.
+    values.setdefault("zk_ids", list(range(1, len(values["zk_servers"]) + 1)))
     return values
 
 
@@ -527,6 +531,44 @@ def test_zoo_cfg_dialects(
     assert ("4lw.commands.whitelist" in cfg) == whitelist
     assert cfg.get("admin.serverPort") == ("8081" if admin_moves and ui_here else None)
     assert files["data/zookeeper/myid"] == "2\n"
+
+
+def test_inventory_values_ids_ports_and_heaps() -> None:
+    """What a cluster inventory can set: ZooKeeper ids that are not 1..N, other ports, the
+    AdminServer's port, and fixed heaps for some daemons."""
+    values = _values(
+        roles=["zookeeper", "nimbus", "ui"],
+        host="10.0.3.2",
+        zk_servers=["10.0.3.1", "10.0.3.2", "10.0.3.3"],
+        zk_ids=[3, 5, 9],
+        zk_id=5,
+        nimbus_hosts=["10.0.3.2"],
+        zk_ports={"client": 2281, "peer": 2889, "election": 3889, "admin": 8181},
+        heaps={"nimbus": 768, "worker": 1536},
+    )
+    files = {rel: text for rel, text, _ in configs.render(_manifest("2.6.4", "3.8.4"), values)}
+    cfg = _zoo_cfg(files["etc/zookeeper/zoo.cfg"])
+    assert (cfg["clientPort"], cfg["admin.serverPort"]) == ("2281", "8181")
+    assert {k: v for k, v in cfg.items() if k.startswith("server.")} == {
+        "server.3": "10.0.3.1:2889:3889;2281",
+        "server.5": "10.0.3.2:2889:3889;2281",
+        "server.9": "10.0.3.3:2889:3889;2281",
+    }
+    assert files["data/zookeeper/myid"] == "5\n"
+    storm = yaml.safe_load(files["etc/storm/storm.yaml"])
+    assert storm["storm.zookeeper.port"] == 2281
+    assert (storm["nimbus.childopts"], storm["worker.heap.memory.mb"]) == ("-Xmx768m", 1536)
+    assert storm["ui.childopts"] == "-Xmx512m"  # still sized from memory_mb
+    assert (
+        "# Heaps of nimbus, worker from the cluster inventory; ui, supervisor sized from"
+        in (files["etc/storm/storm.yaml"])
+    )
+    # 3.4 has no AdminServer: an admin port is not written.
+    values34 = dict(
+        values, zk_ports={"client": 2181, "peer": 2888, "election": 3888, "admin": 8181}
+    )
+    files34 = {rel: t for rel, t, _ in configs.render(_manifest("0.10.2", "3.4.14"), values34)}
+    assert "admin.serverPort" not in files34["etc/zookeeper/zoo.cfg"]
 
 
 def test_hosts_without_zookeeper_get_no_zoo_cfg_and_no_myid() -> None:
@@ -1005,6 +1047,16 @@ def test_no_placeholder_is_left_unfilled(case: str) -> None:
         ({"slots": []}, "slots"),
         ({"slots": [6700, 6700]}, "slots"),
         ({"slots": [70000]}, "slots"),
+        ({"zk_ids": [1, 2]}, "zk_ids"),
+        ({"zk_ids": [0]}, "zk_ids"),
+        ({"zk_servers": ["a", "b"], "zk_ids": [4, 4]}, "zk_ids"),
+        ({"zk_ids": [7], "zk_id": 1}, "zk_id"),
+        ({"zk_ports": {"client": 2181, "peer": 2888}}, "zk_ports"),
+        ({"zk_ports": {"client": 2181, "peer": 2181, "election": 3888, "admin": None}}, "zk_ports"),
+        ({"zk_ports": {"client": 2181, "peer": 2888, "election": 3888, "admin": 0}}, "zk_ports"),
+        ({"heaps": None}, "heaps"),
+        ({"heaps": {"drpc": 512}}, "heaps"),
+        ({"heaps": {"nimbus": 32}}, "heaps"),
     ],
 )
 def test_validate_values_names_the_bad_key(change: dict[str, Any], key: str) -> None:

@@ -22,6 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import make_mirror
 import pytest
@@ -708,3 +709,50 @@ def test_storm_264_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> Non
         wait_for(summary, 30, "ui", ui)
         heartbeat = tmp_path / "data" / "supervisor" / "standin-heartbeat"
         wait_for(heartbeat.exists, 30, "supervisor", supervisor)
+
+
+@needs_java
+def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) -> None:
+    """Nimbus and supervisor hold ephemeral znodes under storm.zookeeper.root; the UI reports
+    what it finds there; a supervisor stopped with SIGTERM leaves at once."""
+    zk_home = unpack(mirror_dir / ZK_BIN.lstrip("/"), tmp_path / "zk")
+    home = unpack(mirror_dir / "storm/apache-storm-2.6.4/apache-storm-2.6.4.tar.gz", tmp_path)
+    zk_port, nimbus_port, ui_port = free_port(), free_port(), free_port()
+    (zk_home / "conf" / "zoo.cfg").write_text(
+        f"tickTime=2000\ndataDir={tmp_path / 'zkdata'}\nclientPort={zk_port}\n"
+        "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok,srvr\n"
+        "admin.enableServer=false\n"
+    )
+    (home / "conf" / "storm.yaml").write_text(
+        f'storm.zookeeper.servers: ["127.0.0.1"]\nstorm.zookeeper.port: {zk_port}\n'
+        f'storm.zookeeper.root: "/standin-test"\nnimbus.seeds: ["127.0.0.1"]\n'
+        f"nimbus.thrift.port: {nimbus_port}\nui.host: 127.0.0.1\nui.port: {ui_port}\n"
+        f'storm.local.dir: {tmp_path / "data"}\nstorm.local.hostname: "node-a"\n'
+        "supervisor.slots.ports: [6700, 6701]\n"
+    )
+
+    def api(what: str) -> Any:
+        url = f"http://127.0.0.1:{ui_port}/api/v1/{what}/summary"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.load(response)
+
+    zk = ["sh", str(zk_home / "bin" / "zkServer.sh"), "start-foreground"]
+    with running(zk, tmp_path, "zookeeper") as zk_proc:
+        wait_for(lambda: "Mode: standalone" in four_letter_word(zk_port, "srvr"), 60, "zk", zk_proc)
+        with (
+            running(storm_command(home, "nimbus"), tmp_path, "nimbus"),
+            running(storm_command(home, "ui"), tmp_path, "ui") as ui,
+        ):
+            with running(storm_command(home, "supervisor"), tmp_path, "supervisor"):
+                wait_for(lambda: api("cluster")["supervisors"] == 1, 30, "ui", ui)
+                wait_for(lambda: api("cluster")["nimbuses"] == 1, 30, "ui", ui)
+                cluster = api("cluster")
+                assert (cluster["slotsTotal"], cluster["zookeeper"]) == (2, "connected")
+                (supervisor,) = api("supervisor")["supervisors"]
+                kept = (tmp_path / "data" / "supervisor" / "standin-supervisor-id").read_text()
+                assert supervisor["id"] == kept.strip()
+                assert (supervisor["host"], supervisor["ports"]) == ("node-a", [6700, 6701])
+                (nimbus,) = api("nimbus")["nimbuses"]
+                assert (nimbus["host"], nimbus["port"]) == ("node-a", nimbus_port)
+            # SIGTERM: the daemon closes its session, so its znode goes at once.
+            wait_for(lambda: api("cluster")["supervisors"] == 0, 5, "ui", ui)

@@ -46,6 +46,8 @@ PROGRAMS = (
 )
 PROGRAM_NAMES = dict((role, name) for role, name, _ in PROGRAMS)
 
+# supervisord's [inet_http_server] port unless the operator picks another (--ui-bind).
+SUPERVISORD_HTTP_PORT = 9001
 # The user name of supervisord's [inet_http_server]; the password is the operator's.
 WEB_USERNAME = "admin"
 
@@ -90,7 +92,9 @@ VALUE_KEYS = (
     "roles",
     "host",
     "zk_servers",
+    "zk_ids",
     "zk_id",
+    "zk_ports",
     "nimbus_hosts",
     "http_bind",
     "http_port",
@@ -102,7 +106,10 @@ VALUE_KEYS = (
     "launcher_python",
     "site_dir",
     "slots",
+    "heaps",
 )
+ZK_PORT_KEYS = ("client", "peer", "election", "admin")
+HEAP_KEYS = ("nimbus", "ui", "supervisor", "worker")
 
 
 # --- values ---
@@ -177,10 +184,29 @@ def validate_values(values):
     _check_host_list("zk_servers", values["zk_servers"], allow_empty=False)
     if len(values["zk_servers"]) > 255:
         _fail("zk_servers", "ZooKeeper ids go up to 255; got %d hosts" % len(values["zk_servers"]))
+    zk_ids = values["zk_ids"]
+    if not isinstance(zk_ids, list) or len(zk_ids) != len(values["zk_servers"]):
+        _fail("zk_ids", "expected one id per zk_servers entry, got %r" % (zk_ids,))
+    for zk_id in zk_ids:
+        _check_int("zk_ids", zk_id, 1, 255)
+    if len(set(zk_ids)) != len(zk_ids):
+        _fail("zk_ids", "lists an id twice: %r" % (zk_ids,))
     if "zookeeper" in roles:
-        _check_int("zk_id", values["zk_id"], 1, len(values["zk_servers"]))
+        if values["zk_id"] not in zk_ids or not _is_int(values["zk_id"]):
+            _fail("zk_id", "expected one of zk_ids %r, got %r" % (zk_ids, values["zk_id"]))
     elif values["zk_id"] is not None:
         _fail("zk_id", "must be None when this host does not run ZooKeeper")
+    zk_ports = values["zk_ports"]
+    if not isinstance(zk_ports, dict) or sorted(zk_ports) != sorted(ZK_PORT_KEYS):
+        _fail(
+            "zk_ports", "expected a dict with keys %s, got %r" % (", ".join(ZK_PORT_KEYS), zk_ports)
+        )
+    for key in ZK_PORT_KEYS[:3]:
+        _check_int("zk_ports", zk_ports[key], 1, 65535)
+    if zk_ports["admin"] is not None:
+        _check_int("zk_ports", zk_ports["admin"], 1, 65535)
+    if len(set(zk_ports[k] for k in ZK_PORT_KEYS[:3])) != 3:
+        _fail("zk_ports", "client, peer and election ports must differ, got %r" % (zk_ports,))
 
     storm_roles = [r for r in roles if r in STORM_ROLES]
     _check_host_list("nimbus_hosts", values["nimbus_hosts"], allow_empty=not storm_roles)
@@ -204,6 +230,17 @@ def validate_values(values):
         _check_int("slots", port, 1, 65535)
     if len(set(slots)) != len(slots):
         _fail("slots", "lists a port twice: %r" % (slots,))
+
+    heaps_mb = values["heaps"]
+    if not isinstance(heaps_mb, dict):
+        _fail(
+            "heaps",
+            "expected a dict of MB per daemon (%s), got %r" % (", ".join(HEAP_KEYS), heaps_mb),
+        )
+    for key, mb in heaps_mb.items():
+        if key not in HEAP_KEYS:
+            _fail("heaps", "unknown daemon %r; heaps are set for %s" % (key, ", ".join(HEAP_KEYS)))
+        _check_int("heaps", mb, 64, 1 << 20)
 
 
 # --- manifest ---
@@ -342,13 +379,39 @@ def _header(mark, title, manifest):
     ]
 
 
+# --- ZooKeeper ports ---
+
+
+def default_zk_ports(zk_facts):
+    """values['zk_ports'] when nothing overrides the release's ports."""
+    return {
+        "client": _fact(zk_facts, "zookeeper", "client_port"),
+        "peer": _fact(zk_facts, "zookeeper", "peer_port"),
+        "election": _fact(zk_facts, "zookeeper", "election_port"),
+        "admin": None,
+    }
+
+
+def zk_admin_port(zk_facts, roles, zk_ports):
+    """The port ZooKeeper's AdminServer binds on a host with these roles, None when the release
+    has no AdminServer. Unless set, it moves off 8080 where the Storm UI runs."""
+    if not _fact(zk_facts, "zookeeper", "admin_server"):
+        return None
+    if zk_ports.get("admin") is not None:
+        return zk_ports["admin"]
+    if "ui" in roles:
+        return _fact(zk_facts, "zookeeper", "admin_port_beside_ui")
+    return _fact(zk_facts, "zookeeper", "admin_port")
+
+
 # --- zoo.cfg and myid ---
 
 
 def render_zoo_cfg(manifest, values):
     version, facts = _component(manifest, "zookeeper")
     prefix = values["prefix"]
-    client_port = _fact(facts, "zookeeper", "client_port")
+    ports = values["zk_ports"]
+    client_port = ports["client"]
     lines = _header("#", "zoo.cfg for ZooKeeper %s on %s" % (version, values["host"]), manifest)
     lines += [
         "tickTime=2000",
@@ -363,9 +426,13 @@ def render_zoo_cfg(manifest, values):
     if _fact(facts, "zookeeper", "four_letter_whitelist"):
         lines.append("# The four-letter words install.sh's health checks use.")
         lines.append("4lw.commands.whitelist=ruok,srvr,mntr")
-    if _fact(facts, "zookeeper", "admin_server") and "ui" in values["roles"]:
+    admin = zk_admin_port(facts, values["roles"], ports)
+    if admin is not None and ports["admin"] is not None:
+        lines.append("# The AdminServer's port, from the cluster inventory.")
+        lines.append("admin.serverPort=%d" % admin)
+    elif admin is not None and "ui" in values["roles"]:
         lines.append("# The AdminServer's default port, 8080, is the Storm UI's on this host.")
-        lines.append("admin.serverPort=%d" % _fact(facts, "zookeeper", "admin_port_beside_ui"))
+        lines.append("admin.serverPort=%d" % admin)
     servers = values["zk_servers"]
     if len(servers) > 1:
         # Every entry, this host's own included, carries the address its peers dial.
@@ -373,10 +440,10 @@ def render_zoo_cfg(manifest, values):
         for index, host in enumerate(servers):
             lines.append(
                 form.format(
-                    id=index + 1,
+                    id=values["zk_ids"][index],
                     host=host,
-                    peer_port=_fact(facts, "zookeeper", "peer_port"),
-                    election_port=_fact(facts, "zookeeper", "election_port"),
+                    peer_port=ports["peer"],
+                    election_port=ports["election"],
                     client_port=client_port,
                 )
             )
@@ -388,10 +455,28 @@ def render_zoo_cfg(manifest, values):
 # --- storm.yaml ---
 
 
+def _heaps_comment(values):
+    sized = "sized from this host's %d MB of memory and %d worker slots" % (
+        values["memory_mb"],
+        len(values["slots"]),
+    )
+    fixed = [k for k in HEAP_KEYS if k in values["heaps"]]
+    if not fixed:
+        return "Heaps %s." % sized
+    rest = [k for k in HEAP_KEYS if k not in values["heaps"]]
+    if not rest:
+        return "Heaps from the cluster inventory."
+    return "Heaps of %s from the cluster inventory; %s %s." % (
+        ", ".join(fixed),
+        ", ".join(rest),
+        sized,
+    )
+
+
 def render_storm_yaml(manifest, values):
     version, facts = _component(manifest, "storm")
-    _, zk_facts = _component(manifest, "zookeeper")
     heap = heaps(values["memory_mb"], len(values["slots"]))
+    heap.update(values["heaps"])
     nimbus_key = _fact(facts, "storm", "nimbus_key")
     nimbus_hosts = values["nimbus_hosts"]
     if nimbus_key == "nimbus.host":
@@ -405,13 +490,12 @@ def render_storm_yaml(manifest, values):
         nimbus_entry = (None, nimbus_key, list(nimbus_hosts))
     entries = [
         (None, "storm.zookeeper.servers", list(values["zk_servers"])),
-        (None, "storm.zookeeper.port", _fact(zk_facts, "zookeeper", "client_port")),
+        (None, "storm.zookeeper.port", values["zk_ports"]["client"]),
         nimbus_entry,
         (None, "storm.local.dir", "%s/data/storm" % values["prefix"]),
         (None, "supervisor.slots.ports", list(values["slots"])),
         (
-            "Heaps sized from this host's %d MB of memory and %d worker slots."
-            % (values["memory_mb"], len(values["slots"])),
+            _heaps_comment(values),
             "nimbus.childopts",
             "-Xmx%dm" % heap["nimbus"],
         ),

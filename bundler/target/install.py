@@ -36,6 +36,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import archive  # noqa: E402
+import cluster  # noqa: E402
 import configs  # noqa: E402
 import health  # noqa: E402
 
@@ -54,8 +55,12 @@ EXIT_UNHEALTHY = 5
 STATE_SCHEMA = 1
 DAEMONS = ("zookeeper", "nimbus", "supervisor", "ui", "logviewer", "drpc")
 STORM_DAEMONS = DAEMONS[1:]
-DEFAULT_HTTP_PORT = 9001
+DEFAULT_HTTP_PORT = configs.SUPERVISORD_HTTP_PORT
 DEFAULT_TIMEOUT = 180
+# How long a host waits for what its roles need from the other hosts of its cluster.
+DEFAULT_PEER_TIMEOUT = 300
+# Between progress lines while waiting for peers.
+PEER_REPORT_EVERY = 15
 SUPERVISORD_START_TIMEOUT = 30
 # Generous: supervisord stops each program within its stopwaitsecs.
 SUPERVISORD_STOP_TIMEOUT = 180
@@ -79,6 +84,7 @@ FLAG_OF = {
     "http_port": "--ui-bind",
     "launcher_python": "--launcher-python",
     "python": "--python",
+    "zk_ids": "--zk-servers",
 }
 
 
@@ -264,6 +270,8 @@ def parse_args(argv):
     parser.add_argument("--python")
     parser.add_argument("--launcher-python")
     parser.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT)
+    parser.add_argument("--host")
+    parser.add_argument("--peer-timeout", type=int, default=DEFAULT_PEER_TIMEOUT)
     for flag in ("--no-start", "--dry-run", "--check", "--uninstall", "--purge"):
         parser.add_argument(flag, action="store_true")
     return parser.parse_args(argv)
@@ -318,6 +326,19 @@ class Bundle(object):
         self.zookeeper = components["zookeeper"]
         self.components = {"storm": self.storm, "zookeeper": self.zookeeper}
         self.pythons = components["supervisor"]["pythons"]
+        self.cluster = None
+        listed = self.manifest.get("cluster")
+        if listed:
+            problem = None
+            try:
+                self.cluster = cluster.load(self.path(listed["file"]))
+            except ValueError as exc:
+                problem = exc
+            if problem is not None or self.cluster is None:
+                raise IntegrityError(
+                    "bundle.json lists the inventory %s, which cannot be read (%s); unpack the "
+                    "bundle again" % (listed["file"], problem or "missing")
+                )
 
     def path(self, rel):
         return os.path.join(self.root, *rel.split("/"))
@@ -629,6 +650,27 @@ def state_bytes(state):
 # --- the plan: options resolved against the bundle and the host ---
 
 
+def identify_host(args, bundle):
+    """(inventory entry, how it was found) of this host, (None, None) without an inventory.
+    --host names it; otherwise the hostname or one of this host's addresses must match exactly
+    one inventory host."""
+    if bundle.cluster is None:
+        if args.host:
+            raise UsageError(
+                "--host %s: this bundle carries no cluster inventory (build it with "
+                "`bundler build --cluster cluster.toml`)" % args.host
+            )
+        return None, None
+    problem = None
+    try:
+        if args.host:
+            return cluster.find(bundle.cluster, args.host), "--host %s" % args.host
+        return cluster.identify(bundle.cluster)
+    except cluster.NoMatch as exc:
+        problem = str(exc)
+    raise UsageError(problem)
+
+
 class Plan(object):
     """Everything decided before the first change: roles, paths, addresses, Java, Pythons."""
 
@@ -640,7 +682,17 @@ class Plan(object):
         self.dry_run = args.dry_run
         self.problems = []
         self.notes = []
-        self.prefix = os.path.normpath(args.prefix or default_prefix(self.root))
+        self.entry, how = identify_host(args, bundle)
+        self.part = None
+        if self.entry is not None:
+            self.part = cluster.settings(bundle.cluster, self.entry)
+            self.notes.append(
+                "this host is %s (%s) of the bundle's inventory, found by %s"
+                % (self.entry["name"], self.entry["address"], how)
+            )
+        self.prefix = os.path.normpath(
+            args.prefix or (self.part and self.part["prefix"]) or default_prefix(self.root)
+        )
         self.state = load_state(self.prefix)
         self.conf_path = os.path.join(self.prefix, "etc", "supervisord.conf")
 
@@ -650,26 +702,49 @@ class Plan(object):
     # roles and addresses
 
     def resolve(self):
+        """Flags first, then this host's part of the bundle's inventory, then the defaults of
+        a single-node cluster on 127.0.0.1."""
         args = self.args
-        self.zk_servers = split_list(args.zk_servers) or ["127.0.0.1"]
-        self.nimbus_hosts = split_list(args.nimbus_host) or ["127.0.0.1"]
-        self.roles = self.expand_roles(split_list(args.role))
+        part = self.part or {}
+        if args.zk_servers or not part:
+            self.zk_servers = split_list(args.zk_servers) or ["127.0.0.1"]
+            self.zk_ids = list(range(1, len(self.zk_servers) + 1))
+            inventory_zk_id = None
+        else:
+            self.zk_servers, self.zk_ids = part["zk_servers"], part["zk_ids"]
+            inventory_zk_id = part["zk_id"]
+        self.nimbus_hosts = (
+            split_list(args.nimbus_host) or part.get("nimbus_hosts") or ["127.0.0.1"]
+        )
+        self.zk_ports = part.get("zk_ports") or configs.default_zk_ports(self.zk_facts())
+        self.slots = part.get("slots") or list(self.storm_facts().get("slots_ports", []))
+        self.heaps = part.get("heaps") or {}
+        if args.role or not part:
+            self.roles = self.expand_roles(split_list(args.role))
+        else:
+            self.roles = list(part["roles"])
         runs_zk = "zookeeper" in self.roles
         self.zk_id = None
         if runs_zk:
             if args.zk_id:
-                if args.zk_id > len(self.zk_servers):
+                if args.zk_id not in self.zk_ids:
                     raise UsageError(
-                        "--zk-id %d but --zk-servers names %d host(s)"
-                        % (args.zk_id, len(self.zk_servers))
+                        "--zk-id %d but the ensemble's ids are %s (%s)"
+                        % (
+                            args.zk_id,
+                            ",".join(str(i) for i in self.zk_ids),
+                            "--zk-servers" if args.zk_servers or not part else "the inventory",
+                        )
                     )
                 self.zk_id = args.zk_id
+            elif inventory_zk_id:
+                self.zk_id = inventory_zk_id
             elif len(self.zk_servers) == 1:
-                self.zk_id = 1
+                self.zk_id = self.zk_ids[0]
             else:
                 local = [i for i, h in enumerate(self.zk_servers) if is_local_address(h)]
                 if len(local) == 1:
-                    self.zk_id = local[0] + 1
+                    self.zk_id = self.zk_ids[local[0]]
                 else:
                     self.problem(
                         "cannot tell which of --zk-servers %s is this host (%s match); fix: "
@@ -710,7 +785,9 @@ class Plan(object):
 
     def this_host(self):
         if self.zk_id:
-            return self.zk_servers[self.zk_id - 1]
+            return self.zk_servers[self.zk_ids.index(self.zk_id)]
+        if self.entry is not None:
+            return self.entry["address"]
         named = self.zk_servers + self.nimbus_hosts
         if "nimbus" in self.roles:
             for host in self.nimbus_hosts:
@@ -723,13 +800,18 @@ class Plan(object):
     def service_user(self):
         wanted = self.args.user
         if not self.root:
+            if not wanted and self.part and self.part["user"]:
+                self.notes.append(
+                    "not root: the daemons run as %s, not as the inventory's user %s"
+                    % (current_user(), self.part["user"])
+                )
             if wanted and wanted != current_user():
                 self.problem(
                     "--user %s: running daemons as another user needs root; fix: run as root, "
                     "or drop --user to run them as %s" % (wanted, current_user())
                 )
             return None
-        return wanted or "storm"
+        return wanted or (self.part and self.part["user"]) or "storm"
 
     # preflight
 
@@ -1019,18 +1101,15 @@ class Plan(object):
 
     def ports(self, roles):
         storm_ports = self.storm_facts().get("ports", {})
-        zk = self.zk_facts()
         ports = []
         if "zookeeper" in roles:
-            ports.append((zk.get("client_port", 2181), "ZooKeeper client port"))
+            ports.append((self.zk_ports["client"], "ZooKeeper client port"))
             if len(self.zk_servers) > 1:
-                ports.append((zk.get("peer_port", 2888), "ZooKeeper peer port"))
-                ports.append((zk.get("election_port", 3888), "ZooKeeper election port"))
-            if zk.get("admin_server"):
-                port = zk.get("admin_port", 8080)
-                if "ui" in roles and zk.get("admin_port_beside_ui"):
-                    port = zk["admin_port_beside_ui"]
-                ports.append((port, "ZooKeeper AdminServer"))
+                ports.append((self.zk_ports["peer"], "ZooKeeper peer port"))
+                ports.append((self.zk_ports["election"], "ZooKeeper election port"))
+            admin = configs.zk_admin_port(self.zk_facts(), roles, self.zk_ports)
+            if admin is not None:
+                ports.append((admin, "ZooKeeper AdminServer"))
         named = {
             "nimbus": "nimbus.thrift.port",
             "ui": "ui.port",
@@ -1041,7 +1120,7 @@ class Plan(object):
             if role in roles and named.get(role) in storm_ports:
                 ports.append((storm_ports[named[role]], "%s (%s)" % (role, named[role])))
         if "supervisor" in roles:
-            for port in self.storm_facts().get("slots_ports", []):
+            for port in self.slots:
                 ports.append((port, "worker slot (supervisor.slots.ports)"))
         return ports
 
@@ -1109,7 +1188,9 @@ class Plan(object):
             "roles": list(self.roles),
             "host": self.host,
             "zk_servers": list(self.zk_servers),
+            "zk_ids": list(self.zk_ids),
             "zk_id": self.zk_id,
+            "zk_ports": dict(self.zk_ports),
             "nimbus_hosts": list(self.nimbus_hosts),
             "http_bind": self.http_bind,
             "http_port": self.http_port,
@@ -1120,7 +1201,8 @@ class Plan(object):
             "python": self.python,
             "launcher_python": self.launcher_python or self.python,
             "site_dir": self.site_dir,
-            "slots": list(self.storm_facts().get("slots_ports", [])),
+            "slots": list(self.slots),
+            "heaps": dict(self.heaps),
         }
 
 
@@ -1870,13 +1952,21 @@ def stop_supervisord(socket_path, pidfile, init, unit):
 
 
 def check_health(plan):
-    """Wait until every program is RUNNING and answers, ZooKeeper first. Returns a report for
-    stdout; raises Unhealthy with the failing program's log tail."""
+    """Wait until every program is RUNNING and answers, ZooKeeper first, then for what the
+    roles need from other hosts, then the Storm daemons. Returns a report for stdout; raises
+    Unhealthy with the failing program's log tail, or naming the peer that is missing."""
     timeout = plan.args.timeout
     deadline = time.time() + timeout
     proxy = health.supervisor(plan.socket)
     lines = []
+    peers_done = False
     for name in plan.program_order:
+        if not peers_done and ROLE_OF.get(name) != "zookeeper":
+            started = time.time()
+            lines += wait_for_peers(plan, proxy, lines)
+            # Time spent on other hosts is not this host's services' time.
+            deadline += time.time() - started
+            peers_done = True
         wait_running(proxy, name, deadline, timeout)
         probe = probe_for(ROLE_OF.get(name), plan)
         detail = ""
@@ -1900,11 +1990,149 @@ def check_health(plan):
         info = proxy.supervisor.getProcessInfo(name)
         detail = detail or "(no port to probe: RUNNING is its check)"
         lines.append("%-17s RUNNING  pid %-7s %s" % (name, info["pid"], detail))
+    if not peers_done:
+        lines += wait_for_peers(plan, proxy, lines)
     lines.append(
         "all %d programs healthy; control them with %s"
         % (len(plan.program_order), os.path.join(plan.prefix, "bin", "stormctl"))
     )
     return "\n".join(lines) + "\n"
+
+
+# --- what this host needs from the others ---
+
+
+def peer_label(plan, host, port):
+    name = cluster.peer_names(plan.bundle.cluster).get(host)
+    where = "%s:%d" % (host, port)
+    return "%s (%s)" % (name, where) if name and name != host else where
+
+
+def why_not(exc):
+    if isinstance(exc, socket.timeout):
+        return "no answer"
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return text[:1].lower() + text[1:]
+
+
+def quorum_probe(plan):
+    """(ok, detail, missing): a majority of the ensemble answers `srvr` with a serving mode."""
+    port = plan.zk_ports["client"]
+    servers = plan.zk_servers
+    need = len(servers) // 2 + 1
+    serving_modes = ("leader", "follower") if len(servers) > 1 else ("standalone",)
+    serving, missing = [], []
+    for host in servers:
+        label = peer_label(plan, host, port)
+        try:
+            mode = health.zookeeper_mode(host, port, timeout=3.0)
+        except (socket.error, OSError, IOError) as exc:
+            missing.append("%s: %s" % (label, why_not(exc)))
+            continue
+        if mode in serving_modes:
+            serving.append("%s %s" % (label, mode))
+        else:
+            missing.append("%s: %s" % (label, "mode %s" % mode if mode else "not serving yet"))
+    detail = "%d of %d serving, %d needed" % (len(serving), len(servers), need)
+    shown = serving + ["missing " + m for m in missing]
+    return len(serving) >= need, "%s: %s" % (detail, "; ".join(shown)), missing
+
+
+def nimbus_probe(plan):
+    """(ok, detail, missing): a Nimbus host accepts connections on its thrift port."""
+    port = plan.storm_facts().get("ports", {}).get("nimbus.thrift.port", 6627)
+    missing = []
+    for host in plan.nimbus_hosts:
+        label = peer_label(plan, host, port)
+        try:
+            sock = socket.create_connection((host, port), 3.0)
+        except (socket.error, OSError, IOError) as exc:
+            missing.append("%s: %s" % (label, why_not(exc)))
+            continue
+        sock.close()
+        return True, "%s accepts connections" % label, []
+    return False, "no Nimbus answers: %s" % "; ".join(missing), missing
+
+
+def wait_peer(plan, what, probe, fix):
+    """Probe until it passes or --peer-timeout runs out, with a progress line now and then.
+    Returns the report line; raises Unhealthy naming what is missing (a warning instead with
+    --peer-timeout 0)."""
+    timeout = plan.args.peer_timeout
+    start = time.time()
+    reported = None
+    while True:
+        ok, detail, missing = probe()
+        waited = time.time() - start
+        if ok:
+            if reported is not None:
+                say("%s: ready after %ds" % (what, waited))
+            return "%-17s %s" % (what, detail)
+        if timeout <= 0:
+            warn("%s: %s; not waiting (--peer-timeout 0)" % (what, detail))
+            return "%-17s NOT READY: %s" % (what, detail)
+        if waited >= timeout:
+            raise Unhealthy(
+                "%s: gave up after %ds (--peer-timeout); missing %s; %s"
+                % (what, timeout, ", ".join(missing) or "-", fix)
+            )
+        if reported is None or time.time() - reported >= PEER_REPORT_EVERY:
+            say("waiting up to %ds for %s: %s (%ds so far)" % (timeout, what, detail, waited))
+            reported = time.time()
+        time.sleep(1.0)
+
+
+def wait_for_peers(plan, proxy, lines):
+    """The ZooKeeper quorum every Storm daemon needs (and every member of an ensemble is part
+    of), then Nimbus for a host that runs Storm daemons but not Nimbus."""
+    report = []
+    storm_roles = [r for r in plan.roles if r in STORM_DAEMONS]
+    ensemble = len(plan.zk_servers) > 1
+    if storm_roles or ("zookeeper" in plan.roles and ensemble):
+        report.append(
+            wait_peer(
+                plan,
+                "ZooKeeper quorum",
+                lambda: quorum_probe(plan),
+                "start ZooKeeper on those hosts (install this bundle there), or check the "
+                "network between the hosts and the ZooKeeper ports",
+            )
+        )
+        if "zookeeper" in plan.roles and ensemble:
+            refresh_zookeeper_line(plan, proxy, lines)
+    if storm_roles and "nimbus" not in plan.roles:
+        report.append(
+            wait_peer(
+                plan,
+                "Nimbus",
+                lambda: nimbus_probe(plan),
+                "install the Nimbus host, or check the network to its thrift port",
+            )
+        )
+    restart_given_up(plan, proxy)
+    return report
+
+
+def refresh_zookeeper_line(plan, proxy, lines):
+    """This member's mode, now that the ensemble has a quorum."""
+    name = configs.PROGRAM_NAMES["zookeeper"]
+    for index, line in enumerate(lines):
+        if line.startswith(name + " "):
+            mode = safe(lambda: health.zookeeper_mode("127.0.0.1", plan.zk_ports["client"]))
+            if mode:
+                info = proxy.supervisor.getProcessInfo(name)
+                lines[index] = "%-17s RUNNING  pid %-7s srvr Mode: %s" % (name, info["pid"], mode)
+
+
+def restart_given_up(plan, proxy):
+    """A Storm daemon that gave up (FATAL) while ZooKeeper had no quorum gets another start."""
+    for name in plan.program_order:
+        if ROLE_OF.get(name) == "zookeeper":
+            continue
+        info = proxy.supervisor.getProcessInfo(name)
+        if info["state"] == health.FATAL:
+            say("start %s again: it gave up while its peers were missing" % name)
+            proxy.supervisor.startProcess(name, False)
 
 
 def safe(check):
@@ -1932,7 +2160,7 @@ def probe_for(role, plan):
     storm_ports = plan.bundle.storm["facts"].get("ports", {})
     if role == "zookeeper":
         zk = plan.bundle.zookeeper["facts"]
-        port = zk.get("client_port", 2181)
+        port = plan.zk_ports["client"]
         # ruok answers only where the release's whitelist (ours, or its default) allows it.
         ruok = zk.get("four_letter_whitelist") or zk.get("four_letter_default") == "*"
         ensemble = len(plan.zk_servers) > 1
@@ -1946,9 +2174,10 @@ def probe_for(role, plan):
             mode = health.zookeeper_mode(local, port)
             if mode:
                 return "%ssrvr Mode: %s" % (said, mode)
-            if ensemble and ruok:
-                # A quorum member serves once enough of its ensemble runs.
-                return "ruok imok, waiting for a quorum of %s" % ",".join(plan.zk_servers)
+            if ensemble:
+                # It answered: a quorum member serves once enough of its ensemble runs, which
+                # wait_for_peers waits for.
+                return "%swaiting for a quorum of %s" % (said, ",".join(plan.zk_servers))
             return None
 
         return "ZooKeeper on port %d" % port, zk_check
@@ -1990,11 +2219,15 @@ def failure(name, info, what):
 # --- uninstall ---
 
 
-def uninstall(args):
+def uninstall(args, bundle):
     """Stop everything and remove what state/installed.json says was installed. Data and logs
-    stay (with a small record, so that a later --uninstall --purge finds them) unless --purge."""
+    stay (with a small record, so that a later --uninstall --purge finds them) unless --purge.
+    The prefix is --prefix, else this host's in the bundle's inventory, else the default."""
     root = os.geteuid() == 0
-    prefix = os.path.normpath(args.prefix or default_prefix(root))
+    entry = identify_host(args, bundle)[0] if not args.prefix else None
+    prefix = os.path.normpath(
+        args.prefix or (entry and entry.get("prefix")) or default_prefix(root)
+    )
     state = load_state(prefix)
     if not state:
         say("nothing installed at %s (no state/installed.json); nothing to do" % prefix)
@@ -2082,7 +2315,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     bundle = Bundle(args.bundle_dir)
     if args.uninstall:
-        return uninstall(args)
+        return uninstall(args, bundle)
     plan = Plan(args, bundle, dict(os.environ))
     plan.resolve()
     plan.preflight()

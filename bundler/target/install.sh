@@ -37,9 +37,15 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--ui-bind ADDR[:PORT]] [--web-password-file FILE]
                     [--init auto|systemd|none] [--no-start] [--dry-run]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
-       ./install.sh --check [--role ...]
-       ./install.sh --uninstall [--purge] [--prefix DIR] [--dry-run]
+                    [--peer-timeout SECONDS]
+       ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
+       ./install.sh --check [--role ...] [--host NAME]
+       ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
 
+  --host NAME             this host's name in the bundle's cluster inventory (default: the
+                          inventory host whose name is this hostname, or whose address is
+                          one of this host's); its roles and settings come from there, and
+                          the flags below override them
   --role ROLE,...         zookeeper, nimbus, supervisor, ui, logviewer, drpc, or a preset:
                           alone, `nimbus` is a Nimbus host (zookeeper when this host is one
                           of --zk-servers, nimbus, ui, supervisor), `supervisor` a worker
@@ -62,6 +68,9 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                           that the bundle has packages for)
   --launcher-python PATH  the Python that runs Storm's launcher (default: found on PATH)
   --timeout SECONDS       how long to wait for the services to become healthy (default 180)
+  --peer-timeout SECONDS  how long to wait for what this host needs from the others: a
+                          ZooKeeper quorum, and Nimbus on a host without it (default 300;
+                          0: report what is missing and do not wait)
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -132,9 +141,15 @@ check_roles() {
     return 0
 }
 
+# A bundle built with --cluster carries its inventory beside bundle.json.
+has_inventory() {
+    dir=$(bundle_dir) || return 1
+    [ -f "$dir/cluster.json" ]
+}
+
 # Sets opt_* variables; the caller passes the original arguments on to install.py.
 parse_args() {
-    opt_role='' opt_zk_servers='' opt_zk_id='' opt_python=''
+    opt_role='' opt_zk_servers='' opt_zk_id='' opt_python='' opt_host=''
     opt_dry_run=0 opt_check=0 opt_uninstall=0 opt_purge=0 opt_help=0
     install_flags=''
     while [ $# -gt 0 ]; do
@@ -150,7 +165,8 @@ parse_args() {
         esac
         case "$arg" in
             --role | --prefix | --user | --zk-servers | --zk-id | --nimbus-host | --ui-bind | \
-                --web-password-file | --init | --python | --launcher-python | --timeout)
+                --web-password-file | --init | --python | --launcher-python | --timeout | \
+                --host | --peer-timeout)
                 if [ "$has_value" -eq 0 ]; then
                     if [ $# -lt 2 ]; then
                         usage_error "$arg needs a value"
@@ -273,6 +289,19 @@ parse_args() {
                     return
                 fi
                 ;;
+            --peer-timeout)
+                if ! is_uint "$value"; then
+                    usage_error "--peer-timeout '$value' must be a whole number of seconds"
+                    return
+                fi
+                ;;
+            --host)
+                if ! is_host_list "$value" || [ "$value" != "${value%,*}" ]; then
+                    usage_error "--host '$value' is not a host name"
+                    return
+                fi
+                opt_host=$value
+                ;;
             --dry-run) opt_dry_run=1 ;;
             --check) opt_check=1 ;;
             --uninstall) opt_uninstall=1 ;;
@@ -281,7 +310,8 @@ parse_args() {
         esac
         case "$arg" in
             --role | --user | --zk-servers | --zk-id | --nimbus-host | --ui-bind | \
-                --web-password-file | --init | --launcher-python | --timeout | --no-start)
+                --web-password-file | --init | --launcher-python | --timeout | --no-start | \
+                --peer-timeout)
                 install_flags="$install_flags $arg"
                 ;;
         esac
@@ -308,13 +338,13 @@ check_combinations() {
     fi
     if [ "$opt_uninstall" -eq 1 ]; then
         if [ -n "$install_flags" ]; then
-            usage_error "--uninstall takes only --prefix, --purge, --dry-run and --python; found${install_flags}"
+            usage_error "--uninstall takes only --prefix, --host, --purge, --dry-run and --python; found${install_flags}"
             return
         fi
         return 0
     fi
-    if [ -z "$opt_role" ] && [ "$opt_check" -eq 0 ]; then
-        usage_error "--role is required, e.g. --role all for a single-node cluster"
+    if [ -z "$opt_role" ] && [ "$opt_check" -eq 0 ] && [ -z "$opt_host" ] && ! has_inventory; then
+        usage_error "--role is required, e.g. --role all for a single-node cluster (a bundle built with --cluster takes the roles from its inventory)"
         return
     fi
     if [ -n "$opt_zk_id" ] && [ -n "$opt_zk_servers" ]; then

@@ -295,6 +295,17 @@ def conf_str(conf, key, default):
     return str(value)
 
 
+def conf_list(conf, key, default):
+    # type: (dict[str, object], str, list[str]) -> str
+    """A list setting as a comma list (a single value counts as a list of one)."""
+    value = conf.get(key)
+    if value is None:
+        value = default
+    if not isinstance(value, list):
+        value = [value]
+    return ",".join(str(item) for item in value)
+
+
 def java_command():
     # type: () -> str
     java_home = os.getenv("JAVA_HOME")
@@ -359,6 +370,16 @@ def exec_daemon(daemon, conf_file, overrides):
     ]
     if port_key is not None:
         args.append("-Dstorm.standin.port=" + conf_str(conf, port_key, "0"))
+    # Where the daemons register (nimbus, supervisor) and look (ui) in ZooKeeper.
+    args += [
+        "-Dstorm.standin.zookeeper.servers=" + conf_list(conf, "storm.zookeeper.servers", []),
+        "-Dstorm.standin.zookeeper.port=" + conf_str(conf, "storm.zookeeper.port", "2181"),
+        "-Dstorm.standin.zookeeper.root=" + conf_str(conf, "storm.zookeeper.root", "/storm"),
+        "-Dstorm.standin.zookeeper.session.timeout="
+        + conf_str(conf, "storm.zookeeper.session.timeout", "20000"),
+        "-Dstorm.standin.slots=" + conf_list(conf, "supervisor.slots.ports", []),
+        "-Dstorm.standin.hostname=" + conf_str(conf, "storm.local.hostname", ""),
+    ]
     args += shlex.split(conf_str(conf, daemon + ".childopts", ""))
     args += logging_opts(daemon)
     args += ["-cp", classpath, MAIN_CLASS, daemon]

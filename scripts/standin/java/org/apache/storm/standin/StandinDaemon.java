@@ -6,20 +6,32 @@ import java.io.File;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.util.Collections;
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Stand-in for a Storm daemon (not Apache Storm). It occupies what the real daemon occupies:
  * nimbus and drpc hold their Thrift port, ui and logviewer answer HTTP on theirs, supervisor
- * listens on nothing and keeps a heartbeat file under storm.local.dir. The launcher (bin/storm)
- * passes everything as system properties, so this class reads no Storm config itself.
+ * listens on nothing and keeps a heartbeat file under storm.local.dir. Nimbus and supervisor
+ * register in ZooKeeper as Storm's do (see Registry), and the UI reports what it finds there
+ * at /api/v1/cluster/summary, /api/v1/supervisor/summary and /api/v1/nimbus/summary. The
+ * launcher (bin/storm) passes everything as system properties, so this class reads no Storm
+ * config itself.
  */
 public final class StandinDaemon {
+    private static final Pattern SLOTS_TOTAL = Pattern.compile("\"slotsTotal\": *(\\d+)");
+    private static final long STARTED = System.currentTimeMillis() / 1000;
+
     private StandinDaemon() {
     }
 
@@ -32,19 +44,49 @@ public final class StandinDaemon {
         String version = System.getProperty("storm.standin.version", "unknown");
         String bind = System.getProperty("storm.standin.bind", "0.0.0.0");
         int port = Integer.getInteger("storm.standin.port", -1);
+        // The ZooKeeper client logs through slf4j-simple: its warnings, not its chatter.
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                System.getProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"));
         log(daemon, "stand-in Storm " + version + " " + daemon + " starting (not Apache Storm)");
+        String localDir = System.getProperty("storm.local.dir", "storm-local");
         switch (daemon) {
-            case "nimbus":
+            case "nimbus": {
+                Registry registry = registry(daemon);
+                String host = hostname();
+                registry.register(registry.root() + "/nimbuses/" + host + ":" + port,
+                        "{\"host\": " + quote(host) + ", \"port\": " + port
+                                + ", \"version\": " + quote(version) + ", \"startTimeSecs\": "
+                                + STARTED + ", \"standin\": true}");
+                registry.start();
+                holdPort(daemon, bind, port);
+                break;
+            }
             case "drpc":
                 holdPort(daemon, bind, port);
                 break;
-            case "ui":
+            case "ui": {
+                Registry registry = registry(daemon);
+                registry.start();
+                serveHttp(daemon, bind, port, version, registry);
+                break;
+            }
             case "logviewer":
-                serveHttp(daemon, bind, port, version);
+                serveHttp(daemon, bind, port, version, null);
                 break;
-            case "supervisor":
-                heartbeat(daemon, System.getProperty("storm.local.dir", "storm-local"));
+            case "supervisor": {
+                Registry registry = registry(daemon);
+                String id = supervisorId(localDir);
+                String slots = System.getProperty("storm.standin.slots", "");
+                int count = slots.isEmpty() ? 0 : slots.split(",").length;
+                registry.register(registry.root() + "/supervisors/" + id,
+                        "{\"id\": " + quote(id) + ", \"host\": " + quote(hostname())
+                                + ", \"slotsTotal\": " + count + ", \"slotsUsed\": 0, \"ports\": ["
+                                + slots + "], \"version\": " + quote(version)
+                                + ", \"startTimeSecs\": " + STARTED + ", \"standin\": true}");
+                registry.start();
+                heartbeat(daemon, localDir);
                 break;
+            }
             default:
                 System.err.println("unknown daemon: " + daemon);
                 System.exit(2);
@@ -63,16 +105,109 @@ public final class StandinDaemon {
         }
     }
 
-    private static void serveHttp(String daemon, String bind, int port, String version)
-            throws IOException {
+    private static Registry registry(String daemon) {
+        return new Registry(daemon,
+                System.getProperty("storm.standin.zookeeper.servers", "localhost"),
+                Integer.getInteger("storm.standin.zookeeper.port", 2181),
+                System.getProperty("storm.standin.zookeeper.root", "/storm"),
+                Integer.getInteger("storm.standin.zookeeper.session.timeout", 20000));
+    }
+
+    /** storm.local.hostname when set, else the kernel's host name (no DNS lookup). */
+    private static String hostname() {
+        String configured = System.getProperty("storm.standin.hostname", "");
+        if (!configured.isEmpty()) {
+            return configured;
+        }
+        try {
+            return new String(Files.readAllBytes(new File("/proc/sys/kernel/hostname").toPath()),
+                    StandardCharsets.UTF_8).trim();
+        } catch (IOException e) {
+            try {
+                return InetAddress.getLocalHost().getHostName();
+            } catch (IOException again) {
+                return "localhost";
+            }
+        }
+    }
+
+    /** Like Storm's supervisor, one id per storm.local.dir, kept across restarts. */
+    private static String supervisorId(String localDir) throws IOException {
+        File dir = new File(localDir, "supervisor");
+        if (!dir.isDirectory() && !dir.mkdirs()) {
+            throw new IOException("cannot create " + dir);
+        }
+        File file = new File(dir, "standin-supervisor-id");
+        if (file.isFile()) {
+            String id = new String(Files.readAllBytes(file.toPath()), StandardCharsets.UTF_8).trim();
+            if (!id.isEmpty()) {
+                return id;
+            }
+        }
+        String id = UUID.randomUUID().toString();
+        File tmp = new File(dir, "standin-supervisor-id.tmp");
+        Files.write(tmp.toPath(), (id + "\n").getBytes(StandardCharsets.UTF_8));
+        Files.move(tmp.toPath(), file.toPath(), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+        return id;
+    }
+
+    private static String quote(String text) {
+        return "\"" + text.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    /** Storm's /api/v1 answers, from what the registry finds in ZooKeeper. */
+    private static void api(HttpExchange exchange, String path, String daemon, String version,
+            Registry registry) throws IOException {
+        String head = "{\"standin\": true, \"daemon\": " + quote(daemon) + ", \"stormVersion\": "
+                + quote(version);
+        List<String> supervisors = null;
+        List<String> nimbuses = null;
+        String problem = null;
+        if (registry == null) {
+            problem = "this daemon does not read ZooKeeper";
+        } else {
+            try {
+                supervisors = registry.children("supervisors");
+                nimbuses = registry.children("nimbuses");
+            } catch (Exception e) {
+                problem = e.getMessage() == null ? e.toString() : e.getMessage();
+            }
+        }
+        if (path.equals("/api/v1/supervisor/summary") || path.equals("/api/v1/nimbus/summary")) {
+            if (problem != null) {
+                reply(exchange, 503, "application/json",
+                        head + ", \"error\": " + quote(problem) + "}\n");
+                return;
+            }
+            boolean sup = path.startsWith("/api/v1/supervisor/");
+            reply(exchange, 200, "application/json", head + ", \"" + (sup ? "supervisors" : "nimbuses")
+                    + "\": [" + String.join(", ", sup ? supervisors : nimbuses) + "]}\n");
+            return;
+        }
+        int slots = 0;
+        for (String supervisor : supervisors == null ? Collections.<String>emptyList()
+                : supervisors) {
+            Matcher m = SLOTS_TOTAL.matcher(supervisor);
+            if (m.find()) {
+                slots += Integer.parseInt(m.group(1));
+            }
+        }
+        String body = head + ", \"supervisors\": " + (supervisors == null ? 0 : supervisors.size())
+                + ", \"nimbuses\": " + (nimbuses == null ? 0 : nimbuses.size())
+                + ", \"topologies\": 0, \"slotsTotal\": " + slots + ", \"slotsUsed\": 0,"
+                + " \"slotsFree\": " + slots + ", \"executorsTotal\": 0, \"tasksTotal\": 0,"
+                + " \"zookeeper\": " + quote(problem == null ? "connected" : problem) + "}\n";
+        reply(exchange, 200, "application/json", body);
+    }
+
+    private static void serveHttp(String daemon, String bind, int port, String version,
+            Registry registry) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(bind, port), 0);
-        String json = "{\"standin\": true, \"daemon\": \"" + daemon + "\", \"stormVersion\": \""
-                + version + "\", \"supervisors\": 0, \"topologies\": 0, \"slotsTotal\": 0,"
-                + " \"slotsUsed\": 0, \"slotsFree\": 0}\n";
         server.createContext("/", exchange -> {
             String path = exchange.getRequestURI().getPath();
             if (path.startsWith("/api/v1/")) {
-                reply(exchange, 200, "application/json", json);
+                api(exchange, path, daemon, version, registry);
             } else if (path.equals("/") || path.equals("/index.html")) {
                 reply(exchange, 200, "text/html", indexPage(daemon, version));
             } else {
@@ -130,7 +265,7 @@ public final class StandinDaemon {
     }
 
     /** Like the real daemons: a line on stdout and one in storm.log.dir/logfile.name. */
-    private static void log(String daemon, String message) {
+    static synchronized void log(String daemon, String message) {
         String line = "[standin " + daemon + "] " + message;
         System.out.println(line);
         String logDir = System.getProperty("storm.log.dir");
