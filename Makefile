@@ -11,7 +11,7 @@ SHELL_FILES := bundler/target/install.sh $(wildcard scripts/*.sh) $(wildcard scr
 SUPERVISOR ?=
 QUICK ?=
 
-.PHONY: all demo test check lint deps venv mirror wheelhouse locks locks-check clean
+.PHONY: all demo test check lint deps venv mirror wheelhouse locks locks-check clean bench
 
 all: check
 
@@ -69,3 +69,8 @@ check: deps lint test
 
 clean:
 	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks against the by-hand way on the local mirror: writes docs/benchmarks.md (minutes;
+# builds the bench mirrors under build/ once). QUICK=1: one small run, seconds, for CI.
+bench: deps $(PY) wheelhouse
+	$(PY) scripts/bench.py $(if $(QUICK),--quick)
