@@ -39,6 +39,7 @@ import archive  # noqa: E402
 import cluster  # noqa: E402
 import configs  # noqa: E402
 import health  # noqa: E402
+from sha256check import digest as sha256_file  # noqa: E402
 
 try:  # Python 3
     from configparser import RawConfigParser
@@ -136,17 +137,6 @@ def warn(message):
 
 def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while True:
-            chunk = handle.read(1 << 20)
-            if not chunk:
-                break
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_bytes(path):
