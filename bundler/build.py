@@ -146,7 +146,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     for warning in cluster.warnings if cluster else []:
         progress.warn(warning)
     locks = load_locks(supervisor, options.recipes_dir)
-    mirrors = list(options.mirrors) + (list(DEFAULT_MIRRORS) if options.default_mirrors else [])
+    mirrors = [m.rstrip("/") for m in options.mirrors]
+    mirrors += list(DEFAULT_MIRRORS) if options.default_mirrors else []
     if not mirrors:
         raise UsageError("--no-default-mirrors needs at least one --mirror URL")
     for path in options.keys:
@@ -178,7 +179,9 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             ps.wheels.append(wheel)
 
         name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-        members, manifest = _assemble(name, fetched, python_sets, supervisor, keys, options)
+        members, manifest = _assemble(
+            name, fetched, python_sets, supervisor, keys, mirrors, options
+        )
         if jdk:
             _add_jdk(jdk, members, manifest)
         if cluster:
@@ -282,6 +285,7 @@ def _assemble(
     python_sets: list[PythonSet],
     supervisor: str,
     keys: Keys,
+    mirrors: list[str],
     options: BuildOptions,
 ) -> tuple[list[Member], dict[str, Any]]:
     members = _target_members()
@@ -362,8 +366,7 @@ def _assemble(
         },
         "artifacts": artifacts,
         "sources": {
-            "mirrors": [m.rstrip("/") for m in options.mirrors]
-            + (list(DEFAULT_MIRRORS) if options.default_mirrors else []),
+            "mirrors": mirrors,
             "index_url": options.index_url,
             "find_links": bool(options.find_links),
             "pins": options.pins,

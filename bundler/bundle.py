@@ -24,7 +24,6 @@ from bundler.errors import BundlerError, IntegrityError
 from bundler.fanout import Fanout
 
 Format = Literal["tar", "tar.gz"]
-FORMATS: tuple[Format, ...] = ("tar", "tar.gz")
 RECORD = 20 * 512  # tar's default record size: old tars expect the file to be a multiple
 CHUNK = 1 << 20
 

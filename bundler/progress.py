@@ -60,7 +60,6 @@ class Progress:
         self.quiet = quiet
         self.bars = not quiet and self.stream.isatty()
         self._lock = threading.Lock()
-        self.warnings: list[str] = []
 
     def _write(self, line: str) -> None:
         with self._lock:
@@ -74,7 +73,6 @@ class Progress:
             self._write(message)
 
     def warn(self, message: str) -> None:
-        self.warnings.append(message)
         self._write(f"WARNING: {message}")
 
     def bar(self, label: str) -> Bar:

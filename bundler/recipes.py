@@ -50,9 +50,6 @@ class Artifact:
     decoy: str | None  # a file name next to it that is NOT this artifact (source tarball)
     launcher: str | None  # a path inside `top` only the binary release has
 
-    def sibling(self, suffix: str) -> str:
-        return f"{self.path}.{suffix}"
-
 
 @dataclass(frozen=True)
 class Component:

@@ -51,10 +51,6 @@ class Keyring:
             env=_ENV,
         )
 
-    def fingerprints(self) -> list[str]:
-        proc = self._run(["--with-colons", "--list-keys"])
-        return [line.split(":")[9] for line in proc.stdout.splitlines() if line.startswith("fpr:")]
-
     def _argv(self, *args: str) -> list[str]:
         return [self._gpg, "--homedir", str(self.home), "--batch", "--no-tty", *args]
 
