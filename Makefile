@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 BUILD := build
 MIRROR := $(BUILD)/test-mirror
 WHEELHOUSE := $(BUILD)/wheelhouse
-SHELL_FILES := bundler/target/install.sh $(wildcard scripts/*.sh) $(wildcard scripts/standin/*/*.sh)
+SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard scripts/standin/*/*.sh)
 SUPERVISOR ?=
 QUICK ?=
 

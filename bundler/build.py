@@ -32,7 +32,7 @@ from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
 
 MANIFEST_SCHEMA = 1
-TARGET_DIR = Path(__file__).resolve().parent / "target"
+TARGET_DIR = Path(__file__).resolve().parent / "onhost"
 # The normalised inventory, at the top of the bundle beside bundle.json.
 CLUSTER_FILE = "cluster.json"
 # When neither SOURCE_DATE_EPOCH nor the artifacts say when: 2000-01-01, a fixed point

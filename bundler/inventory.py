@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bundler.errors import UsageError
-from bundler.target import configs
+from bundler.onhost import configs
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,9 +17,9 @@ from packaging.specifiers import SpecifierSet
 from bundler.build import bundle_name, cluster_inventory
 from bundler.errors import UsageError
 from bundler.inventory import load as load_inventory
+from bundler.onhost import cluster as target_cluster
+from bundler.onhost import configs
 from bundler.recipes import RECIPES_DIR, Component, Recipe
-from bundler.target import cluster as target_cluster
-from bundler.target import configs
 
 # The installer's defaults as root: the prefix and the service user it creates.
 DEFAULT_PREFIX = "/opt/storm"

@@ -1,4 +1,4 @@
-"""bundler/target/configs.py: every rendered config file, per Storm and ZooKeeper line.
+"""bundler/onhost/configs.py: every rendered config file, per Storm and ZooKeeper line.
 
 Golden files under tests/golden/configs/<case>/ hold the exact expected output of each case
 (`_files.txt` lists every file with its mode). After a deliberate change, regenerate them with
@@ -34,12 +34,12 @@ import pytest
 import yaml
 from packaging.version import Version
 
+from bundler.onhost import configs
 from bundler.recipes import Recipe
-from bundler.target import configs
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "configs"
-CONFIGS_PY = REPO / "bundler" / "target" / "configs.py"
+CONFIGS_PY = REPO / "bundler" / "onhost" / "configs.py"
 REFERENCE = REPO.parent / "shared" / "reference"
 STORM_DEFAULTS = REFERENCE / "storm-defaults"
 SUPERVISOR_FACTS = REFERENCE / "supervisor-and-offline-python.md"

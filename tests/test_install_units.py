@@ -15,7 +15,7 @@ import pytest
 from bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGET = ROOT / "bundler" / "target"
+TARGET = ROOT / "bundler" / "onhost"
 sys.path.insert(0, str(TARGET))
 
 import archive  # noqa: E402

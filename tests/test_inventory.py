@@ -17,8 +17,8 @@ import pytest
 
 from bundler.errors import ExitCode, UsageError
 from bundler.inventory import Inventory, host_ports, load, normalise
+from bundler.onhost import cluster
 from bundler.recipes import Recipe
-from bundler.target import cluster
 from bundles import build_bundle, public_dir, pyenv_python, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -357,7 +357,7 @@ def test_cluster_py_on_old_target_pythons(version: str) -> None:
     )
     python = pyenv_python(version)
     proc = subprocess.run(
-        [str(python), "-c", code, str(ROOT / "bundler" / "target")],
+        [str(python), "-c", code, str(ROOT / "bundler" / "onhost")],
         capture_output=True,
         text=True,
         check=False,
