@@ -298,7 +298,14 @@ def inspect_command(
 ) -> None:
     """Show a bundle's components, sources, sizes, hashes and how each was verified."""
     manifest = _run(debug, lambda: read_manifest(bundle))
-    print(json.dumps(manifest, indent=2, sort_keys=True) if as_json else _inspect_text(manifest))
+    if as_json:
+        print(json.dumps(manifest, indent=2, sort_keys=True))
+        return
+    print(_inspect_text(manifest))
+    if "sbom.cdx.json" in manifest.get("files", {}):
+        from bundler import sbom
+
+        print("\n".join(sbom.summary(_run(debug, lambda: sbom.read(bundle)))))
 
 
 @app.command("recipes")
@@ -341,6 +348,17 @@ def recipes_command(
                 f"  {line:<5} {info['versions'][0]}..{info['versions'][-1]:<12} {java:<10} {extra}"
             )
     print(f"supervisor {sup.default} (default) for target Python {', '.join(sup.pythons)}")
+
+
+@app.command("sbom")
+def sbom_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Print the bundle's SBOM (CycloneDX JSON), as carried inside it."""
+    from bundler import sbom
+
+    sys.stdout.write(_run(debug, lambda: sbom.read(bundle)).decode("utf-8"))
 
 
 # typer vendors its own click and exports only BadParameter; its base is click's UsageError.
