@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bundler.errors import BundlerError, SignatureError, UsageError
+from bundler.errors import BundlerError, SignatureError, UnknownSignerError, UsageError
 from bundler.signatures import Keyring, SignatureResult, gpg_path
 
 
@@ -75,5 +75,10 @@ def check(bundle: Path, keys: Path) -> SignatureResult:
             "or sign it with `bundler sign`"
         )
     with Keyring([keys], _gpg()) as ring:
-        result = ring.verify(asc, bundle, bundle.name)
-    return result
+        try:
+            return ring.verify(asc, bundle, bundle.name)
+        except UnknownSignerError as exc:
+            raise SignatureError(
+                f"{bundle.name} is signed by key {exc.key}, which is not in {keys}; "
+                "do not use this bundle (or pass the operator's public key with --keys)"
+            ) from None
