@@ -28,6 +28,20 @@ def _gpg() -> str:
     return gpg
 
 
+def check_key(key: str) -> None:
+    """Fail before a build starts, not after it, when gpg has no secret key `key`."""
+    if not key or key.startswith("-"):
+        raise UsageError(f"--sign {key!r}: expected a key id, fingerprint or email")
+    proc = subprocess.run(
+        [_gpg(), "--batch", "--list-secret-keys", key], capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        raise UsageError(
+            f"--sign {key}: gpg has no secret key by that id; "
+            "list yours with `gpg --list-secret-keys`"
+        )
+
+
 def sign(bundle: Path, key: str) -> Path:
     """Write BUNDLE.asc signed by `key` (an id, fingerprint or email gpg knows), atomically."""
     if not bundle.is_file():

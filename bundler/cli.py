@@ -190,12 +190,14 @@ def build_command(
         from bundler.parts import parse_size
 
         part_size = _run(debug, lambda: parse_size(split))
+    if sign is not None:
+        from bundler import bundlesign
+
+        _run(debug, lambda: bundlesign.check_key(sign))
     progress = Progress(quiet=quiet)
     result = _run(debug, lambda: build(options, progress))
     progress.info(f"bundle  {result.path} ({result.size} bytes, sha256 {result.sha256})")
     if sign is not None:
-        from bundler import bundlesign
-
         asc = _run(debug, lambda: bundlesign.sign(result.path, sign))
         progress.info(f"signed  {asc}")
     if split is not None:

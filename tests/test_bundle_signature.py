@@ -138,6 +138,19 @@ def test_sign_command_writes_the_asc_atomically(
     assert sorted(os.listdir(tmp_path)) == [copy.name, f"{copy.name}.asc"]
 
 
+def test_build_with_an_unknown_signing_key_stops_before_downloading(
+    operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    home, _, _ = operator_keys
+    (tmp_path / "out").mkdir()
+    args = ["build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
+            "--no-default-mirrors", "--cache-dir", tmp_path / "cache",
+            "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid"]  # fmt: skip
+    run = bundler(*args, env={"GNUPGHOME": str(home)})
+    assert run.code == 2 and "no secret key" in run.err, run
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def unpack_on_host(bundle: Path, host: Path) -> Path:
     """What the operator does: copy NAME.tar and NAME.tar.asc, unpack beside them."""
     host.mkdir()
