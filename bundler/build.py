@@ -17,6 +17,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from packaging.utils import parse_wheel_filename
+
 from bundler import __version__
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
@@ -187,6 +189,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         if cluster:
             _add_cluster(cluster, members, manifest)
         epoch = _source_date_epoch(fetched)
+        _add_sbom(name, epoch, fetched, python_sets, jdk, members, manifest)
         manifest["source_date_epoch"] = epoch
         manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
         members.append(_blob("bundle.json", manifest_bytes))
@@ -233,6 +236,51 @@ def _add_jdk(jdk: Jdk, members: list[Member], manifest: dict[str, Any]) -> None:
             },
         }
     )
+
+
+def _add_sbom(
+    name: str,
+    epoch: int,
+    fetched: list[FetchedArtifact],
+    python_sets: list[PythonSet],
+    jdk: Jdk | None,
+    members: list[Member],
+    manifest: dict[str, Any],
+) -> None:
+    """The CycloneDX SBOM, one more member listed in the manifest like every file."""
+    from bundler import sbom
+
+    items = [
+        sbom.Item(
+            kind="apache",
+            name=item.artifact.project,
+            version=item.artifact.version,
+            path=f"artifacts/{item.artifact.file}",
+            sha256=item.record["sha256"],
+            sha512=item.record["digests"].get("sha512"),
+            url=item.artifact.canonical_url,
+            licence=item.artifact.licence,
+        )
+        for item in fetched
+    ]
+    wheels = {w.filename: w for ps in python_sets for w in ps.wheels}
+    for filename, wheel in sorted(wheels.items()):
+        project, version, *_ = parse_wheel_filename(filename)
+        items.append(
+            sbom.Item(
+                kind="wheel",
+                name=str(project),
+                version=str(version),
+                path=f"python/wheels/{filename}",
+                sha256=wheel.sha256,
+                licence=sbom.wheel_licence(wheel.path),
+            )
+        )
+    if jdk:
+        items.append(sbom.Item("jdk", jdk.top, jdk.version, f"artifacts/{jdk.file}", jdk.sha256))
+    member = _blob(sbom.SBOM_FILE, sbom.render(name, epoch, items))
+    members.append(member)
+    manifest["files"][member.name] = {"size": member.size, "sha256": _digest(member)}
 
 
 def _add_cluster(cluster: Inventory, members: list[Member], manifest: dict[str, Any]) -> None:

@@ -147,6 +147,14 @@ def build_command(
     connect_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for a mirror to connect.")
     ] = 5.0,
+    sign: Annotated[
+        str | None,
+        typer.Option(help="Sign the bundle with this gpg key (writes BUNDLE.asc)."),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(help="Also write the bundle in parts of at most this size (e.g. 4095M)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
@@ -178,9 +186,22 @@ def build_command(
         jdk=jdk,
         cluster=cluster,
     )
+    if split is not None:
+        from bundler.parts import parse_size
+
+        part_size = _run(debug, lambda: parse_size(split))
+    if sign is not None:
+        from bundler import bundlesign
+
+        _run(debug, lambda: bundlesign.check_key(sign))
     progress = Progress(quiet=quiet)
     result = _run(debug, lambda: build(options, progress))
     progress.info(f"bundle  {result.path} ({result.size} bytes, sha256 {result.sha256})")
+    if sign is not None:
+        asc = _run(debug, lambda: bundlesign.sign(result.path, sign))
+        progress.info(f"signed  {asc}")
+    if split is not None:
+        _print_split(_run(debug, lambda: _split(result.path, part_size)), progress)
     print(result.path)
 
 
@@ -237,9 +258,18 @@ def render_command(
 @app.command("verify")
 def verify_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
+    keys: Annotated[
+        Path | None,
+        typer.Option(help="Also check BUNDLE.asc against the public key(s) in this file."),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Re-check every file of a bundle against its manifest and SHA256SUMS."""
+    if keys is not None:
+        from bundler import bundlesign
+
+        signed = _run(debug, lambda: bundlesign.check(bundle, keys))
+        print(f"{bundle}: good signature by {signed.signer} (key {signed.fingerprint})")
     report = _run(debug, lambda: verify(bundle))
     print(f"{bundle}: OK ({report.name}: {report.files} files, {report.bytes} bytes)")
     print(f"{bundle}: {report.sidecar}")
@@ -298,7 +328,14 @@ def inspect_command(
 ) -> None:
     """Show a bundle's components, sources, sizes, hashes and how each was verified."""
     manifest = _run(debug, lambda: read_manifest(bundle))
-    print(json.dumps(manifest, indent=2, sort_keys=True) if as_json else _inspect_text(manifest))
+    if as_json:
+        print(json.dumps(manifest, indent=2, sort_keys=True))
+        return
+    print(_inspect_text(manifest))
+    if "sbom.cdx.json" in manifest.get("files", {}):
+        from bundler import sbom
+
+        print("\n".join(sbom.summary(_run(debug, lambda: sbom.read(bundle)))))
 
 
 @app.command("recipes")
@@ -341,6 +378,79 @@ def recipes_command(
                 f"  {line:<5} {info['versions'][0]}..{info['versions'][-1]:<12} {java:<10} {extra}"
             )
     print(f"supervisor {sup.default} (default) for target Python {', '.join(sup.pythons)}")
+
+
+@app.command("sbom")
+def sbom_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Print the bundle's SBOM (CycloneDX JSON), as carried inside it."""
+    from bundler import sbom
+
+    sys.stdout.write(_run(debug, lambda: sbom.read(bundle)).decode("utf-8"))
+
+
+@app.command("sign")
+def sign_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar or .tar.gz.")],
+    key: Annotated[str, typer.Option(help="The gpg key to sign with (id, fingerprint, email).")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Sign a bundle with the operator's gpg key: writes BUNDLE.asc beside it."""
+    from bundler import bundlesign
+
+    print(_run(debug, lambda: bundlesign.sign(bundle, key)))
+
+
+def _split(bundle: Path, size: int) -> Any:
+    from bundler.parts import split
+
+    return split(bundle, size)
+
+
+def _print_split(result: Any, progress: Progress) -> None:
+    from bundler.parts import FAT32_MAX
+
+    if any(p.stat().st_size > FAT32_MAX for p in result.parts):
+        progress.warn("parts of 4 GiB or more do not fit on FAT32 (at most 4095M a file)")
+    for stale in result.removed:
+        progress.info(f"removed {stale} (a part of the split this one replaces)")
+    for part in result.parts:
+        progress.info(f"part    {part}")
+    progress.info(f"join    sh {result.script}   or   bundler join {result.listing}")
+
+
+@app.command("split")
+def split_command(
+    bundle: Annotated[Path, typer.Argument(help="A bundle .tar or .tar.gz.")],
+    size: Annotated[str, typer.Option(help="Largest part, e.g. 4095M (FAT32), 700M, 1G.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Write a bundle as NAME.tar.part-001... with NAME.parts and NAME.join.sh beside it."""
+    from bundler.parts import parse_size
+
+    part_size = _run(debug, lambda: parse_size(size))
+    result = _run(debug, lambda: _split(bundle, part_size))
+    _print_split(result, Progress())
+    print(result.listing)
+
+
+@app.command("join")
+def join_command(
+    listing: Annotated[Path, typer.Argument(help="The NAME.parts file beside the parts.")],
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the bundle (default: beside the parts).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Check every part listed in NAME.parts, then rebuild the exact bundle."""
+    from bundler.parts import join
+
+    result = _run(debug, lambda: join(listing, output))
+    state = "already there, unchanged" if result.already else f"joined from {result.parts} parts"
+    print(f"{result.bundle}: {state}, sha256 {result.sha256}", file=sys.stderr)
+    print(result.bundle)
 
 
 # typer vendors its own click and exports only BadParameter; its base is click's UsageError.

@@ -50,6 +50,14 @@ class SignatureError(IntegrityError):
     """A signature was bad, or made by a key not in the project's KEYS."""
 
 
+class UnknownSignerError(SignatureError):
+    """A signature was made by a key the KEYS file does not hold (`key`: its id or fingerprint)."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class UnsafeArchiveError(IntegrityError):
     """A tarball has an entry that would land outside its folder, or the wrong top folder."""
 

@@ -24,6 +24,7 @@ from bundler.errors import (
     IntegrityError,
     KeysUnavailableError,
     SignatureError,
+    UnknownSignerError,
     UnsafeArchiveError,
 )
 from bundler.fanout import Fanout
@@ -79,6 +80,8 @@ class Keys:
         self._unavailable: dict[str, str] = {}
         self._rings: dict[str, Keyring] = {}
         self._rings_lock = threading.Lock()
+        self._urls: dict[str, tuple[str, ...]] = {}
+        self._refreshed: set[str] = set()
 
     def prepare(self, project: str, urls: tuple[str, ...]) -> None:
         """Find KEYS for `project`, or note why signatures cannot be checked."""
@@ -95,6 +98,7 @@ class Keys:
                 "no trusted KEYS: --no-default-mirrors forbids apache.org; pass --keys FILE"
             )
         else:
+            self._urls[project] = urls
             path = self._fetch_keys(project, urls)
             if path is not None:
                 self._files[project] = [path]
@@ -129,6 +133,46 @@ class Keys:
                 "could not fetch KEYS from apache.org (" + "; ".join(reasons) + ")"
             )
             return None
+
+    def refresh(self, project: str, key: str) -> bool:
+        """KEYS fetched again, once per build, bypassing the cache: new release managers join
+        every year, so a cached KEYS can predate the key that signed a release. False when the
+        KEYS are the user's (--keys), or were fetched again already, or cannot be."""
+        if project not in self._urls or project in self._refreshed:
+            return False
+        self._refreshed.add(project)
+        self.progress.info(
+            f"{project} KEYS (cached) has no key {key}: fetching the project's KEYS again"
+        )
+        if self._fetch_keys(project, self._urls[project], refresh=True) is None:
+            # Not a reason to skip the check: the signature stays refused.
+            reason = self._unavailable.pop(project, "")
+            self.progress.warn(f"{project} KEYS could not be fetched again: {reason}")
+            return False
+        with self._rings_lock:
+            ring = self._rings.pop(project, None)
+        if ring is not None:
+            ring.close()
+        return True
+
+    def _still_unknown(self, project: str, exc: UnknownSignerError, what: str) -> SignatureError:
+        where = " (the KEYS was fetched again just now)" if project in self._refreshed else ""
+        return SignatureError(
+            f"{what}: signed by key {exc.key}, which is not in the project's KEYS{where}; "
+            "do not use this file (or pass --keys with a KEYS that has the release manager's key)"
+        )
+
+    def finish(
+        self, stream: StreamingVerify, file: Path, asc: Path, what: str, project: str
+    ) -> dict[str, Any]:
+        """The record of a signature checked while downloading; an unknown signer gets one
+        more check after the KEYS are fetched again."""
+        try:
+            return self.record(project, stream.finish())
+        except UnknownSignerError as exc:
+            if not self.refresh(project, exc.key):
+                raise self._still_unknown(project, exc, what) from None
+        return self.verify(file, asc, what, project)
 
     def files(self, project: str) -> list[Path]:
         return self._files.get(project, [])
@@ -184,7 +228,13 @@ class Keys:
             status = "off" if self.trust.gpg_mode == "off" else "unverified"
             return {"status": status, "reason": reason}
         assert asc is not None
-        return self.record(project, self._ring(project).verify(asc, fetched_file, what))
+        for _ in range(2):
+            try:
+                return self.record(project, self._ring(project).verify(asc, fetched_file, what))
+            except UnknownSignerError as exc:
+                if not self.refresh(project, exc.key):
+                    raise self._still_unknown(project, exc, what) from None
+        raise AssertionError("unreachable: refresh() succeeds at most once per project")
 
 
 def _sha256(data: bytes) -> str:
@@ -452,10 +502,13 @@ class ArtifactFetcher:
                 f"checked {artifact.file}: "
                 + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
             )
-            signature = (
-                self.keys.record(artifact.project, gpg.finish()) if gpg is not None else None
-            )
-            gpg = None
+            streamed, gpg = gpg, None
+            signature = None
+            if streamed is not None:
+                assert asc is not None
+                signature = self.keys.finish(
+                    streamed, staged / artifact.file, asc, artifact.file, artifact.project
+                )
         finally:
             if gpg is not None:
                 gpg.abandon()

@@ -49,6 +49,8 @@ class Artifact:
     pin: Pin | None
     decoy: str | None  # a file name next to it that is NOT this artifact (source tarball)
     launcher: str | None  # a path inside `top` only the binary release has
+    canonical_url: str | None = None  # on archive.apache.org, for the SBOM (not a mirror)
+    licence: str | None = None  # SPDX expression
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Recipe:
     rules: tuple[tuple[SpecifierSet, Mapping[str, Any]], ...]
     pins: Mapping[str, str]
     source: Path
+    archive_url: str | None = None
+    licence: str | None = None
 
     @classmethod
     def load(cls, project: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
@@ -133,6 +137,8 @@ class Recipe:
             rules=tuple(rules),
             pins=dict(data.get("pins", {})),
             source=path,
+            archive_url=data.get("archive_url"),
+            licence=data.get("licence"),
         )
 
     def bare_version(self, version: str) -> str:
@@ -165,11 +171,12 @@ class Recipe:
             "minor": str(release[1]),
         }
         facts = {key: _fill(value, values) for key, value in facts.items()}
+        path = f"{facts['dir']}/{facts['file']}"
         artifact = Artifact(
             project=self.project,
             version=bare,
             file=facts["file"],
-            path=f"{facts['dir']}/{facts['file']}",
+            path=path,
             top=facts["top"],
             checksums=tuple(a for a in facts.get("checksums", ()) if a in ALGORITHMS),
             signature=facts.get("signature"),
@@ -177,6 +184,8 @@ class Recipe:
             pin=self._pin(bare),
             decoy=facts.get("decoy"),
             launcher=facts.get("launcher"),
+            canonical_url=f"{self.archive_url.rstrip('/')}/{path}" if self.archive_url else None,
+            licence=self.licence,
         )
         return Component(
             project=self.project,

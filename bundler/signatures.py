@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.errors import SignatureError
+from bundler.errors import SignatureError, UnknownSignerError
 
 _ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
@@ -122,9 +122,10 @@ def _result(
         )
     if "NO_PUBKEY" in status:
         key = status["NO_PUBKEY"][0] if status["NO_PUBKEY"] else "?"
-        raise SignatureError(
+        raise UnknownSignerError(
             f"{what}: signed by key {key}, which is not in the project's KEYS; "
-            "do not use this file (or pass a KEYS that has the release manager's key)"
+            "do not use this file (or pass a KEYS that has the release manager's key)",
+            key,
         )
     if returncode != 0 or "VALIDSIG" not in status or "GOODSIG" not in status:
         reason = stderr.strip().splitlines()[-1:] or ["no valid signature"]
