@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,22 +115,22 @@ def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inv
     return normalise_inventory(source, storm.facts, zookeeper.facts)
 
 
-def _source_date_epoch(fetched: list[FetchedArtifact]) -> tuple[int, str]:
+def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[int, str]:
     """The bundle's mtime, and what it came from."""
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         if not env.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds, found {env!r}")
         return int(env), "SOURCE_DATE_EPOCH"
-    newest = max((_newest_mtime(item) for item in fetched), default=0)
+    newest = max((_newest_mtime(item, cache) for item in fetched), default=0)
     if newest <= 0:
         return FALLBACK_EPOCH, "fallback"
     return max(FALLBACK_EPOCH, min(newest, MAX_EPOCH)), "release tarballs"
 
 
-def _newest_mtime(item: FetchedArtifact) -> int:
+def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
     """The newest entry mtime of a release tarball, from its cache record (or, for a record
-    written before bundler kept it, one read of the cached file)."""
+    written before bundler kept it, one read of the cached file, remembered in the record)."""
     archive = item.record.setdefault("archive", {})
     if "newest_mtime" not in archive:
         scanner = TarScanner(item.artifact.file)
@@ -137,6 +138,7 @@ def _newest_mtime(item: FetchedArtifact) -> int:
             while chunk := fh.read(1 << 20):
                 scanner.feed(chunk)
         archive["newest_mtime"] = scanner.finish().newest_mtime
+        cache.update_record(item.entry, item.record)
     return int(archive["newest_mtime"])
 
 
@@ -219,7 +221,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             ps.wheels.append(wheel)
 
         name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-        epoch, epoch_from = _source_date_epoch(fetched)
+        epoch, epoch_from = _source_date_epoch(fetched, cache)
         provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
         members, parts = _assemble(fetched, python_sets, supervisor, keys)
         if jdk:
@@ -347,6 +349,10 @@ class _Parts:
 
 def _add_jdk(jdk: Jdk, members: list[Member], parts: _Parts) -> None:
     rel = f"artifacts/{jdk.file}"
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._+-]*", jdk.file):
+        raise UsageError(
+            f"--jdk {jdk.file!r}: expected a file name of letters, digits and . _ + -; rename it"
+        )
     if any(m.name == rel for m in members):
         raise UsageError(f"--jdk {jdk.file}: same name as a release tarball; rename it")
     members.append(Member(rel, jdk.path, sha256=jdk.sha256))
