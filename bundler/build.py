@@ -49,9 +49,9 @@ from bundler.manifest import Jdk as JdkEntry
 from bundler.pipconf import IndexSettings
 from bundler.pipconf import resolve as index_settings
 from bundler.progress import Progress
-from bundler.provenance import Dependency, Provenance, file_uri
+from bundler.provenance import Provenance, dependencies
 from bundler.provenance import path_for as provenance_path
-from bundler.pydeps import PythonSet, Wheel, WheelResolver, load_locks
+from bundler.pydeps import PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
 from bundler.tarscan import TarScanner
 
@@ -193,7 +193,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     if index.origin == "pip configuration":
         progress.info(f"index   {_describe_index(index)} (pip's configuration)")
     provenance = Provenance(
-        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors, index),
+        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
         internal={"index": index.to_json()},
     )
 
@@ -247,7 +247,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
         dest = options.output_dir / f"{name}{suffix}"
         progress.info(f"writing {dest}")
-        provenance.dependencies += _dependencies(fetched, python_sets, keys, jdk)
+        provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
         digest = write_archive(dest, name, members, epoch, options.format)
         sidecar = dest.with_name(dest.name + ".sha256")
         _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
@@ -269,7 +269,6 @@ def _external_parameters(
     zookeeper: Component,
     supervisor: str,
     mirrors: list[str],
-    index: IndexSettings,
 ) -> dict[str, Any]:
     """What was asked for: the build's inputs as the user gave them."""
     return {
@@ -277,7 +276,8 @@ def _external_parameters(
         "zookeeper": zookeeper.version,
         "supervisor": supervisor,
         "mirrors": mirrors,
-        "index": index.to_json(),
+        "index_url": options.index_url,
+        "find_links": list(options.find_links),
         "keys": [str(p) for p in options.keys],
         "gpg": options.gpg,
         "pins": options.pins,
@@ -285,55 +285,6 @@ def _external_parameters(
         "jdk": str(options.jdk) if options.jdk else None,
         "cluster": str(options.cluster) if options.cluster else None,
     }
-
-
-def _dependencies(
-    fetched: list[FetchedArtifact], python_sets: list[PythonSet], keys: Keys, jdk: Jdk | None
-) -> list[Dependency]:
-    deps = []
-    for item in fetched:
-        record = item.record
-        deps.append(
-            Dependency(
-                name=item.artifact.file,
-                sha256=record["sha256"],
-                uri=record["url"],
-                # A cached file was served by its mirror in an earlier build.
-                served_by="cache" if item.from_cache else record["mirror"],
-                kind="release",
-                annotations={"component": item.component.project, "mirror": record["mirror"]},
-            )
-        )
-        keys_from = "--keys" if keys.trust.keys_files else "the project's KEYS at apache.org"
-        for path in keys.files(item.artifact.project):
-            deps.append(
-                Dependency(path.name, sha256_of(path.read_bytes()), None, keys_from, "keys")
-            )
-    wheels: dict[str, tuple[Wheel, list[str]]] = {}
-    for ps in python_sets:
-        for wheel in ps.wheels:
-            wheels.setdefault(wheel.filename, (wheel, []))[1].append(ps.python)
-    for filename, (wheel, pythons) in wheels.items():
-        cached = wheel.source == "cache"
-        deps.append(
-            Dependency(
-                name=filename,
-                sha256=wheel.sha256,
-                uri=None if cached else file_uri(wheel.source),
-                served_by="cache" if cached else _served_by(wheel.source),
-                kind="wheel",
-                annotations={"pythons": pythons},
-            )
-        )
-    if jdk:
-        deps.append(Dependency(jdk.file, jdk.sha256, None, "user", "jdk"))
-    unique = {(d.kind, d.name, d.sha256): d for d in deps}
-    return list(unique.values())
-
-
-def _served_by(source: str) -> str:
-    """The index or folder a wheel came from (its URL or path without the file name)."""
-    return file_uri(source).rsplit("/", 1)[0]
 
 
 @dataclass

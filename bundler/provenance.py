@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from bundler import __version__
+from bundler.bundle import sha256_of
+from bundler.fetch import FetchedArtifact, Keys
+from bundler.jdk import Jdk
+from bundler.pydeps import PythonSet, Wheel
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
@@ -107,3 +111,53 @@ def file_uri(location: str) -> str:
     if location.startswith(("http://", "https://", "file:")):
         return location
     return Path(location).resolve().as_uri()
+
+
+def dependencies(
+    fetched: list[FetchedArtifact], python_sets: list[PythonSet], keys: Keys, jdk: Jdk | None
+) -> list[Dependency]:
+    """Each input of the build with its digest, where it came from and what served it."""
+    deps = []
+    for item in fetched:
+        record = item.record
+        deps.append(
+            Dependency(
+                name=item.artifact.file,
+                sha256=record["sha256"],
+                uri=record["url"],
+                # A cached file was served by its mirror in an earlier build.
+                served_by="cache" if item.from_cache else record["mirror"],
+                kind="release",
+                annotations={"component": item.component.project, "mirror": record["mirror"]},
+            )
+        )
+        keys_from = "--keys" if keys.trust.keys_files else "the project's KEYS at apache.org"
+        for path in keys.files(item.artifact.project):
+            deps.append(
+                Dependency(path.name, sha256_of(path.read_bytes()), None, keys_from, "keys")
+            )
+    wheels: dict[str, tuple[Wheel, list[str]]] = {}
+    for ps in python_sets:
+        for wheel in ps.wheels:
+            wheels.setdefault(wheel.filename, (wheel, []))[1].append(ps.python)
+    for filename, (wheel, pythons) in wheels.items():
+        cached = wheel.source == "cache"
+        deps.append(
+            Dependency(
+                name=filename,
+                sha256=wheel.sha256,
+                uri=None if cached else file_uri(wheel.source),
+                served_by="cache" if cached else _served_by(wheel.source),
+                kind="wheel",
+                annotations={"pythons": pythons},
+            )
+        )
+    if jdk:
+        deps.append(Dependency(jdk.file, jdk.sha256, None, "user", "jdk"))
+    unique = {(d.kind, d.name, d.sha256): d for d in deps}
+    return list(unique.values())
+
+
+def _served_by(source: str) -> str:
+    """The index or folder a wheel came from (its URL or path without the file name)."""
+    return file_uri(source).rsplit("/", 1)[0]
