@@ -8,6 +8,7 @@ Missing, extra, altered and unsafe entries are all integrity failures.
 from __future__ import annotations
 
 import hashlib
+import json
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from bundler.errors import BundleFormatError, IntegrityError, UsageError
 from bundler.fanout import Fanout
 from bundler.manifest import MANIFEST_FILE, SELF_DESCRIBED, SUMS_FILE, Manifest
+from bundler.provenance import path_for as provenance_path
 from bundler.tarscan import safe_name
 
 CHUNK = 1 << 20
@@ -168,6 +170,8 @@ def verify(path: Path) -> VerifyReport:
         if expected != contents.archive_sha256:
             problems.append(f"{path.name}: does not match {sidecar.name}")
         sidecar_note = f"matches {sidecar.name}"
+    if contents.archive_sha256:
+        problems += _provenance_problems(path, contents.archive_sha256)
     if problems:
         shown = "; ".join(problems[:5]) + (
             f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -179,6 +183,21 @@ def verify(path: Path) -> VerifyReport:
         bytes=sum(contents.sizes.values()),
         sidecar=sidecar_note,
     )
+
+
+def _provenance_problems(path: Path, archive_sha256: str) -> list[str]:
+    """A provenance beside the bundle must be about this bundle: its subject, these bytes."""
+    beside = provenance_path(path)
+    if not beside.is_file():
+        return []
+    try:
+        subjects = json.loads(beside.read_text(encoding="utf-8"))["subject"]
+        named = {s["name"]: s["digest"]["sha256"] for s in subjects}
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{beside.name}: not a provenance statement"]
+    if named.get(path.name) != archive_sha256:
+        return [f"{beside.name}: its subject is not this {path.name}"]
+    return []
 
 
 def read_manifest(path: Path) -> Manifest:

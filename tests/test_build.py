@@ -538,6 +538,18 @@ def test_verify_inspect_and_the_bundles_own_check(
     text = bundler("inspect", bundle)
     assert text.code == 0, text
     assert "storm 0.9.5" in text.out and "signature good" in text.out
+    # The sources come from the provenance beside the bundle.
+    assert f"source   {mirror_server.url}{STORM_PATH}" in text.out
+
+    # A provenance that is about other bytes is refused.
+    beside = bundle.with_name(bundle.name + ".provenance.json")
+    statement = json.loads(beside.read_text())
+    good = beside.read_text()
+    statement["subject"][0]["digest"]["sha256"] = "0" * 64
+    beside.write_text(json.dumps(statement))
+    stale = bundler("verify", bundle)
+    assert stale.code == 3 and "its subject is not this" in stale.err, stale
+    beside.write_text(good)
 
     unpacked = workdir / "unpacked"
     unpacked.mkdir()
