@@ -208,7 +208,13 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
 
         fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
         resolver = WheelResolver(
-            http, cache, progress, index.index_url, index.find_links, index.extra_index_urls
+            http,
+            cache,
+            progress,
+            index.index_url,
+            index.find_links,
+            index.extra_index_urls,
+            index.no_index,
         )
         python_sets = [PythonSet(lock.python, lock) for lock in locks]
         wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]

@@ -3,7 +3,8 @@
 With neither --index-url nor --find-links, a site behind a package proxy needs no flags: we
 ask the running interpreter's pip (`python -m pip config list`), which reads the same files
 in the same order as `pip install` (global, user, site, then PIP_CONFIG_FILE, with
-PIP_CONFIG_FILE=os.devnull skipping them all) and the PIP_* variables. Sections rank as pip
+PIP_CONFIG_FILE=os.devnull skipping them all) and the PIP_* variables. index-url,
+extra-index-url, find-links and no-index are honoured. Sections rank as pip
 ranks them for `pip install`: [global] < [install] < environment. Keys we do not use
 (cert, constraint, timeout...) are ignored.
 """
@@ -29,14 +30,18 @@ class IndexSettings:
     extra_index_urls: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
     origin: str = "default"  # "command line", "pip configuration" or "default"
+    no_index: bool = False  # pip's no-index: the find-links only
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "index_url": self.index_url,
             "extra_index_urls": list(self.extra_index_urls),
             "find_links": list(self.find_links),
             "from": self.origin,
         }
+        if self.no_index:
+            out["no_index"] = True
+        return out
 
 
 def parse_config_list(text: str) -> dict[str, str]:
@@ -70,9 +75,11 @@ def from_values(values: Mapping[str, str]) -> IndexSettings:
     index = values.get("index-url", "").strip()
     extras = tuple(values.get("extra-index-url", "").split())
     links = tuple(values.get("find-links", "").split())
-    if not (index or extras or links):
+    # pip's boolean spellings; no-index = false (or 0, no, off) keeps the index.
+    no_index = values.get("no-index", "").strip().lower() in ("1", "true", "yes", "on")
+    if not (index or extras or links or no_index):
         return IndexSettings(DEFAULT_INDEX)
-    return IndexSettings(index or DEFAULT_INDEX, extras, links, "pip configuration")
+    return IndexSettings(index or DEFAULT_INDEX, extras, links, "pip configuration", no_index)
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -184,6 +184,7 @@ class WheelResolver:
         index_url: str = DEFAULT_INDEX,
         find_links: Iterable[str] = (),
         extra_index_urls: Iterable[str] = (),
+        no_index: bool = False,  # pip's no-index: find-links only
     ) -> None:
         self.http = http
         self.cache = cache
@@ -191,6 +192,8 @@ class WheelResolver:
         self.index_url = index_url.rstrip("/")
         self.find_links = list(find_links)
         self.indexes = [self.index_url, *(u.rstrip("/") for u in extra_index_urls)]
+        if no_index:
+            self.indexes = []
         self._pages: dict[str, list[Candidate]] = {}
 
     def cached(self, req: Locked, python: str) -> Wheel | None:

@@ -62,3 +62,13 @@ def test_nothing_configured_is_pypi_and_the_command_line_wins() -> None:
     assert pip_settings(sys.executable, isolated()) == IndexSettings(DEFAULT_INDEX)
     assert resolve(None, ["/w"]) == IndexSettings(DEFAULT_INDEX, (), ("/w",), "command line")
     assert resolve("http://i/simple", []).origin == "command line"
+
+
+def test_no_index_leaves_the_find_links_only(tmp_path: Path) -> None:
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nno-index = true\nfind-links = /srv/wheels\n")
+    got = pip_settings(sys.executable, isolated(PIP_CONFIG_FILE=str(conf)))
+    assert got.no_index and got.find_links == ("/srv/wheels",)
+    assert got.to_json()["no_index"] is True
+    env = isolated(PIP_CONFIG_FILE=str(conf), PIP_NO_INDEX="false")
+    assert not pip_settings(sys.executable, env).no_index

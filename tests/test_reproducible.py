@@ -45,6 +45,20 @@ def build(
     env: dict[str, str] | None = None,
     umask: str = "022",
 ) -> Path:
+    proc = run_build(mirror_url, mirror_dir, cache, out, *extra, env=env, umask=umask)
+    assert proc.returncode == 0, proc.stderr
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def run_build(
+    mirror_url: str,
+    mirror_dir: Path,
+    cache: Path,
+    out: Path,
+    *extra: str | Path,
+    env: dict[str, str] | None = None,
+    umask: str = "022",
+) -> subprocess.CompletedProcess[str]:
     args = [
         "build",
         "--storm",
@@ -63,7 +77,7 @@ def build(
         out,
         *extra,
     ]
-    proc = subprocess.run(
+    return subprocess.run(
         ["sh", "-c", f'umask {umask}; exec "$@"', "sh", sys.executable, "-m", "bundler"]
         + [str(a) for a in args],
         capture_output=True,
@@ -73,8 +87,6 @@ def build(
         timeout=300,
         check=False,
     )
-    assert proc.returncode == 0, proc.stderr
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def sha256(path: Path) -> str:
@@ -206,6 +218,24 @@ def test_wheels_from_an_index_chosen_only_by_pip_settings(
             env=clean_env(PIP_CONFIG_FILE=str(conf)),
         )
         assert any(r.path.startswith("/simple/supervisor/") for r in server.requests)
+
+        # no-index: the find-links only, here an empty folder, so the index is never asked
+        # and the build says where it looked.
+        empty = tmp_path / "no-wheels"
+        empty.mkdir()
+        offline = tmp_path / "offline.conf"
+        offline.write_text(f"[global]\nindex-url = {index}\nno-index = yes\nfind-links = {empty}\n")
+        server.clear_requests()
+        refused = run_build(
+            server.url,
+            mirror_dir,
+            tmp_path / "cache-links",
+            tmp_path / "out-links",
+            env=clean_env(PIP_CONFIG_FILE=str(offline)),
+        )
+        assert refused.returncode == 1, refused.stderr
+        assert f"in {empty};" in refused.stderr
+        assert not any(r.path.startswith("/simple/") for r in server.requests)
 
     assert sha256(by_env) == sha256(by_conf)
     for bundle in (by_env, by_conf):
