@@ -1,25 +1,27 @@
 """`bundler build`: a version pair -> one verified, reproducible bundle.
 
 recipes resolve the artifacts -> fetch them (and the locked wheels) into the verified cache,
-in parallel -> assemble the manifest and the archive -> rename it into the output folder.
-Nothing is written to the output folder unless every check passed.
+in parallel -> assemble the manifest and the archive -> rename it into the output folder,
+with the provenance (where each input came from) beside it. The bundle's bytes depend only on
+the verified content, the recipes and locks, and SOURCE_DATE_EPOCH: not on the mirror, the
+cache, the clock, umask, time zone, locale or folder. Nothing is written to the output folder
+unless every check passed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from packaging.utils import parse_wheel_filename
 
-from bundler import __version__
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
 from bundler.errors import UsageError
@@ -29,17 +31,38 @@ from bundler.inventory import Inventory
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
+from bundler.manifest import (
+    CLUSTER_FILE,
+    MANIFEST_FILE,
+    SUMS_FILE,
+    Artifact,
+    Checked,
+    ClusterRef,
+    FileEntry,
+    Manifest,
+    Policy,
+    Published,
+    PythonWheels,
+    Release,
+    Signature,
+    Supervisor,
+)
+from bundler.manifest import Jdk as JdkEntry
+from bundler.pipconf import IndexSettings
+from bundler.pipconf import resolve as index_settings
 from bundler.progress import Progress
-from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
+from bundler.provenance import Provenance, dependencies
+from bundler.provenance import path_for as provenance_path
+from bundler.pydeps import PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
+from bundler.tarscan import TarScanner
 
-MANIFEST_SCHEMA = 1
 TARGET_DIR = Path(__file__).resolve().parent / "onhost"
-# The normalised inventory, at the top of the bundle beside bundle.json.
-CLUSTER_FILE = "cluster.json"
-# When neither SOURCE_DATE_EPOCH nor the artifacts say when: 2000-01-01, a fixed point
-# that old tars do not warn about.
+# The default epoch is the newest entry in the release tarballs, kept within what a ustar
+# header holds and not before 2000-01-01 (a fixed point old tars do not warn about), which is
+# also the epoch when nothing says otherwise.
 FALLBACK_EPOCH = 946684800
+MAX_EPOCH = 8**11 - 1
 
 T = TypeVar("T")
 
@@ -53,7 +76,7 @@ class BuildOptions:
     keys: list[Path] = field(default_factory=list)
     gpg: GpgMode = "auto"
     default_mirrors: bool = True
-    index_url: str = DEFAULT_INDEX
+    index_url: str | None = None  # None, and no find_links: pip's own settings
     find_links: list[str] = field(default_factory=list)
     cache_dir: Path | None = None
     output_dir: Path = Path("bundles")
@@ -94,21 +117,31 @@ def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inv
     return normalise_inventory(source, storm.facts, zookeeper.facts)
 
 
-def _source_date_epoch(fetched: list[FetchedArtifact]) -> int:
+def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[int, str]:
+    """The bundle's mtime, and what it came from."""
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         if not env.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds, found {env!r}")
-        return int(env)
-    stamps = []
-    for item in fetched:
-        value = item.record.get("last_modified")
-        if value:
-            try:
-                stamps.append(int(parsedate_to_datetime(value).timestamp()))
-            except (TypeError, ValueError):
-                continue
-    return max(stamps) if stamps else FALLBACK_EPOCH
+        return int(env), "SOURCE_DATE_EPOCH"
+    newest = max((_newest_mtime(item, cache) for item in fetched), default=0)
+    if newest <= 0:
+        return FALLBACK_EPOCH, "fallback"
+    return max(FALLBACK_EPOCH, min(newest, MAX_EPOCH)), "release tarballs"
+
+
+def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
+    """The newest entry mtime of a release tarball, from its cache record (or, for a record
+    written before bundler kept it, one read of the cached file, remembered in the record)."""
+    archive = item.record.setdefault("archive", {})
+    if "newest_mtime" not in archive:
+        scanner = TarScanner(item.artifact.file)
+        with open(item.file, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                scanner.feed(chunk)
+        archive["newest_mtime"] = scanner.finish().newest_mtime
+        cache.update_record(item.entry, item.record)
+    return int(archive["newest_mtime"])
 
 
 def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Component, str]:
@@ -158,6 +191,13 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     jdk = inspect_jdk(options.jdk) if options.jdk else None
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
+    index = index_settings(options.index_url, options.find_links)
+    if index.origin == "pip configuration":
+        progress.info(f"index   {_describe_index(index)} (pip's configuration)")
+    provenance = Provenance(
+        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
+        internal={"index": index.to_json()},
+    )
 
     http = Http(HttpConfig(connect_timeout=options.connect_timeout, segments=options.jobs))
     cache = Cache(options.cache_dir or default_root())
@@ -169,7 +209,15 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             keys.prepare(component.project, component.artifact.keys_urls)
 
         fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
-        resolver = WheelResolver(http, cache, progress, options.index_url, options.find_links)
+        resolver = WheelResolver(
+            http,
+            cache,
+            progress,
+            index.index_url,
+            index.find_links,
+            index.extra_index_urls,
+            index.no_index,
+        )
         python_sets = [PythonSet(lock.python, lock) for lock in locks]
         wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
 
@@ -181,60 +229,104 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             ps.wheels.append(wheel)
 
         name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-        members, manifest = _assemble(
-            name, fetched, python_sets, supervisor, keys, mirrors, options
-        )
+        epoch, epoch_from = _source_date_epoch(fetched, cache)
+        provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
+        members, parts = _assemble(fetched, python_sets, supervisor, keys)
         if jdk:
-            _add_jdk(jdk, members, manifest)
+            _add_jdk(jdk, members, parts)
         if cluster:
-            _add_cluster(cluster, members, manifest)
-        epoch = _source_date_epoch(fetched)
-        _add_sbom(name, epoch, fetched, python_sets, jdk, members, manifest)
-        manifest["source_date_epoch"] = epoch
-        manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-        members.append(_blob("bundle.json", manifest_bytes))
+            _add_cluster(cluster, members, parts)
+        _add_sbom(name, epoch, fetched, python_sets, jdk, members)
+        manifest = Manifest(
+            name=name,
+            source_date_epoch=epoch,
+            storm=parts.releases["storm"],
+            zookeeper=parts.releases["zookeeper"],
+            supervisor=parts.supervisor,
+            artifacts=tuple(parts.artifacts),
+            policy=Policy(pins=options.pins, gpg=options.gpg),
+            files={m.name: FileEntry(m.size, _digest(m)) for m in members},
+            jdk=parts.jdk,
+            cluster=parts.cluster,
+        )
+        members.append(_blob(MANIFEST_FILE, manifest.to_bytes()))
         sums = {m.name: _digest(m) for m in members}
-        members.append(_blob("SHA256SUMS", sha256sums(sums)))
+        members.append(_blob(SUMS_FILE, sha256sums(sums)))
 
         suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
         dest = options.output_dir / f"{name}{suffix}"
         progress.info(f"writing {dest}")
+        provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
         digest = write_archive(dest, name, members, epoch, options.format)
         sidecar = dest.with_name(dest.name + ".sha256")
         _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+        _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
         return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
     finally:
         keys.close()
 
 
-def _add_jdk(jdk: Jdk, members: list[Member], manifest: dict[str, Any]) -> None:
+def _describe_index(index: IndexSettings) -> str:
+    parts = [index.index_url, *index.extra_index_urls]
+    parts += [f"find-links {link}" for link in index.find_links]
+    return ", ".join(parts)
+
+
+def _external_parameters(
+    options: BuildOptions,
+    storm: Component,
+    zookeeper: Component,
+    supervisor: str,
+    mirrors: list[str],
+) -> dict[str, Any]:
+    """What was asked for: the build's inputs as the user gave them."""
+    return {
+        "storm": storm.version,
+        "zookeeper": zookeeper.version,
+        "supervisor": supervisor,
+        "mirrors": mirrors,
+        "index_url": options.index_url,
+        "find_links": list(options.find_links),
+        "keys": [str(p) for p in options.keys],
+        "gpg": options.gpg,
+        "pins": options.pins,
+        "format": options.format,
+        "jdk": str(options.jdk) if options.jdk else None,
+        "cluster": str(options.cluster) if options.cluster else None,
+    }
+
+
+@dataclass
+class _Parts:
+    """The manifest's pieces, as the bundle's members are gathered."""
+
+    releases: dict[str, Release]
+    supervisor: Supervisor
+    artifacts: list[Artifact]
+    jdk: JdkEntry | None = None
+    cluster: ClusterRef | None = None
+
+
+def _add_jdk(jdk: Jdk, members: list[Member], parts: _Parts) -> None:
     rel = f"artifacts/{jdk.file}"
-    if rel in manifest["files"]:
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._+-]*", jdk.file):
+        raise UsageError(
+            f"--jdk {jdk.file!r}: expected a file name of letters, digits and . _ + -; rename it"
+        )
+    if any(m.name == rel for m in members):
         raise UsageError(f"--jdk {jdk.file}: same name as a release tarball; rename it")
     members.append(Member(rel, jdk.path, sha256=jdk.sha256))
-    manifest["files"][rel] = {"size": jdk.size, "sha256": jdk.sha256}
-    manifest["components"]["jdk"] = {
-        "version": jdk.version,
-        "java_major": jdk.major,
-        "artifact": rel,
-        "top": jdk.top,
-    }
-    manifest["artifacts"].append(
-        {
-            "component": "jdk",
-            "path": rel,
-            "url": None,
-            "mirror": None,
-            "size": jdk.size,
-            "sha256": jdk.sha256,
-            "sidecars": [],
-            "verification": {
-                "published": [],
-                "checked": [{"source": "user-supplied", "algorithm": "sha256"}],
-                "signature": {"status": "unverified", "reason": "supplied with --jdk"},
-                "archive": {"top": jdk.top},
-            },
-        }
+    parts.jdk = JdkEntry(version=jdk.version, java_major=jdk.major, artifact=rel, top=jdk.top)
+    parts.artifacts.append(
+        Artifact(
+            component="jdk",
+            path=rel,
+            size=jdk.size,
+            sha256=jdk.sha256,
+            signature=Signature("unverified", reason="supplied with --jdk"),
+            top=jdk.top,
+            checked=(Checked("user-supplied", "sha256"),),
+        )
     )
 
 
@@ -245,7 +337,6 @@ def _add_sbom(
     python_sets: list[PythonSet],
     jdk: Jdk | None,
     members: list[Member],
-    manifest: dict[str, Any],
 ) -> None:
     """The CycloneDX SBOM, one more member listed in the manifest like every file."""
     from bundler import sbom
@@ -278,21 +369,17 @@ def _add_sbom(
         )
     if jdk:
         items.append(sbom.Item("jdk", jdk.top, jdk.version, f"artifacts/{jdk.file}", jdk.sha256))
-    member = _blob(sbom.SBOM_FILE, sbom.render(name, epoch, items))
-    members.append(member)
-    manifest["files"][member.name] = {"size": member.size, "sha256": _digest(member)}
+    members.append(_blob(sbom.SBOM_FILE, sbom.render(name, epoch, items)))
 
 
-def _add_cluster(cluster: Inventory, members: list[Member], manifest: dict[str, Any]) -> None:
+def _add_cluster(cluster: Inventory, members: list[Member], parts: _Parts) -> None:
     data = (json.dumps(cluster.data, indent=2, sort_keys=True) + "\n").encode()
-    member = _blob(CLUSTER_FILE, data)
-    members.append(member)
-    manifest["files"][CLUSTER_FILE] = {"size": member.size, "sha256": _digest(member)}
-    manifest["cluster"] = {
-        "file": CLUSTER_FILE,
-        "name": cluster.name,
-        "hosts": [h["name"] for h in cluster.data["hosts"]],
-    }
+    members.append(_blob(CLUSTER_FILE, data))
+    parts.cluster = ClusterRef(
+        file=CLUSTER_FILE,
+        name=cluster.name,
+        hosts=tuple(h["name"] for h in cluster.data["hosts"]),
+    )
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -328,23 +415,20 @@ def _target_members() -> list[Member]:
 
 
 def _assemble(
-    name: str,
     fetched: list[FetchedArtifact],
     python_sets: list[PythonSet],
     supervisor: str,
     keys: Keys,
-    mirrors: list[str],
-    options: BuildOptions,
-) -> tuple[list[Member], dict[str, Any]]:
+) -> tuple[list[Member], _Parts]:
     members = _target_members()
-    components: dict[str, Any] = {}
-    artifacts: list[dict[str, Any]] = []
+    releases: dict[str, Release] = {}
+    artifacts: list[Artifact] = []
     key_members: dict[str, Member] = {}
     for item in fetched:
         art = item.artifact
         comp = item.component
-        rel = f"artifacts/{art.file}"
-        members.append(Member(rel, item.file, sha256=item.record["sha256"]))
+        release = Release.of(comp)
+        members.append(Member(release.artifact, item.file, sha256=item.record["sha256"]))
         sidecars = []
         for side in item.sidecars():
             members.append(_blob(f"artifacts/{side.name}", side.read_bytes()))
@@ -354,40 +438,33 @@ def _assemble(
             key_name = f"keys/{art.project}.KEYS" if i == 0 else f"keys/{art.project}-{i}.KEYS"
             key_members[key_name] = _blob(key_name, path.read_bytes())
             key_paths.append(key_name)
-        signature = dict(item.signature)
-        signature.pop("keys_sha256", None)
-        if key_paths:
-            signature["keys"] = key_paths
-        components[comp.project] = {
-            "version": comp.version,
-            "line": comp.line,
-            "known_release": comp.known,
-            "rules": list(comp.matched),
-            "artifact": rel,
-            "top": art.top,
-            "facts": dict(comp.facts),
-        }
+        sig = item.signature
+        releases[comp.project] = release
+        record = item.record
         artifacts.append(
-            {
-                "component": comp.project,
-                "path": rel,
-                "url": item.record["url"],
-                "mirror": item.record["mirror"],
-                "size": item.record["size"],
-                "sha256": item.record["sha256"],
-                "sidecars": sidecars,
-                "verification": {
-                    "published": item.record["published"],
-                    "checked": item.record["checked"],
-                    "signature": signature,
-                    "archive": item.record["archive"],
-                },
-            }
+            Artifact(
+                component=comp.project,
+                path=release.artifact,
+                size=record["size"],
+                sha256=record["sha256"],
+                signature=Signature(
+                    status=sig["status"],
+                    fingerprint=sig.get("fingerprint"),
+                    signer=sig.get("signer"),
+                    reason=sig.get("reason"),
+                    keys=tuple(key_paths),
+                ),
+                top=art.top,
+                sidecars=tuple(sidecars),
+                published=tuple(Published(**p) for p in record["published"]),
+                checked=tuple(Checked(**c) for c in record["checked"]),
+                entries=record["archive"].get("entries"),
+            )
         )
     members += key_members.values()
 
     wheels: dict[str, Member] = {}
-    pythons: dict[str, Any] = {}
+    pythons: dict[str, PythonWheels] = {}
     for ps in python_sets:
         lock_rel = f"python/locks/py{ps.python}.txt"
         members.append(_blob(lock_rel, ps.lock.path.read_bytes()))
@@ -396,30 +473,10 @@ def _assemble(
                 wheel.filename,
                 Member(f"python/wheels/{wheel.filename}", wheel.path, sha256=wheel.sha256),
             )
-        pythons[ps.python] = {
-            "lock": lock_rel,
-            "pip": f"python/wheels/{ps.pip_wheel.filename}",
-            "wheels": sorted(f"python/wheels/{w.filename}" for w in ps.wheels),
-        }
+        pythons[ps.python] = PythonWheels(
+            lock=lock_rel,
+            pip=f"python/wheels/{ps.pip_wheel.filename}",
+            wheels=tuple(sorted(f"python/wheels/{w.filename}" for w in ps.wheels)),
+        )
     members += wheels.values()
-
-    files = {m.name: {"size": m.size, "sha256": _digest(m)} for m in members}
-    manifest: dict[str, Any] = {
-        "schema": MANIFEST_SCHEMA,
-        "name": name,
-        "tool": {"name": "bundler", "version": __version__},
-        "components": {
-            **components,
-            "supervisor": {"version": supervisor, "pythons": pythons},
-        },
-        "artifacts": artifacts,
-        "sources": {
-            "mirrors": mirrors,
-            "index_url": options.index_url,
-            "find_links": bool(options.find_links),
-            "pins": options.pins,
-            "gpg": options.gpg,
-        },
-        "files": files,
-    }
-    return members, manifest
+    return members, _Parts(releases, Supervisor(supervisor, pythons), artifacts)

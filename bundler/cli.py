@@ -19,7 +19,6 @@ from bundler.errors import BundlerError, ExitCode, UsageError
 from bundler.fetch import GpgMode
 from bundler.inventory import load as load_inventory
 from bundler.progress import Progress
-from bundler.pydeps import DEFAULT_INDEX
 from bundler.recipes import SupervisorRecipe, load_all
 from bundler.render import HostFacts
 from bundler.render import render as render_host
@@ -121,8 +120,12 @@ def build_command(
         bool, typer.Option("--no-default-mirrors", help="Use only the --mirror URLs.")
     ] = False,
     index_url: Annotated[
-        str, typer.Option(help="Python package index (simple API).")
-    ] = DEFAULT_INDEX,
+        str | None,
+        typer.Option(
+            help="Python package index (simple API). With neither this nor --find-links, "
+            "pip's own settings (pip.conf, PIP_INDEX_URL...) decide, else PyPI."
+        ),
+    ] = None,
     find_links: Annotated[
         list[str] | None, typer.Option(help="Folder or page of wheels, looked at before the index.")
     ] = None,
@@ -275,51 +278,6 @@ def verify_command(
     print(f"{bundle}: {report.sidecar}")
 
 
-def _version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.split(".") if part.isdigit())
-
-
-def _inspect_text(manifest: dict[str, Any]) -> str:
-    lines = [
-        f"bundle {manifest.get('name')} (schema {manifest.get('schema')}, "
-        f"made by bundler {manifest.get('tool', {}).get('version')})"
-    ]
-    comps = manifest.get("components", {})
-    for art in manifest.get("artifacts", []):
-        comp = comps.get(art["component"], {})
-        ver = art["verification"]
-        sig = ver.get("signature", {})
-        checked = ", ".join(f"{c['algorithm']} ({c['source']})" for c in ver.get("checked", []))
-        sig_text = (
-            f"signature good, key {sig.get('fingerprint')}"
-            if sig.get("status") == "good"
-            else f"signature {sig.get('status')}: {sig.get('reason', '')}"
-        )
-        line = f" (line {comp['line']})" if comp.get("line") else ""
-        lines += [
-            f"{art['component']} {comp.get('version')}{line}",
-            f"  file     {art['path']}  {art['size']} bytes",
-            f"  sha256   {art['sha256']}",
-            f"  source   {art['url'] or 'supplied by the user'}",
-            f"  checked  {checked or 'nothing'}; {sig_text}",
-        ]
-    sup = comps.get("supervisor", {})
-    pythons = sorted(sup.get("pythons", {}).items(), key=lambda kv: _version_key(kv[0]))
-    lines.append(f"supervisor {sup.get('version')} for Python {', '.join(p for p, _ in pythons)}")
-    for py, info in pythons:
-        lines.append(f"  {py:<5} {', '.join(Path(w).name for w in info['wheels'])}")
-    cluster = manifest.get("cluster")
-    if cluster:
-        lines.append(
-            f"cluster {cluster.get('name') or '(unnamed)'} in {cluster['file']}: "
-            f"hosts {', '.join(cluster['hosts'])}"
-        )
-    files = manifest.get("files", {})
-    total = sum(f["size"] for f in files.values())
-    lines.append(f"{len(files)} files, {total} bytes")
-    return "\n".join(lines)
-
-
 @app.command("inspect")
 def inspect_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
@@ -327,12 +285,14 @@ def inspect_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Show a bundle's components, sources, sizes, hashes and how each was verified."""
+    from bundler.describe import read_provenance, text
+
     manifest = _run(debug, lambda: read_manifest(bundle))
     if as_json:
-        print(json.dumps(manifest, indent=2, sort_keys=True))
+        print(json.dumps(manifest.to_json(), indent=2, sort_keys=True))
         return
-    print(_inspect_text(manifest))
-    if "sbom.cdx.json" in manifest.get("files", {}):
+    print(text(manifest, read_provenance(bundle)))
+    if "sbom.cdx.json" in manifest.files:
         from bundler import sbom
 
         print("\n".join(sbom.summary(_run(debug, lambda: sbom.read(bundle)))))

@@ -54,6 +54,7 @@ class FetchedArtifact:
     entry: Path
     record: dict[str, Any]
     signature: dict[str, Any] = field(default_factory=dict)
+    from_cache: bool = False  # found in the cache: no mirror served it in this run
 
     @property
     def artifact(self) -> Artifact:
@@ -272,7 +273,7 @@ class ArtifactFetcher:
         with self.cache.locked(f"artifact:{artifact.path}"):
             record = self.cache.read_record(entry)
             if record is not None and self._record_usable(record, artifact, entry):
-                fetched = FetchedArtifact(component, entry, record)
+                fetched = FetchedArtifact(component, entry, record, from_cache=True)
                 try:
                     fetched.signature = self._signature(fetched)
                     self.progress.info(f"cached  {artifact.file} (no download)")
@@ -528,6 +529,10 @@ class ArtifactFetcher:
             "checked": checked,
             "sidecars": sorted(sidecars),
             "signature_file": signature_file,
-            "archive": {"top": artifact.top, "entries": summary.entries},
+            "archive": {
+                "top": artifact.top,
+                "entries": summary.entries,
+                "newest_mtime": summary.newest_mtime,
+            },
             "streamed_signature": signature,
         }

@@ -30,10 +30,10 @@ from packaging.version import Version
 from bundler.cache import Cache
 from bundler.errors import DownloadError, IntegrityError, UsageError
 from bundler.http import Http, HttpFailure, NotFound
+from bundler.pipconf import DEFAULT_INDEX
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
 
-DEFAULT_INDEX = "https://pypi.org/simple"
 _HASH = re.compile(r"--hash[= ]sha256:([0-9a-fA-F]{64})")
 
 
@@ -183,12 +183,17 @@ class WheelResolver:
         progress: Progress,
         index_url: str = DEFAULT_INDEX,
         find_links: Iterable[str] = (),
+        extra_index_urls: Iterable[str] = (),
+        no_index: bool = False,  # pip's no-index: find-links only
     ) -> None:
         self.http = http
         self.cache = cache
         self.progress = progress
         self.index_url = index_url.rstrip("/")
         self.find_links = list(find_links)
+        self.indexes = [self.index_url, *(u.rstrip("/") for u in extra_index_urls)]
+        if no_index:
+            self.indexes = []
         self._pages: dict[str, list[Candidate]] = {}
 
     def cached(self, req: Locked, python: str) -> Wheel | None:
@@ -233,8 +238,12 @@ class WheelResolver:
         return self._pages[url]
 
     def _index_candidates(self, name: str) -> list[Candidate]:
+        # pip looks at the index and every extra index alike; the lock's hashes decide.
         return [
-            c for c in self._page(f"{self.index_url}/{name}/") if _wheel_name(c.filename) == name
+            c
+            for index in self.indexes
+            for c in self._page(f"{index}/{name}/")
+            if _wheel_name(c.filename) == name
         ]
 
     def resolve(self, req: Locked, python: str) -> Wheel:
@@ -265,7 +274,7 @@ class WheelResolver:
                     except IntegrityError as exc:
                         problems.append(str(exc))
                         tampered = True
-        where = ", ".join([*self.find_links, self.index_url])
+        where = ", ".join([*self.find_links, *self.indexes])
         detail = f" ({'; '.join(problems)})" if problems else ""
         if tampered:
             raise IntegrityError(

@@ -17,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 from bundler.build import bundle_name, cluster_inventory
 from bundler.errors import UsageError
 from bundler.inventory import load as load_inventory
+from bundler.manifest import Release, config_view
 from bundler.onhost import cluster as target_cluster
 from bundler.onhost import configs
 from bundler.recipes import RECIPES_DIR, Component, Recipe
@@ -90,14 +91,9 @@ def render(
     inventory = cluster_inventory(cluster_path, storm, zookeeper)
     entry = inventory.host(host)
     name = bundle_name(storm, zookeeper, inventory.name)
-    manifest = {
-        "schema": 1,
-        "name": name,
-        "components": {
-            c.project: {"version": c.version, "line": c.line, "facts": dict(c.facts)}
-            for c in (storm, zookeeper)
-        },
-    }
+    # The same Release entries `build` writes into bundle.json, so the preview reads what a
+    # host reads.
+    manifest = config_view(name, Release.of(storm), Release.of(zookeeper))
     part = cast("dict[str, Any]", target_cluster.settings(inventory.data, entry))
     prefix = part.pop("prefix") or DEFAULT_PREFIX
     user = part.pop("user") or DEFAULT_USER

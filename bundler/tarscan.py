@@ -27,6 +27,9 @@ class ArchiveSummary:
     entries: int = 0
     names: set[str] = field(default_factory=set)
     captured: dict[str, bytes] = field(default_factory=dict)  # small files asked for by name
+    # The newest entry mtime (seconds): the release's own date, so a bundle's default epoch
+    # comes from its content and not from a mirror's Last-Modified header.
+    newest_mtime: int = 0
 
 
 def _octal(field_bytes: bytes) -> int:
@@ -54,6 +57,13 @@ def _pax_records(data: bytes) -> dict[str, str]:
         records[key.decode("utf-8", "replace")] = value.decode("utf-8", "surrogateescape")
         pos += length
     return records
+
+
+def _pax_mtime(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def safe_name(name: str, what: str) -> str:
@@ -171,6 +181,10 @@ class TarScanner:
         link = _cstr(block[157:257])
         name = self._pax.get("path") or self._long_name or name
         link = self._pax.get("linkpath") or self._long_link or link
+        mtime = _pax_mtime(self._pax.get("mtime"))
+        if mtime is None:
+            mtime = _octal(block[136:148])
+        self.summary.newest_mtime = max(self.summary.newest_mtime, mtime)
         self._long_name = self._long_link = None
         self._pax = {}
         self._check(name, kind, link)

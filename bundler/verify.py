@@ -16,11 +16,11 @@ from typing import Any
 
 from bundler.errors import BundleFormatError, IntegrityError, UsageError
 from bundler.fanout import Fanout
+from bundler.manifest import MANIFEST_FILE, SELF_DESCRIBED, SUMS_FILE, Manifest
+from bundler.provenance import path_for as provenance_path
 from bundler.tarscan import safe_name
 
 CHUNK = 1 << 20
-SELF_DESCRIBED = ("bundle.json", "SHA256SUMS")
-SUPPORTED_SCHEMAS = (1,)
 
 
 @dataclass
@@ -28,7 +28,7 @@ class BundleContents:
     top: str
     hashes: dict[str, str] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest_bytes: bytes | None = None
     sums: str = ""
     archive_sha256: str | None = None
 
@@ -71,14 +71,9 @@ def _hash_stream(stream: Any) -> tuple[str, int, bytes | None]:
 def _add(contents: BundleContents, rel: str, digest: str, size: int, data: bytes | None) -> None:
     contents.hashes[rel] = digest
     contents.sizes[rel] = size
-    if rel == "bundle.json" and data is not None:
-        try:
-            contents.manifest = json.loads(data)
-        except ValueError:
-            raise BundleFormatError(
-                "bundle.json is not valid JSON; the bundle is damaged"
-            ) from None
-    elif rel == "SHA256SUMS" and data is not None:
+    if rel == MANIFEST_FILE and data is not None:
+        contents.manifest_bytes = data
+    elif rel == SUMS_FILE and data is not None:
         contents.sums = data.decode("utf-8", "replace")
 
 
@@ -143,22 +138,21 @@ class VerifyReport:
     sidecar: str  # what the .sha256 beside the archive said
 
 
+def _manifest(path: Path, contents: BundleContents) -> Manifest:
+    if contents.manifest_bytes is None:
+        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
+    return Manifest.from_bytes(contents.manifest_bytes, f"{path}: {MANIFEST_FILE}")
+
+
 def verify(path: Path) -> VerifyReport:
     contents = read_archive(path)
-    manifest = contents.manifest
-    if not manifest:
-        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
-    if manifest.get("schema") not in SUPPORTED_SCHEMAS:
-        raise BundleFormatError(
-            f"{path}: manifest schema {manifest.get('schema')!r} is not one this bundler reads "
-            f"({', '.join(map(str, SUPPORTED_SCHEMAS))}); use a newer bundler"
-        )
+    manifest = _manifest(path, contents)
     problems: list[str] = []
-    listed: dict[str, Any] = manifest.get("files", {})
+    listed = manifest.files
     for rel, meta in sorted(listed.items()):
         if rel not in contents.hashes:
             problems.append(f"{rel}: missing")
-        elif contents.hashes[rel] != meta.get("sha256") or contents.sizes[rel] != meta.get("size"):
+        elif contents.hashes[rel] != meta.sha256 or contents.sizes[rel] != meta.size:
             problems.append(f"{rel}: altered")
     for rel in sorted(set(contents.hashes) - set(listed) - set(SELF_DESCRIBED)):
         problems.append(f"{rel}: not in the manifest")
@@ -167,7 +161,7 @@ def verify(path: Path) -> VerifyReport:
         digest, _, rel = line.partition("  ")
         sums[rel] = digest
     for rel, digest in contents.hashes.items():
-        if rel != "SHA256SUMS" and sums.get(rel) != digest:
+        if rel != SUMS_FILE and sums.get(rel) != digest:
             problems.append(f"{rel}: does not match SHA256SUMS")
     sidecar_note = "no .sha256 beside it"
     sidecar = path.with_name(path.name + ".sha256")
@@ -176,28 +170,42 @@ def verify(path: Path) -> VerifyReport:
         if expected != contents.archive_sha256:
             problems.append(f"{path.name}: does not match {sidecar.name}")
         sidecar_note = f"matches {sidecar.name}"
+    if contents.archive_sha256:
+        problems += _provenance_problems(path, contents.archive_sha256)
     if problems:
         shown = "; ".join(problems[:5]) + (
             f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
         )
         raise IntegrityError(f"{path}: bundle does not match its manifest: {shown}")
     return VerifyReport(
-        name=str(manifest.get("name", contents.top)),
+        name=manifest.name,
         files=len(contents.hashes),
         bytes=sum(contents.sizes.values()),
         sidecar=sidecar_note,
     )
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def _provenance_problems(path: Path, archive_sha256: str) -> list[str]:
+    """A provenance beside the bundle must be about this bundle: its subject, these bytes."""
+    beside = provenance_path(path)
+    if not beside.is_file():
+        return []
+    try:
+        subjects = json.loads(beside.read_text(encoding="utf-8"))["subject"]
+        named = {s["name"]: s["digest"]["sha256"] for s in subjects}
+    except (OSError, ValueError, KeyError, TypeError):
+        return [f"{beside.name}: not a provenance statement"]
+    if named.get(path.name) != archive_sha256:
+        return [f"{beside.name}: its subject is not this {path.name}"]
+    return []
+
+
+def read_manifest(path: Path) -> Manifest:
     """The manifest alone, for `inspect`; verify first to trust it."""
     if path.is_dir():
         try:
-            data: dict[str, Any] = json.loads((path / "bundle.json").read_text(encoding="utf-8"))
-            return data
-        except (OSError, ValueError):
+            raw = (path / MANIFEST_FILE).read_bytes()
+        except OSError:
             raise BundleFormatError(f"{path}: no readable bundle.json; not a bundle") from None
-    contents = read_archive(path)
-    if not contents.manifest:
-        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
-    return contents.manifest
+        return Manifest.from_bytes(raw, f"{path}/{MANIFEST_FILE}")
+    return _manifest(path, read_archive(path))

@@ -434,8 +434,15 @@ def prime(setting: Setting) -> None:
         tar.extractall(setting.unpacked, filter="data")
     setting.manifest = json.loads((setting.unpacked / BUNDLE / "bundle.json").read_text())
     remotes: list[Remote] = []
+    # Where each release came from is in the provenance beside the bundle, not in it.
+    provenance = json.loads(setting.bundle.with_name(f"{BUNDLE}.tar.provenance.json").read_text())
+    uris = {
+        d["name"]: d.get("uri")
+        for d in provenance["predicate"]["buildDefinition"]["resolvedDependencies"]
+    }
     for artifact in setting.manifest["artifacts"]:
-        folder = artifact["url"][len(setting.url) :].rsplit("/", 1)[0]
+        url = str(uris[artifact["path"].rsplit("/", 1)[1]])
+        folder = url[len(setting.url) :].rsplit("/", 1)[0]
         for rel in [artifact["path"], *artifact["sidecars"]]:
             name = rel.rsplit("/", 1)[1]
             remotes.append(Remote(f"{folder}/{name}", name))

@@ -12,7 +12,9 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 from make_mirror import evil_tarball, sign, write_checksum
 from mirror_server import MirrorServer
@@ -80,6 +82,19 @@ def artifact_requests(server: MirrorServer) -> list[str]:
     return [r.path for r in server.requests if r.path.endswith(".tar.gz")]
 
 
+def provenance(bundle: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        bundle.with_name(bundle.name + ".provenance.json").read_text()
+    )
+    return data
+
+
+def provenance_sources(bundle: Path) -> dict[str, tuple[str | None, str]]:
+    """file name -> (URI, what served it in this build) from the provenance beside a bundle."""
+    deps = provenance(bundle)["predicate"]["buildDefinition"]["resolvedDependencies"]
+    return {d["name"]: (d.get("uri"), d["annotations"]["servedBy"]) for d in deps}
+
+
 def cache_entries(workdir: Path) -> list[str]:
     root = workdir / "cache" / "v1" / "artifacts"
     return (
@@ -97,7 +112,10 @@ def test_cold_build_makes_a_complete_verified_bundle(
     digest = hashlib.sha256(bundle.read_bytes()).hexdigest()
     sidecar = bundle.with_name(bundle.name + ".sha256")
     assert sidecar.read_text() == f"{digest}  {bundle.name}\n"
-    assert sorted(p.name for p in (workdir / "out").iterdir()) == [bundle.name, sidecar.name]
+    provenance = bundle.with_name(bundle.name + ".provenance.json")
+    assert sorted(p.name for p in (workdir / "out").iterdir()) == sorted(
+        [bundle.name, sidecar.name, provenance.name]
+    )
 
     with tarfile.open(bundle) as tar:
         members = tar.getmembers()
@@ -120,15 +138,25 @@ def test_cold_build_makes_a_complete_verified_bundle(
             "python/locks/py2.7.txt",
             "python/locks/py3.13.txt",
             "target/sha256check.py",
+            "target/manifest.py",
+            "target/bundle.schema.json",
         ):
             assert f"{top}/{expected}" in names, expected
         assert tar.getmember(f"{top}/install.sh").mode == 0o755
         manifest = json.load(tar.extractfile(f"{top}/bundle.json"))  # type: ignore[arg-type]
 
     assert manifest["schema"] == 1
+    schema = json.loads((ROOT / "bundler" / "onhost" / "bundle.schema.json").read_text())
+    jsonschema.validate(manifest, schema)
+    # Where the files came from is provenance, beside the bundle: not in it.
+    assert mirror_server.url not in json.dumps(manifest)
     arts = {a["component"]: a for a in manifest["artifacts"]}
     storm = arts["storm"]
-    assert storm["url"] == f"{mirror_server.url}{STORM_PATH}"
+    served = provenance_sources(bundle)
+    assert served["apache-storm-0.9.5.tar.gz"] == (
+        f"{mirror_server.url}{STORM_PATH}",
+        mirror_server.url,
+    )
     assert storm["verification"]["checked"] == [{"source": "apache", "algorithm": "sha512"}]
     assert storm["verification"]["signature"]["status"] == "good"
     assert len(storm["verification"]["signature"]["fingerprint"]) == 40
@@ -216,8 +244,9 @@ def test_404_on_first_mirror_moves_to_the_next(
         )
     )
     assert run.code == 0, run
-    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
-    assert {a["mirror"] for a in manifest["artifacts"]} == {mirror_server.url}
+    served = provenance_sources(Path(run.out.strip()))
+    assert served["apache-storm-0.9.5.tar.gz"][1] == mirror_server.url
+    assert served["zookeeper-3.4.6.tar.gz"][1] == mirror_server.url
 
 
 def test_dropped_connection_resumes_with_range(
@@ -274,9 +303,8 @@ def test_wrong_bytes_on_one_mirror_good_on_the_next(
         )
     )
     assert run.code == 0, run
-    manifest = json.loads(bundler("inspect", "--json", run.out.strip()).out)
-    storm = next(a for a in manifest["artifacts"] if a["component"] == "storm")
-    assert storm["mirror"] == mirror_server.url
+    served = provenance_sources(Path(run.out.strip()))
+    assert served["apache-storm-0.9.5.tar.gz"][1] == mirror_server.url
 
 
 def test_unreachable_mirror_fails_fast_to_the_next(
@@ -510,6 +538,18 @@ def test_verify_inspect_and_the_bundles_own_check(
     text = bundler("inspect", bundle)
     assert text.code == 0, text
     assert "storm 0.9.5" in text.out and "signature good" in text.out
+    # The sources come from the provenance beside the bundle.
+    assert f"source   {mirror_server.url}{STORM_PATH}" in text.out
+
+    # A provenance that is about other bytes is refused.
+    beside = bundle.with_name(bundle.name + ".provenance.json")
+    statement = json.loads(beside.read_text())
+    good = beside.read_text()
+    statement["subject"][0]["digest"]["sha256"] = "0" * 64
+    beside.write_text(json.dumps(statement))
+    stale = bundler("verify", bundle)
+    assert stale.code == 3 and "its subject is not this" in stale.err, stale
+    beside.write_text(good)
 
     unpacked = workdir / "unpacked"
     unpacked.mkdir()

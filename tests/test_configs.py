@@ -34,6 +34,7 @@ import pytest
 import yaml
 from packaging.version import Version
 
+from bundler.manifest import Release, config_view
 from bundler.onhost import configs
 from bundler.recipes import Recipe
 
@@ -104,15 +105,12 @@ def _component(project: str, version: str) -> dict[str, Any]:
 
 
 def _manifest(storm: str, zookeeper: str) -> dict[str, Any]:
-    """The part of bundle.json the renderer reads, as `bundler build` writes it."""
-    return {
-        "schema": 1,
-        "name": f"storm-{storm}-zk-{zookeeper}",
-        "components": {
-            "storm": _component("storm", storm),
-            "zookeeper": _component("zookeeper", zookeeper),
-        },
-    }
+    """The part of bundle.json the renderer reads, from the code `bundler build` writes with."""
+    return config_view(
+        f"storm-{storm}-zk-{zookeeper}",
+        Release.of(Recipe.load("storm").resolve(storm)),
+        Release.of(Recipe.load("zookeeper").resolve(zookeeper)),
+    )
 
 
 def _values(**changes: Any) -> dict[str, Any]:
