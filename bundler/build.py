@@ -27,6 +27,7 @@ from bundler.inventory import Inventory
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
+from bundler.onhost import contract
 from bundler.progress import Progress
 from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
@@ -73,8 +74,14 @@ class BuildResult:
 
 
 def bundle_name(storm: Component, zookeeper: Component, cluster: str | None = None) -> str:
+    """storm-V-zk-V[-CLUSTER]: the bundle's file and folder name, by contract.py's rules."""
     base = f"storm-{storm.version}-zk-{zookeeper.version}"
-    return f"{base}-{cluster}" if cluster else base
+    try:
+        if cluster is not None:
+            contract.check_cluster_name(cluster, "[cluster] name")
+        return contract.check_bundle_name(f"{base}-{cluster}" if cluster else base)
+    except contract.Invalid as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inventory:
