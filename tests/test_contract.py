@@ -420,3 +420,65 @@ def test_the_contract_runs_on_every_target_python(version: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("--user: expected a user name"), proc.stdout
+
+
+# --- the installer's flags ---
+
+
+def test_every_installer_flag_with_a_value_has_a_rule() -> None:
+    """contract.FLAG_RULES covers each flag of the installer that takes a value."""
+    install_py = (ONHOST / "install.py").read_text()
+    parse_args = install_py[install_py.index("def parse_args") :]
+    parse_args = parse_args[: parse_args.index("\ndef ")]
+    flags = set(re.findall(r'add_argument\("(--[a-z-]+)"(?![^)]*store_true)', parse_args))
+    assert flags - {"--bundle-dir"} == set(contract.FLAG_RULES)
+
+
+@pytest.mark.parametrize(
+    ("flag", "text", "value"),
+    [
+        ("--role", "nimbus,ui", ["nimbus", "ui"]),
+        ("--prefix", "/opt/storm", "/opt/storm"),
+        ("--user", "storm", "storm"),
+        ("--zk-servers", "10.0.0.1,zk2", ["10.0.0.1", "zk2"]),
+        ("--zk-id", "3", 3),
+        ("--nimbus-host", "n1", ["n1"]),
+        ("--ui-bind", "0.0.0.0:9002", ("0.0.0.0", 9002)),
+        ("--ui-bind", "10.0.0.1", ("10.0.0.1", None)),
+        ("--init", "systemd", "systemd"),
+        ("--python", "/usr/bin/python3", "/usr/bin/python3"),
+        ("--timeout", "180", 180),
+        ("--peer-timeout", "0", 0),
+        ("--host", "storm1", "storm1"),
+        ("--web-password-file", "pass word.txt", "pass word.txt"),
+    ],
+)
+def test_check_flag_converts(flag: str, text: str, value: Any) -> None:
+    assert contract.check_flag(flag, text) == value
+
+
+@pytest.mark.parametrize(
+    ("flag", "text"),
+    [
+        ("--role", "storm"),
+        ("--prefix", "/opt/st@rm"),
+        ("--prefix", "opt/storm"),
+        ("--user", "Storm"),
+        ("--zk-servers", "zk_1"),
+        ("--zk-servers", "999.1.1.1"),
+        ("--zk-id", "0"),
+        ("--nimbus-host", "a b"),
+        ("--ui-bind", "1.2.3.4:99999"),
+        ("--init", "upstart"),
+        ("--python", "python3"),
+        ("--timeout", "0"),
+        ("--timeout", "soon"),
+        ("--peer-timeout", "-1"),
+        ("--host", "storm1\n"),
+        ("--web-password-file", "pw\n"),
+    ],
+)
+def test_check_flag_refuses_in_one_line(flag: str, text: str) -> None:
+    with pytest.raises(contract.Invalid) as info:
+        contract.check_flag(flag, text)
+    _one_line(str(info.value), f"{flag}: ")

@@ -399,13 +399,19 @@ def parse_host_list(text, label):
     return check_host_list(words.split(","), label)
 
 
-def parse_bind(text, label, default_port):
-    # type: (Any, str, int) -> Tuple[str, int]
-    """ADDR or ADDR:PORT (--ui-bind) -> (address, port)."""
+def parse_bind(text, label, default_port=None):
+    # type: (Any, str, Optional[int]) -> Tuple[str, Optional[int]]
+    """ADDR or ADDR:PORT (--ui-bind) -> (address, port or default_port)."""
     words = _string(text, label, "ADDR or ADDR:PORT", HOST_NAME_MAX + 6)
     if ":" in words:
         address, port = words.rsplit(":", 1)
-        return check_bind_address(address, label), parse_int(port, label + " port", PORT_RANGE)
+        low, high = PORT_RANGE
+        if not _DIGITS.match(port) or not low <= int(port) <= high:
+            raise Invalid(
+                label,
+                "expected ADDR:PORT with a port from %d to %d, found %s" % (low, high, show(words)),
+            )
+        return check_bind_address(address, label), int(port)
     return check_bind_address(words, label), default_port
 
 
@@ -493,6 +499,55 @@ def check_prefix(value, label):
     if text == "/":
         raise Invalid(label, "expected a folder of its own, found /", "use e.g. /opt/storm")
     return text
+
+
+# --- the installer's flags ---
+
+INIT_MODES = ("auto", "systemd", "none")  # type: Tuple[str, ...]
+TIMEOUT_RANGE = (1, SECONDS_RANGE[1])
+PEER_TIMEOUT_RANGE = SECONDS_RANGE  # 0: report what is missing and do not wait
+FILE_ARG_MAX = 4096
+
+
+def check_init(value, label):
+    # type: (Any, str) -> str
+    text = _string(value, label, " or ".join(INIT_MODES), 16)
+    if text not in INIT_MODES:
+        raise Invalid(label, "expected %s, found %s" % (", ".join(INIT_MODES), show(text)))
+    return text
+
+
+def check_file_arg(value, label):
+    # type: (Any, str) -> str
+    """A file the operator names (read, never written into a config): any path without
+    control characters."""
+    return _string(value, label, "a file name", FILE_ARG_MAX)
+
+
+# flag -> rule(text, label) for every installer flag that takes a value; what each returns is
+# what the installer uses (lists, ints, (address, port) for --ui-bind with None for no port).
+FLAG_RULES = {
+    "--role": parse_roles,
+    "--prefix": check_prefix,
+    "--user": check_user,
+    "--zk-servers": parse_host_list,
+    "--zk-id": lambda text, label: parse_int(text, label, ZK_ID_RANGE),
+    "--nimbus-host": parse_host_list,
+    "--ui-bind": parse_bind,
+    "--web-password-file": check_file_arg,
+    "--init": check_init,
+    "--python": check_path,
+    "--launcher-python": check_path,
+    "--timeout": lambda text, label: parse_int(text, label, TIMEOUT_RANGE),
+    "--peer-timeout": lambda text, label: parse_int(text, label, PEER_TIMEOUT_RANGE),
+    "--host": check_host_name,
+}  # type: Dict[str, Any]
+
+
+def check_flag(flag, text):
+    # type: (str, Any) -> Any
+    """The value of one installer flag, checked and converted; Invalid names the flag."""
+    return FLAG_RULES[flag](text, flag)
 
 
 # --- generated files ---
