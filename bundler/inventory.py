@@ -299,12 +299,14 @@ def _unique(check: _Checker, hosts: list[dict[str, Any]], key: str) -> None:
     seen: dict[str, str] = {}
     for entry in hosts:
         value = entry[key]
-        if value in seen:
+        # Names and addresses are DNS names or IPv4 addresses: ZK1 and zk1 are one host.
+        if value.lower() in seen:
             raise check.fail(
                 f"host {entry['name']}",
-                f"{key} {value} is also host {seen[value]}'s; each host needs its own {key}",
+                f"{key} {value} is also host {seen[value.lower()]}'s; each host needs its own "
+                f"{key}",
             )
-        seen[value] = entry["name"]
+        seen[value.lower()] = entry["name"]
 
 
 def _assign_zk_ids(check: _Checker, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -235,7 +235,7 @@ def test_the_bundle_name_is_a_plain_file_name() -> None:
         _one_line(str(info.value), "[cluster] name: ")
 
 
-def test_bundler_render_refuses_a_bad_host_fact_with_exit_2(tmp_path: Path) -> None:
+def test_bundler_render_refuses_a_bad_option_with_exit_2(tmp_path: Path) -> None:
     path = _inventory(tmp_path, "none", "")
     run = subprocess.run(
         [
@@ -257,7 +257,7 @@ def test_bundler_render_refuses_a_bad_host_fact_with_exit_2(tmp_path: Path) -> N
         cwd=ROOT,
     )
     assert run.returncode == 2, run
-    assert run.stderr.count("\n") == 1 and "values['java_home']: expected" in run.stderr
+    assert run.stderr.count("\n") == 1 and "error: --java-home: expected" in run.stderr
 
 
 # --- the rules themselves ---

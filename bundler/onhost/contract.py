@@ -125,7 +125,7 @@ def check_roles(value, label):
         if role not in ROLES:
             raise Invalid(
                 label,
-                "unknown role %s; roles are %s" % (show(role), ", ".join(ROLES)),
+                "unknown role %s: expected any of %s" % (show(role), ", ".join(ROLES)),
                 "use those names",
             )
     if len(set(value)) != len(value):
@@ -288,7 +288,8 @@ def check_heaps(value, label):
         if key not in HEAP_KEYS:
             raise Invalid(
                 label,
-                "unknown daemon %s; heaps are set for %s" % (show(key), ", ".join(HEAP_KEYS)),
+                "unknown daemon %s: expected heaps for any of %s"
+                % (show(key), ", ".join(HEAP_KEYS)),
             )
     low, high = HEAP_MB_RANGE
     for key, mb in value.items():
@@ -305,7 +306,6 @@ def check_heaps(value, label):
 
 # A DNS label (RFC 1123): letters, digits and -, not at either end, 1 to 63 characters.
 _LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
-_DOTTED_NUMBERS = re.compile(r"[0-9.]+\Z")
 _OCTET = re.compile(r"(0|[1-9][0-9]{0,2})\Z")
 HOST_NAME_MAX = 253
 HOST_EXPECTED = "an IPv4 address (a.b.c.d, each 0 to 255) or a DNS name (RFC 1123)"
@@ -381,7 +381,8 @@ def check_host_list(value, label, allow_empty=False):
             label, "expected a non-empty list of %s, found %s" % (HOST_EXPECTED, show(value))
         )
     hosts = [check_address(host, label) for host in value]
-    if len(set(hosts)) != len(hosts):
+    # DNS names are case-insensitive: ZK1 and zk1 are one host.
+    if len(set(h.lower() for h in hosts)) != len(hosts):
         raise Invalid(
             label,
             "lists a host twice: expected each host once, found %s" % show(hosts),
@@ -425,7 +426,9 @@ def check_cluster_name(value, label):
     text = _string(value, label, expected, 40)
     if not _CLUSTER_NAME.match(text):
         raise Invalid(
-            label, "expected %s, found %s" % (expected, show(text)), "it ends the bundle's name"
+            label,
+            "expected %s, found %s" % (expected, show(text)),
+            "pick such a name (it ends the bundle's file name)",
         )
     return text
 
