@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import json
 import shlex
 import string
@@ -96,6 +97,37 @@ def test_a_rule_refuses_in_one_line_or_accepts_plain_text(name: str, text: str) 
         assert all(c in ALLOWED + ",*:" for c in accepted), accepted
 
 
+FOUR_NUMBERS = st.tuples(*[st.integers(0, 999)] * 4).map(lambda t: ".".join(map(str, t)))
+DOTTED = st.one_of(
+    FOUR_NUMBERS,
+    FOUR_NUMBERS.map(lambda s: "0" + s),
+    st.text(alphabet="0123456789.", max_size=16),
+)
+
+
+@PROPERTY
+@given(text=st.one_of(DOTTED, TEXT))
+def test_ipv4_is_what_the_ipaddress_module_reads_back_the_same(text: str) -> None:
+    try:
+        same = str(ipaddress.IPv4Address(text)) == text
+    except ValueError:
+        same = False
+    assert contract.is_ipv4(text) == same
+
+
+@PROPERTY
+@given(text=st.one_of(TEXT, st.from_regex(r"[A-Za-z0-9.-]{1,300}", fullmatch=True)))
+def test_an_accepted_dns_name_is_one_to_the_idna_codec(text: str) -> None:
+    try:
+        contract.check_address(text, "a")
+    except contract.Invalid:
+        return
+    if not contract.is_ipv4(text):
+        # The codec refuses empty labels and labels over 63 characters; ASCII stays as it is.
+        assert text.encode("idna") == text.encode("ascii")
+        assert len(text) <= 253
+
+
 # --- what the rules accept, through the renderer ---
 
 
@@ -110,6 +142,14 @@ def _accepted(rule: Callable[[Any, str], Any], strategy: st.SearchStrategy[str])
     return strategy.filter(ok)
 
 
+def _sprinkled(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Values of `strategy`, half of them with one NASTY character put in somewhere: what the
+    rules let through of those reaches the files below too."""
+    return st.tuples(
+        strategy, st.one_of(st.just(""), st.sampled_from(NASTY)), st.integers(0, 999)
+    ).map(lambda t: t[0][: t[2] % (len(t[0]) + 1)] + t[1] + t[0][t[2] % (len(t[0]) + 1) :])
+
+
 # Names a YAML or INI reader would turn into something else if they were written bare.
 TRICKY_NAMES = ["true", "null", "yes", "no", "on", "off", "y", "nan", "inf", "1e3", "0x1f", "0o7"]
 LABEL = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,8}[A-Za-z0-9])?", fullmatch=True)
@@ -118,16 +158,20 @@ DNS = st.one_of(
     st.sampled_from(TRICKY_NAMES),
     st.lists(st.one_of(LABEL, st.sampled_from(TRICKY_NAMES)), min_size=1, max_size=4).map(".".join),
 )
-ADDRESS = _accepted(contract.check_address, st.one_of(IPV4, DNS))
-BIND = _accepted(contract.check_bind_address, st.one_of(IPV4, DNS, st.just("*")))
+ADDRESS = _accepted(contract.check_address, _sprinkled(st.one_of(IPV4, DNS)))
+BIND = _accepted(contract.check_bind_address, _sprinkled(st.one_of(IPV4, DNS, st.just("*"))))
 PART = st.text(alphabet=ALLOWED.replace("/", ""), min_size=1, max_size=12)
 PATH = _accepted(
-    contract.check_path, st.lists(PART, min_size=1, max_size=5).map(lambda p: "/" + "/".join(p))
+    contract.check_path,
+    _sprinkled(st.lists(PART, min_size=1, max_size=5).map(lambda p: "/" + "/".join(p))),
 )
 PREFIX = _accepted(contract.check_prefix, PATH)
-USER = _accepted(contract.check_user, st.from_regex(r"[a-z_][a-z0-9_-]{0,31}", fullmatch=True))
+USER = _accepted(
+    contract.check_user, _sprinkled(st.from_regex(r"[a-z_][a-z0-9_-]{0,31}", fullmatch=True))
+)
 CLUSTER = _accepted(
-    contract.check_cluster_name, st.from_regex(r"[a-z0-9][a-z0-9-]{0,39}", fullmatch=True)
+    contract.check_cluster_name,
+    _sprinkled(st.from_regex(r"[a-z0-9][a-z0-9-]{0,39}", fullmatch=True)),
 )
 PORT = st.integers(*contract.PORT_RANGE)
 RELEASES = [("2.6.4", "3.8.4"), ("0.9.5", "3.4.6"), ("1.2.4", "3.5.10")]
