@@ -341,6 +341,16 @@ def test_the_build_sides_exit_codes_are_the_contracts() -> None:
     assert contract.exit_codes_text().startswith("0 ok, 1 error, 2 usage, 3 ")
 
 
+def test_the_installers_own_exit_codes_are_the_contracts() -> None:
+    """install.sh cannot import Python: the codes it keeps for its own bootstrap failures (and
+    install.py's, until it imports contract.py) must be the contract's."""
+    table = {f"EXIT_{name}": code for name, code, _ in contract.EXIT_CODES}
+    for name in ("install.sh", "install.py"):
+        text = (ONHOST / name).read_text()
+        found = dict(re.findall(r"^(EXIT_[A-Z]+) ?= ?(\d+)$", text, re.M))
+        assert {k: table.get(k) for k in found} == {k: int(v) for k, v in found.items()}, name
+
+
 def test_the_readme_lists_every_exit_code() -> None:
     readme = (ROOT / "README.md").read_text()
     for _, code, _ in contract.EXIT_CODES:
