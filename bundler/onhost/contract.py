@@ -363,7 +363,11 @@ def check_bind_address(value, label, wildcard=True):
         return text
     problem = _dns_problem(text)
     if problem:
-        raise Invalid(label, "expected %s, found %s: %s" % (expected, show(text), problem))
+        raise Invalid(
+            label,
+            "expected %s, found %s: %s" % (expected, show(text), problem),
+            "correct the address",
+        )
     return text
 
 
