@@ -172,7 +172,7 @@ class _Checker:
 
 
 def _is_loopback(address: str) -> bool:
-    return address == "localhost" or address.startswith("127.")
+    return address.lower() == "localhost" or address.startswith("127.")
 
 
 # --- the whole inventory ---
