@@ -68,7 +68,7 @@ lint: $(PY)
 check: deps lint test
 
 clean:
-	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # Benchmarks against the by-hand way on the local mirror: writes docs/benchmarks.md (minutes;
 # builds the bench mirrors under build/ once). QUICK=1: one small run, seconds, for CI.

@@ -48,6 +48,7 @@ from bundler.manifest import (
     Supervisor,
 )
 from bundler.manifest import Jdk as JdkEntry
+from bundler.onhost import contract
 from bundler.pipconf import IndexSettings
 from bundler.pipconf import resolve as index_settings
 from bundler.progress import Progress
@@ -98,8 +99,14 @@ class BuildResult:
 
 
 def bundle_name(storm: Component, zookeeper: Component, cluster: str | None = None) -> str:
+    """storm-V-zk-V[-CLUSTER]: the bundle's file and folder name, by contract.py's rules."""
     base = f"storm-{storm.version}-zk-{zookeeper.version}"
-    return f"{base}-{cluster}" if cluster else base
+    try:
+        if cluster is not None:
+            contract.check_cluster_name(cluster, "[cluster] name")
+        return contract.check_bundle_name(f"{base}-{cluster}" if cluster else base)
+    except contract.Invalid as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inventory:

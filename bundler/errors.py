@@ -7,13 +7,24 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from bundler.onhost import contract
+
 
 class ExitCode(IntEnum):
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    INTEGRITY = 3
-    INTERRUPTED = 130
+    """The one exit-code table (bundler/onhost/contract.py), shared with the installer."""
+
+    OK = contract.EXIT_OK
+    ERROR = contract.EXIT_ERROR
+    USAGE = contract.EXIT_USAGE
+    INTEGRITY = contract.EXIT_INTEGRITY
+    PREREQ = contract.EXIT_PREREQ
+    UNHEALTHY = contract.EXIT_UNHEALTHY
+    INTERRUPTED = contract.EXIT_INTERRUPTED
+
+
+# Every row of the table is a member, by name and code; a row added there fails here at import.
+if [(e.name, e.value) for e in ExitCode] != [(n, c) for n, c, _ in contract.EXIT_CODES]:
+    raise ImportError("bundler.errors.ExitCode differs from contract.EXIT_CODES")
 
 
 class BundlerError(Exception):

@@ -13,16 +13,14 @@ The format is documented in the README ("Cluster inventory").
 from __future__ import annotations
 
 import hashlib
-import posixpath
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from bundler.errors import UsageError
-from bundler.onhost import configs
+from bundler.onhost import configs, contract
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,9 +28,9 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 SCHEMA = 1
-ROLES: tuple[str, ...] = tuple(configs.ROLES)
-STORM_ROLES: tuple[str, ...] = tuple(configs.STORM_ROLES)
-HEAP_KEYS: tuple[str, ...] = tuple(configs.HEAP_KEYS)
+ROLES = contract.ROLES
+STORM_ROLES = contract.STORM_ROLES
+HEAP_KEYS = contract.HEAP_KEYS
 CLUSTER_KEYS = (
     "name",
     "storm",
@@ -47,7 +45,6 @@ CLUSTER_KEYS = (
     "zk_admin_port",
 )
 HOST_KEYS = ("name", "address", "roles", "zk_id", "slots", "prefix", "user", "heaps")
-CLUSTER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Storm's port of each daemon, by its key in the release facts.
 DAEMON_PORT_KEYS = {
     "nimbus": "nimbus.thrift.port",
@@ -55,6 +52,9 @@ DAEMON_PORT_KEYS = {
     "logviewer": "logviewer.port",
     "drpc": "drpc.port",
 }
+
+
+T = TypeVar("T")
 
 
 class InventoryError(UsageError):
@@ -94,7 +94,9 @@ class Inventory:
             if entry["name"] == name:
                 return cast("dict[str, Any]", entry)
         names = ", ".join(h["name"] for h in self.data["hosts"])
-        raise InventoryError(f"--host {name}: no such host in the inventory; its hosts are {names}")
+        raise InventoryError(
+            f"--host {contract.plain(name)}: no such host in the inventory; its hosts are {names}"
+        )
 
 
 def _optional_str(source: Source, key: str) -> str | None:
@@ -140,53 +142,37 @@ class _Checker:
             )
         return table
 
-    def integer(self, where: str, value: Any, low: int, high: int) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(where, f"expected a whole number from {low} to {high}, found {value!r}")
-        return value
+    def rule(self, rule: Callable[[Any, str], T], where: str, value: Any) -> T:
+        """One of contract.py's rules, its refusal as this file's error."""
+        try:
+            return rule(value, where)
+        except contract.Invalid as exc:
+            raise self.fail(exc.label, exc.problem) from None
 
     def port(self, where: str, value: Any) -> int:
-        return self.integer(where, value, 1, 65535)
+        return self.rule(contract.check_port, where, value)
 
     def slots(self, where: str, value: Any) -> list[int]:
-        if not isinstance(value, list) or not value:
-            raise self.fail(where, f"expected a non-empty list of ports, found {value!r}")
-        ports = [self.port(where, p) for p in value]
-        if len(set(ports)) != len(ports):
-            raise self.fail(where, f"lists a port twice: {ports}")
-        return ports
+        return self.rule(contract.check_slots, where, value)
 
     def prefix(self, where: str, value: Any) -> str:
-        ok = isinstance(value, str) and configs.SAFE_PATH.match(value)
-        if not ok or value == "/" or posixpath.normpath(value) != value:
-            raise self.fail(
-                where,
-                f"expected a normalised absolute path of letters, digits and . _ + - /, found "
-                f"{value!r}",
-            )
-        return cast(str, value)
+        return self.rule(contract.check_prefix, where, value)
 
     def user(self, where: str, value: Any) -> str:
-        if not isinstance(value, str) or not configs.USERNAME.match(value):
-            raise self.fail(where, f"expected a user name, found {value!r}")
-        return value
+        return self.rule(contract.check_user, where, value)
 
     def heaps(self, where: str, value: Any) -> dict[str, int]:
-        table = self.keys(where, value, HEAP_KEYS)
-        return {k: self.integer(f"{where}.{k}", v, 64, 1 << 20) for k, v in table.items()}
+        return self.rule(contract.check_heaps, where, self.keys(where, value, HEAP_KEYS))
 
-    def host_name(self, where: str, value: Any, what: str) -> str:
-        if not isinstance(value, str) or not configs.HOSTNAME.match(value):
-            raise self.fail(
-                where, f"expected a host name or IPv4 address as {what}, found {value!r}"
-            )
-        if value == "0.0.0.0":
-            raise self.fail(where, "0.0.0.0 is not an address peers can reach")
-        return value
+    def host_name(self, where: str, value: Any) -> str:
+        return self.rule(contract.check_host_name, where, value)
+
+    def address(self, where: str, value: Any) -> str:
+        return self.rule(contract.check_address, where, value)
 
 
 def _is_loopback(address: str) -> bool:
-    return address == "localhost" or address.startswith("127.")
+    return address.lower() == "localhost" or address.startswith("127.")
 
 
 # --- the whole inventory ---
@@ -204,12 +190,8 @@ def normalise(
         raise check.fail("[[host]]", "no hosts; add one [[host]] table per machine")
 
     name = cluster.get("name")
-    if name is not None and (not isinstance(name, str) or not CLUSTER_NAME.match(name)):
-        raise check.fail(
-            "[cluster] name",
-            f"expected lower-case letters, digits and - (it ends the bundle's name), found "
-            f"{name!r}",
-        )
+    if name is not None:
+        name = check.rule(contract.check_cluster_name, "[cluster] name", name)
     prefix = check.prefix("[cluster] prefix", cluster["prefix"]) if "prefix" in cluster else None
     user = check.user("[cluster] user", cluster["user"]) if "user" in cluster else None
     default_slots = list(storm_facts["slots_ports"])
@@ -237,26 +219,20 @@ def normalise(
         entry = check.keys(where, raw, HOST_KEYS)
         if "name" not in entry:
             raise check.fail(where, "needs a name")
-        host_name = check.host_name(where + " name", entry["name"], "its name")
+        host_name = check.host_name(where + " name", entry["name"])
         where = f"host {host_name}"
         if "address" not in entry:
             raise check.fail(where, "needs an address (IPv4 address or DNS name peers can reach)")
-        address = check.host_name(f"{where}: address", entry["address"], "its address")
-        roles = entry.get("roles")
-        if not isinstance(roles, list) or not roles:
-            raise check.fail(where, f"roles: expected a non-empty list of {', '.join(ROLES)}")
+        address = check.address(f"{where}: address", entry["address"])
+        roles = check.rule(contract.check_roles, f"{where}: roles", entry.get("roles"))
         for role in roles:
-            if role not in ROLES:
-                raise check.fail(where, f"unknown role {role!r}; roles are {', '.join(ROLES)}")
             if role in STORM_ROLES and role not in daemons:
                 raise check.fail(where, f"this Storm release has no {role!r} daemon")
-        if len(set(roles)) != len(roles):
-            raise check.fail(where, f"roles: lists a role twice: {roles}")
         zk_id = None
         if "zk_id" in entry:
             if "zookeeper" not in roles:
                 raise check.fail(where, "zk_id is set but the host has no zookeeper role")
-            zk_id = check.integer(f"{where}: zk_id", entry["zk_id"], 1, 255)
+            zk_id = check.rule(contract.check_zk_id, f"{where}: zk_id", entry["zk_id"])
         host_heaps = dict(heaps)
         host_heaps.update(check.heaps(f"{where}: heaps", entry.get("heaps", {})))
         hosts.append(
@@ -323,12 +299,14 @@ def _unique(check: _Checker, hosts: list[dict[str, Any]], key: str) -> None:
     seen: dict[str, str] = {}
     for entry in hosts:
         value = entry[key]
-        if value in seen:
+        # Names and addresses are DNS names or IPv4 addresses: ZK1 and zk1 are one host.
+        if value.lower() in seen:
             raise check.fail(
                 f"host {entry['name']}",
-                f"{key} {value} is also host {seen[value]}'s; each host needs its own {key}",
+                f"{key} {value} is also host {seen[value.lower()]}'s; each host needs its own "
+                f"{key}",
             )
-        seen[value] = entry["name"]
+        seen[value.lower()] = entry["name"]
 
 
 def _assign_zk_ids(check: _Checker, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from bundler.errors import BundleFormatError, IntegrityError
-from bundler.onhost import manifest as contract
+from bundler.onhost import manifest as wire
 from bundler.recipes import Component
 
-SCHEMA_VERSION: Final[int] = cast("int", contract.SCHEMA_VERSION)
-MANIFEST_FILE: Final[str] = cast("str", contract.MANIFEST_FILE)
-SUMS_FILE: Final[str] = cast("str", contract.SUMS_FILE)
-CLUSTER_FILE: Final[str] = cast("str", contract.CLUSTER_FILE)
-SELF_DESCRIBED: Final[tuple[str, ...]] = cast("tuple[str, ...]", contract.SELF_DESCRIBED)
+SCHEMA_VERSION: Final[int] = cast("int", wire.SCHEMA_VERSION)
+MANIFEST_FILE: Final[str] = cast("str", wire.MANIFEST_FILE)
+SUMS_FILE: Final[str] = cast("str", wire.SUMS_FILE)
+CLUSTER_FILE: Final[str] = cast("str", wire.CLUSTER_FILE)
+SELF_DESCRIBED: Final[tuple[str, ...]] = cast("tuple[str, ...]", wire.SELF_DESCRIBED)
 
 Json = dict[str, Any]
 
@@ -245,23 +245,23 @@ class Manifest:
 
     def to_json(self) -> Json:
         components: Json = {
-            contract.STORM: self.storm.to_json(),
-            contract.ZOOKEEPER: self.zookeeper.to_json(),
-            contract.SUPERVISOR: self.supervisor.to_json(),
+            wire.STORM: self.storm.to_json(),
+            wire.ZOOKEEPER: self.zookeeper.to_json(),
+            wire.SUPERVISOR: self.supervisor.to_json(),
         }
         if self.jdk is not None:
-            components[contract.JDK] = self.jdk.to_json()
+            components[wire.JDK] = self.jdk.to_json()
         out: Json = {
-            contract.K_SCHEMA: self.schema,
-            contract.K_NAME: self.name,
-            contract.K_EPOCH: self.source_date_epoch,
-            contract.K_COMPONENTS: components,
-            contract.K_ARTIFACTS: [a.to_json() for a in self.artifacts],
-            contract.K_POLICY: vars(self.policy),
-            contract.K_FILES: {rel: vars(f) for rel, f in sorted(self.files.items())},
+            wire.K_SCHEMA: self.schema,
+            wire.K_NAME: self.name,
+            wire.K_EPOCH: self.source_date_epoch,
+            wire.K_COMPONENTS: components,
+            wire.K_ARTIFACTS: [a.to_json() for a in self.artifacts],
+            wire.K_POLICY: vars(self.policy),
+            wire.K_FILES: {rel: vars(f) for rel, f in sorted(self.files.items())},
         }
         if self.cluster is not None:
-            out[contract.K_CLUSTER] = {
+            out[wire.K_CLUSTER] = {
                 "file": self.cluster.file,
                 "name": self.cluster.name,
                 "hosts": list(self.cluster.hosts),
@@ -277,16 +277,16 @@ class Manifest:
     @classmethod
     def from_json(cls, data: Any, where: str = MANIFEST_FILE) -> Manifest:
         check(data, where)
-        comps = data[contract.K_COMPONENTS]
-        sup = comps[contract.SUPERVISOR]
-        jdk = comps.get(contract.JDK)
-        cluster = data.get(contract.K_CLUSTER)
+        comps = data[wire.K_COMPONENTS]
+        sup = comps[wire.SUPERVISOR]
+        jdk = comps.get(wire.JDK)
+        cluster = data.get(wire.K_CLUSTER)
         return cls(
-            schema=data[contract.K_SCHEMA],
-            name=data[contract.K_NAME],
-            source_date_epoch=data[contract.K_EPOCH],
-            storm=Release.from_json(comps[contract.STORM]),
-            zookeeper=Release.from_json(comps[contract.ZOOKEEPER]),
+            schema=data[wire.K_SCHEMA],
+            name=data[wire.K_NAME],
+            source_date_epoch=data[wire.K_EPOCH],
+            storm=Release.from_json(comps[wire.STORM]),
+            zookeeper=Release.from_json(comps[wire.ZOOKEEPER]),
             supervisor=Supervisor(
                 sup["version"],
                 {
@@ -295,9 +295,9 @@ class Manifest:
                 },
             ),
             jdk=Jdk(**jdk) if jdk else None,
-            artifacts=tuple(Artifact.from_json(a) for a in data[contract.K_ARTIFACTS]),
-            policy=Policy(**data[contract.K_POLICY]),
-            files={rel: FileEntry(**f) for rel, f in data[contract.K_FILES].items()},
+            artifacts=tuple(Artifact.from_json(a) for a in data[wire.K_ARTIFACTS]),
+            policy=Policy(**data[wire.K_POLICY]),
+            files={rel: FileEntry(**f) for rel, f in data[wire.K_FILES].items()},
             cluster=ClusterRef(cluster["file"], cluster["name"], tuple(cluster["hosts"]))
             if cluster
             else None,
@@ -315,9 +315,9 @@ class Manifest:
 
     def component(self, name: str) -> Release | Jdk | None:
         return {
-            contract.STORM: self.storm,
-            contract.ZOOKEEPER: self.zookeeper,
-            contract.JDK: self.jdk,
+            wire.STORM: self.storm,
+            wire.ZOOKEEPER: self.zookeeper,
+            wire.JDK: self.jdk,
         }.get(name)
 
     def config_view(self) -> Json:
@@ -328,11 +328,11 @@ def config_view(name: str, storm: Release, zookeeper: Release) -> Json:
     """The part of bundle.json the config renderer (onhost/configs.py) reads. `render` builds
     it from the same Release objects `build` writes, so a preview reads what a host reads."""
     return {
-        contract.K_SCHEMA: SCHEMA_VERSION,
-        contract.K_NAME: name,
-        contract.K_COMPONENTS: {
-            contract.STORM: storm.to_json(),
-            contract.ZOOKEEPER: zookeeper.to_json(),
+        wire.K_SCHEMA: SCHEMA_VERSION,
+        wire.K_NAME: name,
+        wire.K_COMPONENTS: {
+            wire.STORM: storm.to_json(),
+            wire.ZOOKEEPER: zookeeper.to_json(),
         },
     }
 
@@ -341,8 +341,8 @@ def check(data: Any, where: str = MANIFEST_FILE) -> None:
     """The on-host check (one rule set, the shipped schema). Another schema version is a
     BundleFormatError (exit 1); a manifest that breaks the contract an IntegrityError (3)."""
     try:
-        contract.check(data, where)
-    except contract.ManifestVersionError as exc:
+        wire.check(data, where)
+    except wire.ManifestVersionError as exc:
         raise BundleFormatError(str(exc)) from None
-    except contract.ManifestError as exc:
+    except wire.ManifestError as exc:
         raise IntegrityError(str(exc)) from None

@@ -19,7 +19,7 @@ from bundler.errors import UsageError
 from bundler.inventory import load as load_inventory
 from bundler.manifest import Release, config_view
 from bundler.onhost import cluster as target_cluster
-from bundler.onhost import configs
+from bundler.onhost import configs, contract
 from bundler.recipes import RECIPES_DIR, Component, Recipe
 
 # The installer's defaults as root: the prefix and the service user it creates.
@@ -61,6 +61,20 @@ class RenderResult:
         return lines
 
 
+def check_facts(facts: HostFacts) -> None:
+    """The options behind the host facts, by contract.py's rules, named as typed."""
+    try:
+        contract.check_int(facts.java_major, "--java-major", contract.JAVA_MAJOR_RANGE)
+        contract.check_int(facts.memory_mb, "--memory-mb", contract.MEMORY_MB_RANGE)
+        contract.check_path(facts.python, "--python")
+        if facts.java_home is not None:
+            contract.check_path(facts.java_home, "--java-home")
+        if facts.launcher_python is not None:
+            contract.check_path(facts.launcher_python, "--launcher-python")
+    except contract.Invalid as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _component(project: str, version: str, recipes_dir: Path) -> Component:
     return Recipe.load(project, recipes_dir).resolve(version)
 
@@ -78,6 +92,7 @@ def render(
     facts: HostFacts,
     recipes_dir: Path = RECIPES_DIR,
 ) -> RenderResult:
+    check_facts(facts)
     source_storm, source_zk = _versions_of(cluster_path)
     storm_version = storm_version or source_storm
     zk_version = zk_version or source_zk

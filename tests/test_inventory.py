@@ -164,7 +164,10 @@ def test_release_facts_fill_the_slots_and_move_the_adminserver(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        (THREE.replace('"supervisor"]', '"supervisr"]', 1), "host zk2: unknown role 'supervisr'"),
+        (
+            THREE.replace('"supervisor"]', '"supervisr"]', 1),
+            "host zk2: roles: unknown role 'supervisr'",
+        ),
         (THREE.replace('"zk2"', '"zk1"'), "host zk1: name zk1 is also host zk1's"),
         (THREE.replace("10.0.0.2", "10.0.0.1"), "host zk2: address 10.0.0.1 is also host zk1's"),
         (THREE.replace('"nimbus", ', ""), "no host has the nimbus role"),

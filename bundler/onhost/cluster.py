@@ -19,13 +19,17 @@ import re
 import socket
 import subprocess
 
+try:
+    from . import contract
+except (ImportError, ValueError):  # loaded from its folder by install.py
+    import contract  # type: ignore[no-redef]
+
 SCHEMA = 1
 FILE = "cluster.json"
 # Where `ip` lives when PATH is short (sudo, cron, a bare service environment).
 IP_PATHS = ("/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip")
 FIB_TRIE = "/proc/net/fib_trie"
 INET = re.compile(r"\binet6?\s+([0-9A-Fa-f:.]+)(?:/\d+)?")
-IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 
 
 class NoMatch(Exception):
@@ -45,7 +49,31 @@ def load(path):
             "%s has schema %r; this installer reads schema %d"
             % (path, data.get("schema") if isinstance(data, dict) else None, SCHEMA)
         )
+    check(data)
     return data
+
+
+def check(inventory):
+    """The values each host's part hands to the installer, by contract.py's rules (the build
+    wrote them by the same rules; this guards against a hand-edited cluster.json)."""
+    hosts = inventory.get("hosts")
+    if not isinstance(hosts, list) or not hosts:
+        raise ValueError(
+            "%s: expected a non-empty list of hosts, found %s" % (FILE, contract.show(hosts))
+        )
+    for index, entry in enumerate(hosts, start=1):
+        if not isinstance(entry, dict):
+            raise ValueError(
+                "%s: host #%d: expected a table, found %s" % (FILE, index, contract.show(entry))
+            )
+        where = "%s: host #%d" % (FILE, index)
+        contract.check_host_name(entry.get("name"), where + " name")
+        contract.check_address(entry.get("address"), where + " address")
+        contract.check_roles(entry.get("roles"), where + " roles")
+        if entry.get("user") is not None:
+            contract.check_user(entry["user"], where + " user")
+        if entry.get("prefix") is not None:
+            contract.check_prefix(entry["prefix"], where + " prefix")
 
 
 def describe(hosts):
@@ -58,7 +86,10 @@ def find(inventory, name):
             return entry
     raise NoMatch(
         "--host %s is not a host of the bundle's inventory; its hosts are %s"
-        % (name, describe(inventory["hosts"]))
+        % (
+            contract.plain(name),
+            describe(inventory["hosts"]),
+        )
     )
 
 
@@ -137,7 +168,7 @@ def can_bind(address):
 
 
 def _resolve(address):
-    if IPV4.match(address) or ":" in address:
+    if contract.is_ipv4(address) or ":" in address:
         return [address]
     try:
         return sorted(set(info[4][0] for info in socket.getaddrinfo(address, None)))

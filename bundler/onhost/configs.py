@@ -30,10 +30,15 @@ import string
 import sys
 import tempfile
 
+try:
+    from . import contract
+except (ImportError, ValueError):  # loaded from its folder: `python configs.py`, install.py
+    import contract  # type: ignore[no-redef]
+
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
-ROLES = ("zookeeper", "nimbus", "supervisor", "ui", "logviewer", "drpc")
-STORM_ROLES = ROLES[1:]
+ROLES = contract.ROLES
+STORM_ROLES = contract.STORM_ROLES
 
 # supervisord program name per role, in start order (supervisord starts lower priorities first).
 PROGRAMS = (
@@ -72,20 +77,6 @@ STARTSECS_STORM = 10
 # of retrying for ever; ten backoffs (1+2+...+10 s) ride out a peer that is still starting.
 STARTRETRIES = 10
 
-if sys.version_info[0] == 2:
-    STRING_TYPES = (str, unicode)  # noqa: F821
-    INTEGER_TYPES = (int, long)  # noqa: F821
-else:
-    STRING_TYPES = (str,)
-    INTEGER_TYPES = (int,)
-
-# Paths end up in INI values, shell, systemd and YAML: allow only what needs no quoting in any
-# of them (no spaces, quotes, %, $, commas, ;, #).
-SAFE_PATH = re.compile(r"^/[A-Za-z0-9._+/-]*$")
-HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
-USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$")
-SHA1_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
-
 VALUE_KEYS = (
     "prefix",
     "user",
@@ -109,52 +100,24 @@ VALUE_KEYS = (
     "heaps",
 )
 ZK_PORT_KEYS = ("client", "peer", "election", "admin")
-HEAP_KEYS = ("nimbus", "ui", "supervisor", "worker")
+HEAP_KEYS = contract.HEAP_KEYS
+SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
 
 
 # --- values ---
 
 
+def _label(key):
+    return "values['%s']" % key
+
+
 def _fail(key, message):
-    raise ValueError("values['%s']: %s" % (key, message))
-
-
-def _is_int(value):
-    return isinstance(value, INTEGER_TYPES) and not isinstance(value, bool)
-
-
-def _check_path(values, key):
-    value = values[key]
-    if not isinstance(value, STRING_TYPES) or not SAFE_PATH.match(value):
-        _fail(key, "expected an absolute path of letters, digits and . _ + - /, got %r" % (value,))
-    if value != "/" and (value.endswith("/") or os.path.normpath(value) != value):
-        _fail(key, "expected a normalised absolute path, got %r" % (value,))
-
-
-def _check_host(key, value):
-    if not isinstance(value, STRING_TYPES) or not HOSTNAME.match(value):
-        _fail(key, "expected a host name or IPv4 address, got %r" % (value,))
-    if value == "0.0.0.0":
-        # A ZooKeeper node listing itself on 0.0.0.0 never joins its peers; peers cannot dial it.
-        _fail(key, "0.0.0.0 is not an address peers can reach; give this host's real address")
-
-
-def _check_int(key, value, low, high):
-    if not _is_int(value) or not low <= value <= high:
-        _fail(key, "expected an integer from %d to %d, got %r" % (low, high, value))
-
-
-def _check_host_list(key, value, allow_empty):
-    if not isinstance(value, list) or (not value and not allow_empty):
-        _fail(key, "expected a non-empty list of host names, got %r" % (value,))
-    for host in value:
-        _check_host(key, host)
-    if len(set(value)) != len(value):
-        _fail(key, "lists a host twice: %r" % (value,))
+    raise ValueError("%s: %s" % (_label(key), message))
 
 
 def validate_values(values):
-    """Raise ValueError with a one-line message naming the first bad key of `values`."""
+    """Raise ValueError with a one-line message naming the first bad key of `values`. The rules
+    are contract.py's, so a value the inventory or the installer accepted passes here too."""
     if not isinstance(values, dict):
         raise ValueError("values: expected a dict, got %s" % type(values).__name__)
     missing = [k for k in VALUE_KEYS if k not in values]
@@ -164,83 +127,60 @@ def validate_values(values):
     if unknown:
         _fail(unknown[0], "unknown key (values need exactly: %s)" % ", ".join(VALUE_KEYS))
 
-    for key in ("prefix", "java_home", "python", "launcher_python", "site_dir"):
-        _check_path(values, key)
+    contract.check_prefix(values["prefix"], _label("prefix"))
+    for key in ("java_home", "python", "launcher_python", "site_dir"):
+        contract.check_path(values[key], _label(key))
+    if values["user"] is not None:
+        contract.check_user(values["user"], _label("user"))
+    roles = contract.check_roles(values["roles"], _label("roles"))
 
-    user = values["user"]
-    if user is not None and (not isinstance(user, STRING_TYPES) or not USERNAME.match(user)):
-        _fail("user", "expected a user name or None, got %r" % (user,))
-
-    roles = values["roles"]
-    if not isinstance(roles, list) or not roles:
-        _fail("roles", "expected a non-empty list of roles, got %r" % (roles,))
-    for role in roles:
-        if role not in ROLES:
-            _fail("roles", "unknown role %r; roles are %s" % (role, ", ".join(ROLES)))
-    if len(set(roles)) != len(roles):
-        _fail("roles", "lists a role twice: %r" % (roles,))
-
-    _check_host("host", values["host"])
-    _check_host_list("zk_servers", values["zk_servers"], allow_empty=False)
-    if len(values["zk_servers"]) > 255:
-        _fail("zk_servers", "ZooKeeper ids go up to 255; got %d hosts" % len(values["zk_servers"]))
+    contract.check_address(values["host"], _label("host"))
+    zk_servers = contract.check_host_list(values["zk_servers"], _label("zk_servers"))
     zk_ids = values["zk_ids"]
-    if not isinstance(zk_ids, list) or len(zk_ids) != len(values["zk_servers"]):
-        _fail("zk_ids", "expected one id per zk_servers entry, got %r" % (zk_ids,))
+    if not isinstance(zk_ids, list) or len(zk_ids) != len(zk_servers):
+        _fail("zk_ids", "expected one id per zk_servers entry, got %s" % contract.show(zk_ids))
     for zk_id in zk_ids:
-        _check_int("zk_ids", zk_id, 1, 255)
+        contract.check_zk_id(zk_id, _label("zk_ids"))
     if len(set(zk_ids)) != len(zk_ids):
         _fail("zk_ids", "lists an id twice: %r" % (zk_ids,))
     if "zookeeper" in roles:
-        if values["zk_id"] not in zk_ids or not _is_int(values["zk_id"]):
-            _fail("zk_id", "expected one of zk_ids %r, got %r" % (zk_ids, values["zk_id"]))
+        if not contract.is_int(values["zk_id"]) or values["zk_id"] not in zk_ids:
+            _fail(
+                "zk_id",
+                "expected one of zk_ids %r, got %s" % (zk_ids, contract.show(values["zk_id"])),
+            )
     elif values["zk_id"] is not None:
         _fail("zk_id", "must be None when this host does not run ZooKeeper")
     zk_ports = values["zk_ports"]
     if not isinstance(zk_ports, dict) or sorted(zk_ports) != sorted(ZK_PORT_KEYS):
         _fail(
-            "zk_ports", "expected a dict with keys %s, got %r" % (", ".join(ZK_PORT_KEYS), zk_ports)
+            "zk_ports",
+            "expected a dict with keys %s, got %s"
+            % (", ".join(ZK_PORT_KEYS), contract.show(zk_ports)),
         )
     for key in ZK_PORT_KEYS[:3]:
-        _check_int("zk_ports", zk_ports[key], 1, 65535)
+        contract.check_port(zk_ports[key], _label("zk_ports"))
     if zk_ports["admin"] is not None:
-        _check_int("zk_ports", zk_ports["admin"], 1, 65535)
+        contract.check_port(zk_ports["admin"], _label("zk_ports"))
     if len(set(zk_ports[k] for k in ZK_PORT_KEYS[:3])) != 3:
         _fail("zk_ports", "client, peer and election ports must differ, got %r" % (zk_ports,))
 
     storm_roles = [r for r in roles if r in STORM_ROLES]
-    _check_host_list("nimbus_hosts", values["nimbus_hosts"], allow_empty=not storm_roles)
+    contract.check_host_list(
+        values["nimbus_hosts"], _label("nimbus_hosts"), allow_empty=not storm_roles
+    )
 
-    bind = values["http_bind"]
-    if bind != "*" and (not isinstance(bind, STRING_TYPES) or not HOSTNAME.match(bind)):
-        _fail("http_bind", "expected an IPv4 address, a host name or *, got %r" % (bind,))
-    _check_int("http_port", values["http_port"], 1, 65535)
+    contract.check_bind_address(values["http_bind"], _label("http_bind"))
+    contract.check_port(values["http_port"], _label("http_port"))
 
     sha1 = values["web_password_sha1"]
-    if not isinstance(sha1, STRING_TYPES) or not SHA1_HEX.match(sha1):
+    if not isinstance(sha1, contract.STRING_TYPES) or not SHA1_HEX.match(sha1):
         _fail("web_password_sha1", "expected 40 hex digits (sha1 of the password)")
 
-    _check_int("java_major", values["java_major"], 6, 99)
-    _check_int("memory_mb", values["memory_mb"], 256, 1 << 24)
-
-    slots = values["slots"]
-    if not isinstance(slots, list) or not slots:
-        _fail("slots", "expected a non-empty list of ports, got %r" % (slots,))
-    for port in slots:
-        _check_int("slots", port, 1, 65535)
-    if len(set(slots)) != len(slots):
-        _fail("slots", "lists a port twice: %r" % (slots,))
-
-    heaps_mb = values["heaps"]
-    if not isinstance(heaps_mb, dict):
-        _fail(
-            "heaps",
-            "expected a dict of MB per daemon (%s), got %r" % (", ".join(HEAP_KEYS), heaps_mb),
-        )
-    for key, mb in heaps_mb.items():
-        if key not in HEAP_KEYS:
-            _fail("heaps", "unknown daemon %r; heaps are set for %s" % (key, ", ".join(HEAP_KEYS)))
-        _check_int("heaps", mb, 64, 1 << 20)
+    contract.check_int(values["java_major"], _label("java_major"), contract.JAVA_MAJOR_RANGE)
+    contract.check_int(values["memory_mb"], _label("memory_mb"), contract.MEMORY_MB_RANGE)
+    contract.check_slots(values["slots"], _label("slots"))
+    contract.check_heaps(values["heaps"], _label("heaps"))
 
 
 # --- manifest ---
@@ -328,7 +268,7 @@ def worker_childopts(storm_facts, java_major, worker_mb):
 
 
 def _yaml_scalar(value):
-    if _is_int(value):
+    if contract.is_int(value):
         return "%d" % value
     # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar.
     return json.dumps(value)
@@ -680,6 +620,8 @@ def render(manifest, values):
     files.append(
         ("etc/systemd/storm-supervisord.service", render_systemd_unit(manifest, values), 0o644)
     )
+    for relpath, text, _ in files:
+        contract.check_generated(relpath, text)
     return files
 
 
