@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bundler import __version__
+from bundler import __version__, package_data
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
 from bundler.errors import UsageError
@@ -32,7 +32,7 @@ from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
 
 MANIFEST_SCHEMA = 1
-TARGET_DIR = Path(__file__).resolve().parent / "onhost"
+TARGET_DIR = package_data.onhost_dir()
 # The normalised inventory, at the top of the bundle beside bundle.json.
 CLUSTER_FILE = "cluster.json"
 # When neither SOURCE_DATE_EPOCH nor the artifacts say when: 2000-01-01, a fixed point
