@@ -144,3 +144,20 @@ def test_the_scan_finds_each_kind_of_escape(rel: str, text: str) -> None:
 )
 def test_the_scan_lets_paths_inside_the_root_be(rel: str, text: str) -> None:
     assert not escapes(rel, text), (rel, text)
+
+
+# --- what a newcomer reads ---
+
+
+def test_readme_says_why_each_system_package_and_dependency_is_there() -> None:
+    readme = (REPO / "README.md").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    packages = re.findall(r'missing="\$\$missing ([\w.+-]+)"', makefile)
+    assert "default-jdk-headless" in packages and "zookeeper" in packages, packages
+    pyproject = (REPO / "pyproject.toml").read_text()
+    block = re.search(r"^dependencies = \[(.*?)^\]", pyproject, re.M | re.S)
+    assert block is not None
+    dependencies = re.findall(r'^\s*"([A-Za-z0-9_.-]+)', block[1], re.M)
+    assert "typer" in dependencies, dependencies
+    missing = [name for name in packages + dependencies if f"| `{name}` |" not in readme]
+    assert not missing, f"README.md has no table row for {missing}"
