@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from mirror_server import MirrorServer
 
+import bundler
 from bundler import package_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,8 +89,9 @@ def test_wheel_and_sdist_carry_every_module_recipe_and_onhost_file(dist: Path) -
         data = wheel.read(f"bundler/recipe_data/{rel}")
         assert data == (package_data.recipes_dir() / rel).read_bytes(), rel
     # Nothing but the package and its metadata: no tests, scripts or build leftovers.
-    assert {name.split("/")[0] for name in in_wheel} == {"bundler", "bundler-0.1.0.dist-info"}
-    metadata = wheel.read("bundler-0.1.0.dist-info/METADATA").decode()
+    dist_info = f"bundler-{bundler.__version__}.dist-info"
+    assert {name.split("/")[0] for name in in_wheel} == {"bundler", dist_info}
+    metadata = wheel.read(f"{dist_info}/METADATA").decode()
     assert "License-Expression: Apache-2.0" in metadata
 
     with tarfile.open(only(dist, "bundler-*.tar.gz")) as sdist:
