@@ -15,8 +15,8 @@ QUICK ?=
 
 all: check
 
-# System packages the tests use: gpg, shellcheck, dash, and Debian's ZooKeeper jars (the test
-# mirror's ZooKeeper tarballs are assembled from them). Java 17 comes with the machine image.
+# System packages the build, tests and demo use, installed only when missing (the README's
+# Set-up section says why each is there).
 deps:
 	@missing=""; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
@@ -64,6 +64,7 @@ lint: $(PY)
 	$(PY) -m ruff format --check bundler scripts tests
 	$(PY) -m mypy
 	shellcheck -s sh $(SHELL_FILES)
+	shellcheck .ci/run
 
 check: deps lint test
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from packaging.utils import parse_wheel_filename
 
+from bundler import package_data
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
 from bundler.errors import UsageError
@@ -58,7 +59,7 @@ from bundler.pydeps import PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
 from bundler.tarscan import TarScanner
 
-TARGET_DIR = Path(__file__).resolve().parent / "onhost"
+TARGET_DIR = package_data.onhost_dir()
 # The default epoch is the newest entry in the release tarballs, kept within what a ustar
 # header holds and not before 2000-01-01 (a fixed point old tars do not warn about), which is
 # also the epoch when nothing says otherwise.

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from bundler import package_data
 from bundler.errors import RecipeError, UsageError
 
 if sys.version_info >= (3, 11):
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-RECIPES_DIR = Path(__file__).resolve().parent.parent / "recipes"
+RECIPES_DIR = package_data.recipes_dir()
 PROJECTS = ("storm", "zookeeper")
 ALGORITHMS = ("sha512", "sha256", "sha1", "md5")
 

@@ -1125,7 +1125,8 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "memory": memory,
         "kernel": f"{platform.system()} {platform.release()}",
-        "python": f"{platform.python_version()} ({sys.executable})",
+        # The version, not the interpreter's path: the report is committed and read elsewhere.
+        "python": f"{platform.python_version()} ({platform.python_implementation()})",
         "tools": ", ".join(_version(tool) for tool in ("curl", "tar", "gzip", "sha256sum", "gpg")),
         "commit": commit,
         "load": load,

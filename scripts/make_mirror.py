@@ -35,9 +35,8 @@ from pathlib import Path
 
 SCRIPTS_DIR = Path(__file__).resolve().parent
 STANDIN_DIR = SCRIPTS_DIR / "standin"
-REFERENCE_DIR = Path(
-    os.environ.get("BUNDLER_REFERENCE_DIR", SCRIPTS_DIR.parent.parent / "shared" / "reference")
-)
+# Each release's own conf/defaults.yaml and conf/zoo_sample.cfg, vendored beside the recipes.
+REFERENCE_DIR = SCRIPTS_DIR.parent / "recipes"
 DEBIAN_JAVA = Path(os.environ.get("BUNDLER_DEBIAN_JAVA", "/usr/share/java"))
 
 # 2015-01-01T00:00:00Z: any fixed value makes rebuilds byte-identical.
@@ -300,7 +299,7 @@ def _closest_reference(directory: Path, version: str, suffix: str) -> Path:
     for path in directory.glob(f"*{suffix}"):
         found[version_tuple(path.name[: -len(suffix)])] = path
     if not found:
-        raise MirrorError(f"no *{suffix} in {directory}: is shared/reference there?")
+        raise MirrorError(f"no *{suffix} in {directory}: expected the vendored Apache files")
     wanted = version_tuple(version)
     lower = [v for v in found if v <= wanted]
     return found[max(lower)] if lower else found[min(found)]

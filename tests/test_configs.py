@@ -18,7 +18,6 @@ import http.client
 import json
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -36,19 +35,54 @@ from packaging.version import Version
 
 from bundler.manifest import Release, config_view
 from bundler.onhost import configs
-from bundler.recipes import Recipe
+from bundler.recipes import RECIPES_DIR, Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "configs"
 CONFIGS_PY = REPO / "bundler" / "onhost" / "configs.py"
-REFERENCE = REPO.parent / "shared" / "reference"
-STORM_DEFAULTS = REFERENCE / "storm-defaults"
-SUPERVISOR_FACTS = REFERENCE / "supervisor-and-offline-python.md"
+STORM_DEFAULTS = RECIPES_DIR / "storm-defaults"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 PYENV = Path.home() / ".pyenv" / "versions"
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_SHA1 = hashlib.sha1(PASSWORD.encode()).hexdigest()
+
+# supervisord 4's [program:x] keys (supervisor/options.py, ServerOptions.processes_from_section,
+# and the "[program:x] Section Settings" of its documentation).
+PROGRAM_KEYS = {
+    "command",
+    "process_name",
+    "numprocs",
+    "numprocs_start",
+    "priority",
+    "autostart",
+    "startsecs",
+    "startretries",
+    "autorestart",
+    "exitcodes",
+    "stopsignal",
+    "stopwaitsecs",
+    "stopasgroup",
+    "killasgroup",
+    "user",
+    "redirect_stderr",
+    "stdout_logfile",
+    "stdout_logfile_maxbytes",
+    "stdout_logfile_backups",
+    "stdout_capture_maxbytes",
+    "stdout_events_enabled",
+    "stdout_syslog",
+    "stderr_logfile",
+    "stderr_logfile_maxbytes",
+    "stderr_logfile_backups",
+    "stderr_capture_maxbytes",
+    "stderr_events_enabled",
+    "stderr_syslog",
+    "environment",
+    "directory",
+    "umask",
+    "serverurl",
+}
 
 # supervisord 4's keys outside [program:x] (supervisor/options.py and its documentation).
 SECTION_KEYS = {
@@ -585,26 +619,15 @@ def test_zookeeper_only_host_gets_no_storm_yaml() -> None:
 # --- supervisord.conf ---
 
 
-def _reference_program_keys() -> set[str]:
-    if not SUPERVISOR_FACTS.is_file():
-        pytest.fail(f"{SUPERVISOR_FACTS} is missing: the supervisord key checks need it")
-    text = SUPERVISOR_FACTS.read_text()
-    match = re.search(r"Valid `\[program:x\]` keys in 4\.x:(.*?)\.\n", text, re.S)
-    assert match, f"no list of [program:x] keys in {SUPERVISOR_FACTS}"
-    return {key.strip() for key in match.group(1).replace("\n", " ").split(",")}
-
-
 @pytest.mark.parametrize("case", list(CASES))
 def test_supervisord_conf_uses_only_keys_supervisord_4_knows(case: str) -> None:
-    program_keys = _reference_program_keys()
-    assert "stdout_logfile_maxbytes" in program_keys
     text, mode = _rendered(case)["etc/supervisord.conf"]
     assert mode == 0o600
     ini = _supervisord_ini(text)
     for section in ini.sections():
         keys = set(ini.options(section))
         if section.startswith("program:"):
-            assert keys <= program_keys, (section, keys - program_keys)
+            assert keys <= PROGRAM_KEYS, (section, keys - PROGRAM_KEYS)
             assert not keys & BOOK_IGNORED_PROGRAM_KEYS, section
         else:
             assert section in SECTION_KEYS, section
