@@ -60,6 +60,9 @@ class BuildOptions:
     format: Format = "tar"
     recipes_dir: Path = RECIPES_DIR
     connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    mirror_deadline: float = 600.0
+    paranoid: bool = False  # re-hash every cached file, whatever its stat fingerprint says
     jdk: Path | None = None
     cluster: Path | None = None
 
@@ -157,8 +160,25 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
 
-    http = Http(HttpConfig(connect_timeout=options.connect_timeout, segments=options.jobs))
-    cache = Cache(options.cache_dir or default_root())
+    for flag, value in (
+        ("--connect-timeout", options.connect_timeout),
+        ("--read-timeout", options.read_timeout),
+    ):
+        if not value > 0:
+            raise UsageError(f"{flag} must be more than 0 seconds, found {value:g}")
+    if options.mirror_deadline < 0:
+        raise UsageError(
+            f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
+        )
+    http = Http(
+        HttpConfig(
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            mirror_deadline=options.mirror_deadline,
+            segments=options.jobs,
+        )
+    )
+    cache = Cache(options.cache_dir or default_root(), paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
     try:

@@ -147,6 +147,18 @@ def build_command(
     connect_timeout: Annotated[
         float, typer.Option(help="Seconds to wait for a mirror to connect.")
     ] = 5.0,
+    read_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds of silence after which a mirror counts as stalled."),
+    ] = 15.0,
+    mirror_deadline: Annotated[
+        float,
+        typer.Option(help="Seconds one mirror gets for one file; then the next (0: none)."),
+    ] = 600.0,
+    paranoid: Annotated[
+        bool,
+        typer.Option("--paranoid", help="Re-hash every cached file instead of trusting its stat."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
@@ -175,6 +187,9 @@ def build_command(
         pins=not no_pins,
         format=format,  # type: ignore[arg-type]
         connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        mirror_deadline=mirror_deadline,
+        paranoid=paranoid,
         jdk=jdk,
         cluster=cluster,
     )
