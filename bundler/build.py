@@ -27,6 +27,7 @@ from bundler.inventory import Inventory
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
+from bundler.localfs import check_folder, writing
 from bundler.progress import Progress
 from bundler.pydeps import DEFAULT_INDEX, PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
@@ -170,6 +171,11 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         raise UsageError(
             f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
         )
+    cache_root = options.cache_dir or default_root()
+    # Checked before any download: a full or read-only disk fails in a second, not after minutes.
+    check_folder(options.output_dir, "the output folder", "--output-dir")
+    check_folder(cache_root, "the cache", "--cache-dir")
+    in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
     http = Http(
         HttpConfig(
             connect_timeout=options.connect_timeout,
@@ -178,13 +184,15 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             segments=options.jobs,
         )
     )
-    cache = Cache(options.cache_dir or default_root(), paranoid=options.paranoid)
+    with in_cache():
+        cache = Cache(cache_root, paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
     try:
         components = (storm, zookeeper)
-        for component in components:
-            keys.prepare(component.project, component.artifact.keys_urls)
+        with in_cache():
+            for component in components:
+                keys.prepare(component.project, component.artifact.keys_urls)
 
         fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
         resolver = WheelResolver(http, cache, progress, options.index_url, options.find_links)
@@ -193,7 +201,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
 
         tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
         tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
-        results = _run_parallel(options.jobs, tasks, http)
+        with in_cache():
+            results = _run_parallel(options.jobs, tasks, http)
         fetched: list[FetchedArtifact] = results[: len(components)]
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)
@@ -216,9 +225,16 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
         dest = options.output_dir / f"{name}{suffix}"
         progress.info(f"writing {dest}")
-        digest = write_archive(dest, name, members, epoch, options.format)
         sidecar = dest.with_name(dest.name + ".sha256")
-        _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+        with writing("the output folder", options.output_dir, "--output-dir"):
+            digest = write_archive(dest, name, members, epoch, options.format)
+            try:
+                _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+            except BaseException:
+                # No bundle without its .sha256, and no .sha256 of another bundle.
+                dest.unlink(missing_ok=True)
+                sidecar.unlink(missing_ok=True)
+                raise
         return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
     finally:
         keys.close()

@@ -50,6 +50,10 @@ def _fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, BundlerError):
         print(f"bundler: error: {exc}", file=sys.stderr)
         raise SystemExit(int(exc.exit_code))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # A filesystem refusal the core did not word itself: still one line with the path.
+        print(f"bundler: error: {exc.filename}: {exc.strerror}; fix that path", file=sys.stderr)
+        raise SystemExit(int(ExitCode.FILESYSTEM))
     if isinstance(exc, KeyboardInterrupt):
         print("bundler: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(int(ExitCode.INTERRUPTED))

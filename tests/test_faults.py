@@ -4,10 +4,15 @@ server on 127.0.0.1, real files, a real tmpfs) and checks what the user sees and
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import os
 import shutil
+import subprocess
 import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -355,3 +360,180 @@ def test_a_rotten_entry_with_no_mirror_left_fails_and_says_so(
     assert f"no mirror has {STORM_FILE}" in error_line(run)
     assert {p.name: p.read_bytes() for p in (workdir / "out").iterdir()} == before
     assert not storm_entry(workdir).exists()
+
+
+# --- 4. the filesystem says no: one line with the path and a fix, exit 4, nothing half-made ---
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """mount(name, kib, ro=False): a tmpfs of that size under tmp_path, unmounted after."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted: list[Path] = []
+
+    def mount(name: str, kib: int, ro: bool = False) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        options = f"size={kib}k,mode=0755" + (",ro" if ro else "")
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", point], check=True)
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in reversed(mounted):
+        subprocess.run(["umount", point], check=True)
+
+
+def with_dirs(args: list[str | Path], cache: Path | None = None, out: Path | None = None) -> list:
+    args = list(args)
+    if cache is not None:
+        args[args.index("--cache-dir") + 1] = cache
+    if out is not None:
+        args[args.index("--output-dir") + 1] = out
+    return args
+
+
+def record_holds(entry: Path) -> bool:
+    record = json.loads((entry / "record.json").read_text())
+    data = (entry / record["file"]).read_bytes()
+    return hashlib.sha256(data).hexdigest() == record["sha256"]
+
+
+def test_output_disk_full_leaves_no_part_and_a_sound_cache(
+    warm: list[str | Path], mirror_server: MirrorServer, small_disk: Callable[..., Path]
+) -> None:
+    out = small_disk("out-disk", 4096)  # the bundle is ~17 MB
+    run = bundler(*with_dirs(warm, out=out))
+    assert run.code == 4, run
+    line = error_line(run)
+    assert f"no space left on the device holding the output folder {out}" in line, line
+    assert "--output-dir" in line
+    assert list(out.iterdir()) == []
+    again = bundler(*warm)
+    assert again.code == 0 and tarball_requests(mirror_server) == [], again
+
+
+def test_cache_disk_full_leaves_only_complete_entries(
+    mirror_dir: Path,
+    mirror_server: MirrorServer,
+    wheelhouse: Path,
+    workdir: Path,
+    small_disk: Callable[..., Path],
+) -> None:
+    cache = small_disk("cache-disk", 3072)  # the artifacts and wheels are ~12 MB
+    args = with_dirs(build_args(mirror_server.url, mirror_dir, wheelhouse, workdir), cache=cache)
+    run = bundler(*args, "--jobs", "1")
+    assert run.code == 4, run
+    line = error_line(run)
+    assert f"no space left on the device holding the cache {cache}" in line, line
+    assert "--cache-dir" in line
+    assert list((workdir / "out").iterdir()) == []
+    root = cache / "v1"
+    assert list((root / "tmp").iterdir()) == []
+    for entry in [
+        *(root / "artifacts").rglob("record.json"),
+        *(root / "wheels").rglob("record.json"),
+    ]:
+        assert record_holds(entry.parent), entry
+    # Given room, the same cache finishes the build: nothing in it was half-written.
+    subprocess.run(["mount", "-o", "remount,size=100m", cache], check=True)
+    assert bundler(*args).code == 0
+
+
+@pytest.mark.parametrize("which", ["output", "cache"])
+def test_read_only_folder_fails_before_any_download(
+    warm: list[str | Path],
+    mirror_server: MirrorServer,
+    small_disk: Callable[..., Path],
+    which: str,
+) -> None:
+    folder = small_disk("ro", 1024, ro=True) / "sub"
+    args = with_dirs(warm, **{"out" if which == "output" else "cache": folder})
+    mirror_server.clear_requests()
+    run = bundler(*args)
+    assert run.code == 4, run
+    line = error_line(run)
+    assert f"cannot write in {folder.parent} (read-only or no permission)" in line, line
+    assert ("--output-dir" if which == "output" else "--cache-dir") in line
+    assert mirror_server.requests == []
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+@pytest.mark.parametrize("option", ["--output-dir", "--cache-dir"])
+def test_a_file_where_a_folder_belongs(
+    mirror_dir: Path,
+    mirror_server: MirrorServer,
+    wheelhouse: Path,
+    workdir: Path,
+    where: str,
+    option: str,
+) -> None:
+    blocker = workdir / "file"
+    blocker.write_text("mine\n")
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
+    args[args.index(option) + 1] = workdir / where
+    run = bundler(*args)
+    assert run.code == 4, run
+    line = error_line(run)
+    assert f"{blocker} is a file, expected a folder" in line and option in line, line
+    assert blocker.read_text() == "mine\n"
+    assert mirror_server.requests == []
+
+
+def test_a_folder_where_the_bundle_goes_is_left_alone(
+    warm: list[str | Path], workdir: Path
+) -> None:
+    for old in (workdir / "out").iterdir():
+        old.unlink()
+    squatter = workdir / "out" / "storm-0.9.5-zk-3.4.6.tar"
+    (squatter / "inside").mkdir(parents=True)
+    run = bundler(*warm)
+    assert run.code == 4, run
+    assert f"{squatter} is a folder where the output folder needs to write a file" in error_line(
+        run
+    )
+    assert [p.name for p in (workdir / "out").iterdir()] == [squatter.name]
+    assert [p.name for p in squatter.iterdir()] == ["inside"]
+
+
+def test_missing_output_folders_are_made(warm: list[str | Path], workdir: Path) -> None:
+    deep = workdir / "new" / "deeper"
+    run = bundler(*with_dirs(warm, out=deep))
+    assert run.code == 0, run
+    assert bundler("verify", run.out.strip()).code == 0
+
+
+# --- verify: anything damaged or cut short is exit 3 ---
+
+
+def test_verify_exits_3_for_any_cut_and_for_a_manifest_that_is_not_json(
+    warm: list[str | Path], workdir: Path
+) -> None:
+    bundle = next((workdir / "out").glob("*.tar"))
+    data = bundle.read_bytes()
+    for cut in (0, 100, 512, 1024, len(data) // 2, len(data) - 12000, len(data) - 700):
+        short = workdir / f"cut-{cut}.tar"
+        short.write_bytes(data[:cut])
+        run = bundler("verify", short)
+        assert run.code == 3, (cut, run)
+        assert str(short) in error_line(run)
+    gz = workdir / "whole.tar.gz"
+    gz.write_bytes(gzip.compress(data))
+    assert bundler("verify", gz).code == 0
+    cut_gz = workdir / "cut.tar.gz"
+    cut_gz.write_bytes(gz.read_bytes()[:-9])
+    assert bundler("verify", cut_gz).code == 3
+    # A bundle whose bundle.json is not JSON.
+    broken = workdir / "broken.tar"
+    with tarfile.open(bundle) as src, tarfile.open(broken, "w") as dst:
+        for member in src:
+            if member.name.endswith("/bundle.json"):
+                text = b"{not json"
+                member.size = len(text)
+                dst.addfile(member, io.BytesIO(text))
+            else:
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+    run = bundler("verify", broken)
+    assert run.code == 3, run
+    assert "bundle.json is not valid JSON" in error_line(run)
