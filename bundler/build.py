@@ -32,6 +32,7 @@ from bundler.inventory import Inventory
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
+from bundler.localfs import check_folder, writing
 from bundler.manifest import (
     CLUSTER_FILE,
     MANIFEST_FILE,
@@ -87,6 +88,9 @@ class BuildOptions:
     format: Format = "tar"
     recipes_dir: Path = RECIPES_DIR
     connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    mirror_deadline: float = 600.0
+    paranoid: bool = False  # re-hash every cached file, whatever its stat fingerprint says
     jdk: Path | None = None
     cluster: Path | None = None
 
@@ -207,14 +211,38 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         internal={"index": index.to_json()},
     )
 
-    http = Http(HttpConfig(connect_timeout=options.connect_timeout, segments=options.jobs))
-    cache = Cache(options.cache_dir or default_root())
+    for flag, value in (
+        ("--connect-timeout", options.connect_timeout),
+        ("--read-timeout", options.read_timeout),
+    ):
+        if not value > 0:
+            raise UsageError(f"{flag} must be more than 0 seconds, found {value:g}")
+    if options.mirror_deadline < 0:
+        raise UsageError(
+            f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
+        )
+    cache_root = options.cache_dir or default_root()
+    # Checked before any download: a full or read-only disk fails in a second, not after minutes.
+    check_folder(options.output_dir, "the output folder", "--output-dir")
+    check_folder(cache_root, "the cache", "--cache-dir")
+    in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
+    http = Http(
+        HttpConfig(
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            mirror_deadline=options.mirror_deadline,
+            segments=options.jobs,
+        )
+    )
+    with in_cache():
+        cache = Cache(cache_root, paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
     try:
         components = (storm, zookeeper)
-        for component in components:
-            keys.prepare(component.project, component.artifact.keys_urls)
+        with in_cache():
+            for component in components:
+                keys.prepare(component.project, component.artifact.keys_urls)
 
         fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
         resolver = WheelResolver(
@@ -231,7 +259,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
 
         tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
         tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
-        results = _run_parallel(options.jobs, tasks, http)
+        with in_cache():
+            results = _run_parallel(options.jobs, tasks, http)
         fetched: list[FetchedArtifact] = results[: len(components)]
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)
@@ -265,10 +294,17 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         dest = options.output_dir / f"{name}{suffix}"
         progress.info(f"writing {dest}")
         provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
-        digest = write_archive(dest, name, members, epoch, options.format)
         sidecar = dest.with_name(dest.name + ".sha256")
-        _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
-        _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
+        with writing("the output folder", options.output_dir, "--output-dir"):
+            digest = write_archive(dest, name, members, epoch, options.format)
+            try:
+                _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+                _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
+            except BaseException:
+                # No bundle without its .sha256, and no .sha256 of another bundle.
+                dest.unlink(missing_ok=True)
+                sidecar.unlink(missing_ok=True)
+                raise
         return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
     finally:
         keys.close()

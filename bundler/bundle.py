@@ -156,7 +156,8 @@ def _copy(member: Member, out: BinaryIO) -> int:
     if member.sha256 is not None and h.hexdigest() != member.sha256:
         raise IntegrityError(
             f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "
-            f"expected {member.sha256}); delete the cache folder and build again"
+            f"expected {member.sha256}); build again with --paranoid to re-check the cache and "
+            "fetch what changed anew"
         )
     pad = (-size) % 512
     if pad:

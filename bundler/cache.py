@@ -5,6 +5,12 @@ bytes were verified, so an entry that exists is complete; a build killed half wa
 only a tmp/ folder, which nothing trusts and the next build sweeps. Builds running at once
 serialise on a per-entry file lock: the second waits, then finds the entry ready.
 
+Each entry's record keeps the sha256 its bytes were verified with and the file's stat
+fingerprint (size, mtime_ns, inode, ctime_ns). While the fingerprint holds the hash is trusted
+and the file is not read again (a warm build costs a stat); when it changed, or with
+--paranoid, the file is re-hashed: same bytes, the new fingerprint is recorded; other bytes,
+the entry is evicted and fetched again (the cache heals itself).
+
     <root>/v1/artifacts/<mirror path>/   the tarball, its checksum and .asc files, record.json
     <root>/v1/wheels/<sha256>/<file>     a locked wheel, named by its hash
     <root>/v1/keys/<project>/            KEYS fetched from apache.org, record.json
@@ -21,10 +27,33 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 LAYOUT = "v1"
 RECORD = "record.json"
+CHUNK = 1 << 20
+
+# What a look at a cached file found: trusted on its fingerprint, re-hashed and the same,
+# or re-hashed and different (rotten, to be evicted).
+Freshness = Literal["trusted", "rehashed", "changed"]
+
+
+def fingerprint(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ino": st.st_ino,
+        "ctime_ns": st.st_ctime_ns,
+    }
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def default_root() -> Path:
@@ -43,7 +72,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Cache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, paranoid: bool = False) -> None:
+        self.paranoid = paranoid  # re-hash every file, whatever its fingerprint says
         self.root = root / LAYOUT
         for sub in ("artifacts", "wheels", "keys", "tmp", "locks"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
@@ -77,6 +107,15 @@ class Cache:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def freshness(self, path: Path, sha256: str, known: Any) -> tuple[Freshness, dict[str, int]]:
+        """Whether `path` still holds the bytes verified as `sha256`, and its fingerprint now.
+
+        `known` is the fingerprint recorded when the hash was last computed."""
+        now = fingerprint(path)
+        if not self.paranoid and known == now:
+            return "trusted", now
+        return ("rehashed" if sha256_file(path) == sha256 else "changed"), now
 
     def commit(self, staged: Path, final: Path, record: dict[str, Any] | None = None) -> None:
         """Move a verified staging folder into place in one rename."""

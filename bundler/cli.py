@@ -49,6 +49,10 @@ def _fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, BundlerError):
         print(f"bundler: error: {exc}", file=sys.stderr)
         raise SystemExit(int(exc.exit_code))
+    if isinstance(exc, OSError) and exc.filename is not None:
+        # A filesystem refusal the core did not word itself: still one line with the path.
+        print(f"bundler: error: {exc.filename}: {exc.strerror}; fix that path", file=sys.stderr)
+        raise SystemExit(int(ExitCode.PREREQ))
     if isinstance(exc, KeyboardInterrupt):
         print("bundler: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(int(ExitCode.INTERRUPTED))
@@ -158,6 +162,18 @@ def build_command(
         str | None,
         typer.Option(help="Also write the bundle in parts of at most this size (e.g. 4095M)."),
     ] = None,
+    read_timeout: Annotated[
+        float,
+        typer.Option(help="Seconds of silence after which a mirror counts as stalled."),
+    ] = 15.0,
+    mirror_deadline: Annotated[
+        float,
+        typer.Option(help="Seconds one mirror gets for one file; then the next (0: none)."),
+    ] = 600.0,
+    paranoid: Annotated[
+        bool,
+        typer.Option("--paranoid", help="Re-hash every cached file instead of trusting its stat."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
@@ -186,6 +202,9 @@ def build_command(
         pins=not no_pins,
         format=format,  # type: ignore[arg-type]
         connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        mirror_deadline=mirror_deadline,
+        paranoid=paranoid,
         jdk=jdk,
         cluster=cluster,
     )

@@ -75,3 +75,10 @@ class UnsafeArchiveError(IntegrityError):
 
 class BundleFormatError(BundlerError):
     """A file given as a bundle is not one (no manifest, unknown schema)."""
+
+
+class FilesystemError(BundlerError):
+    """A folder bundler writes cannot take it: disk full, read-only, a file where a folder
+    belongs, no permission."""
+
+    exit_code = ExitCode.PREREQ

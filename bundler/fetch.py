@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bundler import checksums
-from bundler.cache import Cache
+from bundler.cache import Cache, fingerprint, sha256_file
 from bundler.errors import (
     DownloadError,
     IntegrityError,
@@ -28,7 +28,7 @@ from bundler.errors import (
     UnsafeArchiveError,
 )
 from bundler.fanout import Fanout
-from bundler.http import Http, HttpFailure, NotFound
+from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.progress import Progress
 from bundler.recipes import Artifact, Component
 from bundler.signatures import Keyring, SignatureResult, StreamingVerify, gpg_path
@@ -36,7 +36,8 @@ from bundler.tarscan import TarScanner
 
 GpgMode = Literal["auto", "require", "off"]
 DEFAULT_MIRRORS = ("https://dlcdn.apache.org", "https://archive.apache.org/dist")
-RECORD_SCHEMA = 1
+# 2: records keep the tarball's stat fingerprint and the sidecars' sha256 (self-healing cache).
+RECORD_SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -245,9 +246,10 @@ def _sha256(data: bytes) -> str:
 class MirrorOutcome(Exception):
     """Why one mirror did not yield a verified artifact."""
 
-    def __init__(self, reason: str, integrity: bool) -> None:
+    def __init__(self, reason: str, integrity: bool, stalled: bool = False) -> None:
         super().__init__(reason)
         self.integrity = integrity
+        self.stalled = stalled  # the mirror has the file but stopped sending it
 
 
 class ArtifactFetcher:
@@ -273,6 +275,13 @@ class ArtifactFetcher:
         with self.cache.locked(f"artifact:{artifact.path}"):
             record = self.cache.read_record(entry)
             if record is not None and self._record_usable(record, artifact, entry):
+                rotten = self._rotten(record, entry)
+                if rotten is not None:
+                    self.progress.warn(
+                        f"cached {rotten}; evicting it and fetching {artifact.file} again"
+                    )
+                    self.cache.evict(entry)
+                    return self._from_mirrors(component, entry)
                 fetched = FetchedArtifact(component, entry, record, from_cache=True)
                 try:
                     fetched.signature = self._signature(fetched)
@@ -289,9 +298,6 @@ class ArtifactFetcher:
     def _record_usable(self, record: dict[str, Any], artifact: Artifact, entry: Path) -> bool:
         if record.get("schema") != RECORD_SCHEMA:
             return False
-        file = entry / artifact.file
-        if not file.is_file() or file.stat().st_size != record.get("size"):
-            return False
         pin = artifact.pin
         if self.use_pins and pin is not None:
             digest = record.get("digests", {}).get(pin.algorithm)
@@ -300,6 +306,29 @@ class ArtifactFetcher:
             if not checksums.same(pin.digest, digest):
                 return False
         return True
+
+    def _rotten(self, record: dict[str, Any], entry: Path) -> str | None:
+        """What in a cache entry no longer holds the bytes that were verified, or None.
+
+        The tarball's hash is trusted while its stat fingerprint holds (re-hashed otherwise,
+        and always under --paranoid); the small sidecars are re-hashed every time."""
+        name = record.get("file", "")
+        try:
+            state, now = self.cache.freshness(
+                entry / name, record["sha256"], record.get("fingerprint")
+            )
+            if state == "changed":
+                return f"{name} no longer matches the sha256 it was verified with"
+            for side, digest in record.get("sidecar_sha256", {}).items():
+                if sha256_file(entry / side) != digest:
+                    return f"{side} no longer matches the sha256 it was verified with"
+        except FileNotFoundError as exc:
+            return f"{Path(str(exc.filename)).name} is missing from the cache entry"
+        if state == "rehashed":
+            record["fingerprint"] = now
+            self.cache.update_record(entry, record)
+            self.progress.info(f"re-hashed cached {name}: unchanged")
+        return None
 
     def _signature(self, fetched: FetchedArtifact) -> dict[str, Any]:
         record = fetched.record
@@ -322,7 +351,8 @@ class ArtifactFetcher:
         artifact = component.artifact
         outcomes: list[str] = []
         integrity = False
-        for mirror in self.mirrors:
+        stalled = False
+        for number, mirror in enumerate(self.mirrors, 1):
             staged = self.cache.tmpdir()
             try:
                 record = self._try_mirror(mirror, artifact, staged)
@@ -330,6 +360,8 @@ class ArtifactFetcher:
                 fetched.signature = self._signature_staged(fetched)
                 self._report(fetched)
                 record.setdefault("signatures", {})
+                # Taken before the rename, which keeps the file's inode and ctime.
+                record["fingerprint"] = fingerprint(staged / artifact.file)
                 if fetched.signature.get("status") == "good":
                     record["signatures"][fetched.signature["keys_sha256"]] = fetched.signature
                 self.cache.commit(staged, entry, record)
@@ -338,6 +370,14 @@ class ArtifactFetcher:
             except MirrorOutcome as outcome:
                 outcomes.append(f"{mirror}: {outcome}")
                 integrity = integrity or outcome.integrity
+                if outcome.stalled:
+                    stalled = True
+                    after = (
+                        "moving on to the next mirror"
+                        if number < len(self.mirrors)
+                        else "no other mirror to try"
+                    )
+                    self.progress.warn(f"{mirror} stalled on {artifact.file}: {outcome}; {after}")
             except IntegrityError as exc:
                 outcomes.append(f"{mirror}: {exc}")
                 integrity = True
@@ -347,6 +387,12 @@ class ArtifactFetcher:
         summary = " | ".join(outcomes) or "no mirrors configured"
         if integrity:
             raise IntegrityError(f"no mirror served a verified {artifact.file}: {summary}")
+        if stalled:
+            raise DownloadError(
+                f"no mirror delivered {artifact.file}: {summary}; a mirror that stopped sending "
+                "has the file but is slow or overloaded: try again later, pass another "
+                "--mirror URL, or raise --read-timeout / --mirror-deadline"
+            )
         raise DownloadError(
             f"no mirror has {artifact.file} (looked for {artifact.path}): {summary}; "
             "check the version or pass --mirror URL"
@@ -383,24 +429,27 @@ class ArtifactFetcher:
             consumers.append(gpg.feed)
         return consumers
 
-    def _get_small(self, url: str) -> bytes | None:
+    def _get_small(self, url: str, deadline: float | None) -> bytes | None:
         try:
-            return self.http.get_bytes(url, limit=1 << 20)
+            return self.http.get_bytes(url, limit=1 << 20, deadline=deadline)
         except NotFound:
             return None
 
     def _try_mirror(self, mirror: str, artifact: Artifact, staged: Path) -> dict[str, Any]:
         url = f"{mirror}/{artifact.path}"
+        deadline = self.http.deadline()
         published: list[dict[str, str]] = []
         sidecars: list[str] = []
+        sidecar_sha256: dict[str, str] = {}
         try:
             for ext in artifact.checksums:
-                body = self._get_small(f"{url}.{ext}")
+                body = self._get_small(f"{url}.{ext}", deadline)
                 if body is None:
                     continue
                 name = f"{artifact.file}.{ext}"
                 (staged / name).write_bytes(body)
                 sidecars.append(name)
+                sidecar_sha256[name] = _sha256(body)
                 for entry in checksums.for_file(body.decode("utf-8", "replace"), artifact.file):
                     published.append(
                         {"file": name, "algorithm": entry.algorithm, "digest": entry.digest}
@@ -413,11 +462,12 @@ class ArtifactFetcher:
                 )
             signature_file = None
             if artifact.signature:
-                body = self._get_small(f"{url}.{artifact.signature}")
+                body = self._get_small(f"{url}.{artifact.signature}", deadline)
                 if body is not None:
                     signature_file = f"{artifact.file}.{artifact.signature}"
                     (staged / signature_file).write_bytes(body)
                     sidecars.append(signature_file)
+                    sidecar_sha256[signature_file] = _sha256(body)
             best = checksums.strongest(
                 checksums.Checksum(p["algorithm"], p["digest"], None) for p in published
             )
@@ -453,7 +503,9 @@ class ArtifactFetcher:
 
             try:
                 with open(staged / artifact.file, "w+b") as out:
-                    got = self.http.download(url, out, on_data, on_restart, bar.total)
+                    got = self.http.download(
+                        url, out, on_data, on_restart, bar.total, deadline=deadline
+                    )
             except BaseException:
                 fanout.close()
                 if gpg is not None:
@@ -470,6 +522,8 @@ class ArtifactFetcher:
             scan_error = errors[len(hashers)]
         except NotFound as exc:
             raise MirrorOutcome(f"not found ({exc.url})", False) from None
+        except Stalled as exc:
+            raise MirrorOutcome(f"{exc.reason} ({exc.url})", False, stalled=True) from None
         except HttpFailure as exc:
             raise MirrorOutcome(exc.reason, False) from None
         try:
@@ -528,6 +582,7 @@ class ArtifactFetcher:
             "published": published,
             "checked": checked,
             "sidecars": sorted(sidecars),
+            "sidecar_sha256": sidecar_sha256,
             "signature_file": signature_file,
             "archive": {
                 "top": artifact.top,

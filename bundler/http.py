@@ -6,6 +6,9 @@
   a server that ignores Range makes us start over, never splice two different files.
 - A host that cannot be connected to after the retries is remembered as down for the rest
   of the build, so later files go straight to the next mirror.
+- A mirror that goes silent (no byte for `read_timeout` seconds, before or after the headers)
+  has stalled: that is a failure at once, not retried, so the caller moves on to the next
+  mirror. A per-mirror deadline bounds the whole of one file from one mirror (a trickle).
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ class Unreachable(HttpFailure):
     pass
 
 
+class Stalled(HttpFailure):
+    """The mirror answered, then stopped sending (or took past the per-mirror deadline)."""
+
+
 @dataclass(frozen=True)
 class Downloaded:
     size: int
@@ -55,7 +62,10 @@ class Downloaded:
 @dataclass
 class HttpConfig:
     connect_timeout: float = 5.0
-    read_timeout: float = 60.0
+    # Seconds of silence on one read before the mirror counts as stalled.
+    read_timeout: float = 15.0
+    # Seconds one mirror gets for one file, all requests and retries included; 0: no limit.
+    mirror_deadline: float = 600.0
     attempts: int = 4
     backoff: float = 0.25
     # Parallel connections for one slow file: split when the rest would take longer than
@@ -94,7 +104,30 @@ class Http:
     def _host(self, url: str) -> str:
         return urlsplit(url).netloc
 
-    def _request(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def deadline(self) -> float | None:
+        """The monotonic time by which one mirror must have delivered one file, or None."""
+        limit = self.config.mirror_deadline
+        return time.monotonic() + limit if limit > 0 else None
+
+    def _check_deadline(self, url: str, deadline: float | None, received: int = 0) -> None:
+        if deadline is not None and time.monotonic() > deadline:
+            raise Stalled(
+                url,
+                f"not finished within the per-mirror deadline of "
+                f"{self.config.mirror_deadline:g} s after {received} bytes (--mirror-deadline)",
+            )
+
+    def _silence(self, url: str, received: int, total: int | None) -> Stalled:
+        of = f" of {total}" if total is not None else ""
+        return Stalled(
+            url,
+            f"stopped sending: no data for {self.config.read_timeout:g} s after "
+            f"{received}{of} bytes (--read-timeout)",
+        )
+
+    def _request(
+        self, url: str, headers: dict[str, str] | None = None, deadline: float | None = None
+    ) -> requests.Response:
         self._check_cancelled(url)
         if self._host(url) in self._down:
             raise Unreachable(url, "host did not answer earlier in this build")
@@ -103,6 +136,7 @@ class Http:
         for attempt in range(cfg.attempts):
             if attempt:
                 time.sleep(cfg.backoff * (2 ** (attempt - 1)))
+            self._check_deadline(url, deadline)
             with self._lock:
                 self.requests_made += 1
             try:
@@ -117,8 +151,10 @@ class Http:
                 last = Unreachable(url, f"cannot connect ({_short(exc)})")
                 continue
             except requests.exceptions.Timeout:
-                last = Unreachable(url, "timed out")
-                continue
+                # Connected, then no answer: a stalled mirror, not worth another wait.
+                raise Stalled(
+                    url, f"no answer within {cfg.read_timeout:g} s (--read-timeout)"
+                ) from None
             except requests.exceptions.RequestException as exc:
                 raise HttpFailure(url, _short(exc)) from None
             if response.status_code in (404, 410):
@@ -138,15 +174,21 @@ class Http:
                 self._down.add(self._host(url))
         raise last
 
-    def get_bytes(self, url: str, limit: int = 16 << 20) -> bytes:
+    def get_bytes(self, url: str, limit: int = 16 << 20, deadline: float | None = None) -> bytes:
         """A small file (checksum, signature, KEYS, index page) in memory."""
-        with self._request(url) as response:
+        with self._request(url, deadline=deadline) as response:
             data = bytearray()
             try:
                 for chunk in response.iter_content(CHUNK):
                     data += chunk
                     if len(data) > limit:
                         raise HttpFailure(url, f"larger than {limit} bytes, not a small file")
+                    self._check_deadline(url, deadline, len(data))
+            except requests.exceptions.ConnectionError as exc:
+                causes = (*exc.args, exc.__context__)
+                if any(isinstance(c, urllib3.exceptions.ReadTimeoutError) for c in causes):
+                    raise self._silence(url, len(data), None) from None
+                raise HttpFailure(url, f"transfer failed ({_short(exc)})") from None
             except requests.exceptions.RequestException as exc:
                 raise HttpFailure(url, f"transfer failed ({_short(exc)})") from None
             return bytes(data)
@@ -158,6 +200,7 @@ class Http:
         on_data: Callable[[bytes], None],
         on_restart: Callable[[], None],
         on_total: Callable[[int | None], None] = lambda total: None,
+        deadline: float | None = None,
     ) -> Downloaded:
         """Stream `url` into `out`, passing each chunk to `on_data` (hashing, progress).
 
@@ -169,6 +212,9 @@ class Http:
         connections fetch the later parts in parallel, written in place. Those parts are then
         read back from the page cache and given to `on_data` in order, so the caller still
         sees every byte once, in order.
+
+        A stall (no byte for read_timeout seconds) or a passed `deadline` raises Stalled
+        at once: a silent mirror is left for the next one, not waited on again.
         """
         received = 0
         resumed = 0
@@ -191,7 +237,7 @@ class Http:
                     headers["Range"] = f"bytes={received}-{last}"
                     if validator:
                         headers["If-Range"] = validator
-                response = self._request(url, headers)
+                response = self._request(url, headers, deadline)
                 with response:
                     if received and response.status_code == 206:
                         start = _content_range_start(response.headers.get("Content-Range"))
@@ -232,6 +278,7 @@ class Http:
                             out.write(chunk)
                             on_data(chunk)
                             received += len(chunk)
+                            self._check_deadline(url, deadline, received)
                             if limit is None and ranges and total is not None and splittable:
                                 split = self._split_point(received, total, started)
                                 if split is not None:
@@ -239,9 +286,11 @@ class Http:
                                     out.flush()
                                     pool = ThreadPoolExecutor(self.config.segments)
                                     parts = self._fetch_parts(
-                                        pool, url, out, validator, split, total
+                                        pool, url, out, validator, split, total, deadline
                                     )
-                    except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+                    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                        raise self._silence(url, received, total) from None
+                    except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
                         failures += 1
                         if failures >= self.config.attempts:
                             raise HttpFailure(
@@ -284,17 +333,28 @@ class Http:
         validator: str | None,
         split: int,
         total: int,
+        deadline: float | None,
     ) -> list[tuple[int, int, Future[None]]]:
         n = self.config.segments - 1
         size = (total - split + n - 1) // n
         parts = []
         for start in range(split, total, size):
             end = min(start + size, total)
-            future = pool.submit(self._fetch_range, url, out.fileno(), start, end, validator)
+            future = pool.submit(
+                self._fetch_range, url, out.fileno(), start, end, validator, deadline
+            )
             parts.append((start, end, future))
         return parts
 
-    def _fetch_range(self, url: str, fd: int, start: int, end: int, validator: str | None) -> None:
+    def _fetch_range(
+        self,
+        url: str,
+        fd: int,
+        start: int,
+        end: int,
+        validator: str | None,
+        deadline: float | None,
+    ) -> None:
         """Fetch bytes [start, end) into fd at their offset, resuming where a cut left off."""
         pos = start
         failures = 0
@@ -302,7 +362,7 @@ class Http:
             headers = {"Range": f"bytes={pos}-{end - 1}"}
             if validator:
                 headers["If-Range"] = validator
-            response = self._request(url, headers)
+            response = self._request(url, headers, deadline)
             with response:
                 if response.status_code != 206 or (
                     _content_range_start(response.headers.get("Content-Range")) != pos
@@ -314,7 +374,10 @@ class Http:
                         self._check_cancelled(url)
                         os.pwrite(fd, chunk, pos)
                         pos += len(chunk)
-                except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+                        self._check_deadline(url, deadline, pos - start)
+                except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                    raise self._silence(url, pos, end) from None
+                except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
                     failures += 1
                     if failures >= self.config.attempts:
                         raise HttpFailure(

@@ -308,7 +308,7 @@ class Manifest:
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise BundleFormatError(
+            raise IntegrityError(
                 f"{where}: expected JSON, found a parse error ({exc}); the bundle is damaged"
             ) from None
         return cls.from_json(data, where)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -27,9 +28,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from bundler.cache import Cache
+from bundler.cache import Cache, fingerprint
 from bundler.errors import DownloadError, IntegrityError, UsageError
-from bundler.http import Http, HttpFailure, NotFound
+from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.pipconf import DEFAULT_INDEX
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
@@ -196,14 +197,39 @@ class WheelResolver:
             self.indexes = []
         self._pages: dict[str, list[Candidate]] = {}
 
-    def cached(self, req: Locked, python: str) -> Wheel | None:
+    def cached(self, req: Locked, python: str, heal: bool = False) -> Wheel | None:
+        """A cached wheel whose bytes still match its hash, or None.
+
+        Without `heal` (no lock held) only a wheel whose stat fingerprint still holds counts;
+        with it, others are re-hashed, and a rotten one is evicted so it is fetched again."""
         for sha in sorted(req.hashes):
             folder = self.cache.wheel_dir(sha)
             if not folder.is_dir():
                 continue
             for path in folder.iterdir():
-                if path.suffix == ".whl" and installable(path.name, python):
-                    return Wheel(path.name, sha, path, "cache", path.stat().st_size)
+                if path.suffix != ".whl" or not installable(path.name, python):
+                    continue
+                record = self.cache.read_record(folder) or {}
+                known = record.get("fingerprint") if record.get("sha256") == sha else None
+                try:
+                    if not heal:
+                        if self.cache.paranoid or fingerprint(path) != known:
+                            return None  # decided under the lock
+                        return Wheel(path.name, sha, path, "cache", path.stat().st_size)
+                    state, now = self.cache.freshness(path, sha, known)
+                except FileNotFoundError:
+                    return None
+                if state == "changed":
+                    self.progress.warn(
+                        f"cached {path.name} no longer matches the sha256 it was verified with; "
+                        "evicting it and fetching it again"
+                    )
+                    self.cache.evict(folder)
+                    break
+                if state == "rehashed":
+                    self.cache.update_record(folder, _wheel_record(path.name, sha, now))
+                    self.progress.info(f"re-hashed cached {path.name}: unchanged")
+                return Wheel(path.name, sha, path, "cache", path.stat().st_size)
         return None
 
     def _find_links_candidates(self, name: str) -> list[Candidate]:
@@ -251,7 +277,7 @@ class WheelResolver:
         if wheel is not None:
             return wheel
         with self.cache.locked(f"wheel:{req.name}=={req.version}"):
-            wheel = self.cached(req, python)
+            wheel = self.cached(req, python, heal=True)
             if wheel is not None:
                 return wheel
             problems: list[str] = []
@@ -274,6 +300,12 @@ class WheelResolver:
                     except IntegrityError as exc:
                         problems.append(str(exc))
                         tampered = True
+                    except HttpFailure as exc:
+                        problems.append(f"{exc.url}: {exc.reason}")
+                        if isinstance(exc, Stalled):
+                            self.progress.warn(
+                                f"{exc.url} stalled: {exc.reason}; trying the next source"
+                            )
         where = ", ".join([*self.find_links, *self.indexes])
         detail = f" ({'; '.join(problems)})" if problems else ""
         if tampered:
@@ -286,9 +318,8 @@ class WheelResolver:
             f"in {where}{detail}; pass --find-links DIR or --index-url URL that has it"
         )
 
-    def _take(self, cand: Candidate, req: Locked) -> Wheel:
-        staged = self.cache.tmpdir()
-        target = staged / cand.filename
+    def _stage(self, cand: Candidate, target: Path) -> str:
+        """Copy or download one candidate to `target`; its sha256."""
         h = hashlib.sha256()
         if cand.url.startswith(("http://", "https://")):
 
@@ -297,25 +328,43 @@ class WheelResolver:
                 h = hashlib.sha256()
 
             with open(target, "wb") as out:
-                self.http.download(cand.url, out, lambda chunk: h.update(chunk), restart)
+                self.http.download(
+                    cand.url,
+                    out,
+                    lambda chunk: h.update(chunk),
+                    restart,
+                    deadline=self.http.deadline(),
+                )
         else:
             with open(cand.url, "rb") as src, open(target, "wb") as out:
                 while chunk := src.read(1 << 20):
                     h.update(chunk)
                     out.write(chunk)
-        digest = h.hexdigest()
-        if digest not in req.hashes:
-            os.unlink(target)
-            os.rmdir(staged)
-            raise IntegrityError(
-                f"{cand.filename} from {cand.url}: sha256 {digest} is not one the lock allows "
-                f"for {req.name}=={req.version}"
-            )
-        final = self.cache.wheel_dir(digest)
-        self.cache.commit(staged, final)
+        return h.hexdigest()
+
+    def _take(self, cand: Candidate, req: Locked) -> Wheel:
+        staged = self.cache.tmpdir()
+        try:
+            digest = self._stage(cand, staged / cand.filename)
+            if digest not in req.hashes:
+                raise IntegrityError(
+                    f"{cand.filename} from {cand.url}: sha256 {digest} is not one the lock "
+                    f"allows for {req.name}=={req.version}"
+                )
+            final = self.cache.wheel_dir(digest)
+            record = _wheel_record(cand.filename, digest, fingerprint(staged / cand.filename))
+            self.cache.commit(staged, final, record)
+        finally:
+            # Whatever failed (bad bytes, a stall, a full disk): no half-written wheel stays.
+            if staged.exists():
+                shutil.rmtree(staged, ignore_errors=True)
         self.progress.info(f"wheel   {cand.filename}")
         path = final / cand.filename
         return Wheel(cand.filename, digest, path, cand.url, path.stat().st_size)
+
+
+def _wheel_record(filename: str, sha256: str, stat: dict[str, int]) -> dict[str, object]:
+    return {"schema": 1, "file": filename, "sha256": sha256, "fingerprint": stat}
 
 
 def _wheel_name(filename: str) -> str | None:

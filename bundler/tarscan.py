@@ -2,17 +2,19 @@
 
 The scanner is fed the compressed stream chunk by chunk, inflates it, and reads only the
 512-byte tar headers (ustar, GNU long names, pax paths); file data is skipped in place.
-It refuses what must never be unpacked: absolute paths, `..`, links leaving the tree,
-device files, and entries outside the one expected top folder.
+It refuses what must never be unpacked: absolute paths, `..`, device files, entries outside
+the one expected top folder, and anything the installer's archive judge
+(bundler/onhost/archive.py, the same code on both sides) would refuse, such as links that leave
+the folder once other links are followed.
 """
 
 from __future__ import annotations
 
-import posixpath
 import zlib
 from dataclasses import dataclass, field
 
 from bundler.errors import UnsafeArchiveError
+from bundler.onhost import archive
 
 BLOCK = 512
 _DATA_TYPES = {b"0", b"\0", b"7"}
@@ -102,6 +104,7 @@ class TarScanner:
         self._pax: dict[str, str] = {}
         self._ended = False
         self.summary = ArchiveSummary()
+        self._judge = archive.Judge(self.expected_top)
 
     def restart(self) -> None:
         self._reset()
@@ -201,29 +204,18 @@ class TarScanner:
             self._skip = 0
 
     def _check(self, raw_name: str, kind: bytes, link: str) -> None:
-        what = self.what
-        name = safe_name(raw_name, what)
+        name = safe_name(raw_name, self.what)
         if not name:
             return  # "./" itself
-        if kind not in _DATA_TYPES and kind != _DIR_TYPE and kind not in _LINK_TYPES:
-            raise UnsafeArchiveError(
-                f"{what}: entry {raw_name!r} is a device or fifo (type {kind!r}); refusing"
-            )
         top = name.split("/", 1)[0]
-        if kind in _LINK_TYPES:
-            if link.startswith("/"):
-                raise UnsafeArchiveError(
-                    f"{what}: link {raw_name!r} points to absolute {link!r}; refusing archive"
-                )
-            base = posixpath.dirname(name) if kind == b"2" else ""
-            target = posixpath.normpath(posixpath.join(base, link))
-            if target == ".." or target.startswith("../") or target.split("/", 1)[0] != top:
-                raise UnsafeArchiveError(
-                    f"{what}: link {raw_name!r} -> {link!r} leaves the folder; refusing archive"
-                )
         self.summary.tops.add(top)
         self.summary.entries += 1
         self.summary.names.add(name)
+        if self._judge.top is not None and top != self._judge.top:
+            return  # finish() names the stray top folders
+        problem = self._judge.add(raw_name, archive.kind_of(kind), link)
+        if problem:
+            raise UnsafeArchiveError(f"{self.what}: entry {problem}; refusing archive")
 
     def finish(self) -> ArchiveSummary:
         if not self._ended and (self._header or self._skip or self._capture is not None):
@@ -237,4 +229,7 @@ class TarScanner:
                 f"{self.what}: expected everything under {self.expected_top}/, found {found}/; "
                 "this is not the release's binary tarball (a source tarball?)"
             )
+        problem = self._judge.finish()
+        if problem:
+            raise UnsafeArchiveError(f"{self.what}: entry {problem}; refusing archive")
         return self.summary

@@ -2,7 +2,10 @@
 
 A bundle is checked in one pass over the archive: each member is hashed as it streams by,
 and at the end the hashes are compared with the manifest (bundle.json) and SHA256SUMS.
-Missing, extra, altered and unsafe entries are all integrity failures.
+Missing, extra, altered and unsafe entries are all integrity failures, and so is anything
+damaged or cut short: a file that is not a tar, a tar with no manifest or no end-of-archive
+marker, a manifest that is not JSON (exit 3). Only a manifest schema this bundler does not know
+is a format error: that bundle is not damaged, it needs a newer bundler.
 """
 
 from __future__ import annotations
@@ -40,10 +43,14 @@ class _HashingReader:
         self.raw = raw
         self.sha256 = hashlib.sha256()
         self._fanout = Fanout([self.sha256.update])
+        self.size = 0
+        self.tail = b""  # the last 1024 bytes: a whole tar ends with two zero blocks
 
     def read(self, n: int = -1) -> bytes:
         data: bytes = self.raw.read(n)
         self._fanout.feed(data)
+        self.size += len(data)
+        self.tail = (self.tail + data)[-1024:]
         return data
 
     def hexdigest(self) -> str:
@@ -87,7 +94,9 @@ def read_archive(path: Path) -> BundleContents:
         try:
             tar = tarfile.open(fileobj=reader, mode="r|*", bufsize=CHUNK)  # type: ignore[call-overload]  # noqa: SIM115
         except tarfile.TarError:
-            raise BundleFormatError(f"{path}: not a tar archive; expected a bundle") from None
+            raise IntegrityError(
+                f"{path}: not a tar archive (damaged or cut short?); expected a bundle"
+            ) from None
         contents: BundleContents | None = None
         try:
             with tar:
@@ -108,13 +117,36 @@ def read_archive(path: Path) -> BundleContents:
                     stream = tar.extractfile(info)
                     assert stream is not None
                     _add(contents, rel, *_hash_stream(stream))
+                _check_gzip_end(tar, path)
         except (tarfile.TarError, EOFError, OSError) as exc:
             raise IntegrityError(f"{path}: archive is damaged or truncated ({exc})") from None
         reader.drain()
     if contents is None:
-        raise BundleFormatError(f"{path}: empty archive; expected a bundle")
+        raise IntegrityError(f"{path}: empty archive (damaged or cut short?); expected a bundle")
+    with open(path, "rb") as fh:
+        # Compressed: the decompressor's own length and CRC checks catch a cut.
+        compressed = fh.read(6).startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+    if not compressed and (reader.size % 512 or reader.tail != bytes(1024)):
+        raise IntegrityError(
+            f"{path}: archive is truncated (no end-of-archive marker after {reader.size} bytes)"
+        )
     contents.archive_sha256 = reader.hexdigest()
     return contents
+
+
+def _check_gzip_end(tar: tarfile.TarFile, path: Path) -> None:
+    """A .tar.gz must run to its gzip trailer: tarfile stops at the end-of-archive blocks and
+    checks neither the trailer nor the length, so a cut in the padding would pass."""
+    stream: Any = tar.fileobj
+    if getattr(stream, "comptype", None) != "gz" or not hasattr(stream, "cmp"):
+        return
+    while stream.read(CHUNK):
+        pass
+    trailer = stream.cmp.unused_data
+    if not stream.cmp.eof or len(trailer) < 8:
+        raise IntegrityError(f"{path}: the gzip stream is cut short (no trailer)")
+    if int.from_bytes(trailer[4:8], "little") != stream.pos & 0xFFFFFFFF:
+        raise IntegrityError(f"{path}: the gzip trailer's length does not match the data")
 
 
 def _read_dir(folder: Path) -> BundleContents:
@@ -140,7 +172,7 @@ class VerifyReport:
 
 def _manifest(path: Path, contents: BundleContents) -> Manifest:
     if contents.manifest_bytes is None:
-        raise BundleFormatError(f"{path}: no bundle.json inside; not a bundle made by bundler")
+        raise IntegrityError(f"{path}: no bundle.json inside (damaged, or not a bundle)")
     return Manifest.from_bytes(contents.manifest_bytes, f"{path}: {MANIFEST_FILE}")
 
 

@@ -7,9 +7,11 @@ GET and HEAD with Accept-Ranges, Content-Length, Last-Modified, ETag and single 
 (206, or 416 when unsatisfiable); no directory listings; dot-files and paths outside the served
 directories are 404. Faults are queued per URL path and consumed one per request:
 "404", "500", "503" (any 4xx/5xx code), "drop:N" (headers with the full length, N body bytes,
-then the connection is closed), "corrupt" (same length, some bytes flipped), "hang:SECS" (wait,
-then answer normally) and "ok". A throttle limits each connection's body rate separately, like
-a real throttled mirror. With a wheelhouse, /simple/ is a PEP 503 index of its files.
+then the connection is closed), "stall:N" (headers with the full length, N body bytes, then
+silence with the connection held open until the server stops), "corrupt" (same length, some
+bytes flipped), "hang:SECS" (wait, then answer normally) and "ok". A throttle limits each
+connection's body rate separately, like a real throttled mirror. With a wheelhouse, /simple/
+is a PEP 503 index of its files.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-_ACTION = re.compile(r"(?:[45]\d\d|ok|corrupt|drop:\d+|hang:\d+(?:\.\d+)?)")
+_ACTION = re.compile(r"(?:[45]\d\d|ok|corrupt|drop:\d+|stall:\d+|hang:\d+(?:\.\d+)?)")
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _TEXT_SUFFIXES = (".asc", ".md5", ".sha1", ".sha256", ".sha512", ".txt", ".html", "KEYS")
 _CHUNK = 256 * 1024
@@ -232,9 +234,15 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             return
         limit = length
-        if fault is not None and fault.startswith("drop:"):
+        if fault is not None and fault.startswith(("drop:", "stall:")):
             limit = min(length, int(fault.split(":", 1)[1]))
         self._send_body(record, path, start, length, limit, corrupt=fault == "corrupt")
+        if fault is not None and fault.startswith("stall:") and limit < length:
+            # A mirror that stops sending but keeps the connection: only a read timeout ends it.
+            self.wfile.flush()
+            self.server.mirror._stopping.wait()
+            self.close_connection = True
+            return
         if limit < length:
             # Headers promised `length` bytes: closing now is the injected failure.
             self.wfile.flush()
@@ -531,7 +539,7 @@ def _check_action(action: str) -> None:
     if not _ACTION.fullmatch(action):
         raise ValueError(
             f"unknown fault action {action!r}: use 404/500/503 (any 4xx/5xx), drop:N, "
-            "corrupt, hang:SECS or ok"
+            "stall:N, corrupt, hang:SECS or ok"
         )
 
 

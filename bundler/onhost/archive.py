@@ -44,29 +44,128 @@ def _inside(path, top):
     return path == top or path.startswith(top + "/")
 
 
+# What an entry is, independent of how tarfile (str on Python 2, bytes on 3) or the build's
+# streaming scan spell the type.
+FILE, DIR, SYMLINK, HARDLINK, SPECIAL = "file", "dir", "symlink", "hardlink", "special"
+
+# Symlinks followed while resolving one link before it counts as a loop (Linux's own limit).
+_MAX_HOPS = 40
+
+
+def kind_of(tar_type):
+    """FILE, DIR, SYMLINK, HARDLINK or SPECIAL for a tar type flag (str or bytes)."""
+    if isinstance(tar_type, bytes):
+        tar_type = tar_type.decode("latin-1")
+    if tar_type in ("0", "\0", "7", ""):
+        return FILE
+    return {"5": DIR, "2": SYMLINK, "1": HARDLINK}.get(tar_type, SPECIAL)
+
+
+class Judge(object):
+    """The one set of rules deciding whether a tarball may be unpacked; the build's
+    streaming scan and extract() both use it, so the build never bundles what an install
+    would refuse.
+
+    Feed every entry in archive order with add(), which returns the problem with that entry
+    alone (names, link targets taken lexically, types); then finish() judges what needs the
+    whole listing: nothing may lie under a link, hard links must name a file of the archive,
+    and every link, resolved through the archive's other links as the kernel would, must stay
+    inside the top folder at every step. Only names are kept, never file data.
+    """
+
+    def __init__(self, top=None):
+        self.top = top  # None: the first entry's top folder
+        self._kinds = {}  # clean name -> kind of its last entry
+        self._links = {}  # clean name -> symlink target
+        self._hardlinks = []  # (clean name, clean target, raw name)
+        self._raw = {}  # clean name -> name as the archive spells it
+
+    def add(self, name, kind, linkname=""):
+        clean = _clean(name)
+        if clean is None:
+            return "%r: absolute or '..' path" % name
+        if self.top is None:
+            self.top = clean.split("/", 1)[0]
+        top = self.top
+        if not _inside(clean, top):
+            return "%r: outside the release folder %s/" % (name, top)
+        if kind == SYMLINK:
+            if not linkname or linkname.startswith("/") or "\0" in linkname:
+                return "%r: link to the absolute path %r" % (name, linkname)
+            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(clean), linkname))
+            if not _inside(resolved, top):
+                return "%r: link to %r leaves the release folder" % (name, linkname)
+            self._links[clean] = linkname
+        elif kind == HARDLINK:
+            target = _clean(linkname)
+            if target is None or not _inside(target, top):
+                return "%r: hard link to %r leaves the release folder" % (name, linkname)
+            self._hardlinks.append((clean, target, name))
+        elif kind not in (FILE, DIR):
+            return "%r: special file (device, FIFO or unknown type)" % name
+        before = self._kinds.get(clean)
+        if before is not None and before != kind and DIR in (before, kind):
+            return "%r: a %s entry over a %s of the same name" % (name, kind, before)
+        if before == SYMLINK and kind != SYMLINK:
+            del self._links[clean]
+        self._kinds[clean] = kind
+        self._raw.setdefault(clean, name)
+        return None
+
+    def finish(self):
+        """The first problem of the archive as a whole, or None when it may be unpacked."""
+        kinds = self._kinds
+        for clean in sorted(kinds):
+            parts = clean.split("/")
+            for i in range(1, len(parts)):
+                above = "/".join(parts[:i])
+                if kinds.get(above) == SYMLINK:
+                    return "%r: lies inside a linked folder (%r is a link to %r)" % (
+                        self._raw[clean],
+                        self._raw[above],
+                        self._links[above],
+                    )
+        for _name, target, name in self._hardlinks:
+            if kinds.get(target) != FILE:
+                return "%r: hard link to %r, which is not a file of the archive" % (name, target)
+        for clean in sorted(self._links):
+            problem = self._follow(clean)
+            if problem:
+                return "%r: link to %r %s" % (self._raw[clean], self._links[clean], problem)
+        return None
+
+    def _follow(self, clean):
+        """Why following the link `clean` would leave the top folder, or None."""
+        stack = clean.split("/")[:-1]
+        pending = list(reversed(self._links[clean].split("/")))
+        hops = 0
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not stack:
+                    return "leaves the release folder"
+                stack.pop()
+            else:
+                stack.append(part)
+                target = self._links.get("/".join(stack))
+                if target is not None:
+                    hops += 1
+                    if hops > _MAX_HOPS:
+                        return "never ends (the links form a loop)"
+                    if target.startswith("/"):
+                        return "leaves the release folder through an absolute link"
+                    stack.pop()
+                    pending.extend(reversed(target.split("/")))
+            if not _inside("/".join(stack), self.top):
+                return "leaves the release folder when followed step by step"
+        return None
+
+
 def check_member(member, top):
-    """The problem with one entry, or None when it is safe to extract under `top`."""
-    name = _clean(member.name)
-    if name is None:
-        return "%r: absolute or '..' path" % member.name
-    if not _inside(name, top):
-        return "%r: outside the release folder %s/" % (member.name, top)
-    if member.type in _FILE_TYPES or member.type == tarfile.DIRTYPE:
-        return None
-    if member.type == tarfile.SYMTYPE:
-        target = member.linkname
-        if not target or target.startswith("/") or "\0" in target:
-            return "%r: link to the absolute path %r" % (member.name, target)
-        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-        if not _inside(resolved, top):
-            return "%r: link to %r leaves the release folder" % (member.name, target)
-        return None
-    if member.type == tarfile.LNKTYPE:
-        target = _clean(member.linkname)
-        if target is None or not _inside(target, top):
-            return "%r: hard link to %r leaves the release folder" % (member.name, member.linkname)
-        return None
-    return "%r: special file (device, FIFO or unknown type %r)" % (member.name, member.type)
+    """The problem with one entry on its own, or None; extract() also judges the whole."""
+    return Judge(top).add(member.name, kind_of(member.type), member.linkname)
 
 
 def _safe_mode(mode, is_dir):
@@ -123,10 +222,11 @@ def extract(tarball, releases_dir, top):
         hardlinks = []
         dirs = []
         seen_top = False
+        judge = Judge(top)
         # Stream mode: one pass over a compressed tarball of several hundred MB.
         with tarfile.open(tarball, "r|*") as tar:
             for member in tar:
-                problem = check_member(member, top)
+                problem = judge.add(member.name, kind_of(member.type), member.linkname)
                 if problem:
                     raise UnsafeArchive(problem)
                 name = _clean(member.name)
@@ -144,6 +244,9 @@ def extract(tarball, releases_dir, top):
                     _write_file(tar, member, dest)
         if not seen_top:
             raise UnsafeArchive("%s: empty archive, expected a %s/ folder" % (tarball, top))
+        problem = judge.finish()
+        if problem:
+            raise UnsafeArchive(problem)
         for dest, target, name in hardlinks:
             if os.path.islink(target) or not os.path.isfile(target):
                 raise UnsafeArchive("%r: hard link to something that is not a file" % name)

@@ -40,7 +40,7 @@ EXIT_CODES = (
     ("ERROR", 1, "error"),
     ("USAGE", 2, "usage: a flag, option or input file that cannot work"),
     ("INTEGRITY", 3, "the bundle (or a download) fails its checks"),
-    ("PREREQ", 4, "prerequisites missing on this host"),
+    ("PREREQ", 4, "prerequisites missing: a tool, a Java, a writable folder, free disk"),
     ("UNHEALTHY", 5, "services did not become healthy"),
     ("INTERRUPTED", 130, "interrupted (Ctrl-C)"),
 )  # type: Tuple[Tuple[str, int, str], ...]
