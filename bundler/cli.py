@@ -349,6 +349,21 @@ _CLICK_USAGE_ERROR: type[Exception] = next(
 )
 
 
+@app.command("ansible")
+def ansible_command(
+    cluster: Annotated[Path, typer.Option(help="The cluster inventory the bundle was built with.")],
+    bundle: Annotated[Path, typer.Option(help="The bundle .tar (its .sha256 beside it).")],
+    out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
+    from bundler.ansible import write_project
+
+    written = _run(debug, lambda: write_project(cluster, bundle, out))
+    for path in written:
+        print(path)
+
+
 def main() -> None:
     if len(sys.argv) == 1:
         sys.argv.append("--help")
