@@ -364,6 +364,23 @@ def ansible_command(
         print(path)
 
 
+@app.command("rehearse")
+def rehearse_command(
+    bundle: Annotated[Path, typer.Argument(help="The sealed bundle .tar, as it will be carried.")],
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Rehearse only this inventory host; repeatable."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Install a bundle on throwaway namespaced hosts (root, Linux), show health, remove it."""
+    from bundler.rehearse import rehearse, text
+
+    report = _run(debug, lambda: rehearse(bundle, list(host or [])))
+    print(text(report), end="")
+    raise SystemExit(report.exit_code)
+
+
 def main() -> None:
     if len(sys.argv) == 1:
         sys.argv.append("--help")

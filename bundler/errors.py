@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     ERROR = 1
     USAGE = 2
     INTEGRITY = 3
+    UNHEALTHY = 5  # bundler rehearse: the bundle did not install healthy
     INTERRUPTED = 130
 
 
