@@ -16,7 +16,8 @@ QUICK ?=
 all: check
 
 # System packages the tests use: gpg, shellcheck, dash, and Debian's ZooKeeper jars (the test
-# mirror's ZooKeeper tarballs are assembled from them). Java 17 comes with the machine image.
+# mirror's ZooKeeper tarballs are assembled from them); openssh-server for the sshd the Ansible
+# test runs inside each host namespace. Java 17 comes with the machine image.
 deps:
 	@missing=""; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
@@ -27,6 +28,7 @@ deps:
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
+	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" -ne 0 ]; then echo "need root (or sudo) for apt-get install$$missing" >&2; exit 1; fi; \
