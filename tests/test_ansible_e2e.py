@@ -87,7 +87,9 @@ def start_sshd(host: Host, keys: Path) -> subprocess.Popen[bytes]:
                 "PermitRootLogin prohibit-password",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
-                "UsePAM no",
+                # Without PAM, sshd refuses every login to an account whose password is
+                # locked, which root's often is; PAM's account check does not.
+                "UsePAM yes",
                 # The keys live in a temporary folder under /tmp.
                 "StrictModes no",
                 "Subsystem sftp /usr/lib/openssh/sftp-server",
@@ -95,9 +97,9 @@ def start_sshd(host: Host, keys: Path) -> subprocess.Popen[bytes]:
             ]
         )
     )
-    log = (host.prefix.parent / "sshd.log").open("wb")
     cmd = host.exec_cmd(SSHD, "-D", "-e", "-f", str(config), hostname=host.name)
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    with (host.prefix.parent / "sshd.log").open("wb") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
 
 def ssh_answers(ctl: Host, host: Host) -> bool:
