@@ -438,6 +438,38 @@ _CLICK_USAGE_ERROR: type[Exception] = next(
 )
 
 
+@app.command("ansible")
+def ansible_command(
+    cluster: Annotated[Path, typer.Option(help="The cluster inventory the bundle was built with.")],
+    bundle: Annotated[Path, typer.Option(help="The bundle .tar (its .sha256 beside it).")],
+    out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
+    from bundler.ansible import write_project
+
+    written = _run(debug, lambda: write_project(cluster, bundle, out))
+    for path in written:
+        print(path)
+
+
+@app.command("rehearse")
+def rehearse_command(
+    bundle: Annotated[Path, typer.Argument(help="The sealed bundle .tar, as it will be carried.")],
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Rehearse only this inventory host; repeatable."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Install a bundle on throwaway namespaced hosts (root, Linux), show health, remove it."""
+    from bundler.rehearse import rehearse, text
+
+    report = _run(debug, lambda: rehearse(bundle, list(host or [])))
+    print(text(report), end="")
+    raise SystemExit(report.exit_code)
+
+
 def main() -> None:
     if len(sys.argv) == 1:
         sys.argv.append("--help")

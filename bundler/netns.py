@@ -1,0 +1,125 @@
+"""Hosts made of network namespaces on one Linux machine (root only), for `bundler rehearse`.
+
+Each host is a network namespace with `lo` up and, when it has an address, a veth pair into a
+bridge inside a "switch" namespace. No address is put on the machine's own namespace and there
+is no route out: a host reaches its peers on the bridge and nothing else. Namespaces share the
+filesystem and the process table; whatever runs in a namespace is found through it
+(`ip netns pids`) and ended by pid in close(), before the namespaces are removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+
+from bundler.errors import BundlerError
+
+
+class NetnsError(BundlerError):
+    """An `ip` command failed while building the namespaces."""
+
+
+def ip(*args: str) -> None:
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=30, check=False)
+    if proc.returncode != 0:
+        raise NetnsError(f"ip {' '.join(args)}: {proc.stderr.strip() or 'failed'}")
+
+
+def namespaces() -> list[str]:
+    """The names `ip netns list` shows."""
+    proc = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    return [line.split()[0] for line in proc.stdout.splitlines() if line.strip()]
+
+
+def pids_in(netns: str) -> list[int]:
+    proc = subprocess.run(
+        ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
+    )
+    return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+@dataclass
+class Node:
+    """One host: its name, its namespace, its address on the bridge (None: only `lo`)."""
+
+    name: str
+    netns: str
+    address: str | None
+
+    def command(self, *cmd: str, hostname: str | None = None) -> list[str]:
+        """cmd inside this host's namespace; with a host name of its own (a UTS namespace)
+        when hostname is given."""
+        prefix = ["ip", "netns", "exec", self.netns]
+        if hostname is not None:
+            prefix += ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname]
+        return [*prefix, *cmd]
+
+
+class Network:
+    """Namespaces named `<tag>-...`; close() ends their processes and removes them."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.switch: str | None = None
+        self.nodes: list[Node] = []
+        self.created: list[str] = []
+
+    def _add_netns(self, name: str) -> None:
+        ip("netns", "add", name)
+        self.created.append(name)
+        ip("-n", name, "link", "set", "lo", "up")
+
+    def _bridge(self) -> str:
+        if self.switch is None:
+            name = f"{self.tag}-sw"
+            self._add_netns(name)
+            self.switch = name
+            ip("-n", name, "link", "add", "br0", "type", "bridge")
+            ip("-n", name, "link", "set", "br0", "up")
+        return self.switch
+
+    def add(self, name: str, address: str | None) -> Node:
+        """A host; with an address, plugged into the bridge with that address (a /32, with a
+        route to each peer added by connect())."""
+        node = Node(name, f"{self.tag}-{len(self.nodes) + 1}", address)
+        self._add_netns(node.netns)
+        self.nodes.append(node)
+        if address is not None:
+            switch = self._bridge()
+            port = f"p{len(self.nodes)}"
+            ip("link", "add", "eth0", "netns", node.netns, "type", "veth",
+               "peer", "name", port, "netns", switch)  # fmt: skip
+            ip("-n", switch, "link", "set", port, "master", "br0", "up")
+            ip("-n", node.netns, "addr", "add", f"{address}/32", "dev", "eth0")
+            ip("-n", node.netns, "link", "set", "eth0", "up")
+        return node
+
+    def connect(self) -> None:
+        """A route from every addressed host to every other one, over the bridge only."""
+        addressed = [n for n in self.nodes if n.address is not None]
+        for node in addressed:
+            for peer in addressed:
+                if peer is not node:
+                    ip("-n", node.netns, "route", "add", f"{peer.address}/32", "dev", "eth0")
+
+    def kill_all(self) -> None:
+        """End every process in the namespaces, by pid, until none is left."""
+        for netns in self.created:
+            for _ in range(50):
+                pids = [p for p in pids_in(netns) if p != os.getpid()]
+                if not pids:
+                    break
+                for pid in pids:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        self.kill_all()
+        for netns in reversed(self.created):
+            subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+        self.created = []
