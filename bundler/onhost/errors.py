@@ -1,0 +1,55 @@
+"""Exit codes, the installer's exceptions (one per exit code) and its stderr voice."""
+
+from __future__ import absolute_import, print_function
+
+import sys
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+EXIT_PREREQ = 4
+EXIT_UNHEALTHY = 5
+
+
+class InstallError(Exception):
+    """A failure with a message that says what to do; exit 1."""
+
+    exit_code = EXIT_ERROR
+
+
+class UsageError(InstallError):
+    """A flag or combination of flags that cannot work; exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class IntegrityError(InstallError):
+    """The bundle does not match its own manifest; exit 3."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class PrerequisitesMissing(InstallError):
+    """The host lacks something; carries every problem found, each with its fix; exit 4."""
+
+    exit_code = EXIT_PREREQ
+
+    def __init__(self, problems):
+        InstallError.__init__(self, "%d problem(s) on this host" % len(problems))
+        self.problems = problems
+
+
+class Unhealthy(InstallError):
+    """A program did not reach RUNNING or does not answer; exit 5."""
+
+    exit_code = EXIT_UNHEALTHY
+
+
+def say(message):
+    sys.stderr.write("install: %s\n" % message)
+    sys.stderr.flush()
+
+
+def warn(message):
+    say("warning: " + message)
