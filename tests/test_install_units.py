@@ -18,8 +18,7 @@ from bundles import pyenv_python
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "bundler" / "onhost"
 
-from bundler.onhost import archive, errors, plan, versions  # noqa: E402
-from bundler.onhost.cli import parse_args  # noqa: E402
+from bundler.onhost import archive, versions  # noqa: E402
 
 # --- the command line (flags.py): usage errors are one line and exit 2, before anything else ---
 
@@ -286,65 +285,6 @@ def test_read_member_reads_one_file_without_extracting(tmp_path: Path) -> None:
     tar = tarball(tmp_path / "z.tar.gz", (f"{TOP}/bin/zkServer.sh", b"#!/usr/bin/env bash\nx\n"))
     assert archive.read_member(str(tar), f"{TOP}/bin/zkServer.sh", 20) == b"#!/usr/bin/env bash\n"
     assert archive.read_member(str(tar), f"{TOP}/missing", 20) is None
-
-
-# --- a host's part of a cluster inventory, and flags over it ---
-
-
-class _Bundle:
-    """What Plan reads of a bundle built with --cluster."""
-
-    def __init__(self, storm: str, zookeeper: str, inventory: Path) -> None:
-        from bundler.inventory import load, normalise
-        from bundler.recipes import Recipe
-
-        self.storm = {"version": storm, "facts": dict(Recipe.load("storm").resolve(storm).facts)}
-        self.zookeeper = {
-            "version": zookeeper,
-            "facts": dict(Recipe.load("zookeeper").resolve(zookeeper).facts),
-        }
-        self.manifest = {"components": {}}
-        self.cluster = normalise(load(inventory), self.storm["facts"], self.zookeeper["facts"]).data
-
-
-EXAMPLE = ROOT / "docs" / "examples" / "three-zookeepers.toml"
-
-
-def _plan(*flags: str) -> plan.Plan:
-    args = parse_args(["--bundle-dir", "/nonexistent", *flags])
-    result = plan.Plan(args, _Bundle("2.6.4", "3.8.4", EXAMPLE), {})
-    result.resolve()
-    return result
-
-
-def test_plan_takes_the_inventory_host_part() -> None:
-    plan = _plan("--host", "worker3")
-    assert plan.entry is not None and plan.entry["name"] == "worker3"
-    assert plan.roles == ["supervisor", "logviewer"]
-    assert plan.zk_servers == ["10.0.0.11", "10.0.0.12", "10.0.0.13"]
-    assert (plan.zk_ids, plan.zk_id, plan.nimbus_hosts) == ([1, 2, 3], None, ["10.0.0.21"])
-    assert plan.slots == list(range(6700, 6708))
-    assert plan.heaps == {"nimbus": 1024, "ui": 512, "worker": 2048}
-    assert plan.host == "10.0.0.33" and plan.prefix == "/opt/storm"
-    assert "found by --host worker3" in plan.notes[0]
-    zk2 = _plan("--host", "zk2")
-    assert (zk2.roles, zk2.zk_id, zk2.host) == (["zookeeper"], 2, "10.0.0.12")
-
-
-def test_flags_override_the_inventory() -> None:
-    plan = _plan(
-        "--host", "worker3", "--role", "supervisor,drpc", "--zk-servers", "127.0.0.1",
-        "--nimbus-host", "127.0.0.1", "--prefix", "/tmp/elsewhere",
-    )  # fmt: skip
-    assert plan.roles == ["supervisor", "drpc"]
-    assert (plan.zk_servers, plan.zk_ids, plan.nimbus_hosts) == (["127.0.0.1"], [1], ["127.0.0.1"])
-    assert plan.prefix == "/tmp/elsewhere"
-    assert plan.slots == list(range(6700, 6708))  # no flag for slots: still the inventory's
-    with pytest.raises(errors.UsageError, match=r"--zk-id 4 but the ensemble's ids are 1,2,3"):
-        _plan("--host", "zk2", "--zk-id", "4")
-    unknown = r"^--host zk9 is not a host of the bundle's inventory; its hosts are zk1 \(10"
-    with pytest.raises(errors.UsageError, match=unknown):
-        _plan("--host", "zk9")
 
 
 @pytest.mark.parametrize("version", ["2.7", "3.6", "3.13"])

@@ -291,7 +291,8 @@ class Installer(object):
                 raise PrerequisitesMissing(
                     [
                         "the bundle's JDK does not run on this host (%s: %s); fix: install "
-                        "Java %d and set JAVA_HOME" % (java, " ".join(reason), self.plan.java_major)
+                        "Java %d and set JAVA_HOME"
+                        % (java, " ".join(reason or []), self.plan.java_major)
                     ]
                 )
         if not self.plan.bundled_jdk and os.path.islink(self.host.abs("jdk")):
@@ -327,7 +328,8 @@ class Installer(object):
         plan = self.plan
         host = self.host
         data = plan.password + "\n"
-        host.write(host.abs("etc/web-password"), data, 0o600, *host.owner, show_diff=False)
+        uid, gid = host.owner
+        host.write(host.abs("etc/web-password"), data, 0o600, uid, gid, show_diff=False)
         self.track("etc/web-password", data)
         conf_rel = "etc/supervisord.conf"
         conf_path = host.abs(conf_rel)
@@ -335,7 +337,7 @@ class Installer(object):
         for rel, data, mode in plan.rendered:
             uid, gid = host.ids_for(rel)
             parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
-            if parent and not os.path.isdir(host.abs(parent)):
+            if parent and parent not in host.created and not os.path.isdir(host.abs(parent)):
                 host.ensure_dir(parent, 0o755)
             changed = host.write(host.abs(rel), data, mode, uid, gid)
             self.conf_changed = self.conf_changed or (changed and rel == conf_rel)
@@ -411,7 +413,7 @@ class Installer(object):
         stale = [
             n for n in plan.program_order if n not in touched and old.get(n) != self.fingerprints[n]
         ]
-        for name in sorted(stale, key=order.get):
+        for name in sorted(stale, key=lambda n: order[n]):
             host.change("restart %s (its config or release changed)" % name)
             if plan.dry_run:
                 continue

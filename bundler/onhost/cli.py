@@ -8,8 +8,9 @@ import sys
 from .apply import Installer
 from .bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_OK, InstallError, PrerequisitesMissing, say
+from .facts import HostFacts
 from .flags import USAGE, CommandLineError, parse_args
-from .plan import Plan
+from .plan import make_plan
 from .uninstall import uninstall
 
 # --- main ---
@@ -30,9 +31,7 @@ def main(argv=None):
     bundle = Bundle(args.bundle_dir)
     if args.uninstall:
         return uninstall(args, bundle)
-    plan = Plan(args, bundle, dict(os.environ))
-    plan.resolve()
-    plan.preflight()
+    plan = make_plan(args, bundle, HostFacts(dict(os.environ)))
     if plan.problems:
         raise PrerequisitesMissing(plan.problems)
     say(

@@ -19,6 +19,10 @@ import re
 import socket
 import subprocess
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
 SCHEMA = 1
 FILE = "cluster.json"
 # Where `ip` lives when PATH is short (sudo, cron, a bare service environment).
@@ -200,6 +204,7 @@ def identify(inventory, hostname=None, addresses=None):
 
 
 def settings(inventory, entry):
+    # type: (Dict[str, Any], Dict[str, Any]) -> Dict[str, Any]
     """The values the inventory decides for one host (configs.py's keys; prefix and user
     None where the installer's defaults apply)."""
     ensemble = inventory["ensemble"]

@@ -4,6 +4,11 @@ from __future__ import absolute_import, print_function
 
 import sys
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union  # noqa: F401
+
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -36,6 +41,7 @@ class PrerequisitesMissing(InstallError):
     exit_code = EXIT_PREREQ
 
     def __init__(self, problems):
+        # type: (List[str]) -> None
         InstallError.__init__(self, "%d problem(s) on this host" % len(problems))
         self.problems = problems
 
@@ -47,9 +53,11 @@ class Unhealthy(InstallError):
 
 
 def say(message):
+    # type: (str) -> None
     sys.stderr.write("install: %s\n" % message)
     sys.stderr.flush()
 
 
 def warn(message):
+    # type: (str) -> None
     say("warning: " + message)

@@ -9,6 +9,10 @@ import re
 from .errors import UsageError
 from .peers import DEFAULT_PEER_TIMEOUT
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import List, Optional, Union  # noqa: F401
+
 DEFAULT_TIMEOUT = 180
 ROLE_NAMES = ("zookeeper", "nimbus", "supervisor", "ui", "logviewer", "drpc", "all")
 VALUE_FLAGS = (
@@ -81,27 +85,44 @@ class Args(object):
     """The parsed command line: one attribute per flag (dashes as underscores)."""
 
     def __init__(self):
-        for flag in VALUE_FLAGS + SWITCHES:
-            setattr(self, flag.lstrip("-").replace("-", "_"), None)
-        for flag in SWITCHES:
-            setattr(self, flag.lstrip("-").replace("-", "_"), False)
-        self.init = "auto"
-        self.timeout = DEFAULT_TIMEOUT
-        self.peer_timeout = DEFAULT_PEER_TIMEOUT
-        self.given = []
+        # type: () -> None
+        self.bundle_dir = None  # type: Optional[str]
+        self.role = None  # type: Optional[str]
+        self.prefix = None  # type: Optional[str]
+        self.user = None  # type: Optional[str]
+        self.zk_servers = None  # type: Optional[str]
+        self.zk_id = None  # type: Optional[int]
+        self.nimbus_host = None  # type: Optional[str]
+        self.ui_bind = None  # type: Optional[str]
+        self.web_password_file = None  # type: Optional[str]
+        self.init = "auto"  # type: str
+        self.python = None  # type: Optional[str]
+        self.launcher_python = None  # type: Optional[str]
+        self.timeout = DEFAULT_TIMEOUT  # type: int
+        self.host = None  # type: Optional[str]
+        self.peer_timeout = DEFAULT_PEER_TIMEOUT  # type: int
+        self.no_start = False
+        self.dry_run = False
+        self.check = False
+        self.uninstall = False
+        self.purge = False
+        self.help = False
+        self.given = []  # type: List[str]
 
 
 def _uint(text):
+    # type: (str) -> Optional[int]
     return int(text) if re.match(r"[0-9]+\Z", text) else None
 
 
 def parse_args(argv):
+    # type: (List[str]) -> Args
     """Args from argv; raises CommandLineError naming the first bad flag."""
     args = Args()
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
-        value, has_value = None, False
+        value, has_value = "", False
         if arg.startswith("--") and "=" in arg:
             arg, value = arg.split("=", 1)
             has_value = True
@@ -124,6 +145,8 @@ def parse_args(argv):
 
 
 def check_value(args, flag, value):
+    # type: (Args, str, str) -> None
+    parsed = value  # type: Union[str, int]
     """Sets the flag's attribute, or raises CommandLineError with the form it must have."""
     name = flag[2:].replace("-", "_")
     if flag == "--role":
@@ -157,7 +180,7 @@ def check_value(args, flag, value):
         number = _uint(value)
         if number is None or not 1 <= number <= 255:
             raise CommandLineError("--zk-id '%s' must be a whole number from 1 to 255" % value)
-        value = number
+        parsed = number
     elif flag == "--ui-bind":
         address, _, port = value.rpartition(":") if ":" in value else (value, "", "")
         if not HOST_LIST.match(address) or "," in address:
@@ -175,13 +198,14 @@ def check_value(args, flag, value):
         number = _uint(value)
         if number is None or (flag == "--timeout" and number < 1):
             raise CommandLineError("%s '%s' must be a whole number of seconds" % (flag, value))
-        value = number
+        parsed = number
     elif flag == "--host" and (not HOST_LIST.match(value) or "," in value):
         raise CommandLineError("--host '%s' is not a host name" % value)
-    setattr(args, name, value)
+    setattr(args, name, parsed)
 
 
 def check_combinations(args):
+    # type: (Args) -> None
     if args.bundle_dir is None:
         raise CommandLineError("--bundle-dir is required (install.sh passes it)")
     if args.purge and not args.uninstall:

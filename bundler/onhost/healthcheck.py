@@ -10,6 +10,10 @@ from .errors import Unhealthy
 from .peers import safe, wait_for_peers
 from .roles import ROLE_OF
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import List  # noqa: F401
+
 # --- health ---
 
 
@@ -20,7 +24,7 @@ def check_health(plan):
     timeout = plan.args.timeout
     deadline = time.time() + timeout
     proxy = health.supervisor(plan.socket)
-    lines = []
+    lines = []  # type: List[str]
     peers_done = False
     for name in plan.program_order:
         if not peers_done and ROLE_OF.get(name) != "zookeeper":

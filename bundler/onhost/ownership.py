@@ -10,6 +10,11 @@ import pwd
 
 from .errors import UsageError
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union  # noqa: F401
+
+
 # Folders of the system itself: never a prefix, whether they are empty or not.
 SYSTEM_DIRS = frozenset(
     """/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /opt /proc /root /run
@@ -47,6 +52,7 @@ LOG_BACKUPS = 20
 
 
 def home_dirs():
+    # type: () -> Set[str]
     """Every home folder of this host's user table, and this user's own."""
     homes = set([os.path.expanduser("~")])
     try:  # noqa: SIM105 (no contextlib.suppress on Python 2)
@@ -57,6 +63,7 @@ def home_dirs():
 
 
 def prefix_problem(prefix, homes, listing, state):
+    # type: (str, Set[str], Union[None, bool, List[str]], Optional[Dict[str, Any]]) -> Optional[str]
     """Why prefix cannot be installed into, or None. Pure: homes is home_dirs(), listing the
     names in prefix (None when it does not exist, False when it is not a folder), state its
     state/installed.json (None when there is none)."""
@@ -76,7 +83,7 @@ def prefix_problem(prefix, homes, listing, state):
         )
     if listing is False:
         return "--prefix %s: %s exists and is not a folder; %s" % (prefix, prefix, fix)
-    if listing and not (state and state.get("prefix") == prefix):
+    if isinstance(listing, list) and listing and not (state and state.get("prefix") == prefix):
         return (
             "--prefix %s: %s exists, is not empty and is not an installation of this installer "
             "(no state/installed.json of its own: found %s); %s"
@@ -91,6 +98,7 @@ def prefix_problem(prefix, homes, listing, state):
 
 
 def listing_of(prefix):
+    # type: (str) -> Union[None, bool, List[str]]
     """The names in prefix; None when it does not exist, False when it is not a folder."""
     if not os.path.lexists(prefix):
         return None
@@ -100,6 +108,7 @@ def listing_of(prefix):
 
 
 def check_prefix(prefix, state):
+    # type: (str, Optional[Dict[str, Any]]) -> None
     """Raises UsageError (exit 2) for a prefix this installer must not touch."""
     problem = prefix_problem(prefix, home_dirs(), listing_of(prefix), state)
     if problem:
@@ -107,6 +116,7 @@ def check_prefix(prefix, state):
 
 
 def created_before(state):
+    # type: (Optional[Dict[str, Any]]) -> Set[str]
     """The folders (relative to the prefix) an earlier run of this installer created. A record
     written before folders were recorded: every folder of the layout that exists was made by
     that run (it refused nothing then, but it also never ran over a foreign folder in tests)."""
@@ -119,6 +129,7 @@ def created_before(state):
 
 
 def log_files(conf):
+    # type: (Dict[str, Dict[str, str]]) -> List[str]
     """The log files supervisord writes for this installation, relative to the prefix, from the
     parsed supervisord.conf (its own log and each program's)."""
     found = []
@@ -132,6 +143,7 @@ def log_files(conf):
 
 
 def purge_paths(state):
+    # type: (Dict[str, Any]) -> List[str]
     """Absolute paths --purge removes beyond the installation itself: the daemons' folders this
     installer created, and the log files it configured with their rotated copies."""
     prefix = state.get("prefix") or ""

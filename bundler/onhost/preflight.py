@@ -1,281 +1,315 @@
-"""Preflight: every check of this host against the plan, each problem with its fix. Nothing
-here changes the host."""
+"""Preflight: every check of this host for a plan, each problem with its fix, asked through
+the plan's facts; nothing here changes the host."""
 
 from __future__ import absolute_import, print_function
 
 import os
-import platform
 import re
-import sys
 
-from . import configs, health
-from .facts import (
-    LAUNCHER_PYTHON_PATHS,
-    LAUNCHER_PYTHONS,
-    current_user,
-    find_java,
-    free_bytes,
-    ids_of,
-    nearest_existing,
-    port_problem,
-    python_info,
-    reachable,
-    systemd_running,
-)
+from . import configs
+from .facts import LAUNCHER_PYTHON_PATHS, LAUNCHER_PYTHONS
 from .roles import STORM_DAEMONS
-from .system import read_bytes, which
 from .versions import satisfies, version_tuple
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import List, Optional, Tuple  # noqa: F401
 
-class Preflight(object):
-    """Mixed into Plan: fills in the host facts the plan needs and collects its problems."""
+    from .plan import Plan  # noqa: F401
 
-    def check_permissions(self):
-        if self.root:
-            creatable = which("useradd") or which("adduser")
-            if self.user and ids_of(self.user) is None and not creatable:
-                self.problem(
-                    "service user %s does not exist and neither useradd nor adduser is "
-                    "here; fix: create the user, or install the passwd/shadow tools" % self.user
-                )
-            ids = ids_of(self.user) if self.user else None
-            blocked = reachable(self.prefix, ids) if self.user else None
-            if blocked:
-                self.problem(
-                    "service user %s cannot reach %s: %s is mode %s; fix: chmod o+x %s, or "
-                    "choose another --prefix"
-                    % (
-                        self.user,
-                        self.prefix,
-                        blocked,
-                        oct(os.stat(blocked).st_mode & 0o777),
-                        blocked,
-                    )
-                )
-        else:
-            existing = nearest_existing(self.prefix)
-            if not os.access(existing, os.W_OK | os.X_OK):
-                self.problem(
-                    "cannot install into %s: %s is not writable by %s; fix: run as root, or "
-                    "pass --prefix with a folder you own" % (self.prefix, existing, current_user())
-                )
-            if self.args.init == "systemd":
-                self.problem("--init systemd needs root; fix: run as root or use --init none")
-        if self.args.init == "systemd" and not systemd_running():
-            self.problem(
-                "--init systemd but systemd does not run this host (no /run/systemd/system); "
-                "fix: use --init none (or auto)"
+
+def check(plan):
+    # type: (Plan) -> None
+    """Fill in what this host has and collect every problem; nothing is changed."""
+    check_permissions(plan)
+    check_tools(plan)
+    check_python(plan)
+    check_java(plan)
+    check_launcher_python(plan)
+    check_disk(plan)
+    check_ports(plan)
+    check_password_file(plan)
+    plan.memory_mb = plan.ask().memory_mb()
+
+
+def check_permissions(plan):
+    # type: (Plan) -> None
+    if plan.root:
+        facts = plan.ask()
+        creatable = facts.which("useradd") or facts.which("adduser")
+        if plan.user and facts.user_ids(plan.user) is None and not creatable:
+            plan.problem(
+                "service user %s does not exist and neither useradd nor adduser is "
+                "here; fix: create the user, or install the passwd/shadow tools" % plan.user
             )
-
-    def check_tools(self):
-        if self.init == "systemd" and not which("systemctl"):
-            self.problem("systemctl not found for --init systemd; fix: use --init none")
-        if "zookeeper" in self.roles:
-            shebang = self.release_file(self.bundle.zookeeper, self.zk_facts()["launcher"], 256)
-            line = (shebang or b"").split(b"\n", 1)[0].decode("utf-8", "replace")
-            for shell in ("bash", "sh"):
-                if line.startswith("#!") and re.search(r"\b%s\b" % shell, line):
-                    if not which(shell) and not os.path.exists("/bin/" + shell):
-                        self.problem(
-                            "ZooKeeper's %s needs %s (%s); fix: install %s"
-                            % (self.zk_facts()["launcher"], shell, line, shell)
-                        )
-                    break
-
-    def check_python(self):
-        self.python = sys.executable
-        self.python_version = platform.python_version()
-        entry = self.bundle.python_entry(sys.version_info)
-        if entry is None:
-            self.problem(
-                "%s is Python %s, which this bundle has no packages for (it has %s); fix: pass "
-                "--python with one of those"
+        ids = facts.user_ids(plan.user) if plan.user else None
+        blocked = facts.reachable(plan.prefix, ids) if plan.user else None
+        if blocked:
+            plan.problem(
+                "service user %s cannot reach %s: %s is mode %s; fix: chmod o+x %s, or "
+                "choose another --prefix"
                 % (
-                    sys.executable,
-                    self.python_version,
-                    ", ".join(sorted(self.bundle.pythons, key=version_tuple)),
+                    plan.user,
+                    plan.prefix,
+                    blocked,
+                    oct(facts.mode(blocked) & 0o777),
+                    blocked,
                 )
             )
-        self.python_entry = entry
-
-    def check_java(self):
-        low, high, needs = None, None, []
-        components = []
-        if any(r in STORM_DAEMONS for r in self.roles):
-            components.append(("Storm", self.bundle.storm))
-        if "zookeeper" in self.roles or not self.roles:
-            components.append(("ZooKeeper", self.bundle.zookeeper))
-        if not self.roles:
-            components.append(("Storm", self.bundle.storm))
-        for display, component in components:
-            facts = component["facts"]
-            if facts.get("java_min"):
-                low = max(low or 0, facts["java_min"])
-            if facts.get("java_max"):
-                high = min(high or 1000, facts["java_max"])
-            needs.append("%s %s" % (display, component["version"]))
-        if low and high and low > high:
-            self.problem(
-                "%s need Java versions that do not overlap; fix: build a bundle with releases "
-                "of the same era (see `bundler recipes`)" % " and ".join(needs)
+    else:
+        existing = plan.ask().nearest_existing(plan.prefix)
+        if not plan.ask().writable(existing):
+            plan.problem(
+                "cannot install into %s: %s is not writable by %s; fix: run as root, or "
+                "pass --prefix with a folder you own" % (plan.prefix, existing, plan.ask().user)
             )
-        self.java_home, self.java_major, problem = find_java(
-            self.env, low, high, " and ".join(needs)
+        if plan.args.init == "systemd":
+            plan.problem("--init systemd needs root; fix: run as root or use --init none")
+    if plan.args.init == "systemd" and not plan.ask().systemd_running():
+        plan.problem(
+            "--init systemd but systemd does not run this host (no /run/systemd/system); "
+            "fix: use --init none (or auto)"
         )
-        self.bundled_jdk = None
-        jdk = self.bundle.manifest["components"].get("jdk")
-        if problem and jdk:
-            major = jdk.get("java_major") or 0
-            if (not low or major >= low) and (not high or major <= high):
-                # The host's Java does not do: the JDK the bundle carries does.
-                self.bundled_jdk = jdk
-                self.java_home = os.path.join(self.prefix, "jdk")
-                self.java_major = major
-                self.notes.append(
-                    "using the bundle's JDK (Java %s) as %s: %s"
-                    % (jdk.get("version"), self.java_home, problem.split("; fix:")[0])
-                )
-                return
-            problem += "; the bundle's JDK is Java %d, which does not fit either" % major
-        if problem:
-            self.problem(problem)
-        elif self.user:
-            java = os.path.join(self.java_home, "bin", "java")
-            blocked = reachable(java, ids_of(self.user))
-            if blocked:
-                self.problem(
-                    "service user %s cannot run %s (%s is in the way); fix: install a Java "
-                    "outside private folders and set JAVA_HOME" % (self.user, java, blocked)
-                )
 
-    def check_launcher_python(self):
-        self.launcher_python = None
-        if not any(r in STORM_DAEMONS for r in self.roles) and self.roles:
-            return
-        spec = self.storm_facts().get("launcher_python") or ">=2.6"
-        ids = ids_of(self.user) if self.user else None
-        if self.args.launcher_python:
-            candidates = [self.args.launcher_python]
-        else:
-            path = self.env.get("PATH", "")
-            candidates = [which(n, path) for n in LAUNCHER_PYTHONS]
-            candidates += list(LAUNCHER_PYTHON_PATHS) + [sys.executable]
-        tried = []
-        seen = set()
-        for candidate in candidates:
-            if not candidate or candidate in seen:
-                continue
-            seen.add(candidate)
-            info = python_info(candidate)
-            if info is None:
-                if self.args.launcher_python:
-                    tried.append("%s does not run" % candidate)
-                continue
-            executable, version = info
-            label = "%s (%s)" % (executable, ".".join(map(str, version)))
-            if not satisfies(version, spec):
-                tried.append(label + " is outside " + spec)
-                continue
-            if self.user and reachable(executable, ids):
-                tried.append(label + " is not reachable by user " + self.user)
-                continue
-            self.launcher_python = executable
-            return
-        self.problem(
-            "Storm %s's launcher needs Python %s%s; tried: %s; fix: install one (e.g. "
-            "apt-get install %s) or pass --launcher-python PATH"
+
+def check_tools(plan):
+    # type: (Plan) -> None
+    if plan.init == "systemd" and not plan.ask().which("systemctl"):
+        plan.problem("systemctl not found for --init systemd; fix: use --init none")
+    if "zookeeper" in plan.roles:
+        shebang = plan.release_file(plan.bundle.zookeeper, plan.zk_facts()["launcher"], 256)
+        line = (shebang or b"").split(b"\n", 1)[0].decode("utf-8", "replace")
+        for shell in ("bash", "sh"):
+            if line.startswith("#!") and re.search(r"\b%s\b" % shell, line):
+                if not plan.ask().which(shell) and not plan.ask().exists("/bin/" + shell):
+                    plan.problem(
+                        "ZooKeeper's %s needs %s (%s); fix: install %s"
+                        % (plan.zk_facts()["launcher"], shell, line, shell)
+                    )
+                break
+
+
+def check_python(plan):
+    # type: (Plan) -> None
+    plan.python = plan.ask().python
+    plan.python_version = plan.ask().python_version
+    entry = plan.bundle.python_entry(plan.ask().version_info)
+    if entry is None:
+        plan.problem(
+            "%s is Python %s, which this bundle has no packages for (it has %s); fix: pass "
+            "--python with one of those"
             % (
-                self.bundle.storm["version"],
-                spec,
-                " that user %s can run" % self.user if self.user else "",
-                "; ".join(tried) or "nothing found",
-                "python2" if satisfies((3, 99), spec) is False else "python3-minimal",
+                plan.python,
+                plan.python_version,
+                ", ".join(sorted(plan.bundle.pythons, key=version_tuple)),
             )
         )
-
-    def check_disk(self):
-        need = 64 << 20
-        for component in self.components().values():
-            if not os.path.isdir(os.path.join(self.prefix, "releases", component["top"])):
-                size = os.path.getsize(self.bundle.path(component["artifact"]))
-                need += size * 3  # release tarballs unpack to about 2 to 3 times their size
-        if self.python_entry and not self.site_matches():
-            for wheel in self.python_entry["wheels"]:
-                need += os.path.getsize(self.bundle.path(wheel)) * 3
-        have = free_bytes(self.prefix)
-        if have < need:
-            self.problem(
-                "%s has %d MB free, the installation needs about %d MB; fix: free some space "
-                "or choose another --prefix"
-                % (nearest_existing(self.prefix), have >> 20, (need >> 20) + 1)
-            )
-
-    def ports(self, roles):
-        storm_ports = self.storm_facts().get("ports", {})
-        ports = []
-        if "zookeeper" in roles:
-            ports.append((self.zk_ports["client"], "ZooKeeper client port"))
-            if len(self.zk_servers) > 1:
-                ports.append((self.zk_ports["peer"], "ZooKeeper peer port"))
-                ports.append((self.zk_ports["election"], "ZooKeeper election port"))
-            admin = configs.zk_admin_port(self.zk_facts(), roles, self.zk_ports)
-            if admin is not None:
-                ports.append((admin, "ZooKeeper AdminServer"))
-        named = {
-            "nimbus": "nimbus.thrift.port",
-            "ui": "ui.port",
-            "logviewer": "logviewer.port",
-            "drpc": "drpc.port",
+    plan.python_entry = entry
+    plan.python_lock = plan.ask().sha256(plan.bundle.path(entry["lock"])) if entry else None
+    # The supervisord environment of an earlier run is kept when nothing it depends on
+    # changed: same interpreter, same version, same lock.
+    state = plan.state if plan.installed_here() else None
+    plan.site_ok = bool(
+        state
+        and entry
+        and state.get("python")
+        == {
+            "interpreter": plan.python,
+            "version": plan.python_version,
+            "lock": plan.python_lock,
         }
-        for role in STORM_DAEMONS:
-            if role in roles and named.get(role) in storm_ports:
-                ports.append((storm_ports[named[role]], "%s (%s)" % (role, named[role])))
-        if "supervisor" in roles:
-            for port in self.slots:
-                ports.append((port, "worker slot (supervisor.slots.ports)"))
-        return ports
+        and plan.ask().is_file(os.path.join(plan.site_dir, "bin", "supervisord"))
+    )
 
-    def check_ports(self):
-        if not self.roles:
-            self.notes.append("no --role given: ports not checked")
-            return
-        ours = set()
-        state = self.state if self.installed_here() else None
-        if state and health.supervisord_state(state.get("socket", "")) is not None:
-            # Held by this installation's own programs: a re-run needs them, not free.
-            ours = set(p for p, _ in self.ports(state.get("roles", [])))
-            ours.add(state.get("values", {}).get("http_port"))
-        wanted = self.ports(self.roles)
-        if self.http_port not in ours:
-            address = "0.0.0.0" if self.http_bind in ("0.0.0.0", "*", "") else self.http_bind
-            wanted.append((self.http_port, "supervisord web interface on " + address))
-        for port, what in wanted:
-            if port in ours:
-                continue
-            problem = port_problem(port)
-            if problem:
-                self.problem(
-                    "port %d for the %s is %s; fix: stop what holds it, or leave that role to "
-                    "another host" % (port, what, problem)
-                )
 
-    def check_password_file(self):
-        path = self.args.web_password_file
-        self.web_password = None
-        if not path:
-            return
-        try:
-            text = read_bytes(path).decode("utf-8").strip("\r\n")
-        except (IOError, OSError, UnicodeDecodeError) as exc:
-            self.problem(
-                "--web-password-file %s cannot be read (%s); fix: give a readable file that "
-                "holds the password" % (path, exc)
+def check_java(plan):
+    # type: (Plan) -> None
+    low, high, needs = None, None, []
+    components = []
+    if any(r in STORM_DAEMONS for r in plan.roles):
+        components.append(("Storm", plan.bundle.storm))
+    if "zookeeper" in plan.roles or not plan.roles:
+        components.append(("ZooKeeper", plan.bundle.zookeeper))
+    if not plan.roles:
+        components.append(("Storm", plan.bundle.storm))
+    for display, component in components:
+        facts = component["facts"]
+        if facts.get("java_min"):
+            low = max(low or 0, facts["java_min"])
+        if facts.get("java_max"):
+            high = min(high or 1000, facts["java_max"])
+        needs.append("%s %s" % (display, component["version"]))
+    if low and high and low > high:
+        plan.problem(
+            "%s need Java versions that do not overlap; fix: build a bundle with releases "
+            "of the same era (see `bundler recipes`)" % " and ".join(needs)
+        )
+    plan.java_home, plan.java_major, problem = plan.ask().find_java(low, high, " and ".join(needs))
+    plan.bundled_jdk = None
+    jdk = plan.bundle.manifest["components"].get("jdk")
+    if problem and jdk:
+        major = jdk.get("java_major") or 0
+        if (not low or major >= low) and (not high or major <= high):
+            # The host's Java does not do: the JDK the bundle carries does.
+            plan.bundled_jdk = jdk
+            plan.java_home = os.path.join(plan.prefix, "jdk")
+            plan.java_major = major
+            plan.notes.append(
+                "using the bundle's JDK (Java %s) as %s: %s"
+                % (jdk.get("version"), plan.java_home, problem.split("; fix:")[0])
             )
             return
-        if not text.strip() or "\n" in text:
-            self.problem(
-                "--web-password-file %s must hold one non-empty line; fix: write the password "
-                "on one line" % path
+        problem += "; the bundle's JDK is Java %d, which does not fit either" % major
+    if problem:
+        plan.problem(problem)
+    elif plan.user and plan.java_home:
+        java = os.path.join(plan.java_home, "bin", "java")
+        blocked = plan.ask().reachable(java, plan.ask().user_ids(plan.user))
+        if blocked:
+            plan.problem(
+                "service user %s cannot run %s (%s is in the way); fix: install a Java "
+                "outside private folders and set JAVA_HOME" % (plan.user, java, blocked)
             )
-            return
-        self.web_password = text
+
+
+def check_launcher_python(plan):
+    # type: (Plan) -> None
+    plan.launcher_python = None
+    if not any(r in STORM_DAEMONS for r in plan.roles) and plan.roles:
+        return
+    spec = plan.storm_facts().get("launcher_python") or ">=2.6"
+    ids = plan.ask().user_ids(plan.user) if plan.user else None
+    candidates = []  # type: List[Optional[str]]
+    if plan.args.launcher_python:
+        candidates = [plan.args.launcher_python]
+    else:
+        path = plan.env.get("PATH", "")
+        candidates = [plan.ask().which(n, path) for n in LAUNCHER_PYTHONS]
+        candidates += list(LAUNCHER_PYTHON_PATHS) + [plan.ask().python]
+    tried = []
+    seen = set()
+    for candidate in candidates:
+        if not candidate or candidate in seen:
+            continue
+        seen.add(candidate)
+        info = plan.ask().python_info(candidate)
+        if info is None:
+            if plan.args.launcher_python:
+                tried.append("%s does not run" % candidate)
+            continue
+        executable, version = info
+        label = "%s (%s)" % (executable, ".".join(map(str, version)))
+        if not satisfies(version, spec):
+            tried.append(label + " is outside " + spec)
+            continue
+        if plan.user and plan.ask().reachable(executable, ids):
+            tried.append(label + " is not reachable by user " + plan.user)
+            continue
+        plan.launcher_python = executable
+        return
+    plan.problem(
+        "Storm %s's launcher needs Python %s%s; tried: %s; fix: install one (e.g. "
+        "apt-get install %s) or pass --launcher-python PATH"
+        % (
+            plan.bundle.storm["version"],
+            spec,
+            " that user %s can run" % plan.user if plan.user else "",
+            "; ".join(tried) or "nothing found",
+            "python2" if satisfies((3, 99), spec) is False else "python3-minimal",
+        )
+    )
+
+
+def check_disk(plan):
+    # type: (Plan) -> None
+    need = 64 << 20
+    for component in plan.components().values():
+        if not plan.ask().is_dir(os.path.join(plan.prefix, "releases", component["top"])):
+            size = plan.ask().size(plan.bundle.path(component["artifact"]))
+            need += size * 3  # release tarballs unpack to about 2 to 3 times their size
+    if plan.python_entry and not plan.site_ok:
+        for wheel in plan.python_entry["wheels"]:
+            need += plan.ask().size(plan.bundle.path(wheel)) * 3
+    have = plan.ask().free_bytes(plan.prefix)
+    if have < need:
+        plan.problem(
+            "%s has %d MB free, the installation needs about %d MB; fix: free some space "
+            "or choose another --prefix"
+            % (plan.ask().nearest_existing(plan.prefix), have >> 20, (need >> 20) + 1)
+        )
+
+
+def ports(plan, roles):
+    # type: (Plan, List[str]) -> List[Tuple[int, str]]
+    storm_ports = plan.storm_facts().get("ports", {})
+    ports = []
+    if "zookeeper" in roles:
+        ports.append((plan.zk_ports["client"], "ZooKeeper client port"))
+        if len(plan.zk_servers) > 1:
+            ports.append((plan.zk_ports["peer"], "ZooKeeper peer port"))
+            ports.append((plan.zk_ports["election"], "ZooKeeper election port"))
+        admin = configs.zk_admin_port(plan.zk_facts(), roles, plan.zk_ports)
+        if admin is not None:
+            ports.append((admin, "ZooKeeper AdminServer"))
+    named = {
+        "nimbus": "nimbus.thrift.port",
+        "ui": "ui.port",
+        "logviewer": "logviewer.port",
+        "drpc": "drpc.port",
+    }
+    for role in STORM_DAEMONS:
+        if role in roles and named.get(role) in storm_ports:
+            ports.append((storm_ports[named[role]], "%s (%s)" % (role, named[role])))
+    if "supervisor" in roles:
+        for port in plan.slots:
+            ports.append((port, "worker slot (supervisor.slots.ports)"))
+    return ports
+
+
+def check_ports(plan):
+    # type: (Plan) -> None
+    if not plan.roles:
+        plan.notes.append("no --role given: ports not checked")
+        return
+    ours = set()
+    state = plan.state if plan.installed_here() else None
+    if state and plan.ask().supervisord_running(state.get("socket", "")):
+        # Held by this installation's own programs: a re-run needs them, not free.
+        ours = set(p for p, _ in ports(plan, state.get("roles", [])))
+        ours.add(state.get("values", {}).get("http_port"))
+    wanted = ports(plan, plan.roles)
+    if plan.http_port not in ours:
+        address = "0.0.0.0" if plan.http_bind in ("0.0.0.0", "*", "") else plan.http_bind
+        wanted.append((plan.http_port, "supervisord web interface on " + address))
+    for port, what in wanted:
+        if port in ours:
+            continue
+        problem = plan.ask().port_problem(port)
+        if problem:
+            plan.problem(
+                "port %d for the %s is %s; fix: stop what holds it, or leave that role to "
+                "another host" % (port, what, problem)
+            )
+
+
+def check_password_file(plan):
+    # type: (Plan) -> None
+    path = plan.args.web_password_file
+    plan.web_password = None
+    if not path:
+        return
+    try:
+        text = plan.ask().read(path).decode("utf-8").strip("\r\n")
+    except (IOError, OSError, UnicodeDecodeError) as exc:
+        plan.problem(
+            "--web-password-file %s cannot be read (%s); fix: give a readable file that "
+            "holds the password" % (path, exc)
+        )
+        return
+    if not text.strip() or "\n" in text:
+        plan.problem(
+            "--web-password-file %s must hold one non-empty line; fix: write the password "
+            "on one line" % path
+        )
+        return
+    plan.web_password = text

@@ -8,6 +8,11 @@ import os
 from .errors import InstallError
 from .system import read_or_none
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union  # noqa: F401
+
+
 STATE_SCHEMA = 1
 
 
@@ -15,12 +20,14 @@ STATE_SCHEMA = 1
 
 
 def load_state(prefix):
+    # type: (str) -> Optional[Dict[str, Any]]
     path = os.path.join(prefix, "state", "installed.json")
     data = read_or_none(path)
     if data is None:
         return None
     try:
-        return json.loads(data.decode("utf-8"))
+        state = json.loads(data.decode("utf-8"))  # type: Dict[str, Any]
+        return state
     except ValueError:
         pass
     raise InstallError(
@@ -30,4 +37,5 @@ def load_state(prefix):
 
 
 def state_bytes(state):
+    # type: (Dict[str, Any]) -> bytes
     return (json.dumps(state, indent=2, sort_keys=True) + "\n").encode("utf-8")

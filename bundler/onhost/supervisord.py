@@ -13,7 +13,7 @@ import time
 try:  # Python 3
     from configparser import RawConfigParser
 except ImportError:  # Python 2
-    from ConfigParser import RawConfigParser  # type: ignore[no-redef]
+    from ConfigParser import RawConfigParser  # type: ignore[no-redef,import-not-found]
 
 from . import health
 from .errors import Unhealthy, warn

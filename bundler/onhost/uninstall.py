@@ -7,7 +7,7 @@ import sys
 
 from . import health
 from .errors import EXIT_OK, say
-from .facts import default_prefix, ids_of
+from .facts import HostFacts, default_prefix, ids_of
 from .host import Host
 from .ownership import PREFIX_DIRS, created_before, purge_paths
 from .plan import identify_host
@@ -23,7 +23,8 @@ def uninstall(args, bundle):
     stay (with a small record, so that a later --uninstall --purge finds them) unless --purge.
     The prefix is --prefix, else this host's in the bundle's inventory, else the default."""
     root = os.geteuid() == 0
-    entry = identify_host(args, bundle)[0] if not args.prefix else None
+    facts = HostFacts(dict(os.environ))
+    entry = identify_host(args, bundle, facts)[0] if not args.prefix else None
     prefix = os.path.normpath(
         args.prefix or (entry and entry.get("prefix")) or default_prefix(root)
     )

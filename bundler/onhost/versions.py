@@ -5,8 +5,13 @@ from __future__ import absolute_import, print_function
 
 import re
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union  # noqa: F401
+
 
 def version_tuple(text):
+    # type: (str) -> Tuple[int, ...]
     return tuple(int(p) for p in re.findall(r"\d+", text))
 
 
@@ -14,6 +19,7 @@ def version_tuple(text):
 
 
 def _cmp(a, b):
+    # type: (Sequence[int], Sequence[int]) -> int
     width = max(len(a), len(b))
     a = tuple(a) + (0,) * (width - len(a))
     b = tuple(b) + (0,) * (width - len(b))
@@ -21,6 +27,7 @@ def _cmp(a, b):
 
 
 def satisfies(version, spec):
+    # type: (Sequence[int], str) -> bool
     """True when the version tuple matches every clause of spec (">=2.6,<3", "==3.*", ...)."""
     for clause in [c.strip() for c in spec.split(",") if c.strip()]:
         match = re.match(r"^(~=|==|!=|<=|>=|<|>)\s*([0-9][0-9.]*)(\.\*)?$", clause)
@@ -51,6 +58,7 @@ def satisfies(version, spec):
 
 
 def parse_java_version(text):
+    # type: (str) -> Optional[int]
     """The major version in `java -version` output: 1.8.0_392 is 8; 9 and later print 11.0.2,
     17, 21-ea. None when there is none."""
     match = re.search(r'version "([^"]+)"', text)
