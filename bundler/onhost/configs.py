@@ -32,7 +32,7 @@ import tempfile
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -674,7 +674,7 @@ def render_systemd_unit(manifest, values):
 
 
 def render(manifest, values):
-    # type: (Dict[str, Any], Dict[str, Any]) -> List[Tuple[str, str, int]]
+    # type: (Dict[str, Any], Mapping[str, Any]) -> List[Tuple[str, str, int]]
     """Every config file for this host: a list of (path relative to PREFIX, text, mode)."""
     validate_values(values)
     roles = values["roles"]

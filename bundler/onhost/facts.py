@@ -324,7 +324,8 @@ class HostFacts(object):
     tests/test_plan.py) and a plan is computed without root, network or processes."""
 
     def __init__(self, env):
-        self.env = env  # type: Dict[str, str]
+        # type: (Dict[str, str]) -> None
+        self.env = env
         self.root = os.geteuid() == 0
         self.user = current_user()
         self.python = sys.executable

@@ -14,20 +14,9 @@ EXIT_ERROR=1
 EXIT_INTEGRITY=3
 EXIT_PREREQ=4
 
-say() {
-    printf '%s\n' "install.sh: $*" >&2
-}
+say() { printf '%s\n' "install.sh: $*" >&2; }
 
-err() {
-    say "error: $*"
-}
-
-need_cmd() {
-    if ! command -v "$1" >/dev/null 2>&1; then
-        err "need '$1' (command not found); install it (it is part of every POSIX system's base tools)"
-        return "$EXIT_PREREQ"
-    fi
-}
+err() { say "error: $*"; }
 
 # The folder this script lives in, without relying on readlink -f (not POSIX).
 bundle_dir() {
@@ -148,7 +137,10 @@ verify_bundle() {
 
 main() {
     for cmd in find sed awk grep sort tr; do
-        need_cmd "$cmd" || return $?
+        if ! command -v "$cmd" >/dev/null 2>&1; then
+            err "need '$cmd' (command not found); install it (it is part of every POSIX system's base tools)"
+            return "$EXIT_PREREQ"
+        fi
     done
     root=$(bundle_dir) || {
         err "cannot find the bundle folder"

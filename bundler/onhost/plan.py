@@ -19,7 +19,34 @@ from .system import to_bytes
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Optional, Set, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Optional, Set, Tuple, TypedDict  # noqa: F401
+
+    # What configs.render is given (docs/installer.md, "Values"): one key per decision.
+    Values = TypedDict(
+        "Values",
+        {
+            "prefix": str,
+            "user": Optional[str],
+            "roles": List[str],
+            "host": str,
+            "zk_servers": List[str],
+            "zk_ids": List[int],
+            "zk_id": Optional[int],
+            "zk_ports": Dict[str, Optional[int]],
+            "nimbus_hosts": List[str],
+            "http_bind": str,
+            "http_port": int,
+            "web_password_sha1": str,
+            "java_home": Optional[str],
+            "java_major": Optional[int],
+            "memory_mb": int,
+            "python": str,
+            "launcher_python": str,
+            "site_dir": str,
+            "slots": List[int],
+            "heaps": Dict[str, int],
+        },
+    )
 
     from .bundle import Bundle  # noqa: F401
     from .facts import HostFacts  # noqa: F401
@@ -103,7 +130,7 @@ class Plan(object):
         self.zk_servers = []  # type: List[str]
         self.zk_ids = []  # type: List[int]
         self.zk_id = None  # type: Optional[int]
-        self.zk_ports = {}  # type: Dict[str, Any]
+        self.zk_ports = {}  # type: Dict[str, Optional[int]]
         self.nimbus_hosts = []  # type: List[str]
         self.slots = []  # type: List[int]
         self.heaps = {}  # type: Dict[str, int]
@@ -126,7 +153,7 @@ class Plan(object):
         self.web_password = None  # type: Optional[str]
         # What is written (render): the password, the values, every file with its mode.
         self.password = ""
-        self.values = {}  # type: Dict[str, Any]
+        self.values = None  # type: Optional[Values]
         self.rendered = []  # type: List[Tuple[str, bytes, int]]
         self.conf_text = b""
         self.unit_text = None  # type: Optional[bytes]
@@ -406,7 +433,7 @@ class Plan(object):
         )
 
     def make_values(self, web_password_sha1):
-        # type: (str) -> Dict[str, Any]
+        # type: (str) -> Values
         return {
             "prefix": self.prefix,
             "user": self.user,

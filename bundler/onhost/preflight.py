@@ -242,12 +242,15 @@ def check_disk(plan):
 def ports(plan, roles):
     # type: (Plan, List[str]) -> List[Tuple[int, str]]
     storm_ports = plan.storm_facts().get("ports", {})
-    ports = []
+    ports = []  # type: List[Tuple[int, str]]
     if "zookeeper" in roles:
-        ports.append((plan.zk_ports["client"], "ZooKeeper client port"))
+        wanted = [("client", "ZooKeeper client port")]
         if len(plan.zk_servers) > 1:
-            ports.append((plan.zk_ports["peer"], "ZooKeeper peer port"))
-            ports.append((plan.zk_ports["election"], "ZooKeeper election port"))
+            wanted += [("peer", "ZooKeeper peer port"), ("election", "ZooKeeper election port")]
+        for key, what in wanted:
+            port = plan.zk_ports[key]
+            if port is not None:
+                ports.append((port, what))
         admin = configs.zk_admin_port(plan.zk_facts(), roles, plan.zk_ports)
         if admin is not None:
             ports.append((admin, "ZooKeeper AdminServer"))
