@@ -106,7 +106,11 @@ class Installer(object):
             # What this installer created (folders relative to the prefix) and the logs it
             # configured: all that --uninstall --purge may remove besides the above.
             "created": [],
-            "logs": log_files(parse_conf(plan.conf_text)),
+            # Logs of programs an earlier run had and this one drops are still this
+            # installation's: the record keeps every log it ever configured.
+            "logs": sorted(
+                set(previous.get("logs", [])) | set(log_files(parse_conf(plan.conf_text)))
+            ),
         }
         self.site_changed = False
         self.unit_changed = False
