@@ -28,6 +28,25 @@ from .supervisord import (
 )
 from .system import clean_env, read_bytes, read_or_none, run, sha256_bytes, to_bytes, which
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+    from .plan import Plan  # noqa: F401
+
+
 ZK_DIR_FILES = ("etc/zookeeper/", "data/zookeeper/")
 STORM_DIR_FILES = ("etc/storm/",)
 SYSTEMD_DIR = "/etc/systemd/system"
@@ -36,6 +55,7 @@ SYSTEMD_DIR = "/etc/systemd/system"
 
 
 def nologin_shell():
+    # type: () -> str
     for shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false"):
         if os.path.exists(shell):
             return shell
@@ -43,6 +63,7 @@ def nologin_shell():
 
 
 def create_user(host, name):
+    # type: (Host, str) -> None
     shell = nologin_shell()
     if which("useradd"):
         cmd = ["useradd", "--system", "--user-group", "--no-create-home"]
@@ -65,10 +86,12 @@ def create_user(host, name):
 
 
 def program_component(name):
+    # type: (str) -> str
     return "zookeeper" if ROLE_OF.get(name) == "zookeeper" else "storm"
 
 
 def fingerprint(section, project, component, rendered, jdk):
+    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str]) -> str
     """What a running program was started with: a change means it needs a restart."""
     deps = ZK_DIR_FILES if project == "zookeeper" else STORM_DIR_FILES
     files = dict((rel, sha256_bytes(data)) for rel, data, _ in rendered if rel.startswith(deps))
@@ -80,13 +103,14 @@ class Installer(object):
     """Applies a Plan to the host, step by step, through Host."""
 
     def __init__(self, plan):
+        # type: (Plan) -> None
         self.plan = plan
         self.bundle = plan.bundle
         self.prefix = plan.prefix
         self.old = (plan.state if plan.installed_here() else None) or {}
         old = self.old
         previous = plan.state or {}
-        self.state = {
+        self.state = {  # type: Dict[str, Any]
             "schema": STATE_SCHEMA,
             "prefix": self.prefix,
             "bundle": {"name": self.bundle.name, "id": self.bundle.id},
@@ -120,6 +144,7 @@ class Installer(object):
         self.host = Host(self.prefix, plan.dry_run, owner, owner, created_before(previous))
 
     def install(self):
+        # type: () -> Optional[str]
         plan = self.plan
         self.service_user()
         for rel, mode in PREFIX_DIRS:
@@ -150,6 +175,7 @@ class Installer(object):
         raise Unhealthy("%s\n%s" % (failed, self.left_running()))
 
     def left_running(self):
+        # type: () -> str
         """What a failed health check leaves behind, and how to stop it or try again: the
         programs stay with supervisord, which keeps restarting the failing one."""
         prefix_flag = " --prefix %s" % self.prefix
@@ -177,6 +203,7 @@ class Installer(object):
         return "\n".join(lines)
 
     def service_user(self):
+        # type: () -> None
         plan = self.plan
         if not plan.user:
             return
@@ -189,6 +216,7 @@ class Installer(object):
         self.host.service = (entry.pw_uid, entry.pw_gid)
 
     def lock(self):
+        # type: () -> None
         if self.plan.dry_run:
             return
         import fcntl
@@ -205,6 +233,7 @@ class Installer(object):
         )
 
     def save_state(self):
+        # type: () -> None
         if self.plan.dry_run:
             return
         path = self.host.abs("state/installed.json")
@@ -215,11 +244,13 @@ class Installer(object):
         self.host._atomic(path, data, 0o600, *self.host.owner)
 
     def track(self, rel, data):
+        # type: (str, Union[str, bytes]) -> None
         self.state["files"][rel] = sha256_bytes(to_bytes(data))
 
     # Python environment for supervisord
 
     def python_env(self):
+        # type: () -> None
         plan = self.plan
         entry = plan.python_entry
         record = plan.python_record()
@@ -232,6 +263,10 @@ class Installer(object):
                 why = "Python %s -> %s" % (old.get("version"), record["version"])
             elif old:
                 why = "its lock changed"
+            if entry is None:  # preflight made it a problem: never planned without one
+                raise InstallError(
+                    "this bundle has no packages for Python %s" % plan.python_version
+                )
             self.install_site(entry, why)
             self.site_changed = True
             self.state["python"] = record
@@ -242,6 +277,7 @@ class Installer(object):
         self.track(rel, data)
 
     def install_site(self, entry, why):
+        # type: (Dict[str, Any], Optional[str]) -> None
         plan = self.plan
         site = plan.site_dir
         partial = "%s.partial-%d" % (site, os.getpid())
@@ -274,6 +310,7 @@ class Installer(object):
     # releases and symlinks
 
     def releases(self):
+        # type: () -> None
         releases_dir = self.host.abs("releases")
         for name, component in sorted(self.plan.components().items()):
             top = component["top"]
@@ -288,14 +325,14 @@ class Installer(object):
             self.host.symlink(name, "releases/" + top)
             if name == "storm":
                 self.storm_logs(top)
-        if self.plan.bundled_jdk and not self.plan.dry_run:
+        if self.plan.bundled_jdk and self.plan.java_home and not self.plan.dry_run:
             java = os.path.join(self.plan.java_home, "bin", "java")
             major, reason = java_version(java)
             if major is None:
                 raise PrerequisitesMissing(
                     [
                         "the bundle's JDK does not run on this host (%s: %s); fix: install "
-                        "Java %d and set JAVA_HOME"
+                        "Java %s and set JAVA_HOME"
                         % (java, " ".join(reason or []), self.plan.java_major)
                     ]
                 )
@@ -303,6 +340,7 @@ class Installer(object):
             self.host.remove(self.host.abs("jdk"))
 
     def storm_logs(self, top):
+        # type: (str) -> None
         """Storm writes its daemon and worker logs to STORM_HOME/logs (0.9.x has no setting
         to move them): point that at PREFIX/logs/storm, which the service user owns, so the
         release itself stays root's and untouched otherwise."""
@@ -315,6 +353,7 @@ class Installer(object):
         self.host.symlink(rel, "../../logs/storm")
 
     def extract(self, component, releases_dir):
+        # type: (Dict[str, Any], str) -> None
         unsafe = None
         try:
             archive.extract(self.bundle.path(component["artifact"]), releases_dir, component["top"])
@@ -329,6 +368,7 @@ class Installer(object):
     # configs
 
     def configs(self):
+        # type: () -> None
         plan = self.plan
         host = self.host
         data = plan.password + "\n"
@@ -338,14 +378,14 @@ class Installer(object):
         conf_rel = "etc/supervisord.conf"
         conf_path = host.abs(conf_rel)
         old_conf = read_or_none(conf_path)
-        for rel, data, mode in plan.rendered:
+        for rel, content, mode in plan.rendered:
             uid, gid = host.ids_for(rel)
             parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
             if parent and parent not in host.created and not os.path.isdir(host.abs(parent)):
                 host.ensure_dir(parent, 0o755)
-            changed = host.write(host.abs(rel), data, mode, uid, gid)
+            changed = host.write(host.abs(rel), content, mode, uid, gid)
             self.conf_changed = self.conf_changed or (changed and rel == conf_rel)
-            self.track(rel, data)
+            self.track(rel, content)
         keep = set(["etc/web-password", "python/interpreter"] + [r for r, _, _ in plan.rendered])
         for rel in sorted(set(self.state["files"]) - keep):
             host.remove(host.abs(rel))
@@ -361,19 +401,21 @@ class Installer(object):
                     program_component(name),
                     self.bundle.components[program_component(name)],
                     plan.rendered,
-                    plan.bundled_jdk and plan.bundled_jdk["top"],
+                    plan.bundled_jdk["top"] if plan.bundled_jdk else None,
                 ),
             )
             for name in plan.program_order
         )
 
     def systemd_unit(self):
+        # type: () -> None
         plan = self.plan
         path = os.path.join(SYSTEMD_DIR, unit_name(self.prefix))
-        self.unit_changed = self.host.write(path, plan.unit_text, 0o644)
+        self.unit_changed = self.host.write(path, plan.unit_text or b"", 0o644)
         self.state["unit"] = path
 
     def drop_systemd_unit(self):
+        # type: () -> None
         """--init none after a systemd installation: supervisord leaves systemd's care."""
         unit = self.old.get("unit")
         if not unit or not os.path.exists(unit):
@@ -386,6 +428,7 @@ class Installer(object):
         self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
 
     def say_not_started(self):
+        # type: () -> None
         if self.plan.dry_run:
             return
         if health.supervisord_state(self.plan.socket) is not None:
@@ -399,6 +442,7 @@ class Installer(object):
     # start, or apply changes to what runs
 
     def start(self):
+        # type: () -> None
         plan = self.plan
         host = self.host
         running = health.supervisord_state(plan.socket) is not None
@@ -436,6 +480,7 @@ class Installer(object):
                 proxy.supervisor.startProcess(name, False)
 
     def update(self, proxy, order):
+        # type: (Any, Dict[str, int]) -> Set[str]
         """`supervisorctl update`: add, change and remove program groups as the new config
         says. Returns the names it started, restarted or removed."""
         host = self.host
@@ -465,6 +510,7 @@ class Installer(object):
         return set(added) | set(changed) | set(removed)
 
     def start_supervisord(self):
+        # type: () -> None
         plan = self.plan
         if plan.init == "systemd":
             name = unit_name(self.prefix)
@@ -486,6 +532,7 @@ class Installer(object):
             )
 
     def stop_supervisord(self, why):
+        # type: (str) -> None
         self.host.change("stop supervisord and its programs (%s)" % why)
         if self.plan.dry_run:
             return

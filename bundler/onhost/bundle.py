@@ -9,6 +9,23 @@ from . import cluster
 from .errors import IntegrityError
 from .system import read_bytes, sha256_bytes
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+
 # --- the bundle ---
 
 
@@ -16,6 +33,7 @@ class Bundle(object):
     """The verified, unpacked bundle: manifest, facts and the paths of its files."""
 
     def __init__(self, root):
+        # type: (str) -> None
         self.root = os.path.abspath(root)
         # Raised after the except clause: Python 2 has no `raise ... from`.
         problem = None
@@ -69,7 +87,10 @@ class Bundle(object):
                 )
 
     def path(self, rel):
+        # type: (str) -> str
         return os.path.join(self.root, *rel.split("/"))
 
     def python_entry(self, version):
-        return self.pythons.get("%d.%d" % tuple(version[:2]))
+        # type: (Sequence[int]) -> Optional[Dict[str, Any]]
+        entry = self.pythons.get("%d.%d" % tuple(version[:2]))  # type: Optional[Dict[str, Any]]
+        return entry

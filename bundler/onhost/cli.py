@@ -13,10 +13,28 @@ from .flags import USAGE, CommandLineError, parse_args
 from .plan import make_plan
 from .uninstall import uninstall
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+
 # --- main ---
 
 
 def report_problems(problems):
+    # type: (Sequence[str]) -> None
     say("this host is not ready; nothing was changed:")
     for problem in problems:
         sys.stderr.write("  - %s\n" % problem)
@@ -24,11 +42,12 @@ def report_problems(problems):
 
 
 def main(argv=None):
+    # type: (Optional[List[str]]) -> int
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.help:
         sys.stdout.write(USAGE)
         return EXIT_OK
-    bundle = Bundle(args.bundle_dir)
+    bundle = Bundle(args.bundle_dir or ".")
     if args.uninstall:
         return uninstall(args, bundle)
     plan = make_plan(args, bundle, HostFacts(dict(os.environ)))
@@ -61,6 +80,7 @@ def main(argv=None):
 
 
 def entry_point():
+    # type: () -> None
     try:
         code = main()
     except CommandLineError as exc:

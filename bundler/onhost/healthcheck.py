@@ -12,12 +12,15 @@ from .roles import ROLE_OF
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import List  # noqa: F401
+    from typing import Any, Callable, Dict, List, Optional, Tuple  # noqa: F401
+
+    from .plan import Plan  # noqa: F401
 
 # --- health ---
 
 
 def check_health(plan):
+    # type: (Plan) -> str
     """Wait until every program is RUNNING and answers, ZooKeeper first, then for what the
     roles need from other hosts, then the Storm daemons. Returns a report for stdout; raises
     Unhealthy with the failing program's log tail, or naming the peer that is missing."""
@@ -40,6 +43,7 @@ def check_health(plan):
             what, check = probe
 
             def answered(check=check, name=name):
+                # type: (Callable[[], Any], str) -> Any
                 info = proxy.supervisor.getProcessInfo(name)
                 if info["state"] != health.RUNNING:
                     raise Unhealthy(failure(name, info, "left RUNNING while being checked"))
@@ -66,8 +70,9 @@ def check_health(plan):
 
 
 def wait_running(proxy, name, deadline, timeout):
+    # type: (Any, str, float, int) -> Dict[str, Any]
     while True:
-        info = proxy.supervisor.getProcessInfo(name)
+        info = proxy.supervisor.getProcessInfo(name)  # type: Dict[str, Any]
         if info["state"] == health.RUNNING:
             return info
         if info["state"] == health.FATAL:
@@ -78,6 +83,7 @@ def wait_running(proxy, name, deadline, timeout):
 
 
 def probe_for(role, plan):
+    # type: (Optional[str], Plan) -> Optional[Tuple[str, Callable[[], Any]]]
     """(what, check) for a role; check() returns a description once it answers."""
     local = "127.0.0.1"
     storm_ports = plan.bundle.storm["facts"].get("ports", {})
@@ -89,6 +95,7 @@ def probe_for(role, plan):
         ensemble = len(plan.zk_servers) > 1
 
         def zk_check():
+            # type: () -> Optional[str]
             said = ""
             if ruok:
                 if health.four_letter(local, port, "ruok").strip() != "imok":
@@ -103,7 +110,7 @@ def probe_for(role, plan):
                 return "%swaiting for a quorum of %s" % (said, ",".join(plan.zk_servers))
             return None
 
-        return "ZooKeeper on port %d" % port, zk_check
+        return "ZooKeeper on port %s" % port, zk_check
     keys = {
         "nimbus": ("nimbus.thrift.port", "tcp"),
         "drpc": ("drpc.port", "tcp"),
@@ -118,6 +125,7 @@ def probe_for(role, plan):
         return "port %d" % port, lambda: health.tcp_open(local, port) and "port %d open" % port
 
     def http_check():
+        # type: () -> Optional[str]
         status = health.http_status(local, port)
         if status is not None and status < 500:
             return "HTTP %d on port %d" % (status, port)
@@ -127,6 +135,7 @@ def probe_for(role, plan):
 
 
 def failure(name, info, what):
+    # type: (str, Dict[str, Any], str) -> str
     text = "%s %s (state %s%s)" % (
         name,
         what,

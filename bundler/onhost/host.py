@@ -11,23 +11,42 @@ import sys
 from .errors import InstallError, say
 from .system import read_bytes, run, to_bytes
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+
 # --- changes: one place that prints them and, unless --dry-run, makes them ---
 
 
 class Host(object):
     def __init__(self, prefix, dry_run, owner, service, owned=()):
+        # type: (str, bool, Tuple[Optional[int], Optional[int]], Tuple[Optional[int], Optional[int]], Iterable[str]) -> None
         self.prefix = prefix
         self.dry_run = dry_run
         self.owner = owner  # (uid, gid) for everything but data/logs/run
         self.service = service  # (uid, gid) for data/logs/run
-        self.changed = []
-        self.removed = set()
+        self.changed = []  # type: List[str]
+        self.removed = set()  # type: Set[str]
         # Folders (relative to prefix) this installer created, earlier or in this run: the
         # only ones whose mode and owner it sets.
         self.owned = set(owned)
-        self.created = set()
+        self.created = set()  # type: Set[str]
 
     def change(self, text):
+        # type: (str) -> None
         self.changed.append(text)
         if self.dry_run:
             sys.stdout.write("would %s\n" % text)
@@ -36,13 +55,16 @@ class Host(object):
             say(text)
 
     def abs(self, rel):
+        # type: (str) -> str
         return os.path.join(self.prefix, *rel.split("/")) if rel else self.prefix
 
     def ids_for(self, rel):
+        # type: (str) -> Tuple[Optional[int], Optional[int]]
         top = rel.split("/", 1)[0]
         return self.service if top in ("data", "logs", "run") else self.owner
 
     def ensure_dir(self, rel, mode):
+        # type: (str, int) -> None
         path = self.abs(rel)
         uid, gid = self.ids_for(rel)
         if os.path.islink(path) or (os.path.exists(path) and not os.path.isdir(path)):
@@ -60,21 +82,24 @@ class Host(object):
             self.fix_meta(path, mode, uid, gid)
 
     def fix_meta(self, path, mode, uid, gid):
+        # type: (str, int, Optional[int], Optional[int]) -> None
         st = os.lstat(path)
         if stat.S_IMODE(st.st_mode) != mode:
             self.change("set mode %04o on %s" % (mode, path))
             if not self.dry_run:
                 os.chmod(path, mode)
-        if uid is not None and (st.st_uid, st.st_gid) != (uid, gid):
+        if uid is not None and gid is not None and (st.st_uid, st.st_gid) != (uid, gid):
             self.change("set owner %d:%d on %s" % (uid, gid, path))
             if not self.dry_run:
                 os.chown(path, uid, gid)
 
     def _chown(self, path, uid, gid):
-        if uid is not None:
+        # type: (str, Optional[int], Optional[int]) -> None
+        if uid is not None and gid is not None:
             os.lchown(path, uid, gid)
 
     def write(self, path, data, mode, uid=None, gid=None, show_diff=True):
+        # type: (str, Union[str, bytes], int, Optional[int], Optional[int], bool) -> bool
         """Write data to path atomically; the previous content, when different, is kept as
         path.bak. Returns True when the content changed."""
         data = to_bytes(data)
@@ -100,6 +125,7 @@ class Host(object):
         return True
 
     def show_diff(self, old, new):
+        # type: (bytes, bytes) -> None
         import difflib
 
         lines = difflib.unified_diff(
@@ -116,6 +142,7 @@ class Host(object):
             sys.stdout.write("    %s\n" % line)
 
     def _atomic(self, path, data, mode, uid, gid):
+        # type: (str, bytes, int, Optional[int], Optional[int]) -> None
         tmp = "%s.%d.tmp" % (path, os.getpid())
         fd = os.open(
             tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600
@@ -133,6 +160,7 @@ class Host(object):
                 os.unlink(tmp)
 
     def symlink(self, rel, target):
+        # type: (str, str) -> bool
         path = self.abs(rel)
         if os.path.islink(path) and os.readlink(path) == target:
             return False
@@ -148,10 +176,12 @@ class Host(object):
         return True
 
     def would_be_empty(self, folder):
+        # type: (str) -> bool
         """Empty now, or once what was removed (under --dry-run: would be) is gone."""
         return all(os.path.join(folder, name) in self.removed for name in os.listdir(folder))
 
     def remove(self, path):
+        # type: (str) -> None
         if not os.path.lexists(path):
             return
         self.change("remove %s" % path)
@@ -164,11 +194,13 @@ class Host(object):
             os.unlink(path)
 
     def discard(self, path):
+        # type: (str) -> None
         """Remove a scratch path of this run (never shown: it is not part of the plan)."""
         if not self.dry_run and os.path.lexists(path):
             shutil.rmtree(path, ignore_errors=True)
 
     def swap_in(self, new, path):
+        # type: (str, str) -> None
         """Put the folder new in place of path in two renames; the old one is then removed."""
         if self.dry_run:
             return
@@ -179,6 +211,7 @@ class Host(object):
         shutil.rmtree(old, ignore_errors=True)
 
     def signal(self, pid, signum):
+        # type: (int, int) -> None
         """Send a signal to a process this installation started (supervisord, its programs)."""
         if self.dry_run:
             return
@@ -188,6 +221,7 @@ class Host(object):
             pass
 
     def command(self, text, cmd, timeout=300, env=None):
+        # type: (str, List[str], int, Optional[Dict[str, str]]) -> str
         """Run a command as a change; raises InstallError with its output when it fails."""
         self.change(text)
         if self.dry_run:

@@ -9,6 +9,27 @@ from . import cluster, configs, health
 from .errors import Unhealthy, say, warn
 from .roles import ROLE_OF, STORM_DAEMONS
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+    from .plan import Plan  # noqa: F401
+
+    T = TypeVar("T")
+
+
 DEFAULT_PEER_TIMEOUT = 300
 # Between progress lines while waiting for peers.
 PEER_REPORT_EVERY = 15
@@ -18,12 +39,14 @@ PEER_REPORT_EVERY = 15
 
 
 def peer_label(plan, host, port):
+    # type: (Plan, str, int) -> str
     name = cluster.peer_names(plan.bundle.cluster).get(host)
     where = "%s:%d" % (host, port)
     return "%s (%s)" % (name, where) if name and name != host else where
 
 
 def why_not(exc):
+    # type: (BaseException) -> str
     if isinstance(exc, socket.timeout):
         return "no answer"
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -31,8 +54,9 @@ def why_not(exc):
 
 
 def quorum_probe(plan):
+    # type: (Plan) -> Tuple[bool, str, List[str]]
     """(ok, detail, missing): a majority of the ensemble answers `srvr` with a serving mode."""
-    port = plan.zk_ports["client"]
+    port = int(plan.zk_ports["client"] or 0)
     servers = plan.zk_servers
     need = len(servers) // 2 + 1
     serving_modes = ("leader", "follower") if len(servers) > 1 else ("standalone",)
@@ -54,6 +78,7 @@ def quorum_probe(plan):
 
 
 def nimbus_probe(plan):
+    # type: (Plan) -> Tuple[bool, str, List[str]]
     """(ok, detail, missing): a Nimbus host accepts connections on its thrift port."""
     port = plan.storm_facts().get("ports", {}).get("nimbus.thrift.port", 6627)
     missing = []
@@ -70,6 +95,7 @@ def nimbus_probe(plan):
 
 
 def wait_peer(plan, what, probe, fix):
+    # type: (Plan, str, Callable[[], Tuple[bool, str, List[str]]], str) -> str
     """Probe until it passes or --peer-timeout runs out, with a progress line now and then.
     Returns the report line; raises Unhealthy naming what is missing (a warning instead with
     --peer-timeout 0)."""
@@ -98,6 +124,7 @@ def wait_peer(plan, what, probe, fix):
 
 
 def wait_for_peers(plan, proxy, lines):
+    # type: (Plan, Any, List[str]) -> List[str]
     """The ZooKeeper quorum every Storm daemon needs (and every member of an ensemble is part
     of), then Nimbus for a host that runs Storm daemons but not Nimbus."""
     report = []
@@ -129,6 +156,7 @@ def wait_for_peers(plan, proxy, lines):
 
 
 def refresh_zookeeper_line(plan, proxy, lines):
+    # type: (Plan, Any, List[str]) -> None
     """This member's mode, now that the ensemble has a quorum."""
     name = configs.PROGRAM_NAMES["zookeeper"]
     for index, line in enumerate(lines):
@@ -140,6 +168,7 @@ def refresh_zookeeper_line(plan, proxy, lines):
 
 
 def restart_given_up(plan, proxy):
+    # type: (Plan, Any) -> None
     """A Storm daemon that gave up (FATAL) while ZooKeeper had no quorum gets another start."""
     for name in plan.program_order:
         if ROLE_OF.get(name) == "zookeeper":
@@ -151,6 +180,7 @@ def restart_given_up(plan, proxy):
 
 
 def safe(check):
+    # type: (Callable[[], T]) -> Optional[T]
     try:
         return check()
     except (socket.error, OSError, IOError):

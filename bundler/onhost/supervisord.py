@@ -19,6 +19,26 @@ from . import health
 from .errors import Unhealthy, warn
 from .system import clean_env, read_bytes, read_or_none, run
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+    from .host import Host  # noqa: F401
+    from .plan import Plan  # noqa: F401
+
+
 SUPERVISORD_START_TIMEOUT = 30
 # Generous: supervisord stops each program within its stopwaitsecs.
 SUPERVISORD_STOP_TIMEOUT = 180
@@ -26,6 +46,7 @@ SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/s
 
 
 def parse_conf(data):
+    # type: (Union[str, bytes]) -> Dict[str, Dict[str, str]]
     """{section: {key: value}} of an ini file (supervisord.conf), interpolation off."""
     parser = RawConfigParser()
     text = data.decode("utf-8") if isinstance(data, bytes) else data
@@ -37,10 +58,12 @@ def parse_conf(data):
 
 
 def program_names(conf):
+    # type: (Dict[str, Dict[str, str]]) -> Set[str]
     return set(k.split(":", 1)[1] for k in conf if k.startswith("program:"))
 
 
 def program_changes(old, new):
+    # type: (Dict[str, Dict[str, str]], Dict[str, Dict[str, str]]) -> Tuple[List[str], List[str], List[str]]
     """(added, changed, removed) program names between two parsed supervisord.conf files,
     as supervisord's reloadConfig reports them."""
     before, after = program_names(old), program_names(new)
@@ -49,10 +72,12 @@ def program_changes(old, new):
 
 
 def global_sections(conf):
+    # type: (Dict[str, Dict[str, str]]) -> Dict[str, Dict[str, str]]
     return dict((k, v) for k, v in conf.items() if not k.startswith("program:"))
 
 
 def unit_name(prefix):
+    # type: (str) -> str
     if prefix == "/opt/storm":
         return "storm-supervisord.service"
     # One unit per prefix, so that two installations never share a name.
@@ -60,6 +85,7 @@ def unit_name(prefix):
 
 
 def start_hint(plan):
+    # type: (Plan) -> str
     if plan.init == "systemd":
         return "systemctl start %s" % unit_name(plan.prefix)
     return "PYTHONPATH=%s %s -S %s/bin/supervisord -c %s" % (
@@ -71,6 +97,7 @@ def start_hint(plan):
 
 
 def start_supervisord_direct(plan):
+    # type: (Plan) -> None
     env = clean_env()
     env["PYTHONPATH"] = plan.site_dir
     # The programs inherit it: their launchers need the base tools (dirname, grep...) even
@@ -101,6 +128,7 @@ def start_supervisord_direct(plan):
 
 
 def pid_alive(pid):
+    # type: (int) -> bool
     try:
         os.kill(pid, 0)
     except OSError as exc:
@@ -114,6 +142,7 @@ def pid_alive(pid):
 
 
 def read_pid(pidfile):
+    # type: (str) -> Optional[int]
     try:
         return int(read_bytes(pidfile).strip() or 0) or None
     except (IOError, OSError, ValueError):
@@ -121,6 +150,7 @@ def read_pid(pidfile):
 
 
 def stop_supervisord(host, socket_path, pidfile, init, unit):
+    # type: (Host, str, str, Optional[str], Optional[str]) -> None
     """Stop supervisord; wait until it and every program it ran are gone."""
     pids = []
     proxy = health.supervisor(socket_path)

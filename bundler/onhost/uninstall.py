@@ -15,10 +15,31 @@ from .state import load_state, state_bytes
 from .supervisord import pid_alive, read_pid, stop_supervisord
 from .system import which
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+    from .bundle import Bundle  # noqa: F401
+    from .flags import Args  # noqa: F401
+
+
 # --- uninstall ---
 
 
 def uninstall(args, bundle):
+    # type: (Args, Bundle) -> int
     """Stop everything and remove what state/installed.json says was installed. Data and logs
     stay (with a small record, so that a later --uninstall --purge finds them) unless --purge.
     The prefix is --prefix, else this host's in the bundle's inventory, else the default."""
@@ -91,6 +112,7 @@ def uninstall(args, bundle):
 
 
 def remove_installation(host, state, args):
+    # type: (Host, Dict[str, Any], Args) -> None
     socket_path = state.get("socket") or host.abs("run/supervisord.sock")
     pidfile = host.abs("run/supervisord.pid")
     pid = read_pid(pidfile)
