@@ -73,6 +73,9 @@ def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--host", "a b"), "is not a host name"),
         (("--role", "all", "--peer-timeout", "-1"), "--peer-timeout '-1' must be a whole number"),
         (("--uninstall", "--peer-timeout", "5"), "--uninstall takes only"),
+        (("--role", "all", "--python="), "--python needs the path of a Python interpreter"),
+        (("--role", "all", "--web-password-file="), "--web-password-file needs a file name"),
+        (("--role", "all", "--ui-bind", "a,b:80"), "must be ADDR or ADDR:PORT"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

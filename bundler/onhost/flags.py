@@ -190,7 +190,12 @@ def check_value(args, flag, value):
     elif flag in ("--web-password-file", "--python", "--launcher-python") and not value:
         raise CommandLineError(
             "%s needs %s"
-            % (flag, "a file name" if flag == "--web-password-file" else "the path of a Python")
+            % (
+                flag,
+                "a file name"
+                if flag == "--web-password-file"
+                else "the path of a Python interpreter",
+            )
         )
     elif flag == "--init" and value not in ("auto", "systemd", "none"):
         raise CommandLineError("--init '%s' must be auto, systemd or none" % value)
