@@ -130,6 +130,7 @@ class Installer(object):
             # What this installer created (folders relative to the prefix) and the logs it
             # configured: all that --uninstall --purge may remove besides the above.
             "created": [],
+            "links": sorted(set(previous.get("links", []))),
             # Logs of programs an earlier run had and this one drops are still this
             # installation's: the record keeps every log it ever configured.
             "logs": sorted(
@@ -323,6 +324,8 @@ class Installer(object):
             if top not in self.state["releases"]:
                 self.state["releases"] = sorted(self.state["releases"] + [top])
             self.host.symlink(name, "releases/" + top)
+            if name not in self.state["links"]:
+                self.state["links"] = sorted(self.state["links"] + [name])
             if name == "storm":
                 self.storm_logs(top)
         if self.plan.bundled_jdk and self.plan.java_home and not self.plan.dry_run:

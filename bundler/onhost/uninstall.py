@@ -73,6 +73,7 @@ def uninstall(args, bundle):
     else:
         kept = dict((k, state.get(k)) for k in ("schema", "prefix", "user", "user_created"))
         kept["created"] = sorted(created_before(state))
+        kept["links"] = []
         kept["logs"] = state.get("logs", [])
         kept["uninstalled"] = True
         host.change(
@@ -131,7 +132,8 @@ def remove_installation(host, state, args):
             continue
         host.remove(host.abs(rel))
         host.remove(host.abs(rel) + ".bak")
-    for link in ("storm", "zookeeper", "jdk"):
+    # A record from before links were recorded: the three the installer ever made.
+    for link in state.get("links") or ("storm", "zookeeper", "jdk"):
         if os.path.islink(host.abs(link)):
             host.remove(host.abs(link))
     for top in state.get("releases", []):
