@@ -253,3 +253,80 @@ def test_the_web_password_is_the_stored_one_on_a_rerun() -> None:
     stored = {"/opt/storm/etc/web-password": b"kept-secret\n"}
     assert plan("--role", "all", files=stored).password == "kept-secret"
     assert plan("--role", "all").password == "recorded-password"
+
+
+# --- every host of the example inventories ---
+
+INVENTORIES = [
+    (ROOT / "docs" / "examples" / "three-zookeepers.toml", "2.6.4", "3.8.4"),
+    (ROOT / "docs" / "examples" / "book-two-hosts.toml", "0.9.5", "3.4.6"),
+]
+
+
+@pytest.mark.parametrize(("inventory", "storm", "zookeeper"), INVENTORIES)
+def test_every_inventory_host_gets_its_part_and_only_its_files(
+    inventory: Path, storm: str, zookeeper: str
+) -> None:
+    bundle = RecordedBundle(storm, zookeeper, inventory)
+    assert bundle.cluster is not None
+    java = ("/usr/lib/jvm/j8", 8) if storm.startswith("0.") else ("/usr/lib/jvm/java-17", 17)
+    for entry in bundle.cluster["hosts"]:
+        p = plan(
+            "--host", entry["name"], storm=storm, zookeeper=zookeeper, inventory=inventory,
+            java=java,
+        )  # fmt: skip
+        assert p.problems == [], (entry["name"], p.problems)
+        assert list(p.roles) == [r for r in ALL if r in entry["roles"]]
+        assert p.host == entry["address"]
+        out = files(p)
+        runs_zk = "zookeeper" in p.roles
+        assert ("etc/zookeeper/zoo.cfg" in out) is runs_zk
+        assert ("data/zookeeper/myid" in out) is runs_zk
+        if runs_zk:
+            assert out["data/zookeeper/myid"].strip() == str(p.zk_id)
+        runs_storm = any(r != "zookeeper" for r in p.roles)
+        assert ("etc/storm/storm.yaml" in out) is runs_storm
+        if runs_storm:
+            for server in p.zk_servers:
+                assert f'"{server}"' in out["etc/storm/storm.yaml"]
+        assert len(p.program_order) == len(p.roles)
+        assert ("zookeeper" in p.program_order[:1]) is runs_zk
+
+
+def test_the_launcher_python_follows_the_recipes_range() -> None:
+    old = ("/usr/lib/jvm/j8", 8)
+    # Storm 1.0.1's launcher runs on Python 2 only: the host's python3 does not do.
+    p = plan("--role", "all", storm="1.0.1", zookeeper="3.4.6", java=old)
+    assert p.launcher_python == "/usr/bin/python2.7"
+    assert p.values is not None and p.values["launcher_python"] == "/usr/bin/python2.7"
+    none = plan(
+        "--role", "all", storm="1.0.1", zookeeper="3.4.6", java=old,
+        pythons={"/usr/bin/python3": ("/usr/bin/python3", (3, 11, 2))},
+    )  # fmt: skip
+    assert "Storm 1.0.1's launcher needs Python >=2.6,<3" in none.problems[0]
+    assert "/usr/bin/python3 (3.11.2) is outside >=2.6,<3" in none.problems[0]
+    # 2.6's needs Python 3, which is the first found.
+    assert plan("--role", "all").launcher_python == "/usr/bin/python3"
+
+
+def test_a_host_without_java_uses_the_jdk_the_bundle_carries() -> None:
+    args = parse_args(["--bundle-dir", "/bundle", "--role", "all"])
+    bundle = RecordedBundle("2.6.4", "3.8.4")
+    bundle.manifest["components"]["jdk"] = {
+        "version": "17.0.9",
+        "java_major": 17,
+        "top": "jdk-17.0.9",
+        "artifact": "artifacts/jdk-17.0.9.tar.gz",
+    }
+    p = make_plan(args, bundle, RecordedFacts(java=None))
+    assert p.problems == []
+    assert (p.java_home, p.java_major) == ("/opt/storm/jdk", 17)
+    assert p.bundled_jdk is not None and "jdk" in p.components()
+    assert any(n.startswith("using the bundle's JDK (Java 17.0.9)") for n in p.notes)
+
+
+def test_init_systemd_problems_are_named() -> None:
+    p = plan("--role", "all", "--init", "systemd", systemd=False)
+    assert any("systemd does not run this host" in x for x in p.problems)
+    user = plan("--role", "all", "--init", "systemd", root=False, user="ada", systemd=True)
+    assert any("--init systemd needs root" in x for x in user.problems)
