@@ -454,7 +454,7 @@ def _target_members() -> list[Member]:
         if rel == "install.sh":
             members.append(_blob("install.sh", path.read_bytes(), executable=True))
         else:
-            members.append(_blob(f"target/{rel}", path.read_bytes(), rel.endswith(".sh")))
+            members.append(_blob(f"onhost/{rel}", path.read_bytes(), rel.endswith(".sh")))
     return members
 
 

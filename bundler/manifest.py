@@ -19,10 +19,10 @@ from bundler.errors import BundleFormatError, IntegrityError
 from bundler.onhost import manifest as wire
 from bundler.recipes import Component
 
-SCHEMA_VERSION: Final[int] = cast("int", wire.SCHEMA_VERSION)
-MANIFEST_FILE: Final[str] = cast("str", wire.MANIFEST_FILE)
-SUMS_FILE: Final[str] = cast("str", wire.SUMS_FILE)
-CLUSTER_FILE: Final[str] = cast("str", wire.CLUSTER_FILE)
+SCHEMA_VERSION: Final[int] = wire.SCHEMA_VERSION
+MANIFEST_FILE: Final[str] = wire.MANIFEST_FILE
+SUMS_FILE: Final[str] = wire.SUMS_FILE
+CLUSTER_FILE: Final[str] = wire.CLUSTER_FILE
 SELF_DESCRIBED: Final[tuple[str, ...]] = cast("tuple[str, ...]", wire.SELF_DESCRIBED)
 
 Json = dict[str, Any]

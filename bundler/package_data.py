@@ -43,5 +43,5 @@ def recipes_dir() -> Path:
 
 
 def onhost_dir() -> Path:
-    """The on-host code, installer and templates, copied into each bundle as target/."""
+    """The on-host code, installer and templates, copied into each bundle as onhost/."""
     return _folder(ONHOST_PACKAGE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from packaging.specifiers import SpecifierSet
 
@@ -109,7 +109,7 @@ def render(
     # The same Release entries `build` writes into bundle.json, so the preview reads what a
     # host reads.
     manifest = config_view(name, Release.of(storm), Release.of(zookeeper))
-    part = cast("dict[str, Any]", target_cluster.settings(inventory.data, entry))
+    part = target_cluster.settings(inventory.data, entry)
     prefix = part.pop("prefix") or DEFAULT_PREFIX
     user = part.pop("user") or DEFAULT_USER
     java_home = facts.java_home or f"/usr/lib/jvm/java-{facts.java_major}-openjdk-amd64"
@@ -131,7 +131,7 @@ def render(
     if "zookeeper" not in values["roles"]:
         values["zk_id"] = None
     try:
-        files = cast("list[tuple[str, str, int]]", configs.render(manifest, values))
+        files = configs.render(manifest, values)
     except ValueError as exc:
         raise UsageError(f"host {host}: {exc}") from None
     prefix_note = "from the inventory" if entry.get("prefix") else "the default as root"
@@ -161,7 +161,7 @@ def _versions_of(cluster_path: Path) -> tuple[str | None, str | None]:
 
 
 def write(result: RenderResult, out: Path) -> list[str]:
-    return cast("list[str]", configs.write_files(str(out), result.files))
+    return configs.write_files(str(out), result.files)
 
 
 def text(result: RenderResult) -> str:

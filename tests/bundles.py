@@ -250,8 +250,7 @@ def _ns_id(path: Path) -> str | None:
 
 
 def supervisor_proxy(socket_path: Path) -> xmlrpc.client.ServerProxy:
-    sys.path.insert(0, str(ROOT / "bundler" / "onhost"))
-    import health  # the installer's own client: stdlib only
+    from bundler.onhost import health  # the installer's own client: stdlib only
 
     return health.supervisor(str(socket_path))
 

@@ -137,9 +137,9 @@ def test_cold_build_makes_a_complete_verified_bundle(
             "keys/storm.KEYS",
             "python/locks/py2.7.txt",
             "python/locks/py3.13.txt",
-            "target/sha256check.py",
-            "target/manifest.py",
-            "target/bundle.schema.json",
+            "onhost/sha256check.py",
+            "onhost/manifest.py",
+            "onhost/bundle.schema.json",
         ):
             assert f"{top}/{expected}" in names, expected
         assert tar.getmember(f"{top}/install.sh").mode == 0o755

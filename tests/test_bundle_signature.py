@@ -165,7 +165,7 @@ def onhost(
     python: Path, folder: Path, *args: str | Path, path: str | None = None
 ) -> tuple[int, str]:
     proc = subprocess.run(
-        [str(python), str(folder / "target" / "bundlesig.py"), "--bundle-dir", str(folder),
+        [str(python), str(folder / "onhost" / "bundlesig.py"), "--bundle-dir", str(folder),
          *map(str, args)],
         capture_output=True,
         text=True,

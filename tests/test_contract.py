@@ -342,13 +342,23 @@ def test_the_build_sides_exit_codes_are_the_contracts() -> None:
 
 
 def test_the_installers_own_exit_codes_are_the_contracts() -> None:
-    """install.sh cannot import Python: the codes it keeps for its own bootstrap failures (and
-    install.py's, until it imports contract.py) must be the contract's."""
+    """install.sh cannot import Python: the codes it keeps for its own bootstrap failures must
+    be the contract's. The Python installer takes its codes from contract.py."""
     table = {f"EXIT_{name}": code for name, code, _ in contract.EXIT_CODES}
-    for name in ("install.sh", "install.py"):
-        text = (ONHOST / name).read_text()
-        found = dict(re.findall(r"^(EXIT_[A-Z]+) ?= ?(\d+)$", text, re.M))
-        assert {k: table.get(k) for k in found} == {k: int(v) for k, v in found.items()}, name
+    text = (ONHOST / "install.sh").read_text()
+    found = dict(re.findall(r"^(EXIT_[A-Z]+) ?= ?(\d+)$", text, re.M))
+    assert {k: table.get(k) for k in found} == {k: int(v) for k, v in found.items()}
+    from bundler.onhost import errors as onhost_errors
+
+    for name, code, _ in contract.EXIT_CODES:
+        assert getattr(onhost_errors, f"EXIT_{name}") == code
+    for path in sorted(ONHOST.glob("*.py")):
+        found = dict(re.findall(r"^(EXIT_[A-Z]+) ?= ?(\d+)$", path.read_text(), re.M))
+        if path.name == "bundlesig.py":
+            # Runs alone, before the package is trusted: its codes must be the table's.
+            assert {k: table.get(k) for k in found} == {k: int(v) for k, v in found.items()}
+        elif path.name != "contract.py":
+            assert not found, path
 
 
 def test_the_readme_lists_every_exit_code() -> None:
@@ -358,35 +368,29 @@ def test_the_readme_lists_every_exit_code() -> None:
 
 
 def test_roles_are_defined_once() -> None:
-    """The daemon list is written out in contract.py only; other modules take it from there.
-    install.py and install.sh are being split into a package that imports contract.py; until
-    then they keep their copies, which must match."""
+    """The daemon list is written out in contract.py only; other modules take it from there."""
     literal = re.compile(r'"zookeeper",\s*"nimbus",\s*"supervisor"')
     own = [
         p.relative_to(ROOT).as_posix()
         for p in sorted((ROOT / "bundler").rglob("*.py"))
-        if literal.search(p.read_text()) and p.name != "install.py"
+        if literal.search(p.read_text())
     ]
     assert own == ["bundler/onhost/contract.py"]
     assert configs.ROLES is contract.ROLES
     import bundler.inventory as inventory
+    from bundler.onhost import flags, roles
 
     assert inventory.ROLES is contract.ROLES
-    install_py = (ONHOST / "install.py").read_text()
-    if "contract" not in install_py:
-        match = re.search(r"^DAEMONS = \((.*)\)$", install_py, re.M)
-        assert match and tuple(re.findall(r'"(\w+)"', match.group(1))) == contract.ROLES
-    install_sh = (ONHOST / "install.sh").read_text()
-    words = re.search(r'^ROLES="(.*)"$', install_sh, re.M)
-    if words:
-        assert tuple(words.group(1).split()) == contract.ROLE_WORDS
+    assert roles.DAEMONS is contract.ROLES
+    assert flags.ROLE_NAMES is contract.ROLE_WORDS
+    assert not re.search(r"^ROLES=", (ONHOST / "install.sh").read_text(), re.M)
 
 
 def test_value_patterns_are_defined_once() -> None:
     """No regex of a value rule outside contract.py (the old ones were anchored with `$`)."""
     old = re.compile(r"^(SAFE_PATH|HOSTNAME|USERNAME|CLUSTER_NAME|IPV4) = ", re.M)
     for path in sorted((ROOT / "bundler").rglob("*.py")):
-        if path.name in ("contract.py", "install.py"):
+        if path.name == "contract.py":
             continue
         text = path.read_text()
         assert not old.search(text), path
@@ -437,11 +441,9 @@ def test_the_contract_runs_on_every_target_python(version: str) -> None:
 
 def test_every_installer_flag_with_a_value_has_a_rule() -> None:
     """contract.FLAG_RULES covers each flag of the installer that takes a value."""
-    install_py = (ONHOST / "install.py").read_text()
-    parse_args = install_py[install_py.index("def parse_args") :]
-    parse_args = parse_args[: parse_args.index("\ndef ")]
-    flags = set(re.findall(r'add_argument\("(--[a-z-]+)"(?![^)]*store_true)', parse_args))
-    assert flags - {"--bundle-dir"} == set(contract.FLAG_RULES)
+    from bundler.onhost import flags
+
+    assert set(flags.VALUE_FLAGS) - {"--bundle-dir"} == set(contract.FLAG_RULES)
 
 
 @pytest.mark.parametrize(

@@ -439,13 +439,13 @@ def test_dry_run_on_a_fresh_host_writes_nothing(bundle_dir: Path) -> None:
 def test_tampered_bundle_exits_3_and_writes_nothing(bundle_dir: Path, damage: str) -> None:
     user = service_user()
     if damage == "altered":
-        target = bundle_dir / "target" / "configs.py"
+        target = bundle_dir / "onhost" / "configs.py"
         target.write_text(target.read_text() + "\n# changed\n")
     elif damage == "truncated":
         art = next((bundle_dir / "artifacts").glob("apache-storm-*.tar.gz"))
         art.write_bytes(art.read_bytes()[:1000])
     else:
-        (bundle_dir / "target" / "json.py").write_text("raise SystemExit('shadowed')\n")
+        (bundle_dir / "onhost" / "json.py").write_text("raise SystemExit('shadowed')\n")
     with node(bundle_dir, users=[user]) as n:
         result = n.install("--role", "all", "--user", user)
         assert result.code == 3, result

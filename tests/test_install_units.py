@@ -1,10 +1,11 @@
 """The installer's parts that need no running services: install.sh's command line under dash,
-safe extraction (archive.py), the version rules (install.py), on every target Python."""
+safe extraction (archive.py), the version rules (versions.py), on every target Python."""
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -16,21 +17,30 @@ from bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "bundler" / "onhost"
-sys.path.insert(0, str(TARGET))
 
-import archive  # noqa: E402
-import install  # noqa: E402
+from bundler.onhost import archive, versions  # noqa: E402
 
-# --- install.sh: usage errors are one line and exit 2, before anything else happens ---
+# --- the command line (flags.py): usage errors are one line and exit 2, before anything else ---
 
 
-def install_sh(*args: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the installer package alone, as a bundle's folder does."""
+    where = tmp_path_factory.mktemp("bundle")
+    shutil.copytree(TARGET, where / "onhost", ignore=shutil.ignore_patterns("__pycache__"))
+    return where
+
+
+def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installer as install.sh runs it, on a bundle folder that does not exist: flags are
+    judged before the bundle is read."""
     return subprocess.run(
-        ["dash", str(TARGET / "install.sh"), *args],
+        [sys.executable, "-E", "-S", "-B", "-m", "onhost", "--bundle-dir", "/nonexistent", *args],
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
+        cwd=where,
     )
 
 
@@ -63,10 +73,15 @@ def install_sh(*args: str) -> subprocess.CompletedProcess[str]:
         (("--host", "a b"), "is not a host name"),
         (("--role", "all", "--peer-timeout", "-1"), "--peer-timeout '-1' must be a whole number"),
         (("--uninstall", "--peer-timeout", "5"), "--uninstall takes only"),
+        (("--role", "all", "--python="), "--python needs the path of a Python interpreter"),
+        (("--role", "all", "--web-password-file="), "--web-password-file needs a file name"),
+        (("--role", "all", "--ui-bind", "a,b:80"), "must be ADDR or ADDR:PORT"),
     ],
 )
-def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...], says: str) -> None:
-    proc = install_sh(*args)
+def test_usage_errors_exit_2_with_one_line(
+    package_dir: Path, args: tuple[str, ...], says: str
+) -> None:
+    proc = installer(package_dir, *args)
     assert proc.returncode == 2, proc
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1, proc.stderr
@@ -74,8 +89,8 @@ def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...], says: str) -> 
     assert proc.stderr.startswith("install.sh: error: ")
 
 
-def test_help_lists_every_flag_of_the_issue() -> None:
-    proc = install_sh("--help")
+def test_help_lists_every_flag_of_the_issue(package_dir: Path) -> None:
+    proc = installer(package_dir, "--help")
     assert proc.returncode == 0
     for flag in (
         "--role",
@@ -129,7 +144,7 @@ def test_install_sh_is_shellcheck_clean() -> None:
     ],
 )
 def test_launcher_python_specifiers(version: tuple[int, ...], spec: str, ok: bool) -> None:
-    assert install.satisfies(version, spec) is ok
+    assert versions.satisfies(version, spec) is ok
 
 
 @pytest.mark.parametrize(
@@ -145,30 +160,34 @@ def test_launcher_python_specifiers(version: tuple[int, ...], spec: str, ok: boo
     ],
 )
 def test_java_version_output_of_every_era(output: str, major: int | None) -> None:
-    assert install.parse_java_version(output) == major
+    assert versions.parse_java_version(output) == major
 
 
 CHECKS = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import archive, configs, health, install
-assert install.satisfies((2, 7, 18), ">=2.6,<3") and not install.satisfies((3, 1), ">=2.6,<3")
-assert install.parse_java_version('java version "1.8.0_1"') == 8
-assert install.parse_java_version('openjdk version "17.0.1"') == 17
-assert install.program_changes(
+from onhost import archive, cli, configs, health, versions, supervisord
+assert versions.satisfies((2, 7, 18), ">=2.6,<3") and not versions.satisfies((3, 1), ">=2.6,<3")
+assert versions.parse_java_version('java version "1.8.0_1"') == 8
+assert versions.parse_java_version('openjdk version "17.0.1"') == 17
+assert supervisord.program_changes(
     {"program:a": {"x": "1"}, "program:b": {}}, {"program:a": {"x": "2"}, "program:c": {}}
 ) == (["c"], ["a"], ["b"])
-conf = install.parse_conf(b"[supervisord]\\npidfile=/x/run/p\\n[program:zookeeper]\\ncommand=z\\n")
+conf = supervisord.parse_conf(
+    b"[supervisord]\\npidfile=/x/run/p\\n[program:zookeeper]\\ncommand=z\\n"
+)
 assert conf["supervisord"]["pidfile"] == "/x/run/p"
 print("ok")
 """
 
 
 @pytest.mark.parametrize("version", ["2.7", "3.6", "3.9", "3.13"])
-def test_target_code_runs_on_every_target_python(version: str) -> None:
+def test_target_code_runs_on_every_target_python(version: str, tmp_path: Path) -> None:
     python = pyenv_python(version)
+    # The package alone on sys.path, as in a bundle: bundler/ beside it has an http.py.
+    shutil.copytree(TARGET, tmp_path / "onhost")
     proc = subprocess.run(
-        [str(python), "-E", "-S", "-B", "-c", CHECKS, str(TARGET)],
+        [str(python), "-E", "-S", "-B", "-c", CHECKS, str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -271,60 +290,23 @@ def test_read_member_reads_one_file_without_extracting(tmp_path: Path) -> None:
     assert archive.read_member(str(tar), f"{TOP}/missing", 20) is None
 
 
-# --- a host's part of a cluster inventory, and flags over it ---
-
-
-class _Bundle:
-    """What Plan reads of a bundle built with --cluster."""
-
-    def __init__(self, storm: str, zookeeper: str, inventory: Path) -> None:
-        from bundler.inventory import load, normalise
-        from bundler.recipes import Recipe
-
-        self.storm = {"version": storm, "facts": dict(Recipe.load("storm").resolve(storm).facts)}
-        self.zookeeper = {
-            "version": zookeeper,
-            "facts": dict(Recipe.load("zookeeper").resolve(zookeeper).facts),
-        }
-        self.manifest = {"components": {}}
-        self.cluster = normalise(load(inventory), self.storm["facts"], self.zookeeper["facts"]).data
-
-
-EXAMPLE = ROOT / "docs" / "examples" / "three-zookeepers.toml"
-
-
-def _plan(*flags: str) -> install.Plan:
-    args = install.parse_args(["--bundle-dir", "/nonexistent", *flags])
-    plan = install.Plan(args, _Bundle("2.6.4", "3.8.4", EXAMPLE), {})
-    plan.resolve()
-    return plan
-
-
-def test_plan_takes_the_inventory_host_part() -> None:
-    plan = _plan("--host", "worker3")
-    assert plan.entry is not None and plan.entry["name"] == "worker3"
-    assert plan.roles == ["supervisor", "logviewer"]
-    assert plan.zk_servers == ["10.0.0.11", "10.0.0.12", "10.0.0.13"]
-    assert (plan.zk_ids, plan.zk_id, plan.nimbus_hosts) == ([1, 2, 3], None, ["10.0.0.21"])
-    assert plan.slots == list(range(6700, 6708))
-    assert plan.heaps == {"nimbus": 1024, "ui": 512, "worker": 2048}
-    assert plan.host == "10.0.0.33" and plan.prefix == "/opt/storm"
-    assert "found by --host worker3" in plan.notes[0]
-    zk2 = _plan("--host", "zk2")
-    assert (zk2.roles, zk2.zk_id, zk2.host) == (["zookeeper"], 2, "10.0.0.12")
-
-
-def test_flags_override_the_inventory() -> None:
-    plan = _plan(
-        "--host", "worker3", "--role", "supervisor,drpc", "--zk-servers", "127.0.0.1",
-        "--nimbus-host", "127.0.0.1", "--prefix", "/tmp/elsewhere",
-    )  # fmt: skip
-    assert plan.roles == ["supervisor", "drpc"]
-    assert (plan.zk_servers, plan.zk_ids, plan.nimbus_hosts) == (["127.0.0.1"], [1], ["127.0.0.1"])
-    assert plan.prefix == "/tmp/elsewhere"
-    assert plan.slots == list(range(6700, 6708))  # no flag for slots: still the inventory's
-    with pytest.raises(install.UsageError, match=r"--zk-id 4 but the ensemble's ids are 1,2,3"):
-        _plan("--host", "zk2", "--zk-id", "4")
-    unknown = r"^--host zk9 is not a host of the bundle's inventory; its hosts are zk1 \(10"
-    with pytest.raises(install.UsageError, match=unknown):
-        _plan("--host", "zk9")
+@pytest.mark.parametrize("version", ["2.7", "3.6", "3.13"])
+def test_a_module_beside_the_code_shadows_nothing(version: str, tmp_path: Path) -> None:
+    # The package is run with -m and imports its parts relatively: a json.py inside it (had
+    # it got past SHA256SUMS) is never the stdlib's json, on any target Python.
+    shutil.copytree(TARGET, tmp_path / "onhost", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "onhost" / "json.py").write_text("raise SystemExit('shadowed')\n")
+    (tmp_path / "bundle.json").write_text('{"schema": 99}')
+    (tmp_path / "SHA256SUMS").write_text("")
+    cmd = [str(pyenv_python(version)), "-E", "-S", "-B", "-m", "onhost"]
+    proc = subprocess.run(
+        [*cmd, "--bundle-dir", str(tmp_path), "--role", "all", "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert "shadowed" not in proc.stderr + proc.stdout, proc
+    # It read bundle.json with the real json, and says what it found there.
+    assert proc.returncode == 3 and "bundle.json has schema 99" in proc.stderr, proc

@@ -153,7 +153,7 @@ def test_wheel_installed_in_a_fresh_venv_builds_from_any_folder(
             if not rel.startswith("bundler/onhost/"):
                 continue
             inner = rel[len("bundler/onhost/") :]
-            name = top + ("install.sh" if inner == "install.sh" else f"target/{inner}")
+            name = top + ("install.sh" if inner == "install.sh" else f"onhost/{inner}")
             assert name in members, name
             data = tar.extractfile(members[name])
             assert data is not None and data.read() == (onhost / inner).read_bytes(), name

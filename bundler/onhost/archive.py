@@ -18,6 +18,10 @@ import posixpath
 import shutil
 import tarfile
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
 
 class UnsafeArchive(Exception):
     """An entry of the archive would land outside its folder, or is not a plain file,
@@ -53,6 +57,7 @@ _MAX_HOPS = 40
 
 
 def kind_of(tar_type):
+    # type: (Any) -> str
     """FILE, DIR, SYMLINK, HARDLINK or SPECIAL for a tar type flag (str or bytes)."""
     if isinstance(tar_type, bytes):
         tar_type = tar_type.decode("latin-1")
@@ -74,13 +79,15 @@ class Judge(object):
     """
 
     def __init__(self, top=None):
+        # type: (Optional[str]) -> None
         self.top = top  # None: the first entry's top folder
-        self._kinds = {}  # clean name -> kind of its last entry
-        self._links = {}  # clean name -> symlink target
-        self._hardlinks = []  # (clean name, clean target, raw name)
-        self._raw = {}  # clean name -> name as the archive spells it
+        self._kinds = {}  # type: Dict[str, str]  # clean name -> kind of its last entry
+        self._links = {}  # type: Dict[str, str]  # clean name -> symlink target
+        self._hardlinks = []  # type: List[Tuple[str, str, str]]  # (name, target, raw name)
+        self._raw = {}  # type: Dict[str, str]  # clean name -> name as the archive spells it
 
     def add(self, name, kind, linkname=""):
+        # type: (str, str, str) -> Optional[str]
         clean = _clean(name)
         if clean is None:
             return "%r: absolute or '..' path" % name
@@ -113,6 +120,7 @@ class Judge(object):
         return None
 
     def finish(self):
+        # type: () -> Optional[str]
         """The first problem of the archive as a whole, or None when it may be unpacked."""
         kinds = self._kinds
         for clean in sorted(kinds):

@@ -30,6 +30,10 @@ import sys
 import tarfile
 import tempfile
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict  # noqa: F401
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTEGRITY = 3
@@ -111,7 +115,7 @@ def _last(text):
 
 
 def _status(stdout):
-    status = {}
+    status = {}  # type: Dict[str, Any]
     for line in stdout.splitlines():
         if line.startswith("[GNUPG:] "):
             parts = line[9:].split(" ")

@@ -21,8 +21,12 @@ import subprocess
 
 try:
     from . import contract
-except (ImportError, ValueError):  # loaded from its folder by install.py
-    import contract  # type: ignore[no-redef]
+except (ImportError, ValueError):  # loaded from its folder by an older test harness
+    import contract  # type: ignore[no-redef,import-not-found]
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
 SCHEMA = 1
 FILE = "cluster.json"
@@ -231,6 +235,7 @@ def identify(inventory, hostname=None, addresses=None):
 
 
 def settings(inventory, entry):
+    # type: (Dict[str, Any], Dict[str, Any]) -> Dict[str, Any]
     """The values the inventory decides for one host (configs.py's keys; prefix and user
     None where the installer's defaults apply)."""
     ensemble = inventory["ensemble"]

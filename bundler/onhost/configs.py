@@ -33,7 +33,11 @@ import tempfile
 try:
     from . import contract
 except (ImportError, ValueError):  # loaded from its folder: `python configs.py`, install.py
-    import contract  # type: ignore[no-redef]
+    import contract  # type: ignore[no-redef,import-not-found]
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
@@ -276,7 +280,7 @@ def _yaml_scalar(value):
 
 def _yaml(entries):
     """Entries are (comment or None, key, value) with str, int or list values."""
-    lines = []
+    lines = []  # type: List[str]
     for comment, key, value in entries:
         if comment:
             lines.extend("# " + line for line in comment.split("\n"))
@@ -323,6 +327,7 @@ def _header(mark, title, manifest):
 
 
 def default_zk_ports(zk_facts):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
     """values['zk_ports'] when nothing overrides the release's ports."""
     return {
         "client": _fact(zk_facts, "zookeeper", "client_port"),
@@ -333,15 +338,18 @@ def default_zk_ports(zk_facts):
 
 
 def zk_admin_port(zk_facts, roles, zk_ports):
+    # type: (Dict[str, Any], List[str], Dict[str, Any]) -> Optional[int]
     """The port ZooKeeper's AdminServer binds on a host with these roles, None when the release
     has no AdminServer. Unless set, it moves off 8080 where the Storm UI runs."""
     if not _fact(zk_facts, "zookeeper", "admin_server"):
         return None
     if zk_ports.get("admin") is not None:
-        return zk_ports["admin"]
-    if "ui" in roles:
-        return _fact(zk_facts, "zookeeper", "admin_port_beside_ui")
-    return _fact(zk_facts, "zookeeper", "admin_port")
+        port = zk_ports["admin"]  # type: int
+    elif "ui" in roles:
+        port = _fact(zk_facts, "zookeeper", "admin_port_beside_ui")
+    else:
+        port = _fact(zk_facts, "zookeeper", "admin_port")
+    return port
 
 
 # --- zoo.cfg and myid ---
@@ -606,6 +614,7 @@ def render_systemd_unit(manifest, values):
 
 
 def render(manifest, values):
+    # type: (Dict[str, Any], Mapping[str, Any]) -> List[Tuple[str, str, int]]
     """Every config file for this host: a list of (path relative to PREFIX, text, mode)."""
     validate_values(values)
     roles = values["roles"]
@@ -626,6 +635,7 @@ def render(manifest, values):
 
 
 def write_files(out_dir, files):
+    # type: (str, List[Tuple[str, str, int]]) -> List[str]
     """Write each file atomically (temp file in the same folder, then rename), mode set first."""
     written = []
     for relpath, text, mode in files:

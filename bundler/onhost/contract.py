@@ -3,7 +3,7 @@ the --role presets, the exit codes, and the rule for every value an operator sup
 addresses, users, paths, ports, ids, slots, heaps).
 
 Both sides import this module: the build side as `bundler.onhost.contract`, the installer from
-the bundle's target/ folder. A value the inventory accepts is therefore one the installer and
+the bundle's onhost/ folder. A value the inventory accepts is therefore one the installer and
 the config writers accept too, and the other way round.
 
 Every rule is a full match (`\\Z`, never `$`, which lets a trailing newline through), refuses

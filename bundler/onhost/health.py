@@ -16,8 +16,8 @@ try:  # Python 3
     import http.client as httplib
     import xmlrpc.client as xmlrpclib
 except ImportError:  # Python 2
-    import httplib  # type: ignore[no-redef]
-    import xmlrpclib  # type: ignore[no-redef]
+    import httplib  # type: ignore[no-redef,import-not-found]
+    import xmlrpclib  # type: ignore[no-redef,import-not-found]
 
 # supervisord process states (supervisor/states.py)
 STOPPED = 0

@@ -1,7 +1,7 @@
 """The bundle's contract: bundle.json, its schema version, its key names, and one reader.
 
 The shape is defined once, in bundle.schema.json beside this file (JSON Schema 2020-12). It
-ships in every bundle (target/bundle.schema.json); the build side writes through its typed
+ships in every bundle (onhost/bundle.schema.json); the build side writes through its typed
 model and its tests validate every built manifest against the same file with `jsonschema`.
 Here, on the host, `check` applies the subset of JSON Schema that file uses, so the
 installer needs nothing beyond the standard library.
@@ -21,6 +21,10 @@ import numbers
 import os
 import re
 from collections import namedtuple
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, Optional  # noqa: F401
 
 # The one schema version. Readers refuse any other: a bundle is read by the installer it
 # carries, and by a bundler that knows its schema.
@@ -63,7 +67,7 @@ Manifest = namedtuple(
 )
 
 _TEXT = (type(""), type("".encode("ascii").decode("ascii")))  # str, and unicode on Python 2
-_schema_cache = {}
+_schema_cache = {}  # type: Dict[str, Any]
 _MISSING = object()
 
 
@@ -167,6 +171,7 @@ def _problem(rule, value, where, root):
 
 
 def check(data, where=MANIFEST_FILE):
+    # type: (Any, str) -> None
     """Raise ManifestError unless `data` (a parsed bundle.json) keeps the contract."""
     if not isinstance(data, dict):
         raise ManifestError("%s: expected a JSON object, found %s" % (where, _show(data)))

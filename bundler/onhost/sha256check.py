@@ -10,6 +10,7 @@ import sys
 
 
 def digest(path):
+    # type: (str) -> str
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while True:

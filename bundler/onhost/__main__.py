@@ -1,0 +1,7 @@
+"""`python -E -S -B -m onhost ...`, run by install.sh from the bundle's folder."""
+
+from __future__ import absolute_import
+
+from .cli import entry_point
+
+entry_point()

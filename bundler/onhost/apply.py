@@ -1,0 +1,548 @@
+"""Applies a Plan to the host, step by step, through Host."""
+
+from __future__ import absolute_import, print_function
+
+import json
+import os
+import pwd
+import time
+
+from . import archive, health
+from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
+from .facts import ids_of, java_version
+from .healthcheck import check_health
+from .host import Host
+from .ownership import PREFIX_DIRS, created_before, log_files
+from .roles import ROLE_OF
+from .state import STATE_SCHEMA, state_bytes
+from .supervisord import (
+    SUPERVISORD_START_TIMEOUT,
+    global_sections,
+    parse_conf,
+    program_changes,
+    read_pid,
+    start_hint,
+    start_supervisord_direct,
+    stop_supervisord,
+    unit_name,
+)
+from .system import clean_env, read_bytes, read_or_none, run, sha256_bytes, to_bytes, which
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+    from .plan import Plan  # noqa: F401
+
+
+ZK_DIR_FILES = ("etc/zookeeper/", "data/zookeeper/")
+STORM_DIR_FILES = ("etc/storm/",)
+SYSTEMD_DIR = "/etc/systemd/system"
+
+# --- the steps ---
+
+
+def nologin_shell():
+    # type: () -> str
+    for shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false"):
+        if os.path.exists(shell):
+            return shell
+    return "/bin/false"
+
+
+def create_user(host, name):
+    # type: (Host, str) -> None
+    shell = nologin_shell()
+    if which("useradd"):
+        cmd = ["useradd", "--system", "--user-group", "--no-create-home"]
+        cmd += ["--home-dir", "/nonexistent", "--shell", shell, name]
+        host.command("create service user %s (useradd --system)" % name, cmd)
+        return
+    # Debian's adduser, then BusyBox's.
+    debian = ["adduser", "--system", "--group", "--no-create-home", "--home", "/nonexistent"]
+    debian += ["--shell", shell, name]
+    host.change("create service user %s (adduser)" % name)
+    if host.dry_run:
+        return
+    code, out = run(debian)
+    if code != 0:
+        code, out = run(["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", shell, name])
+        if code == 0 and not ids_of(name):
+            code = 1
+        if code != 0:
+            raise InstallError("cannot create user %s with adduser: %s" % (name, out.strip()))
+
+
+def program_component(name):
+    # type: (str) -> str
+    return "zookeeper" if ROLE_OF.get(name) == "zookeeper" else "storm"
+
+
+def fingerprint(section, project, component, rendered, jdk):
+    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str]) -> str
+    """What a running program was started with: a change means it needs a restart."""
+    deps = ZK_DIR_FILES if project == "zookeeper" else STORM_DIR_FILES
+    files = dict((rel, sha256_bytes(data)) for rel, data, _ in rendered if rel.startswith(deps))
+    blob = {"section": section, "release": component["top"], "files": files, "jdk": jdk}
+    return sha256_bytes(json.dumps(blob, sort_keys=True).encode("utf-8"))
+
+
+class Installer(object):
+    """Applies a Plan to the host, step by step, through Host."""
+
+    def __init__(self, plan):
+        # type: (Plan) -> None
+        self.plan = plan
+        self.bundle = plan.bundle
+        self.prefix = plan.prefix
+        self.old = (plan.state if plan.installed_here() else None) or {}
+        old = self.old
+        previous = plan.state or {}
+        self.state = {  # type: Dict[str, Any]
+            "schema": STATE_SCHEMA,
+            "prefix": self.prefix,
+            "bundle": {"name": self.bundle.name, "id": self.bundle.id},
+            "user": plan.user,
+            # Also from what an --uninstall without --purge left: the user is still ours.
+            "user_created": bool(previous.get("user_created"))
+            and previous.get("user") == plan.user,
+            "roles": plan.roles,
+            "values": plan.values,
+            "init": plan.init,
+            "unit": None,
+            "socket": plan.socket,
+            "python": old.get("python"),
+            "releases": sorted(set(old.get("releases", []))),
+            "files": dict(old.get("files", {})),
+            "programs": dict(old.get("programs", {})),
+            # What this installer created (folders relative to the prefix) and the logs it
+            # configured: all that --uninstall --purge may remove besides the above.
+            "created": [],
+            "links": sorted(set(previous.get("links", []))),
+            # Logs of programs an earlier run had and this one drops are still this
+            # installation's: the record keeps every log it ever configured.
+            "logs": sorted(
+                set(previous.get("logs", [])) | set(log_files(parse_conf(plan.conf_text)))
+            ),
+        }
+        self.site_changed = False
+        self.unit_changed = False
+        self.conf_changed = False
+        self.global_changed = False
+        owner = (os.geteuid(), os.getegid()) if plan.root else (None, None)
+        self.host = Host(self.prefix, plan.dry_run, owner, owner, created_before(previous))
+
+    def install(self):
+        # type: () -> Optional[str]
+        plan = self.plan
+        self.service_user()
+        for rel, mode in PREFIX_DIRS:
+            self.host.ensure_dir(rel, mode)
+        self.lock()
+        self.save_state()
+        self.python_env()
+        self.releases()
+        self.save_state()
+        self.configs()
+        if plan.init == "systemd":
+            self.systemd_unit()
+        else:
+            self.drop_systemd_unit()
+        self.save_state()
+        if plan.args.no_start:
+            self.say_not_started()
+            return None
+        self.start()
+        if plan.dry_run:
+            return None
+        self.state["programs"] = dict(self.fingerprints)
+        self.save_state()
+        try:
+            return check_health(plan)
+        except Unhealthy as exc:
+            failed = exc
+        raise Unhealthy("%s\n%s" % (failed, self.left_running()))
+
+    def left_running(self):
+        # type: () -> str
+        """What a failed health check leaves behind, and how to stop it or try again: the
+        programs stay with supervisord, which keeps restarting the failing one."""
+        prefix_flag = " --prefix %s" % self.prefix
+        try:
+            infos = health.supervisor(self.plan.socket).supervisor.getAllProcessInfo()
+        except Exception:  # supervisord itself is gone: nothing runs
+            return "nothing of this installation runs (supervisord does not answer on %s)" % (
+                self.plan.socket
+            )
+        lines = [
+            "left running: supervisord (pid %s, config %s) with these programs; it restarts "
+            "the ones that fail:" % (read_pid(self.plan.pidfile) or "?", self.plan.conf_path)
+        ]
+        for info in infos:
+            lines.append(
+                "  %-17s %-9s %s"
+                % (info["name"], info["statename"], "pid %s" % info["pid"] if info["pid"] else "")
+            )
+        lines.append(
+            "to stop them: %s stop all (supervisord stays; ./install.sh --uninstall%s stops it "
+            "too and removes the installation, keeping data and logs); to retry: fix the cause "
+            "above and run ./install.sh again with the same flags"
+            % (self.host.abs("bin/stormctl"), prefix_flag)
+        )
+        return "\n".join(lines)
+
+    def service_user(self):
+        # type: () -> None
+        plan = self.plan
+        if not plan.user:
+            return
+        if ids_of(plan.user) is None:
+            create_user(self.host, plan.user)
+            self.state["user_created"] = True
+        if plan.dry_run and ids_of(plan.user) is None:
+            return
+        entry = pwd.getpwnam(plan.user)
+        self.host.service = (entry.pw_uid, entry.pw_gid)
+
+    def lock(self):
+        # type: () -> None
+        if self.plan.dry_run:
+            return
+        import fcntl
+
+        # Held until the process exits.
+        self.lock_file = open(self.host.abs("state/lock"), "a")  # noqa: SIM115
+        try:
+            fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except IOError:
+            pass
+        raise InstallError(
+            "another install.sh is working on %s; wait for it to finish" % self.prefix
+        )
+
+    def save_state(self):
+        # type: () -> None
+        if self.plan.dry_run:
+            return
+        path = self.host.abs("state/installed.json")
+        self.state["created"] = sorted(self.host.owned)
+        data = state_bytes(self.state)
+        if os.path.isfile(path) and read_bytes(path) == data:
+            return
+        self.host._atomic(path, data, 0o600, *self.host.owner)
+
+    def track(self, rel, data):
+        # type: (str, Union[str, bytes]) -> None
+        self.state["files"][rel] = sha256_bytes(to_bytes(data))
+
+    # Python environment for supervisord
+
+    def python_env(self):
+        # type: () -> None
+        plan = self.plan
+        entry = plan.python_entry
+        record = plan.python_record()
+        if not plan.site_matches():
+            old = self.old.get("python")
+            why = None
+            if old and old.get("interpreter") != record["interpreter"]:
+                why = "interpreter %s -> %s" % (old.get("interpreter"), record["interpreter"])
+            elif old and old.get("version") != record["version"]:
+                why = "Python %s -> %s" % (old.get("version"), record["version"])
+            elif old:
+                why = "its lock changed"
+            if entry is None:  # preflight made it a problem: never planned without one
+                raise InstallError(
+                    "this bundle has no packages for Python %s" % plan.python_version
+                )
+            self.install_site(entry, why)
+            self.site_changed = True
+            self.state["python"] = record
+        rel = "python/interpreter"
+        data = "%s\n%s\n" % (plan.python, plan.python_version)
+        if self.host.write(self.host.abs(rel), data, 0o644, *self.host.owner):
+            self.site_changed = True
+        self.track(rel, data)
+
+    def install_site(self, entry, why):
+        # type: (Dict[str, Any], Optional[str]) -> None
+        plan = self.plan
+        site = plan.site_dir
+        partial = "%s.partial-%d" % (site, os.getpid())
+        lock = self.bundle.path(entry["lock"])
+        pip = self.bundle.path(entry["pip"]) + "/pip"
+        # -E -S: nothing of this host's Python setup (PYTHONPATH, site-packages, .pth files)
+        # leaks in; --isolated: nor pip's own configuration files and PIP_* variables.
+        cmd = [plan.python, "-E", "-S", pip, "install", "-q", "--isolated", "--no-index"]
+        cmd += ["--no-cache-dir", "--disable-pip-version-check", "--no-warn-script-location"]
+        cmd += ["--find-links", self.bundle.path("python/wheels"), "--require-hashes"]
+        cmd += ["--target", partial, "-r", lock]
+        text = "install supervisor %s for Python %s into %s (pip from the bundled wheel%s)" % (
+            self.bundle.manifest["components"]["supervisor"]["version"],
+            plan.python_version,
+            site,
+            "; " + why if why else "",
+        )
+        if plan.dry_run:
+            self.host.change(text)
+            return
+        self.host.discard(partial)
+        try:
+            self.host.command(text, cmd, timeout=600, env=clean_env())
+            if not os.path.isfile(os.path.join(partial, "bin", "supervisord")):
+                raise InstallError("pip installed no bin/supervisord into %s" % partial)
+            self.host.swap_in(partial, site)
+        finally:
+            self.host.discard(partial)
+
+    # releases and symlinks
+
+    def releases(self):
+        # type: () -> None
+        releases_dir = self.host.abs("releases")
+        for name, component in sorted(self.plan.components().items()):
+            top = component["top"]
+            if not os.path.isdir(os.path.join(releases_dir, top)):
+                self.host.change(
+                    "unpack %s into %s/%s" % (component["artifact"], releases_dir, top)
+                )
+                if not self.plan.dry_run:
+                    self.extract(component, releases_dir)
+            if top not in self.state["releases"]:
+                self.state["releases"] = sorted(self.state["releases"] + [top])
+            self.host.symlink(name, "releases/" + top)
+            if name not in self.state["links"]:
+                self.state["links"] = sorted(self.state["links"] + [name])
+            if name == "storm":
+                self.storm_logs(top)
+        if self.plan.bundled_jdk and self.plan.java_home and not self.plan.dry_run:
+            java = os.path.join(self.plan.java_home, "bin", "java")
+            major, reason = java_version(java)
+            if major is None:
+                raise PrerequisitesMissing(
+                    [
+                        "the bundle's JDK does not run on this host (%s: %s); fix: install "
+                        "Java %s and set JAVA_HOME"
+                        % (java, " ".join(reason or []), self.plan.java_major)
+                    ]
+                )
+        if not self.plan.bundled_jdk and os.path.islink(self.host.abs("jdk")):
+            self.host.remove(self.host.abs("jdk"))
+
+    def storm_logs(self, top):
+        # type: (str) -> None
+        """Storm writes its daemon and worker logs to STORM_HOME/logs (0.9.x has no setting
+        to move them): point that at PREFIX/logs/storm, which the service user owns, so the
+        release itself stays root's and untouched otherwise."""
+        rel = "releases/%s/logs" % top
+        path = self.host.abs(rel)
+        if os.path.isdir(path) and not os.path.islink(path):
+            if os.listdir(path):
+                return  # a release shipping log files of its own: leave it be
+            self.host.remove(path)
+        self.host.symlink(rel, "../../logs/storm")
+
+    def extract(self, component, releases_dir):
+        # type: (Dict[str, Any], str) -> None
+        unsafe = None
+        try:
+            archive.extract(self.bundle.path(component["artifact"]), releases_dir, component["top"])
+        except archive.UnsafeArchive as exc:
+            unsafe = exc
+        if unsafe is not None:
+            raise IntegrityError(
+                "%s has an unsafe entry, %s; nothing of it was kept. The bundle is not what the "
+                "build checked: copy it again" % (component["artifact"], unsafe)
+            )
+
+    # configs
+
+    def configs(self):
+        # type: () -> None
+        plan = self.plan
+        host = self.host
+        data = plan.password + "\n"
+        uid, gid = host.owner
+        host.write(host.abs("etc/web-password"), data, 0o600, uid, gid, show_diff=False)
+        self.track("etc/web-password", data)
+        conf_rel = "etc/supervisord.conf"
+        conf_path = host.abs(conf_rel)
+        old_conf = read_or_none(conf_path)
+        for rel, content, mode in plan.rendered:
+            uid, gid = host.ids_for(rel)
+            parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            if parent and parent not in host.created and not os.path.isdir(host.abs(parent)):
+                host.ensure_dir(parent, 0o755)
+            changed = host.write(host.abs(rel), content, mode, uid, gid)
+            self.conf_changed = self.conf_changed or (changed and rel == conf_rel)
+            self.track(rel, content)
+        keep = set(["etc/web-password", "python/interpreter"] + [r for r, _, _ in plan.rendered])
+        for rel in sorted(set(self.state["files"]) - keep):
+            host.remove(host.abs(rel))
+            del self.state["files"][rel]
+        new = parse_conf(plan.conf_text)
+        if old_conf is not None:
+            self.global_changed = global_sections(parse_conf(old_conf)) != global_sections(new)
+        self.fingerprints = dict(
+            (
+                name,
+                fingerprint(
+                    new["program:" + name],
+                    program_component(name),
+                    self.bundle.components[program_component(name)],
+                    plan.rendered,
+                    plan.bundled_jdk["top"] if plan.bundled_jdk else None,
+                ),
+            )
+            for name in plan.program_order
+        )
+
+    def systemd_unit(self):
+        # type: () -> None
+        plan = self.plan
+        path = os.path.join(SYSTEMD_DIR, unit_name(self.prefix))
+        self.unit_changed = self.host.write(path, plan.unit_text or b"", 0o644)
+        self.state["unit"] = path
+
+    def drop_systemd_unit(self):
+        # type: () -> None
+        """--init none after a systemd installation: supervisord leaves systemd's care."""
+        unit = self.old.get("unit")
+        if not unit or not os.path.exists(unit):
+            return
+        if health.supervisord_state(self.plan.socket) is not None:
+            self.stop_supervisord("it moves from systemd to --init none")
+        name = os.path.basename(unit)
+        self.host.command("disable %s" % name, ["systemctl", "disable", name])
+        self.host.remove(unit)
+        self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
+
+    def say_not_started(self):
+        # type: () -> None
+        if self.plan.dry_run:
+            return
+        if health.supervisord_state(self.plan.socket) is not None:
+            say(
+                "--no-start: supervisord runs on with what it had; apply changes with "
+                "%s update" % self.host.abs("bin/stormctl")
+            )
+        else:
+            say("--no-start: nothing started; start with: %s" % start_hint(self.plan))
+
+    # start, or apply changes to what runs
+
+    def start(self):
+        # type: () -> None
+        plan = self.plan
+        host = self.host
+        running = health.supervisord_state(plan.socket) is not None
+        restart_all = self.site_changed or self.global_changed or self.unit_changed
+        restart_all = restart_all or (running and self.old.get("init", plan.init) != plan.init)
+        if running and restart_all:
+            self.stop_supervisord("to apply changes to supervisord itself")
+            running = False
+        if not running:
+            self.start_supervisord()
+            return
+        order = dict((n, i) for i, n in enumerate(plan.program_order))
+        proxy = health.supervisor(plan.socket)
+        touched = self.update(proxy, order) if self.conf_changed else set()
+        old = self.state["programs"]
+        stale = [
+            n for n in plan.program_order if n not in touched and old.get(n) != self.fingerprints[n]
+        ]
+        for name in sorted(stale, key=lambda n: order[n]):
+            host.change("restart %s (its config or release changed)" % name)
+            if plan.dry_run:
+                continue
+            try:
+                proxy.supervisor.stopProcess(name, True)
+            except health.Fault as exc:
+                if "NOT_RUNNING" not in exc.faultString:
+                    raise
+            proxy.supervisor.startProcess(name, False)
+        if plan.dry_run:
+            return
+        for name in plan.program_order:
+            info = proxy.supervisor.getProcessInfo(name)
+            if info["state"] in (health.STOPPED, health.EXITED, health.FATAL):
+                host.change("start %s (it was %s)" % (name, info["statename"]))
+                proxy.supervisor.startProcess(name, False)
+
+    def update(self, proxy, order):
+        # type: (Any, Dict[str, int]) -> Set[str]
+        """`supervisorctl update`: add, change and remove program groups as the new config
+        says. Returns the names it started, restarted or removed."""
+        host = self.host
+        if self.plan.dry_run:
+            added, changed, removed = program_changes(
+                parse_conf(read_or_none(self.plan.conf_path) or b""),
+                parse_conf(self.plan.conf_text),
+            )
+        else:
+            added, changed, removed = proxy.supervisor.reloadConfig()[0]
+        dry = self.plan.dry_run
+        for name in removed:
+            host.change("stop and remove program %s" % name)
+            if not dry:
+                proxy.supervisor.stopProcessGroup(name, True)
+                proxy.supervisor.removeProcessGroup(name)
+        for name in sorted(changed, key=lambda n: order.get(n, 999)):
+            host.change("restart program %s with its new settings" % name)
+            if not dry:
+                proxy.supervisor.stopProcessGroup(name, True)
+                proxy.supervisor.removeProcessGroup(name)
+                proxy.supervisor.addProcessGroup(name)
+        for name in sorted(added, key=lambda n: order.get(n, 999)):
+            host.change("add and start program %s" % name)
+            if not dry:
+                proxy.supervisor.addProcessGroup(name)
+        return set(added) | set(changed) | set(removed)
+
+    def start_supervisord(self):
+        # type: () -> None
+        plan = self.plan
+        if plan.init == "systemd":
+            name = unit_name(self.prefix)
+            self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
+            self.host.command("enable and start %s" % name, ["systemctl", "enable", "--now", name])
+        else:
+            self.host.change("start supervisord -c %s" % plan.conf_path)
+            if plan.dry_run:
+                return
+            start_supervisord_direct(plan)
+        if plan.dry_run:
+            return
+        deadline = time.time() + SUPERVISORD_START_TIMEOUT
+        answered = health.wait(lambda: health.supervisord_state(plan.socket) == "RUNNING", deadline)
+        if not answered:
+            raise Unhealthy(
+                "supervisord did not answer on %s within %ds; last lines of %s:\n%s"
+                % (plan.socket, SUPERVISORD_START_TIMEOUT, plan.logfile, health.tail(plan.logfile))
+            )
+
+    def stop_supervisord(self, why):
+        # type: (str) -> None
+        self.host.change("stop supervisord and its programs (%s)" % why)
+        if self.plan.dry_run:
+            return
+        stop_supervisord(
+            self.host,
+            self.plan.socket,
+            self.plan.pidfile,
+            self.old.get("init"),
+            self.old.get("unit"),
+        )

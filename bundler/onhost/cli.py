@@ -1,0 +1,105 @@
+"""The installer's entry: flags (flags.py) in, the steps in order, one exit code out."""
+
+from __future__ import absolute_import, print_function
+
+import os
+import sys
+
+from .apply import Installer
+from .bundle import Bundle
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
+from .facts import HostFacts
+from .flags import USAGE, CommandLineError, parse_args
+from .plan import make_plan
+from .uninstall import uninstall
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Optional,
+        Sequence,
+        Set,
+        Tuple,
+        TypeVar,
+        Union,
+    )
+
+
+# --- main ---
+
+
+def report_problems(problems):
+    # type: (Sequence[str]) -> None
+    say("this host is not ready; nothing was changed:")
+    for problem in problems:
+        sys.stderr.write("  - %s\n" % problem)
+    sys.stderr.flush()
+
+
+def main(argv=None):
+    # type: (Optional[List[str]]) -> int
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.help:
+        sys.stdout.write(USAGE)
+        return EXIT_OK
+    bundle = Bundle(args.bundle_dir or ".")
+    if args.uninstall:
+        return uninstall(args, bundle)
+    plan = make_plan(args, bundle, HostFacts(dict(os.environ)))
+    if plan.problems:
+        raise PrerequisitesMissing(plan.problems)
+    say(
+        "%s: roles %s; Java %s at %s; supervisord on Python %s (%s); Storm launcher on %s"
+        % (
+            bundle.name,
+            ",".join(plan.roles) or "(none given)",
+            plan.java_major,
+            plan.java_home,
+            plan.python_version,
+            plan.python,
+            plan.launcher_python or "-",
+        )
+    )
+    for note in plan.notes:
+        say(note)
+    if args.check:
+        say("preflight ok: this host can take %s into %s" % (bundle.name, plan.prefix))
+        return EXIT_OK
+    installer = Installer(plan)
+    report = installer.install()
+    if report:
+        sys.stdout.write(report)
+    if plan.dry_run and not installer.host.changed:
+        sys.stdout.write("nothing to change\n")
+    return EXIT_OK
+
+
+def entry_point():
+    # type: () -> None
+    try:
+        code = main()
+    except CommandLineError as exc:
+        sys.stderr.write("install.sh: error: %s; see --help\n" % exc)
+        code = exc.exit_code
+    except PrerequisitesMissing as exc:
+        report_problems(exc.problems)
+        code = exc.exit_code
+    except InstallError as exc:
+        say("error: %s" % exc)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        say("interrupted")
+        code = EXIT_INTERRUPTED
+    except EnvironmentError as exc:
+        say("error: %s" % exc)
+        code = EXIT_ERROR
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    entry_point()

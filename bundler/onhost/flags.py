@@ -1,0 +1,253 @@
+"""The command line: every flag, its value's form, and which flags go together. The one place
+that reads argv; a bad flag is a CommandLineError (exit 2, one line, `see --help`)."""
+
+from __future__ import absolute_import, print_function
+
+import os
+import re
+
+from . import contract
+from .errors import UsageError
+from .peers import DEFAULT_PEER_TIMEOUT
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import List, Optional, Union  # noqa: F401
+
+DEFAULT_TIMEOUT = 180
+ROLE_NAMES = contract.ROLE_WORDS
+VALUE_FLAGS = (
+    "--bundle-dir", "--role", "--prefix", "--user", "--zk-servers", "--zk-id", "--nimbus-host",
+    "--ui-bind", "--web-password-file", "--init", "--python", "--launcher-python", "--timeout",
+    "--host", "--peer-timeout",
+)  # fmt: skip
+SWITCHES = ("--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--help", "-h")
+# Flags that mean an installation; --uninstall takes none of them.
+INSTALL_FLAGS = (
+    "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
+    "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
+    "--peer-timeout",
+)  # fmt: skip
+HOST_LIST = re.compile(r"[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\Z")
+
+USAGE = """\
+usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
+                    [--zk-servers H1,H2,...] [--zk-id N] [--nimbus-host H[,H...]]
+                    [--ui-bind ADDR[:PORT]] [--web-password-file FILE]
+                    [--init auto|systemd|none] [--no-start] [--dry-run]
+                    [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
+                    [--peer-timeout SECONDS]
+       ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
+       ./install.sh --check [--role ...] [--host NAME]
+       ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
+
+  --host NAME             this host's name in the bundle's cluster inventory (default: the
+                          inventory host whose name is this hostname, or whose address is
+                          one of this host's); its roles and settings come from there, and
+                          the flags below override them
+  --role ROLE,...         zookeeper, nimbus, supervisor, ui, logviewer, drpc, or a preset:
+                          alone, `nimbus` is a Nimbus host (zookeeper when this host is one
+                          of --zk-servers, nimbus, ui, supervisor), `supervisor` a worker
+                          host, `all` a single-node cluster; a list names daemons exactly
+  --prefix DIR            where everything goes (default /opt/storm as root, else ~/storm);
+                          a new or empty folder, or an earlier installation of a bundle
+  --user NAME             service user the daemons run as (default storm, created when
+                          missing; root only)
+  --zk-servers H1,H2,...  the ZooKeeper ensemble in id order (default this host, 127.0.0.1)
+  --zk-id N               this host's ZooKeeper id (default: its place in --zk-servers)
+  --nimbus-host H,...     the Nimbus host(s) (default this host, 127.0.0.1)
+  --ui-bind ADDR[:PORT]   address of supervisord's web interface (default 127.0.0.1:9001)
+  --web-password-file F   its password (default: a random one, kept in PREFIX/etc/web-password)
+  --init MODE             auto (systemd when it runs this host), systemd or none
+  --no-start              install and configure, start nothing
+  --dry-run               print every change that would be made, make none
+  --check                 verify the bundle and this host's prerequisites, change nothing
+  --uninstall [--purge]   stop and remove what was installed; --purge also removes data,
+                          logs and the service user the installer created
+  --python PATH           the Python that runs supervisord (default: the newest one found
+                          that the bundle has packages for)
+  --launcher-python PATH  the Python that runs Storm's launcher (default: found on PATH)
+  --timeout SECONDS       how long to wait for the services to become healthy (default 180)
+  --peer-timeout SECONDS  how long to wait for what this host needs from the others: a
+                          ZooKeeper quorum, and Nimbus on a host without it (default 300;
+                          0: report what is missing and do not wait)
+  --help                  this text
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
+5 services did not become healthy.
+"""
+
+
+class CommandLineError(UsageError):
+    """A flag or its value is malformed, or flags do not go together; exit 2."""
+
+
+class Args(object):
+    """The parsed command line: one attribute per flag (dashes as underscores)."""
+
+    def __init__(self):
+        # type: () -> None
+        self.bundle_dir = None  # type: Optional[str]
+        self.role = None  # type: Optional[str]
+        self.prefix = None  # type: Optional[str]
+        self.user = None  # type: Optional[str]
+        self.zk_servers = None  # type: Optional[str]
+        self.zk_id = None  # type: Optional[int]
+        self.nimbus_host = None  # type: Optional[str]
+        self.ui_bind = None  # type: Optional[str]
+        self.web_password_file = None  # type: Optional[str]
+        self.init = "auto"  # type: str
+        self.python = None  # type: Optional[str]
+        self.launcher_python = None  # type: Optional[str]
+        self.timeout = DEFAULT_TIMEOUT  # type: int
+        self.host = None  # type: Optional[str]
+        self.peer_timeout = DEFAULT_PEER_TIMEOUT  # type: int
+        self.no_start = False
+        self.dry_run = False
+        self.check = False
+        self.uninstall = False
+        self.purge = False
+        self.help = False
+        self.given = []  # type: List[str]
+
+
+def _uint(text):
+    # type: (str) -> Optional[int]
+    return int(text) if re.match(r"[0-9]+\Z", text) else None
+
+
+def parse_args(argv):
+    # type: (List[str]) -> Args
+    """Args from argv; raises CommandLineError naming the first bad flag."""
+    args = Args()
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        value, has_value = "", False
+        if arg.startswith("--") and "=" in arg:
+            arg, value = arg.split("=", 1)
+            has_value = True
+        if arg in VALUE_FLAGS:
+            if not has_value:
+                if not rest:
+                    raise CommandLineError("%s needs a value" % arg)
+                value = rest.pop(0)
+            check_value(args, arg, value)
+        elif arg in SWITCHES:
+            if has_value:
+                raise CommandLineError("%s takes no value" % arg)
+            setattr(args, "help" if arg == "-h" else arg[2:].replace("-", "_"), True)
+        else:
+            raise CommandLineError("unknown option '%s'" % arg)
+        args.given.append(arg)
+    if not args.help:
+        check_combinations(args)
+    return args
+
+
+def check_value(args, flag, value):
+    # type: (Args, str, str) -> None
+    parsed = value  # type: Union[str, int]
+    """Sets the flag's attribute, or raises CommandLineError with the form it must have."""
+    name = flag[2:].replace("-", "_")
+    if flag == "--role":
+        names = value.split(",")
+        bad = [n for n in names if n not in ROLE_NAMES]
+        if bad:
+            raise CommandLineError(
+                "--role '%s' is not a role; expected a comma list of: %s"
+                % (bad[0] or value, " ".join(ROLE_NAMES))
+            )
+    elif flag == "--prefix":
+        if not value.startswith("/"):
+            raise CommandLineError("--prefix '%s' must be an absolute path" % value)
+        if not re.match(r"[A-Za-z0-9._/+@:-]+\Z", value):
+            raise CommandLineError(
+                "--prefix '%s' has characters configs cannot carry safely; use letters, digits "
+                "and . _ - + @ : /" % value
+            )
+    elif flag == "--user":
+        if not re.match(r"[a-z_][a-z0-9_-]*\Z", value):
+            raise CommandLineError(
+                "--user '%s' is not a valid user name; expected lower case letters, digits, _ "
+                "and -" % value
+            )
+    elif flag in ("--zk-servers", "--nimbus-host"):
+        if not HOST_LIST.match(value):
+            raise CommandLineError(
+                "%s '%s' is not a comma list of host names or IPv4 addresses" % (flag, value)
+            )
+    elif flag == "--zk-id":
+        number = _uint(value)
+        if number is None or not 1 <= number <= 255:
+            raise CommandLineError("--zk-id '%s' must be a whole number from 1 to 255" % value)
+        parsed = number
+    elif flag == "--ui-bind":
+        address, _, port = value.rpartition(":") if ":" in value else (value, "", "")
+        if not HOST_LIST.match(address) or "," in address:
+            raise CommandLineError("--ui-bind '%s' must be ADDR or ADDR:PORT" % value)
+        if ":" in value and not 1 <= (_uint(port) or 0) <= 65535:
+            raise CommandLineError("--ui-bind '%s': the port must be 1 to 65535" % value)
+    elif flag in ("--web-password-file", "--python", "--launcher-python") and not value:
+        raise CommandLineError(
+            "%s needs %s"
+            % (
+                flag,
+                "a file name"
+                if flag == "--web-password-file"
+                else "the path of a Python interpreter",
+            )
+        )
+    elif flag == "--init" and value not in ("auto", "systemd", "none"):
+        raise CommandLineError("--init '%s' must be auto, systemd or none" % value)
+    elif flag in ("--timeout", "--peer-timeout"):
+        number = _uint(value)
+        if number is None or (flag == "--timeout" and number < 1):
+            raise CommandLineError("%s '%s' must be a whole number of seconds" % (flag, value))
+        parsed = number
+    elif flag == "--host" and (not HOST_LIST.match(value) or "," in value):
+        raise CommandLineError("--host '%s' is not a host name" % value)
+    if flag in contract.FLAG_RULES:
+        # The contract's rule too, so that nothing passes here that the inventory, the
+        # renderer or the config writers would refuse (one rule set for every layer).
+        problem = None
+        try:
+            contract.check_flag(flag, value)
+        except contract.Invalid as exc:
+            problem = str(exc)
+        if problem:
+            raise CommandLineError(problem)
+    setattr(args, name, parsed)
+
+
+def check_combinations(args):
+    # type: (Args) -> None
+    if args.bundle_dir is None:
+        raise CommandLineError("--bundle-dir is required (install.sh passes it)")
+    if args.purge and not args.uninstall:
+        raise CommandLineError("--purge goes with --uninstall")
+    if args.check and args.uninstall:
+        raise CommandLineError("--check and --uninstall do not go together")
+    if args.check and args.dry_run:
+        raise CommandLineError("--check changes nothing already; drop --dry-run")
+    if args.uninstall:
+        found = [f for f in args.given if f in INSTALL_FLAGS]
+        if found:
+            raise CommandLineError(
+                "--uninstall takes only --prefix, --host, --purge, --dry-run and --python; "
+                "found %s" % " ".join(found)
+            )
+        return
+    inventory = os.path.isfile(os.path.join(args.bundle_dir, "cluster.json"))
+    if not (args.role or args.check or args.host or inventory):
+        raise CommandLineError(
+            "--role is required, e.g. --role all for a single-node cluster (a bundle built "
+            "with --cluster takes the roles from its inventory)"
+        )
+    if args.zk_id and args.zk_servers:
+        count = len(args.zk_servers.split(","))
+        if args.zk_id > count:
+            raise CommandLineError(
+                "--zk-id %d but --zk-servers names %d host(s); the id is this host's place in "
+                "that list" % (args.zk_id, count)
+            )

@@ -1,0 +1,155 @@
+"""What this installer may touch: which prefixes it refuses, which paths of a prefix are its own
+(recorded in state/installed.json as it creates them), and what --purge may remove. The rule:
+own what it creates, and only that."""
+
+from __future__ import absolute_import, print_function
+
+import os
+import posixpath
+import pwd
+
+from .errors import UsageError
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Union  # noqa: F401
+
+
+# Folders of the system itself: never a prefix, whether they are empty or not.
+SYSTEM_DIRS = frozenset(
+    """/ /bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /media /mnt /opt /proc /root /run
+    /sbin /snap /srv /sys /tmp /usr /usr/bin /usr/lib /usr/lib64 /usr/local /usr/local/bin
+    /usr/local/lib /usr/sbin /usr/share /usr/src /var /var/cache /var/lib /var/log /var/opt
+    /var/run /var/spool /var/tmp /nonexistent""".split()  # noqa: SIM905
+)
+
+# The folders of an installation, parents first, with their modes.
+PREFIX_DIRS = (
+    ("", 0o755),
+    ("releases", 0o755),
+    ("python", 0o755),
+    ("etc", 0o755),
+    ("etc/zookeeper", 0o755),
+    ("etc/storm", 0o755),
+    ("etc/systemd", 0o755),
+    ("bin", 0o755),
+    ("state", 0o700),
+    ("data", 0o750),
+    ("data/zookeeper", 0o750),
+    ("data/storm", 0o750),
+    ("logs", 0o755),
+    ("logs/storm", 0o755),
+    ("run", 0o700),
+)
+
+# Folders handed to the daemons: what is in them is the installation's (ZooKeeper's snapshots,
+# Storm's local dir and logs, supervisord's socket), so --purge removes them whole when this
+# installer created them.
+SERVICE_TREES = ("data/zookeeper", "data/storm", "logs/storm", "run")
+
+# How many rotated copies of a log supervisord may keep (stdout_logfile_backups and more).
+LOG_BACKUPS = 20
+
+
+def home_dirs():
+    # type: () -> Set[str]
+    """Every home folder of this host's user table, and this user's own."""
+    homes = set([os.path.expanduser("~")])
+    try:  # noqa: SIM105 (no contextlib.suppress on Python 2)
+        homes.update(entry.pw_dir for entry in pwd.getpwall())
+    except (KeyError, OSError):
+        pass
+    return set(os.path.normpath(h) for h in homes if h and h.startswith("/"))
+
+
+def prefix_problem(prefix, homes, listing, state):
+    # type: (str, Set[str], Union[None, bool, List[str]], Optional[Dict[str, Any]]) -> Optional[str]
+    """Why prefix cannot be installed into, or None. Pure: homes is home_dirs(), listing the
+    names in prefix (None when it does not exist, False when it is not a folder), state its
+    state/installed.json (None when there is none)."""
+    prefix = posixpath.normpath(prefix)
+    fix = "fix: choose a new or empty folder with --prefix, e.g. /opt/storm"
+    if prefix in SYSTEM_DIRS:
+        return "--prefix %s: %s is a system folder, never an installation's; %s" % (
+            prefix,
+            prefix,
+            fix,
+        )
+    if prefix in homes:
+        return "--prefix %s: %s is a home folder, never an installation's; %s" % (
+            prefix,
+            prefix,
+            fix.replace("/opt/storm", prefix.rstrip("/") + "/storm"),
+        )
+    if listing is False:
+        return "--prefix %s: %s exists and is not a folder; %s" % (prefix, prefix, fix)
+    if isinstance(listing, list) and listing and not (state and state.get("prefix") == prefix):
+        return (
+            "--prefix %s: %s exists, is not empty and is not an installation of this installer "
+            "(no state/installed.json of its own: found %s); %s"
+            % (
+                prefix,
+                prefix,
+                ", ".join(sorted(listing)[:3]) + (", ..." if len(listing) > 3 else ""),
+                fix,
+            )
+        )
+    return None
+
+
+def listing_of(prefix):
+    # type: (str) -> Union[None, bool, List[str]]
+    """The names in prefix; None when it does not exist, False when it is not a folder."""
+    if not os.path.lexists(prefix):
+        return None
+    if os.path.islink(prefix) or not os.path.isdir(prefix):
+        return False
+    return os.listdir(prefix)
+
+
+def check_prefix(prefix, state):
+    # type: (str, Optional[Dict[str, Any]]) -> None
+    """Raises UsageError (exit 2) for a prefix this installer must not touch."""
+    problem = prefix_problem(prefix, home_dirs(), listing_of(prefix), state)
+    if problem:
+        raise UsageError(problem)
+
+
+def created_before(state):
+    # type: (Optional[Dict[str, Any]]) -> Set[str]
+    """The folders (relative to the prefix) an earlier run of this installer created. A record
+    written before folders were recorded: every folder of the layout that exists was made by
+    that run (it refused nothing then, but it also never ran over a foreign folder in tests)."""
+    if not state:
+        return set()
+    if "created" in state:
+        return set(state["created"])
+    prefix = state.get("prefix") or ""
+    return set(rel for rel, _ in PREFIX_DIRS if os.path.isdir(os.path.join(prefix, rel)))
+
+
+def log_files(conf):
+    # type: (Dict[str, Dict[str, str]]) -> List[str]
+    """The log files supervisord writes for this installation, relative to the prefix, from the
+    parsed supervisord.conf (its own log and each program's)."""
+    found = []
+    for section, values in conf.items():
+        key = "logfile" if section == "supervisord" else "stdout_logfile"
+        if section == "supervisord" or section.startswith("program:"):
+            path = values.get(key)
+            if path:
+                found.append(path)
+    return sorted(found)
+
+
+def purge_paths(state):
+    # type: (Dict[str, Any]) -> List[str]
+    """Absolute paths --purge removes beyond the installation itself: the daemons' folders this
+    installer created, and the log files it configured with their rotated copies."""
+    prefix = state.get("prefix") or ""
+    created = created_before(state)
+    paths = [os.path.join(prefix, rel) for rel in SERVICE_TREES if rel in created]
+    for log in state.get("logs", []):
+        paths.append(log)
+        paths += ["%s.%d" % (log, n) for n in range(1, LOG_BACKUPS + 1)]
+    return paths
