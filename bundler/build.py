@@ -24,10 +24,11 @@ from packaging.utils import parse_wheel_filename
 
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
+from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, GpgMode, Keys, Trust
 from bundler.http import Http, HttpConfig
-from bundler.inventory import Inventory
+from bundler.inventory import Inventory, KnownKeys
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
@@ -121,7 +122,8 @@ def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inv
                 f"{path}: [cluster] {key} = {want!r} but the bundle is for "
                 f"{component.display} {component.version}; make them agree"
             )
-    return normalise_inventory(source, storm.facts, zookeeper.facts)
+    known = KnownKeys(storm_keys(storm.version).keys, zookeeper_keys(zookeeper.version).keys)
+    return normalise_inventory(source, storm.facts, zookeeper.facts, known)
 
 
 def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[int, str]:

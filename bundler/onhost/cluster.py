@@ -20,9 +20,10 @@ import socket
 import subprocess
 
 try:
-    from . import contract
+    from . import contract, extras
 except (ImportError, ValueError):  # loaded from its folder by install.py
     import contract  # type: ignore[no-redef]
+    import extras  # type: ignore[no-redef]
 
 SCHEMA = 1
 FILE = "cluster.json"
@@ -74,6 +75,9 @@ def check(inventory):
             contract.check_user(entry["user"], where + " user")
         if entry.get("prefix") is not None:
             contract.check_prefix(entry["prefix"], where + " prefix")
+        extras.check_storm_options(entry.get("storm_options"), where + " storm_options")
+        extras.check_zk_options(entry.get("zk_options"), where + " zk_options")
+        extras.check_childopts_extra(entry.get("childopts_extra"), where + " childopts_extra")
 
 
 def describe(hosts):
@@ -246,6 +250,10 @@ def settings(inventory, entry):
         "heaps": dict(entry.get("heaps") or {}),
         "prefix": entry.get("prefix"),
         "user": entry.get("user"),
+        # The operator's extra keys (configs.py's optional values), checked at build time.
+        "storm_options": dict(entry.get("storm_options") or {}),
+        "zk_options": dict(entry.get("zk_options") or {}),
+        "childopts_extra": dict(entry.get("childopts_extra") or {}),
     }
 
 
