@@ -10,7 +10,8 @@ import pytest
 from bundler.errors import UsageError
 from bundler.recipes import Recipe, SupervisorRecipe, load_all
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# Vendored from the releases (see recipes/storm-defaults/README.md).
+STORM_DEFAULTS = Path(__file__).resolve().parents[1] / "recipes" / "storm-defaults"
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +200,7 @@ def test_every_known_release_resolves_and_lines_cover_09_to_28() -> None:
 
 def test_storm_defaults_reference_agrees_with_nimbus_key(storm: Recipe) -> None:
     """Each release's real defaults.yaml knows the key the recipe tells the installer to use."""
-    folder = REFERENCE / "storm-defaults"
+    folder = STORM_DEFAULTS
     if not folder.is_dir():
         pytest.fail(f"reference data missing: {folder}")
     for defaults in sorted(folder.glob("*.yaml")):

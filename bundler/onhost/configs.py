@@ -289,8 +289,20 @@ def _yaml_scalar(value):
         if "." not in mantissa:
             mantissa += ".0"
         return mantissa + ("e" + exponent if exponent else "")
-    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar.
-    return json.dumps(value)
+    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar,
+    # except that YAML's \u is one 16-bit code: a character beyond U+FFFF, which JSON writes as
+    # a surrogate pair, becomes YAML's 32-bit \U escape.
+    return _SURROGATES.sub(_astral, json.dumps(value))
+
+
+# A pair's first backslash is not the second half of an escaped backslash (an even run before).
+_SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def _astral(match):
+    high, low = int(match.group(2), 16), int(match.group(3), 16)
+    code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+    return match.group(1) + "\\U%08x" % code
 
 
 def _yaml(entries):
@@ -299,7 +311,9 @@ def _yaml(entries):
     for comment, key, value in entries:
         if comment:
             lines.extend("# " + line for line in comment.split("\n"))
-        if isinstance(value, list):
+        if value == []:
+            lines.append("%s: []" % key)  # `key:` alone would read as null
+        elif isinstance(value, list):
             lines.append("%s:" % key)
             lines.extend("  - %s" % _yaml_scalar(item) for item in value)
         else:
