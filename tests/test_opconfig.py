@@ -3,6 +3,7 @@ cluster.toml against the release's known keys and rendered without changing any 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ from bundler.inventory import Inventory, KnownKeys, load, normalise
 from bundler.manifest import Release, config_view
 from bundler.onhost import cluster, configs, contract
 from bundler.recipes import Recipe
+from bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "docs" / "examples" / "book-two-hosts.toml"
@@ -327,3 +329,27 @@ def test_extra_jvm_options_are_refused_or_stay_one_yaml_string(value: str) -> No
     assert len(files["etc/storm/storm.yaml"].splitlines()) == len(
         rendered(values())["etc/storm/storm.yaml"].splitlines()
     )
+
+
+@pytest.mark.parametrize("version", ["2.7", "3.6"])
+def test_the_extras_render_the_same_bytes_on_old_pythons(tmp_path: Path, version: str) -> None:
+    """configs.py and extras.py run on the host's Python: the same inputs, the same files."""
+    python = pyenv_python(version)
+    vals = values(
+        storm_options={"topology.debug": True, "topology.stats.sample.rate": 1e-05,
+                       "topology.name.x": "caf\u00e9 \U00010000 \"q\"", "drpc.servers": []},
+        zk_options={"tickTime": 3000, "maxClientCnxns": 100},
+        childopts_extra={"worker": IPV4, "ui": "-Da=1"},
+    )  # fmt: skip
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest()))
+    (tmp_path / "values.json").write_text(json.dumps(vals))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [str(python), "-E", "-S", "-B", str(ROOT / "bundler" / "onhost" / "configs.py"),
+         "--manifest", str(tmp_path / "manifest.json"), "--values", str(tmp_path / "values.json"),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for rel, text in rendered(vals).items():
+        assert (out / rel).read_text(encoding="utf-8") == text, rel
