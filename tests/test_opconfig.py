@@ -19,7 +19,7 @@ from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
 from bundler.inventory import Inventory, KnownKeys, load, normalise
 from bundler.manifest import Release, config_view
-from bundler.onhost import cluster, configs, contract
+from bundler.onhost import cluster, configs, contract, extras
 from bundler.recipes import Recipe
 from bundles import pyenv_python
 
@@ -353,3 +353,46 @@ def test_the_extras_render_the_same_bytes_on_old_pythons(tmp_path: Path, version
     assert proc.returncode == 0, proc.stderr
     for rel, text in rendered(vals).items():
         assert (out / rel).read_text(encoding="utf-8") == text, rel
+
+
+# --- install.sh options, parsed by extras.py for the installer ---
+
+
+def test_installer_options_parse_to_the_inventory_values() -> None:
+    parsed = extras.parse_options(
+        storm=["topology.workers=3", "topology.debug=true", "drpc.servers=[a, b]",
+               "topology.name.x=a=b", "topology.rate=0.5", "topology.workers=4"],
+        zk=["maxClientCnxns=100"],
+        childopts=[f"worker={IPV4}", "worker=-Da=1", "nimbus=-Db=2"],
+    )  # fmt: skip
+    assert parsed == {
+        "storm_options": {
+            "topology.workers": 4,
+            "topology.debug": True,
+            "drpc.servers": ["a", "b"],
+            "topology.name.x": "a=b",
+            "topology.rate": 0.5,
+        },
+        "zk_options": {"maxClientCnxns": "100"},
+        "childopts_extra": {"worker": f"{IPV4} -Da=1", "nimbus": "-Db=2"},
+    }
+    part = {"storm_options": {"topology.workers": 2, "a.b": 1}, "zk_options": {}}
+    merged = extras.overlay(part, parsed)
+    assert merged["storm_options"]["topology.workers"] == 4
+    assert merged["storm_options"]["a.b"] == 1
+    configs.render(manifest(), values(**merged))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"storm": ["novalue"]}, "--storm-option: expected KEY=VALUE, found 'novalue'"),
+        ({"storm": ["storm.local.dir=/x"]}, "--storm-option storm.local.dir: bundler writes"),
+        ({"zk": ["dataDir=/x"]}, "--zk-option dataDir: bundler writes this key itself"),
+        ({"childopts": ["drpc=-Dx"]}, "--childopts: expected daemons among"),
+    ],
+)
+def test_installer_options_refused_in_one_line(kwargs: dict[str, list[str]], says: str) -> None:
+    with pytest.raises(contract.Invalid) as caught:
+        extras.parse_options(**kwargs)
+    assert says in str(caught.value) and "\n" not in str(caught.value)

@@ -200,3 +200,68 @@ def check_childopts_extra(options, label):
             )
         checked[daemon] = " ".join(text.split())
     return checked
+
+
+# --- install.sh options: KEY=VALUE text -> the same values an inventory gives ---
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}\Z")
+_FLOAT_TEXT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
+
+
+def _split_option(text, flag):
+    # type: (str, str) -> Any
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise contract.Invalid(flag, "expected KEY=VALUE, found %s" % contract.show(text))
+    return key, value
+
+
+def _typed(text):
+    # type: (str) -> Any
+    """A --storm-option value as YAML would read the plain text: true/false, a whole number, a
+    decimal with a dot, [a, b] a list of those; anything else the string as typed."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT_TEXT.match(text):
+        return int(text)
+    if _FLOAT_TEXT.match(text):
+        return float(text)
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return [_typed(item.strip()) for item in inner.split(",")] if inner else []
+    return text
+
+
+def parse_options(storm=(), zk=(), childopts=()):
+    # type: (Iterable[str], Iterable[str], Iterable[str]) -> Dict[str, Dict[str, Any]]
+    """--storm-option, --zk-option and --childopts texts -> the storm_options, zk_options and
+    childopts_extra values, checked (without a release key set). A repeated KEY keeps the last
+    value; a repeated --childopts DAEMON appends."""
+    storm_options = {}
+    for text in storm:
+        key, value = _split_option(text, "--storm-option")
+        storm_options[key] = _typed(value)
+    zk_options = {}
+    for text in zk:
+        key, value = _split_option(text, "--zk-option")
+        zk_options[key] = value
+    extra = {}  # type: Dict[str, str]
+    for text in childopts:
+        daemon, value = _split_option(text, "--childopts")
+        extra[daemon] = (extra[daemon] + " " + value) if daemon in extra else value
+    return {
+        "storm_options": check_storm_options(storm_options, "--storm-option"),
+        "zk_options": check_zk_options(zk_options, "--zk-option"),
+        "childopts_extra": check_childopts_extra(extra, "--childopts"),
+    }
+
+
+def overlay(part, flags):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
+    """The inventory's extras (cluster.settings) with the flags' laid over them key by key."""
+    merged = {}
+    for key in ("storm_options", "zk_options", "childopts_extra"):
+        value = dict(part.get(key) or {})
+        value.update(flags.get(key) or {})
+        merged[key] = value
+    return merged
