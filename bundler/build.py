@@ -24,7 +24,7 @@ from packaging.utils import parse_wheel_filename
 
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
-from bundler.configkeys import storm_keys, zookeeper_keys
+from bundler.configkeys import KNOWN_KEYS_FILE, known_keys_file, storm_keys, zookeeper_keys
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, GpgMode, Keys, Trust
 from bundler.http import Http, HttpConfig
@@ -471,6 +471,10 @@ def _assemble(
             )
         )
     members += key_members.values()
+    if "storm" in releases and "zookeeper" in releases:
+        # The key sets the installer checks --storm-option/--zk-option against (extras.py).
+        known = known_keys_file(releases["storm"].version, releases["zookeeper"].version)
+        members.append(_blob(f"target/{KNOWN_KEYS_FILE}", known))
 
     wheels: dict[str, Member] = {}
     pythons: dict[str, PythonWheels] = {}

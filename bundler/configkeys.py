@@ -8,6 +8,7 @@ recipes/zookeeper-keys.toml. Used to check the operator's extra keys (extras.py)
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+# Inside a bundle: target/known-keys.json, read by the installer (onhost/extras.py).
+KNOWN_KEYS_FILE = "known-keys.json"
 
 # A top-level key of defaults.yaml: at column 0, before the colon.
 _TOP_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*):", re.MULTILINE)
@@ -60,3 +64,14 @@ def zookeeper_keys(version: str, recipes_dir: Path = RECIPES_DIR) -> KeySet:
         if SpecifierSet(rule["versions"]).contains(want, prereleases=True):
             keys.update(rule["keys"])
     return KeySet(frozenset(keys), f"the zoo.cfg keys ZooKeeper {version} documents")
+
+
+def known_keys_file(storm: str, zookeeper: str, recipes_dir: Path = RECIPES_DIR) -> bytes:
+    """target/known-keys.json: both key sets, sorted, with their origin."""
+    data: dict[str, object] = {"schema": 1}
+    for project, found in (
+        ("storm", storm_keys(storm, recipes_dir)),
+        ("zookeeper", zookeeper_keys(zookeeper, recipes_dir)),
+    ):
+        data[project] = {"origin": found.origin, "keys": sorted(found.keys)}
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()

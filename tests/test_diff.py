@@ -148,3 +148,15 @@ def test_a_file_that_is_not_a_bundle_is_one_line(tmp_path: Path) -> None:
     run = bundler("diff", junk, junk)
     assert run.returncode == 1  # a bundle format error, as `bundler verify` says
     assert run.stderr.count("\n") == 1 and "junk.tar" in run.stderr, run.stderr
+
+
+def test_a_bundle_carries_its_releases_key_sets(bundles: tuple[Path, Path, Path]) -> None:
+    """install.sh checks --storm-option/--zk-option against target/known-keys.json."""
+    old, _, _ = bundles
+    with tarfile.open(old) as tar:
+        member = next(m for m in tar.getmembers() if m.name.endswith("/target/known-keys.json"))
+        data = json.load(tar.extractfile(member))  # type: ignore[arg-type]
+    assert data["storm"]["origin"] == "Storm 1.2.4's defaults.yaml"
+    assert "topology.workers" in data["storm"]["keys"]
+    assert "4lw.commands.whitelist" in data["zookeeper"]["keys"]
+    assert "admin.serverPort" not in data["zookeeper"]["keys"]

@@ -396,3 +396,20 @@ def test_installer_options_refused_in_one_line(kwargs: dict[str, list[str]], say
     with pytest.raises(contract.Invalid) as caught:
         extras.parse_options(**kwargs)
     assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_installer_options_are_checked_against_the_bundles_key_sets(tmp_path: Path) -> None:
+    from bundler.configkeys import known_keys_file
+
+    path = tmp_path / "known-keys.json"
+    path.write_bytes(known_keys_file("0.9.5", "3.4.6"))
+    known = extras.load_known(str(path))
+    assert known is not None
+    with pytest.raises(contract.Invalid) as caught:
+        extras.parse_options(storm=["topology.workrs=2"], known=known)
+    assert "did you mean topology.workers?" in str(caught.value)
+    with pytest.raises(contract.Invalid, match=r"admin\.enableServer: not a key"):
+        extras.parse_options(zk=["admin.enableServer=false"], known=known)
+    allowed = extras.parse_options(storm=["my.plugin=1"], known=known, allow_unknown=["my.plugin"])
+    assert allowed["storm_options"] == {"my.plugin": 1}
+    assert extras.load_known(str(tmp_path / "absent.json")) is None

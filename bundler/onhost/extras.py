@@ -16,7 +16,10 @@ Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundl
 from __future__ import absolute_import, print_function
 
 import difflib
+import io
+import json
 import math
+import os
 import re
 
 try:
@@ -232,11 +235,31 @@ def _typed(text):
     return text
 
 
-def parse_options(storm=(), zk=(), childopts=()):
-    # type: (Iterable[str], Iterable[str], Iterable[str]) -> Dict[str, Dict[str, Any]]
+KNOWN_KEYS_FILE = "known-keys.json"  # beside this file in a bundle's target/
+
+
+def load_known(path=None):
+    # type: (Optional[str]) -> Optional[Dict[str, Any]]
+    """{"storm": [...], "zookeeper": [...]}: the bundle's key sets, None when it has none."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), KNOWN_KEYS_FILE)
+    try:
+        with io.open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (IOError, OSError):
+        return None
+    if not isinstance(data, dict) or data.get("schema") != 1:
+        raise ValueError("%s: expected schema 1, found %s" % (path, contract.show(data)))
+    return {"storm": data["storm"]["keys"], "zookeeper": data["zookeeper"]["keys"]}
+
+
+def parse_options(storm=(), zk=(), childopts=(), known=None, allow_unknown=()):
+    # type: (Iterable[str], Iterable[str], Iterable[str], Optional[Dict[str, Any]], Iterable[str]) -> Dict[str, Dict[str, Any]]
     """--storm-option, --zk-option and --childopts texts -> the storm_options, zk_options and
-    childopts_extra values, checked (without a release key set). A repeated KEY keeps the last
-    value; a repeated --childopts DAEMON appends."""
+    childopts_extra values, checked against `known` (load_known()) unless a key is in
+    `allow_unknown` (--allow-unknown-key). A repeated KEY keeps the last value; a repeated
+    --childopts DAEMON appends."""
+    known = known or {}
+    allow_unknown = list(allow_unknown)
     storm_options = {}
     for text in storm:
         key, value = _split_option(text, "--storm-option")
@@ -250,8 +273,12 @@ def parse_options(storm=(), zk=(), childopts=()):
         daemon, value = _split_option(text, "--childopts")
         extra[daemon] = (extra[daemon] + " " + value) if daemon in extra else value
     return {
-        "storm_options": check_storm_options(storm_options, "--storm-option"),
-        "zk_options": check_zk_options(zk_options, "--zk-option"),
+        "storm_options": check_storm_options(
+            storm_options, "--storm-option", known.get("storm"), allow_unknown
+        ),
+        "zk_options": check_zk_options(
+            zk_options, "--zk-option", known.get("zookeeper"), allow_unknown
+        ),
         "childopts_extra": check_childopts_extra(extra, "--childopts"),
     }
 
