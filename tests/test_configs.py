@@ -42,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 GOLDEN = REPO / "tests" / "golden" / "configs"
 CONFIGS_PY = REPO / "bundler" / "onhost" / "configs.py"
 REFERENCE = REPO.parent / "shared" / "reference"
-STORM_DEFAULTS = REPO / "recipes" / "storm-defaults"
+STORM_DEFAULTS = REFERENCE / "storm-defaults"
 SUPERVISOR_FACTS = REFERENCE / "supervisor-and-offline-python.md"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 PYENV = Path.home() / ".pyenv" / "versions"

@@ -10,8 +10,7 @@ import pytest
 from bundler.errors import UsageError
 from bundler.recipes import Recipe, SupervisorRecipe, load_all
 
-# Vendored from the releases (see recipes/storm-defaults/README.md).
-STORM_DEFAULTS = Path(__file__).resolve().parents[1] / "recipes" / "storm-defaults"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +199,7 @@ def test_every_known_release_resolves_and_lines_cover_09_to_28() -> None:
 
 def test_storm_defaults_reference_agrees_with_nimbus_key(storm: Recipe) -> None:
     """Each release's real defaults.yaml knows the key the recipe tells the installer to use."""
-    folder = STORM_DEFAULTS
+    folder = REFERENCE / "storm-defaults"
     if not folder.is_dir():
         pytest.fail(f"reference data missing: {folder}")
     for defaults in sorted(folder.glob("*.yaml")):
