@@ -413,3 +413,20 @@ def test_installer_options_are_checked_against_the_bundles_key_sets(tmp_path: Pa
     allowed = extras.parse_options(storm=["my.plugin=1"], known=known, allow_unknown=["my.plugin"])
     assert allowed["storm_options"] == {"my.plugin": 1}
     assert extras.load_known(str(tmp_path / "absent.json")) is None
+
+
+def test_bundler_render_refuses_a_typo_in_one_line_exit_2(tmp_path: Path) -> None:
+    """The check runs wherever an inventory is read (render and build share it)."""
+    toml = tmp_path / "cluster.toml"
+    toml.write_text(BOOK.read_text() + '\n[host.storm_options]\n"worker.childopt" = "-Dx"\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "bundler", "render", "--cluster", str(toml), "--host",
+         "ip-172-31-19-62"],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 2, run
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "host ip-172-31-19-62: storm_options worker.childopt: not a key this release" in (
+        run.stderr
+    )
+    assert "did you mean worker.childopts?" in run.stderr
