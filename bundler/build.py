@@ -25,10 +25,11 @@ from packaging.utils import parse_wheel_filename
 from bundler import package_data
 from bundler.bundle import Format, Member, sha256_of, sha256sums, write_archive
 from bundler.cache import Cache, default_root
+from bundler.configkeys import KNOWN_KEYS_FILE, known_keys_file, storm_keys, zookeeper_keys
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, GpgMode, Keys, Trust
 from bundler.http import Http, HttpConfig
-from bundler.inventory import Inventory
+from bundler.inventory import Inventory, KnownKeys
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import Jdk, inspect_jdk
@@ -126,7 +127,8 @@ def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inv
                 f"{path}: [cluster] {key} = {want!r} but the bundle is for "
                 f"{component.display} {component.version}; make them agree"
             )
-    return normalise_inventory(source, storm.facts, zookeeper.facts)
+    known = KnownKeys(storm_keys(storm.version).keys, zookeeper_keys(zookeeper.version).keys)
+    return normalise_inventory(source, storm.facts, zookeeper.facts, known)
 
 
 def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[int, str]:
@@ -506,6 +508,10 @@ def _assemble(
             )
         )
     members += key_members.values()
+    if "storm" in releases and "zookeeper" in releases:
+        # The key sets the installer checks --storm-option/--zk-option against (extras.py).
+        known = known_keys_file(releases["storm"].version, releases["zookeeper"].version)
+        members.append(_blob(f"onhost/{KNOWN_KEYS_FILE}", known))
 
     wheels: dict[str, Member] = {}
     pythons: dict[str, PythonWheels] = {}

@@ -432,6 +432,26 @@ def join_command(
     print(result.bundle)
 
 
+@app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The bundle installed now (.tar, .tar.gz, folder).")],
+    new: Annotated[Path, typer.Argument(help="The bundle to compare it with.")],
+    cluster: Annotated[
+        Path | None,
+        typer.Option(help="Inventory whose hosts' config keys to compare (default: cluster.json)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Versions, artifacts, wheels and each host's config keys that differ; exit 0 either way."""
+    from bundler.diff import as_json as diff_json
+    from bundler.diff import diff
+    from bundler.diff import text as diff_text
+
+    report = _run(debug, lambda: diff(old, new, cluster))
+    print(diff_json(report) if as_json else diff_text(report), end="")
+
+
 # typer vendors its own click and exports only BadParameter; its base is click's UsageError.
 _CLICK_USAGE_ERROR: type[Exception] = next(
     cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bundler.errors import UsageError
-from bundler.onhost import configs, contract
+from bundler.onhost import configs, contract, extras
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -28,6 +28,8 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 SCHEMA = 1
+# The operator's own configuration, cluster-wide and per host (a host's value wins, key by key).
+EXTRA_KEYS = ("storm_options", "zk_options", "childopts_extra", "allow_unknown_keys")
 ROLES = contract.ROLES
 STORM_ROLES = contract.STORM_ROLES
 HEAP_KEYS = contract.HEAP_KEYS
@@ -43,8 +45,9 @@ CLUSTER_KEYS = (
     "zk_peer_port",
     "zk_election_port",
     "zk_admin_port",
+    *EXTRA_KEYS,
 )
-HOST_KEYS = ("name", "address", "roles", "zk_id", "slots", "prefix", "user", "heaps")
+HOST_KEYS = ("name", "address", "roles", "zk_id", "slots", "prefix", "user", "heaps", *EXTRA_KEYS)
 # Storm's port of each daemon, by its key in the release facts.
 DAEMON_PORT_KEYS = {
     "nimbus": "nimbus.thrift.port",
@@ -170,6 +173,70 @@ class _Checker:
     def address(self, where: str, value: Any) -> str:
         return self.rule(contract.check_address, where, value)
 
+    def allow_unknown(self, where: str, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+            raise self.fail(where, "expected a list of key names")
+        return list(value)
+
+
+def _flatten(table: Any, prefix: str = "") -> Any:
+    """{"topology": {"workers": 2}} (TOML's reading of an unquoted dotted key) -> the dotted key
+    {"topology.workers": 2}; anything that is not a table is returned as it is."""
+    if not isinstance(table, Mapping):
+        return table
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+@dataclass(frozen=True)
+class KnownKeys:
+    """The key sets of the releases being bundled; None skips that check."""
+
+    storm: frozenset[str] | None = None
+    zookeeper: frozenset[str] | None = None
+
+
+def _extras(
+    check: _Checker,
+    where: str,
+    table: Mapping[str, Any],
+    inherited: Mapping[str, Any],
+    known: KnownKeys,
+) -> dict[str, Any]:
+    """One level's extra keys checked and laid over the level above (cluster, then host)."""
+    allow = list(inherited.get("allow_unknown_keys", []))
+    if "allow_unknown_keys" in table:
+        allow += check.allow_unknown(f"{where} allow_unknown_keys", table["allow_unknown_keys"])
+    result: dict[str, Any] = {"allow_unknown_keys": sorted(set(allow))}
+    rules = (
+        ("storm_options", extras.check_storm_options, known.storm),
+        ("zk_options", extras.check_zk_options, known.zookeeper),
+    )
+    for key, rule, keys in rules:
+        merged = dict(inherited.get(key, {}))
+        if key in table:
+            own = check.rule(
+                lambda v, label, r=rule, k=keys: r(v, label, k, allow),  # type: ignore[misc]
+                f"{where} {key}",
+                _flatten(table[key]),
+            )
+            merged.update(own)
+        result[key] = merged
+    childopts = dict(inherited.get("childopts_extra", {}))
+    if "childopts_extra" in table:
+        childopts.update(
+            check.rule(
+                extras.check_childopts_extra, f"{where} childopts_extra", table["childopts_extra"]
+            )
+        )
+    result["childopts_extra"] = childopts
+    return result
+
 
 def _is_loopback(address: str) -> bool:
     return address.lower() == "localhost" or address.startswith("127.")
@@ -179,9 +246,13 @@ def _is_loopback(address: str) -> bool:
 
 
 def normalise(
-    source: Source, storm_facts: Mapping[str, Any], zk_facts: Mapping[str, Any]
+    source: Source,
+    storm_facts: Mapping[str, Any],
+    zk_facts: Mapping[str, Any],
+    known: KnownKeys | None = None,
 ) -> Inventory:
     """Check the inventory against the release facts; every default resolved."""
+    known = known or KnownKeys()
     check = _Checker(source.path)
     top = check.keys("top level", source.data, ("cluster", "host"))
     cluster = check.keys("[cluster]", top.get("cluster", {}), CLUSTER_KEYS)
@@ -197,6 +268,7 @@ def normalise(
     default_slots = list(storm_facts["slots_ports"])
     slots = check.slots("[cluster] slots", cluster["slots"]) if "slots" in cluster else None
     heaps = check.heaps("[cluster.heaps]", cluster.get("heaps", {}))
+    cluster_extras = _extras(check, "[cluster]", cluster, {}, known)
     zk_ports: dict[str, int | None] = dict(configs.default_zk_ports(dict(zk_facts)))
     for key in ("client", "peer", "election", "admin"):
         if f"zk_{key}_port" in cluster:
@@ -249,6 +321,7 @@ def normalise(
                 if "prefix" in entry
                 else prefix,
                 "user": check.user(f"{where}: user", entry["user"]) if "user" in entry else user,
+                **_extras(check, f"{where}:", entry, cluster_extras, known),
             }
         )
 

@@ -8,6 +8,7 @@ with stated defaults, and the output names each assumption.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,39 @@ def _component(project: str, version: str, recipes_dir: Path) -> Component:
     return Recipe.load(project, recipes_dir).resolve(version)
 
 
-def _launcher_python(storm: Component) -> str:
-    spec = SpecifierSet(str(storm.facts.get("launcher_python") or ">=2.6"))
+def _launcher_python(storm_facts: Mapping[str, Any]) -> str:
+    spec = SpecifierSet(str(storm_facts.get("launcher_python") or ">=2.6"))
     return "/usr/bin/python3" if spec.contains("3.11") else "/usr/bin/python2.7"
+
+
+def host_values(
+    inventory: Mapping[str, Any],
+    entry: Mapping[str, Any],
+    storm_facts: Mapping[str, Any],
+    facts: HostFacts,
+) -> dict[str, Any]:
+    """configs.py's values for one host of a normalised inventory (cluster.json's content),
+    with the installer's defaults and `facts` for what only the host knows."""
+    part = target_cluster.settings(dict(inventory), dict(entry))
+    prefix = part.pop("prefix") or DEFAULT_PREFIX
+    user = part.pop("user") or DEFAULT_USER
+    values = dict(part)
+    values.update(
+        prefix=prefix,
+        user=user,
+        http_bind="127.0.0.1",
+        http_port=int(configs.SUPERVISORD_HTTP_PORT),
+        web_password_sha1=PLACEHOLDER_SHA1,
+        java_home=facts.java_home or f"/usr/lib/jvm/java-{facts.java_major}-openjdk-amd64",
+        java_major=facts.java_major,
+        memory_mb=facts.memory_mb,
+        python=facts.python,
+        launcher_python=facts.launcher_python or _launcher_python(storm_facts),
+        site_dir=f"{prefix}/python/site",
+    )
+    if "zookeeper" not in values["roles"]:
+        values["zk_id"] = None
+    return values
 
 
 def render(
@@ -109,27 +140,9 @@ def render(
     # The same Release entries `build` writes into bundle.json, so the preview reads what a
     # host reads.
     manifest = config_view(name, Release.of(storm), Release.of(zookeeper))
-    part = target_cluster.settings(inventory.data, entry)
-    prefix = part.pop("prefix") or DEFAULT_PREFIX
-    user = part.pop("user") or DEFAULT_USER
-    java_home = facts.java_home or f"/usr/lib/jvm/java-{facts.java_major}-openjdk-amd64"
-    launcher = facts.launcher_python or _launcher_python(storm)
-    values = dict(part)
-    values.update(
-        prefix=prefix,
-        user=user,
-        http_bind="127.0.0.1",
-        http_port=int(configs.SUPERVISORD_HTTP_PORT),
-        web_password_sha1=PLACEHOLDER_SHA1,
-        java_home=java_home,
-        java_major=facts.java_major,
-        memory_mb=facts.memory_mb,
-        python=facts.python,
-        launcher_python=launcher,
-        site_dir=f"{prefix}/python/site",
-    )
-    if "zookeeper" not in values["roles"]:
-        values["zk_id"] = None
+    values = host_values(inventory.data, entry, storm.facts, facts)
+    prefix, user = values["prefix"], values["user"]
+    java_home, launcher = values["java_home"], values["launcher_python"]
     try:
         files = configs.render(manifest, values)
     except ValueError as exc:

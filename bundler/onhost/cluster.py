@@ -20,9 +20,10 @@ import socket
 import subprocess
 
 try:
-    from . import contract
+    from . import contract, extras
 except (ImportError, ValueError):  # loaded from its folder by an older test harness
     import contract  # type: ignore[no-redef,import-not-found]
+    import extras  # type: ignore[no-redef,import-not-found]
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -58,6 +59,7 @@ def load(path):
 
 
 def check(inventory):
+    # type: (Any) -> None
     """The values each host's part hands to the installer, by contract.py's rules (the build
     wrote them by the same rules; this guards against a hand-edited cluster.json)."""
     hosts = inventory.get("hosts")
@@ -78,6 +80,9 @@ def check(inventory):
             contract.check_user(entry["user"], where + " user")
         if entry.get("prefix") is not None:
             contract.check_prefix(entry["prefix"], where + " prefix")
+        extras.check_storm_options(entry.get("storm_options"), where + " storm_options")
+        extras.check_zk_options(entry.get("zk_options"), where + " zk_options")
+        extras.check_childopts_extra(entry.get("childopts_extra"), where + " childopts_extra")
 
 
 def describe(hosts):
@@ -251,6 +256,10 @@ def settings(inventory, entry):
         "heaps": dict(entry.get("heaps") or {}),
         "prefix": entry.get("prefix"),
         "user": entry.get("user"),
+        # The operator's extra keys (configs.py's optional values), checked at build time.
+        "storm_options": dict(entry.get("storm_options") or {}),
+        "zk_options": dict(entry.get("zk_options") or {}),
+        "childopts_extra": dict(entry.get("childopts_extra") or {}),
     }
 
 

@@ -31,9 +31,10 @@ import sys
 import tempfile
 
 try:
-    from . import contract
+    from . import contract, extras
 except (ImportError, ValueError):  # loaded from its folder: `python configs.py`, install.py
     import contract  # type: ignore[no-redef,import-not-found]
+    import extras  # type: ignore[no-redef,import-not-found]
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -103,6 +104,8 @@ VALUE_KEYS = (
     "slots",
     "heaps",
 )
+# Optional keys, empty when absent: the operator's extra keys and JVM options (extras.py).
+OPTIONAL_VALUE_KEYS = ("storm_options", "zk_options", "childopts_extra")
 ZK_PORT_KEYS = ("client", "peer", "election", "admin")
 HEAP_KEYS = contract.HEAP_KEYS
 SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
@@ -127,9 +130,13 @@ def validate_values(values):
     missing = [k for k in VALUE_KEYS if k not in values]
     if missing:
         _fail(missing[0], "missing (values need exactly: %s)" % ", ".join(VALUE_KEYS))
-    unknown = sorted(k for k in values if k not in VALUE_KEYS)
+    unknown = sorted(k for k in values if k not in VALUE_KEYS + OPTIONAL_VALUE_KEYS)
     if unknown:
-        _fail(unknown[0], "unknown key (values need exactly: %s)" % ", ".join(VALUE_KEYS))
+        _fail(
+            unknown[0],
+            "unknown key (values need exactly: %s; optional: %s)"
+            % (", ".join(VALUE_KEYS), ", ".join(OPTIONAL_VALUE_KEYS)),
+        )
 
     contract.check_prefix(values["prefix"], _label("prefix"))
     for key in ("java_home", "python", "launcher_python", "site_dir"):
@@ -185,6 +192,9 @@ def validate_values(values):
     contract.check_int(values["memory_mb"], _label("memory_mb"), contract.MEMORY_MB_RANGE)
     contract.check_slots(values["slots"], _label("slots"))
     contract.check_heaps(values["heaps"], _label("heaps"))
+    extras.check_storm_options(values.get("storm_options"), _label("storm_options"))
+    extras.check_zk_options(values.get("zk_options"), _label("zk_options"))
+    extras.check_childopts_extra(values.get("childopts_extra"), _label("childopts_extra"))
 
 
 # --- manifest ---
@@ -272,10 +282,31 @@ def worker_childopts(storm_facts, java_major, worker_mb):
 
 
 def _yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if contract.is_int(value):
         return "%d" % value
-    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar.
-    return json.dumps(value)
+    if isinstance(value, float):
+        # repr is the shortest exact form on 2.7 and 3.x. YAML 1.1 (Storm's SnakeYAML) needs a
+        # dot in the mantissa of 1e-05, or it reads a string.
+        mantissa, _, exponent = repr(value).partition("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return mantissa + ("e" + exponent if exponent else "")
+    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar,
+    # except that YAML's \u is one 16-bit code: a character beyond U+FFFF, which JSON writes as
+    # a surrogate pair, becomes YAML's 32-bit \U escape.
+    return _SURROGATES.sub(_astral, json.dumps(value))
+
+
+# A pair's first backslash is not the second half of an escaped backslash (an even run before).
+_SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def _astral(match):
+    high, low = int(match.group(2), 16), int(match.group(3), 16)
+    code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+    return match.group(1) + "\\U%08x" % code
 
 
 def _yaml(entries):
@@ -284,7 +315,9 @@ def _yaml(entries):
     for comment, key, value in entries:
         if comment:
             lines.extend("# " + line for line in comment.split("\n"))
-        if isinstance(value, list):
+        if value == []:
+            lines.append("%s: []" % key)  # `key:` alone would read as null
+        elif isinstance(value, list):
             lines.append("%s:" % key)
             lines.extend("  - %s" % _yaml_scalar(item) for item in value)
         else:
@@ -361,15 +394,28 @@ def render_zoo_cfg(manifest, values):
     ports = values["zk_ports"]
     client_port = ports["client"]
     lines = _header("#", "zoo.cfg for ZooKeeper %s on %s" % (version, values["host"]), manifest)
+    options = extras.check_zk_options(values.get("zk_options"), _label("zk_options"))
+    # The operator's value replaces the renderer's default in place: a key is never written twice.
+    own = dict(
+        (key, options.pop(key, default))
+        for key, default in (
+            ("tickTime", "2000"),
+            ("initLimit", "10"),
+            ("syncLimit", "5"),
+            ("autopurge.snapRetainCount", "3"),
+            ("autopurge.purgeInterval", "24"),
+        )
+    )
     lines += [
-        "tickTime=2000",
-        "initLimit=10",
-        "syncLimit=5",
+        "tickTime=%s" % own["tickTime"],
+        "initLimit=%s" % own["initLimit"],
+        "syncLimit=%s" % own["syncLimit"],
         "dataDir=%s/data/zookeeper" % prefix,
         "clientPort=%d" % client_port,
-        "# Keep the last 3 snapshots and their logs, purged every 24 hours: dataDir never fills.",
-        "autopurge.snapRetainCount=3",
-        "autopurge.purgeInterval=24",
+        "# Keep the last %s snapshots and their logs, purged every %s hours: dataDir never fills."
+        % (own["autopurge.snapRetainCount"], own["autopurge.purgeInterval"]),
+        "autopurge.snapRetainCount=%s" % own["autopurge.snapRetainCount"],
+        "autopurge.purgeInterval=%s" % own["autopurge.purgeInterval"],
     ]
     if _fact(facts, "zookeeper", "four_letter_whitelist"):
         lines.append("# The four-letter words install.sh's health checks use.")
@@ -397,6 +443,9 @@ def render_zoo_cfg(manifest, values):
             )
     else:
         lines.append("# One server: standalone mode, no server.N lines.")
+    if options:
+        lines.append("# Extra keys from the cluster inventory or install.sh options.")
+        lines.extend("%s=%s" % item for item in sorted(options.items()))
     return "\n".join(lines) + "\n"
 
 
@@ -419,6 +468,12 @@ def _heaps_comment(values):
         ", ".join(rest),
         sized,
     )
+
+
+def _childopts(values, daemon, heap_opts):
+    """The heap options the renderer sets, then the operator's extra JVM options."""
+    extra = (values.get("childopts_extra") or {}).get(daemon)
+    return heap_opts + " " + " ".join(extra.split()) if extra else heap_opts
 
 
 def render_storm_yaml(manifest, values):
@@ -445,12 +500,18 @@ def render_storm_yaml(manifest, values):
         (
             _heaps_comment(values),
             "nimbus.childopts",
-            "-Xmx%dm" % heap["nimbus"],
+            _childopts(values, "nimbus", "-Xmx%dm" % heap["nimbus"]),
         ),
-        (None, "ui.childopts", "-Xmx%dm" % heap["ui"]),
-        (None, "supervisor.childopts", "-Xmx%dm" % heap["supervisor"]),
+        (None, "ui.childopts", _childopts(values, "ui", "-Xmx%dm" % heap["ui"])),
+        (
+            None,
+            "supervisor.childopts",
+            _childopts(values, "supervisor", "-Xmx%dm" % heap["supervisor"]),
+        ),
     ]
-    childopts = worker_childopts(facts, values["java_major"], heap["worker"])
+    childopts = _childopts(
+        values, "worker", worker_childopts(facts, values["java_major"], heap["worker"])
+    )
     note = None
     if _heap_placeholder(facts):
         entries.append((None, "worker.heap.memory.mb", heap["worker"]))
@@ -459,6 +520,11 @@ def render_storm_yaml(manifest, values):
             "the worker's artifacts/ folder, with flags Java %d accepts." % values["java_major"]
         )
     entries.append((note, "worker.childopts", childopts))
+    comment = "Extra keys from the cluster inventory or install.sh options."  # type: Optional[str]
+    options = extras.check_storm_options(values.get("storm_options"), _label("storm_options"))
+    for key, value in sorted(options.items()):
+        entries.append((comment, key, value))
+        comment = None
     header = _header(
         "#", "storm.yaml for Apache Storm %s on %s" % (version, values["host"]), manifest
     )

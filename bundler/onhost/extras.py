@@ -1,0 +1,299 @@
+"""Operator-supplied configuration: extra storm.yaml keys, extra zoo.cfg keys, extra JVM options.
+
+    check_storm_options(options, label, known=None, allow_unknown=())  -> {key: value}
+    check_zk_options(options, label, known=None, allow_unknown=())     -> {key: text}
+    check_childopts_extra(options, label)                              -> {daemon: text}
+
+Each raises contract.Invalid with one line naming the key. `known` is the release's key set
+(Storm's defaults.yaml, ZooKeeper's documented keys; recipes/ on the build side); None skips
+that check (the renderer, which has no key set, still refuses owned keys and unsafe values).
+Keys the renderer writes itself are refused with the option that sets them, so one file never
+carries a key twice. Values can never change the line structure of a generated file.
+
+Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundle).
+"""
+
+from __future__ import absolute_import, print_function
+
+import difflib
+import io
+import json
+import math
+import os
+import re
+
+try:
+    from . import contract
+except (ImportError, ValueError):  # loaded from its folder by install.py
+    import contract  # type: ignore[no-redef,import-not-found]
+
+MYPY = False
+if MYPY:  # pragma: no cover
+    from typing import Any, Dict, Iterable, Optional  # noqa: F401
+
+# A storm.yaml or zoo.cfg key: what both formats take as a plain key.
+_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,199}\Z")
+VALUE_MAX = 4096
+
+# storm.yaml keys the renderer writes, and what sets each of them instead.
+STORM_OWNED = {
+    "storm.zookeeper.servers": "the hosts with the zookeeper role",
+    "storm.zookeeper.port": "zk_client_port",
+    "nimbus.seeds": "the hosts with the nimbus role",
+    "nimbus.host": "the hosts with the nimbus role",
+    "storm.local.dir": "prefix (it is PREFIX/data/storm)",
+    "supervisor.slots.ports": "slots",
+    "nimbus.childopts": "heaps.nimbus and childopts_extra.nimbus",
+    "ui.childopts": "heaps.ui and childopts_extra.ui",
+    "supervisor.childopts": "heaps.supervisor and childopts_extra.supervisor",
+    "worker.childopts": "heaps.worker and childopts_extra.worker",
+    "worker.heap.memory.mb": "heaps.worker",
+    # The daemons' ports: the inventory checks them for clashes and the health checks probe
+    # them, both from the release's facts (recipes/storm.toml).
+    "nimbus.thrift.port": "the release's facts (recipes/storm.toml); it is not configurable",
+    "ui.port": "the release's facts (recipes/storm.toml); it is not configurable",
+    "logviewer.port": "the release's facts (recipes/storm.toml); it is not configurable",
+    "drpc.port": "the release's facts (recipes/storm.toml); it is not configurable",
+}
+# zoo.cfg keys the renderer writes and that the operator may not replace.
+ZK_OWNED = {
+    "dataDir": "prefix (it is PREFIX/data/zookeeper)",
+    "clientPort": "zk_client_port",
+    "admin.serverPort": "zk_admin_port",
+    "4lw.commands.whitelist": "nothing: the installer's health checks need ruok, srvr, mntr",
+}
+_ZK_OWNED_PATTERN = re.compile(r"server\.[0-9]+\Z")
+ZK_SERVER_OWNER = "the hosts with the zookeeper role, zk_id, zk_peer_port and zk_election_port"
+# zoo.cfg keys the renderer writes with a default the operator's value replaces.
+ZK_REPLACEABLE = (
+    "tickTime",
+    "initLimit",
+    "syncLimit",
+    "autopurge.snapRetainCount",
+    "autopurge.purgeInterval",
+)
+CHILDOPTS_DAEMONS = contract.HEAP_KEYS
+
+
+def closest(key, known):
+    # type: (str, Iterable[str]) -> Optional[str]
+    matches = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _table(options, label):
+    # type: (Any, str) -> Dict[str, Any]
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise contract.Invalid(
+            label, "expected a table of key = value, found %s" % contract.show(options)
+        )
+    return options
+
+
+def _check_key(key, label, owned, known, allow_unknown, what):
+    # type: (Any, str, Dict[str, str], Optional[Iterable[str]], Iterable[str], str) -> str
+    if not isinstance(key, contract.STRING_TYPES) or not _KEY.match(key):
+        raise contract.Invalid(
+            label,
+            "expected a %s key (a letter, then letters, digits, '.', '_' or '-'), found %s"
+            % (what, contract.show(key)),
+        )
+    if key in owned:
+        raise contract.Invalid(
+            "%s %s" % (label, key),
+            "bundler writes this key itself; it is set by %s" % owned[key],
+            "remove it from the extra keys",
+        )
+    if known is not None and key not in known and key not in allow_unknown:
+        near = closest(key, known)
+        raise contract.Invalid(
+            "%s %s" % (label, key),
+            "not a key this release knows%s" % ("; did you mean %s?" % near if near else ""),
+            "fix the name, or list it in allow_unknown_keys (--allow-unknown-key) if a plugin "
+            "reads it",
+        )
+    return key
+
+
+def _text(value, label, what):
+    # type: (Any, str, str) -> str
+    return contract._string(value, label, what, VALUE_MAX)
+
+
+def _storm_scalar(value, label):
+    # type: (Any, str) -> Any
+    if isinstance(value, bool) or contract.is_int(value):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise contract.Invalid(label, "expected a finite number, found %r" % value)
+        return value
+    if isinstance(value, contract.STRING_TYPES):
+        return _text(value, label, "a single-line string")
+    raise contract.Invalid(
+        label,
+        "expected a string, number, true/false or a list of them, found %s" % contract.show(value),
+    )
+
+
+def check_storm_options(options, label, known=None, allow_unknown=()):
+    # type: (Any, str, Optional[Iterable[str]], Iterable[str]) -> Dict[str, Any]
+    """Extra storm.yaml keys: scalars or lists of scalars, rendered as YAML the parser reads
+    back as the same value."""
+    checked = {}
+    for key, value in sorted(_table(options, label).items()):
+        _check_key(key, label, STORM_OWNED, known, allow_unknown, "storm.yaml")
+        where = "%s %s" % (label, key)
+        if isinstance(value, list):
+            checked[key] = [_storm_scalar(item, where) for item in value]
+        else:
+            checked[key] = _storm_scalar(value, where)
+    return checked
+
+
+def check_zk_options(options, label, known=None, allow_unknown=()):
+    # type: (Any, str, Optional[Iterable[str]], Iterable[str]) -> Dict[str, str]
+    """Extra zoo.cfg keys, as the text after `key=`: one line, nothing a Java properties file
+    reads as an escape or a continuation."""
+    checked = {}
+    for key, value in sorted(_table(options, label).items()):
+        where = "%s %s" % (label, key)
+        if isinstance(key, contract.STRING_TYPES) and _ZK_OWNED_PATTERN.match(key):
+            raise contract.Invalid(
+                where,
+                "bundler writes this key itself; it is set by %s" % ZK_SERVER_OWNER,
+                "remove it from the extra keys",
+            )
+        _check_key(key, label, ZK_OWNED, known, allow_unknown, "zoo.cfg")
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif contract.is_int(value):
+            text = "%d" % value
+        else:
+            text = _text(value, where, "a single-line value")
+            if "\\" in text or text != text.strip():
+                raise contract.Invalid(
+                    where,
+                    "expected a value without backslashes or surrounding spaces, found %s"
+                    % contract.show(text),
+                    "zoo.cfg is a Java properties file, which reads them as escapes",
+                )
+        checked[key] = text
+    return checked
+
+
+def check_childopts_extra(options, label):
+    # type: (Any, str) -> Dict[str, str]
+    """Extra JVM options per daemon, appended to the heap option the renderer sets."""
+    checked = {}
+    for daemon, value in sorted(_table(options, label).items()):
+        if daemon not in CHILDOPTS_DAEMONS:
+            raise contract.Invalid(
+                label,
+                "expected daemons among %s, found %s"
+                % (", ".join(CHILDOPTS_DAEMONS), contract.show(daemon)),
+            )
+        where = "%s %s" % (label, daemon)
+        text = _text(value, where, "JVM options on one line")
+        if re.search(r"(^|\s)-Xmx", text):
+            raise contract.Invalid(
+                where, "carries -Xmx, which heaps.%s sets" % daemon, "set heaps.%s" % daemon
+            )
+        words = " ".join(text.split())
+        if not words:
+            raise contract.Invalid(
+                where, "expected JVM options, found only white space", "give options or drop it"
+            )
+        checked[daemon] = words
+    return checked
+
+
+# --- install.sh options: KEY=VALUE text -> the same values an inventory gives ---
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,18}\Z")
+_FLOAT_TEXT = re.compile(r"-?[0-9]+\.[0-9]+\Z")
+
+
+def _split_option(text, flag):
+    # type: (str, str) -> Any
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise contract.Invalid(flag, "expected KEY=VALUE, found %s" % contract.show(text))
+    return key, value
+
+
+def _typed(text):
+    # type: (str) -> Any
+    """A --storm-option value as YAML would read the plain text: true/false, a whole number, a
+    decimal with a dot, [a, b] a list of those; anything else the string as typed."""
+    if text in ("true", "false"):
+        return text == "true"
+    if _INT_TEXT.match(text):
+        return int(text)
+    if _FLOAT_TEXT.match(text):
+        return float(text)
+    if text.startswith("[") and text.endswith("]"):
+        inner = text[1:-1].strip()
+        return [_typed(item.strip()) for item in inner.split(",")] if inner else []
+    return text
+
+
+KNOWN_KEYS_FILE = "known-keys.json"  # beside this file in a bundle's onhost/
+
+
+def load_known(path=None):
+    # type: (Optional[str]) -> Optional[Dict[str, Any]]
+    """{"storm": [...], "zookeeper": [...]}: the bundle's key sets, None when it has none."""
+    path = path or os.path.join(os.path.dirname(os.path.abspath(__file__)), KNOWN_KEYS_FILE)
+    try:
+        with io.open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (IOError, OSError):
+        return None
+    if not isinstance(data, dict) or data.get("schema") != 1:
+        raise ValueError("%s: expected schema 1, found %s" % (path, contract.show(data)))
+    return {"storm": data["storm"]["keys"], "zookeeper": data["zookeeper"]["keys"]}
+
+
+def parse_options(storm=(), zk=(), childopts=(), known=None, allow_unknown=()):
+    # type: (Iterable[str], Iterable[str], Iterable[str], Optional[Dict[str, Any]], Iterable[str]) -> Dict[str, Dict[str, Any]]
+    """--storm-option, --zk-option and --childopts texts -> the storm_options, zk_options and
+    childopts_extra values, checked against `known` (load_known()) unless a key is in
+    `allow_unknown` (--allow-unknown-key). A repeated KEY keeps the last value; a repeated
+    --childopts DAEMON appends."""
+    known = known or {}
+    allow_unknown = list(allow_unknown)
+    storm_options = {}
+    for text in storm:
+        key, value = _split_option(text, "--storm-option")
+        storm_options[key] = _typed(value)
+    zk_options = {}
+    for text in zk:
+        key, value = _split_option(text, "--zk-option")
+        zk_options[key] = value
+    extra = {}  # type: Dict[str, str]
+    for text in childopts:
+        daemon, value = _split_option(text, "--childopts")
+        extra[daemon] = (extra[daemon] + " " + value) if daemon in extra else value
+    return {
+        "storm_options": check_storm_options(
+            storm_options, "--storm-option", known.get("storm"), allow_unknown
+        ),
+        "zk_options": check_zk_options(
+            zk_options, "--zk-option", known.get("zookeeper"), allow_unknown
+        ),
+        "childopts_extra": check_childopts_extra(extra, "--childopts"),
+    }
+
+
+def overlay(part, flags):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
+    """The inventory's extras (cluster.settings) with the flags' laid over them key by key."""
+    merged = {}
+    for key in ("storm_options", "zk_options", "childopts_extra"):
+        value = dict(part.get(key) or {})
+        value.update(flags.get(key) or {})
+        merged[key] = value
+    return merged
