@@ -241,3 +241,33 @@ def test_onhost_check_under_target_pythons(
         python, folder, "--keys", pub, require, "--archive", moved / signed_bundle.name
     )
     assert code == 0 and "good signature" in text, text
+
+
+def test_install_sh_checks_the_signature_before_anything_else(
+    signed_bundle: Path, operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """install.sh --keys: a bundle signed by another key is refused (exit 3) before the prefix
+    exists; the right key lets the run go on and says what it checked."""
+    _, pub, other = operator_keys
+    folder = unpack_on_host(signed_bundle, tmp_path / "host")
+    prefix = tmp_path / "prefix"
+    env = {"PATH": os.environ["PATH"], "LC_ALL": "C", "HOME": str(tmp_path)}
+
+    def install(*args: str | Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["dash", str(folder / "install.sh"), "--role", "all", "--prefix", str(prefix),
+             "--check", *map(str, args)],
+            capture_output=True, text=True, env=env, check=False, timeout=300,
+        )  # fmt: skip
+
+    wrong = install("--keys", other, "--require-signature")
+    assert wrong.returncode == 3, wrong.stderr
+    assert "which is not in" in wrong.stderr
+    assert not prefix.exists()
+
+    right = install("--keys", pub, "--require-signature")
+    assert f"good signature over {NAME}.tar by Bundle Operator <{OPERATOR}>" in right.stderr
+    assert right.returncode in (0, 4), right.stderr  # 4: this machine lacks a prerequisite
+
+    unchecked = install("--require-signature")
+    assert unchecked.returncode == 3 and "no --keys FILE given" in unchecked.stderr

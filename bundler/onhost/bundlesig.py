@@ -32,7 +32,7 @@ import tempfile
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict  # noqa: F401
+    from typing import Any, Dict, Optional  # noqa: F401
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -163,6 +163,7 @@ def archive_sums(archive):
 
 
 def check_bundle_signature(bundle_dir, keys=None, require=False, archive=None, out=None):
+    # type: (str, Optional[str], bool, Optional[str], Any) -> int
     """The installer's first step; returns the exit code (0, 2 or 3) and prints why."""
     out = out or sys.stderr
     if keys is not None and not os.path.isfile(keys):

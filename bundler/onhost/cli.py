@@ -5,6 +5,7 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
+from . import bundlesig
 from .apply import Installer
 from .bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
@@ -47,6 +48,13 @@ def main(argv=None):
     if args.help:
         sys.stdout.write(USAGE)
         return EXIT_OK
+    if not args.uninstall:
+        # The operator's signature first: it says plainly what was and was not checked.
+        code = bundlesig.check_bundle_signature(
+            args.bundle_dir or ".", args.keys, args.require_signature, args.archive
+        )
+        if code != EXIT_OK:
+            return code
     bundle = Bundle(args.bundle_dir or ".")
     if args.uninstall:
         return uninstall(args, bundle)

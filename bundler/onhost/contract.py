@@ -548,6 +548,8 @@ FLAG_RULES = {
     "--timeout": lambda text, label: parse_int(text, label, TIMEOUT_RANGE),
     "--peer-timeout": lambda text, label: parse_int(text, label, PEER_TIMEOUT_RANGE),
     "--host": check_host_name,
+    "--keys": check_file_arg,
+    "--archive": check_file_arg,
 }  # type: Dict[str, Any]
 
 

@@ -19,14 +19,17 @@ ROLE_NAMES = contract.ROLE_WORDS
 VALUE_FLAGS = (
     "--bundle-dir", "--role", "--prefix", "--user", "--zk-servers", "--zk-id", "--nimbus-host",
     "--ui-bind", "--web-password-file", "--init", "--python", "--launcher-python", "--timeout",
-    "--host", "--peer-timeout",
+    "--host", "--peer-timeout", "--keys", "--archive",
 )  # fmt: skip
-SWITCHES = ("--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--help", "-h")
+SWITCHES = (
+    "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
+    "--help", "-h",
+)  # fmt: skip
 # Flags that mean an installation; --uninstall takes none of them.
 INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
-    "--peer-timeout",
+    "--peer-timeout", "--keys", "--archive", "--require-signature",
 )  # fmt: skip
 HOST_LIST = re.compile(r"[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\Z")
 
@@ -37,6 +40,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--init auto|systemd|none] [--no-start] [--dry-run]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
                     [--peer-timeout SECONDS]
+                    [--keys FILE [--archive FILE]] [--require-signature]
        ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
        ./install.sh --check [--role ...] [--host NAME]
        ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
@@ -71,6 +75,10 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --peer-timeout SECONDS  how long to wait for what this host needs from the others: a
                           ZooKeeper quorum, and Nimbus on a host without it (default 300;
                           0: report what is missing and do not wait)
+  --keys FILE             the operator's public key(s): check the bundle's signature
+                          (NAME.tar.asc over NAME.tar beside this folder) before anything else
+  --archive FILE          the signed NAME.tar when it is not beside this folder
+  --require-signature     refuse (exit 3) unless that signature was checked and is good
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -102,6 +110,9 @@ class Args(object):
         self.timeout = DEFAULT_TIMEOUT  # type: int
         self.host = None  # type: Optional[str]
         self.peer_timeout = DEFAULT_PEER_TIMEOUT  # type: int
+        self.keys = None  # type: Optional[str]
+        self.archive = None  # type: Optional[str]
+        self.require_signature = False
         self.no_start = False
         self.dry_run = False
         self.check = False
