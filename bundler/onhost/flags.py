@@ -4,7 +4,6 @@ that reads argv; a bad flag is a CommandLineError (exit 2, one line, `see --help
 from __future__ import absolute_import, print_function
 
 import os
-import re
 
 from . import contract
 from .errors import UsageError
@@ -31,7 +30,6 @@ INSTALL_FLAGS = (
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
     "--peer-timeout", "--keys", "--archive", "--require-signature",
 )  # fmt: skip
-HOST_LIST = re.compile(r"[A-Za-z0-9._-]+(,[A-Za-z0-9._-]+)*\Z")
 
 USAGE = """\
 usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
@@ -122,11 +120,6 @@ class Args(object):
         self.given = []  # type: List[str]
 
 
-def _uint(text):
-    # type: (str) -> Optional[int]
-    return int(text) if re.match(r"[0-9]+\Z", text) else None
-
-
 def parse_args(argv):
     # type: (List[str]) -> Args
     """Args from argv; raises CommandLineError naming the first bad flag."""
@@ -158,76 +151,20 @@ def parse_args(argv):
 
 def check_value(args, flag, value):
     # type: (Args, str, str) -> None
-    parsed = value  # type: Union[str, int]
-    """Sets the flag's attribute, or raises CommandLineError with the form it must have."""
+    """Sets the flag's attribute from its value checked by contract.py's rule (the one rule set
+    the inventory, the renderer and the config writers use too), or raises CommandLineError."""
     name = flag[2:].replace("-", "_")
-    if flag == "--role":
-        names = value.split(",")
-        bad = [n for n in names if n not in ROLE_NAMES]
-        if bad:
-            raise CommandLineError(
-                "--role '%s' is not a role; expected a comma list of: %s"
-                % (bad[0] or value, " ".join(ROLE_NAMES))
-            )
-    elif flag == "--prefix":
-        if not value.startswith("/"):
-            raise CommandLineError("--prefix '%s' must be an absolute path" % value)
-        if not re.match(r"[A-Za-z0-9._/+@:-]+\Z", value):
-            raise CommandLineError(
-                "--prefix '%s' has characters configs cannot carry safely; use letters, digits "
-                "and . _ - + @ : /" % value
-            )
-    elif flag == "--user":
-        if not re.match(r"[a-z_][a-z0-9_-]*\Z", value):
-            raise CommandLineError(
-                "--user '%s' is not a valid user name; expected lower case letters, digits, _ "
-                "and -" % value
-            )
-    elif flag in ("--zk-servers", "--nimbus-host"):
-        if not HOST_LIST.match(value):
-            raise CommandLineError(
-                "%s '%s' is not a comma list of host names or IPv4 addresses" % (flag, value)
-            )
-    elif flag == "--zk-id":
-        number = _uint(value)
-        if number is None or not 1 <= number <= 255:
-            raise CommandLineError("--zk-id '%s' must be a whole number from 1 to 255" % value)
-        parsed = number
-    elif flag == "--ui-bind":
-        address, _, port = value.rpartition(":") if ":" in value else (value, "", "")
-        if not HOST_LIST.match(address) or "," in address:
-            raise CommandLineError("--ui-bind '%s' must be ADDR or ADDR:PORT" % value)
-        if ":" in value and not 1 <= (_uint(port) or 0) <= 65535:
-            raise CommandLineError("--ui-bind '%s': the port must be 1 to 65535" % value)
-    elif flag in ("--web-password-file", "--python", "--launcher-python") and not value:
-        raise CommandLineError(
-            "%s needs %s"
-            % (
-                flag,
-                "a file name"
-                if flag == "--web-password-file"
-                else "the path of a Python interpreter",
-            )
-        )
-    elif flag == "--init" and value not in ("auto", "systemd", "none"):
-        raise CommandLineError("--init '%s' must be auto, systemd or none" % value)
-    elif flag in ("--timeout", "--peer-timeout"):
-        number = _uint(value)
-        if number is None or (flag == "--timeout" and number < 1):
-            raise CommandLineError("%s '%s' must be a whole number of seconds" % (flag, value))
-        parsed = number
-    elif flag == "--host" and (not HOST_LIST.match(value) or "," in value):
-        raise CommandLineError("--host '%s' is not a host name" % value)
+    parsed = value  # type: Union[str, int]
     if flag in contract.FLAG_RULES:
-        # The contract's rule too, so that nothing passes here that the inventory, the
-        # renderer or the config writers would refuse (one rule set for every layer).
         problem = None
         try:
-            contract.check_flag(flag, value)
+            checked = contract.check_flag(flag, value)
         except contract.Invalid as exc:
             problem = str(exc)
         if problem:
             raise CommandLineError(problem)
+        if flag in ("--zk-id", "--timeout", "--peer-timeout"):
+            parsed = checked
     setattr(args, name, parsed)
 
 
