@@ -48,7 +48,7 @@ def main(argv=None):
     if args.help:
         sys.stdout.write(USAGE)
         return EXIT_OK
-    if not args.uninstall:
+    if not args.uninstall and (args.keys or args.require_signature):
         # The operator's signature first: it says plainly what was and was not checked.
         code = bundlesig.check_bundle_signature(
             args.bundle_dir or ".", args.keys, args.require_signature, args.archive
