@@ -32,7 +32,7 @@ import tempfile
 
 try:
     from . import contract, extras
-except (ImportError, ValueError):  # loaded from its folder: `python configs.py`, install.py
+except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
     import contract  # type: ignore[no-redef,import-not-found]
     import extras  # type: ignore[no-redef,import-not-found]
 

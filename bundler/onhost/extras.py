@@ -24,7 +24,7 @@ import re
 
 try:
     from . import contract
-except (ImportError, ValueError):  # loaded from its folder by install.py
+except (ImportError, ValueError):  # loaded from its folder (some tests)
     import contract  # type: ignore[no-redef,import-not-found]
 
 MYPY = False
