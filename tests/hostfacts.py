@@ -3,11 +3,12 @@ written down, so that plan.make_plan runs with no root, network, processes or fi
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.onhost import cluster
+from bundler.onhost import cluster, extras
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +50,10 @@ class RecordedBundle:
                 "supervisor": {"version": "4.2.5", "pythons": self.pythons},
             },
         }
+        # onhost/known-keys.json as the build writes it for these two releases.
+        from bundler.configkeys import known_keys_file
+
+        self.known_keys = extras.parse_known(json.loads(known_keys_file(storm, zookeeper)))
         self.cluster = None
         if inventory is not None:
             from bundler.inventory import load, normalise

@@ -316,4 +316,4 @@ def test_a_module_beside_the_code_shadows_nothing(version: str, tmp_path: Path) 
     )
     assert "shadowed" not in proc.stderr + proc.stdout, proc
     # It read bundle.json with the real json, and says what it found there.
-    assert proc.returncode == 3 and "bundle.json has schema 99" in proc.stderr, proc
+    assert proc.returncode == 3 and "expected manifest schema 1, found 99" in proc.stderr, proc

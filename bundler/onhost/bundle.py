@@ -1,90 +1,95 @@
-"""The verified, unpacked bundle: its manifest, its SHA256SUMS and the paths of its files."""
+"""The verified, unpacked bundle: its manifest (read by manifest.py, the one reader of
+bundle.json), its SHA256SUMS, the key sets of its releases and the paths of its files."""
 
 from __future__ import absolute_import, print_function
 
-import json
 import os
 
-from . import cluster
+from . import cluster, extras, manifest
 from .errors import IntegrityError
 from .system import read_bytes, sha256_bytes
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import (  # noqa: F401
-        Any,
-        Callable,
-        Dict,
-        Iterable,
-        List,
-        Optional,
-        Sequence,
-        Set,
-        Tuple,
-        TypeVar,
-        Union,
-    )
+    from typing import Any, Dict, List, Optional, Sequence  # noqa: F401
+
+# Where a bundle carries its releases' storm.yaml and zoo.cfg key sets (bundler/configkeys.py).
+KNOWN_KEYS = "onhost/" + extras.KNOWN_KEYS_FILE
 
 
 # --- the bundle ---
 
 
 class Bundle(object):
-    """The verified, unpacked bundle: manifest, facts and the paths of its files."""
+    """The verified, unpacked bundle: manifest, facts and the paths of its files.
+
+    `parsed` is the checked manifest.Manifest; `manifest` its dict (what configs.render takes),
+    and `storm`, `zookeeper`, `components` and `pythons` parts of that dict."""
 
     def __init__(self, root):
         # type: (str) -> None
         self.root = os.path.abspath(root)
         # Raised after the except clause: Python 2 has no `raise ... from`.
-        problem = None
+        problem = None  # type: Optional[str]
         try:
-            self.manifest = json.loads(read_bytes(self.path("bundle.json")).decode("utf-8"))
-            sums_text = read_bytes(self.path("SHA256SUMS")).decode("utf-8")
+            parsed = manifest.read(self.root)
+            sums_text = read_bytes(self.path(manifest.SUMS_FILE)).decode("utf-8")
+        except manifest.ManifestError as exc:  # one line: where, expected, found, what to do
+            problem = str(exc)
         except (IOError, OSError, ValueError) as exc:
-            problem = exc
+            problem = "cannot read %s in %s (%s); unpack the bundle again" % (
+                manifest.SUMS_FILE,
+                self.root,
+                exc,
+            )
         if problem is not None:
-            raise IntegrityError(
-                "cannot read bundle.json and SHA256SUMS in %s (%s); unpack the bundle again"
-                % (self.root, problem)
-            )
-        if self.manifest.get("schema") != 1:
-            raise IntegrityError(
-                "bundle.json has schema %r, this installer reads schema 1; use the install.sh "
-                "that came with the bundle" % self.manifest.get("schema")
-            )
-        sums = {}
-        for line in sums_text.splitlines():
-            if line.strip():
-                digest, name = line.split("  ", 1)
-                sums[name] = digest
-        files = dict((k, v["sha256"]) for k, v in self.manifest.get("files", {}).items())
-        listed = dict((k, v) for k, v in sums.items() if k != "bundle.json")
-        if files != listed:
-            differ = sorted(set(files.items()) ^ set(listed.items()))
+            raise IntegrityError(problem)
+        differ = manifest.sums_mismatch(parsed, sums_text)
+        if differ is not None:
             raise IntegrityError(
                 "bundle.json and SHA256SUMS disagree about %s; the bundle is damaged or was "
-                "edited: copy it again and check it with its .sha256" % differ[0][0]
+                "edited: copy it again and check it with its .sha256" % differ
             )
+        self.parsed = parsed
+        self.manifest = parsed.data  # type: Dict[str, Any]
         self.id = sha256_bytes(sums_text.encode("utf-8"))
-        self.name = self.manifest["name"]
-        components = self.manifest["components"]
-        self.storm = components["storm"]
-        self.zookeeper = components["zookeeper"]
+        self.name = parsed.name  # type: str
+        components = self.manifest[manifest.K_COMPONENTS]
+        self.storm = components[manifest.STORM]  # type: Dict[str, Any]
+        self.zookeeper = components[manifest.ZOOKEEPER]  # type: Dict[str, Any]
         self.components = {"storm": self.storm, "zookeeper": self.zookeeper}
-        self.pythons = components["supervisor"]["pythons"]
-        self.cluster = None
-        listed = self.manifest.get("cluster")
-        if listed:
+        self.pythons = components[manifest.SUPERVISOR]["pythons"]  # type: Dict[str, Any]
+        self.known_keys = self.load_known_keys()
+        self.cluster = None  # type: Optional[Dict[str, Any]]
+        if parsed.cluster is not None:
             problem = None
             try:
-                self.cluster = cluster.load(self.path(listed["file"]))
+                self.cluster = cluster.load(self.path(parsed.cluster.file))
             except ValueError as exc:
-                problem = exc
+                problem = str(exc)
             if problem is not None or self.cluster is None:
                 raise IntegrityError(
                     "bundle.json lists the inventory %s, which cannot be read (%s); unpack the "
-                    "bundle again" % (listed["file"], problem or "missing")
+                    "bundle again" % (parsed.cluster.file, problem or "missing")
                 )
+
+    def load_known_keys(self):
+        # type: () -> Optional[Dict[str, List[str]]]
+        """The releases' key sets the operator's --storm-option/--zk-option keys are checked
+        against; None for a bundle that carries none (it then checks only their form)."""
+        if KNOWN_KEYS not in self.parsed.files:
+            return None
+        problem = None
+        try:
+            found = extras.load_known(self.path(KNOWN_KEYS))  # type: Optional[Dict[str, Any]]
+        except ValueError as exc:
+            problem = str(exc)
+        if problem is not None or found is None:
+            raise IntegrityError(
+                "the bundle lists %s, which cannot be read (%s); unpack the bundle again"
+                % (KNOWN_KEYS, problem or "missing")
+            )
+        return found
 
     def path(self, rel):
         # type: (str) -> str

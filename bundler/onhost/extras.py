@@ -29,7 +29,7 @@ except (ImportError, ValueError):  # loaded from its folder (some tests)
 
 MYPY = False
 if MYPY:  # pragma: no cover
-    from typing import Any, Dict, Iterable, Optional  # noqa: F401
+    from typing import Any, Dict, Iterable, Mapping, Optional  # noqa: F401
 
 # A storm.yaml or zoo.cfg key: what both formats take as a plain key.
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,199}\Z")
@@ -73,6 +73,35 @@ ZK_REPLACEABLE = (
     "autopurge.purgeInterval",
 )
 CHILDOPTS_DAEMONS = contract.HEAP_KEYS
+# The same keys as an install.sh operator sets them: the flag, else the inventory's key.
+STORM_OWNED_BY_FLAG = dict(STORM_OWNED)
+STORM_OWNED_BY_FLAG.update(
+    (key, "an inventory's %s" % owner)
+    for key, owner in STORM_OWNED.items()
+    if owner in ("zk_client_port", "slots", "heaps.worker")
+)
+STORM_OWNED_BY_FLAG.update(
+    (
+        "%s.childopts" % daemon,
+        "--childopts %s=OPTS (its heap: an inventory's heaps.%s)" % (daemon, daemon),
+    )
+    for daemon in CHILDOPTS_DAEMONS
+)
+STORM_OWNED_BY_FLAG.update(
+    {
+        "storm.zookeeper.servers": "--zk-servers",
+        "nimbus.seeds": "--nimbus-host",
+        "nimbus.host": "--nimbus-host",
+        "storm.local.dir": "--prefix (it is PREFIX/data/storm)",
+    }
+)
+ZK_OWNED_BY_FLAG = {
+    "dataDir": "--prefix (it is PREFIX/data/zookeeper)",
+    "clientPort": "an inventory's zk_client_port",
+    "admin.serverPort": "an inventory's zk_admin_port",
+    "4lw.commands.whitelist": ZK_OWNED["4lw.commands.whitelist"],
+}
+ZK_SERVER_OWNER_BY_FLAG = "--zk-servers and --zk-id"
 
 
 def closest(key, known):
@@ -93,7 +122,7 @@ def _table(options, label):
 
 
 def _check_key(key, label, owned, known, allow_unknown, what):
-    # type: (Any, str, Dict[str, str], Optional[Iterable[str]], Iterable[str], str) -> str
+    # type: (Any, str, Mapping[str, str], Optional[Iterable[str]], Iterable[str], str) -> str
     if not isinstance(key, contract.STRING_TYPES) or not _KEY.match(key):
         raise contract.Invalid(
             label,
@@ -104,7 +133,7 @@ def _check_key(key, label, owned, known, allow_unknown, what):
         raise contract.Invalid(
             "%s %s" % (label, key),
             "bundler writes this key itself; it is set by %s" % owned[key],
-            "remove it from the extra keys",
+            _drop_it(label),
         )
     if known is not None and key not in known and key not in allow_unknown:
         near = closest(key, known)
@@ -115,6 +144,11 @@ def _check_key(key, label, owned, known, allow_unknown, what):
             "reads it",
         )
     return key
+
+
+def _drop_it(label):
+    # type: (str) -> str
+    return "drop this option" if label.startswith("--") else "remove it from the extra keys"
 
 
 def _text(value, label, what):
@@ -138,13 +172,13 @@ def _storm_scalar(value, label):
     )
 
 
-def check_storm_options(options, label, known=None, allow_unknown=()):
-    # type: (Any, str, Optional[Iterable[str]], Iterable[str]) -> Dict[str, Any]
+def check_storm_options(options, label, known=None, allow_unknown=(), owners=STORM_OWNED):
+    # type: (Any, str, Optional[Iterable[str]], Iterable[str], Mapping[str, str]) -> Dict[str, Any]
     """Extra storm.yaml keys: scalars or lists of scalars, rendered as YAML the parser reads
-    back as the same value."""
+    back as the same value. `owners` names what sets each key the renderer writes."""
     checked = {}
     for key, value in sorted(_table(options, label).items()):
-        _check_key(key, label, STORM_OWNED, known, allow_unknown, "storm.yaml")
+        _check_key(key, label, owners, known, allow_unknown, "storm.yaml")
         where = "%s %s" % (label, key)
         if isinstance(value, list):
             checked[key] = [_storm_scalar(item, where) for item in value]
@@ -153,8 +187,10 @@ def check_storm_options(options, label, known=None, allow_unknown=()):
     return checked
 
 
-def check_zk_options(options, label, known=None, allow_unknown=()):
-    # type: (Any, str, Optional[Iterable[str]], Iterable[str]) -> Dict[str, str]
+def check_zk_options(
+    options, label, known=None, allow_unknown=(), owners=ZK_OWNED, server_owner=ZK_SERVER_OWNER
+):
+    # type: (Any, str, Optional[Iterable[str]], Iterable[str], Mapping[str, str], str) -> Dict[str, str]
     """Extra zoo.cfg keys, as the text after `key=`: one line, nothing a Java properties file
     reads as an escape or a continuation."""
     checked = {}
@@ -163,10 +199,10 @@ def check_zk_options(options, label, known=None, allow_unknown=()):
         if isinstance(key, contract.STRING_TYPES) and _ZK_OWNED_PATTERN.match(key):
             raise contract.Invalid(
                 where,
-                "bundler writes this key itself; it is set by %s" % ZK_SERVER_OWNER,
-                "remove it from the extra keys",
+                "bundler writes this key itself; it is set by %s" % server_owner,
+                _drop_it(label),
             )
-        _check_key(key, label, ZK_OWNED, known, allow_unknown, "zoo.cfg")
+        _check_key(key, label, owners, known, allow_unknown, "zoo.cfg")
         if isinstance(value, bool):
             text = "true" if value else "false"
         elif contract.is_int(value):
@@ -240,7 +276,25 @@ def _typed(text):
     return text
 
 
-KNOWN_KEYS_FILE = "known-keys.json"  # beside this file in a bundle's onhost/
+KNOWN_KEYS_FILE = "known-keys.json"  # in a bundle's onhost/, written by bundler/configkeys.py
+
+
+def parse_known(data, where=KNOWN_KEYS_FILE):
+    # type: (Any, str) -> Dict[str, Any]
+    """known-keys.json's content -> {"storm": [...], "zookeeper": [...]}."""
+    sets = {}  # type: Dict[str, Any]
+    if isinstance(data, dict) and data.get("schema") == 1:
+        for project in ("storm", "zookeeper"):
+            entry = data.get(project)
+            keys = entry.get("keys") if isinstance(entry, dict) else None
+            if isinstance(keys, list) and all(isinstance(k, contract.STRING_TYPES) for k in keys):
+                sets[project] = keys
+    if len(sets) != 2:
+        raise ValueError(
+            "%s: expected schema 1 with the storm and zookeeper key lists, found %s"
+            % (where, contract.show(data))
+        )
+    return sets
 
 
 def load_known(path=None):
@@ -252,9 +306,36 @@ def load_known(path=None):
             data = json.load(handle)
     except (IOError, OSError):
         return None
-    if not isinstance(data, dict) or data.get("schema") != 1:
-        raise ValueError("%s: expected schema 1, found %s" % (path, contract.show(data)))
-    return {"storm": data["storm"]["keys"], "zookeeper": data["zookeeper"]["keys"]}
+    return parse_known(data, path)
+
+
+# The install.sh options, each repeatable, with the attribute of flags.Args that collects them.
+OPTION_FLAGS = {
+    "--storm-option": "storm_option",
+    "--zk-option": "zk_option",
+    "--childopts": "childopts",
+    "--allow-unknown-key": "allow_unknown_key",
+}
+
+
+def check_option(flag, text):
+    # type: (str, str) -> None
+    """One option's text as the command line gives it: its form, an owned key, a control
+    character. Whether a release knows the key needs the bundle: parse_options checks that."""
+    if flag == "--allow-unknown-key":
+        if not isinstance(text, contract.STRING_TYPES) or not _KEY.match(text):
+            raise contract.Invalid(
+                flag,
+                "expected a storm.yaml or zoo.cfg key (a letter, then letters, digits, '.', "
+                "'_' or '-'), found %s" % contract.show(text),
+            )
+        return
+    if flag == "--storm-option":
+        parse_options(storm=[text])
+    elif flag == "--zk-option":
+        parse_options(zk=[text])
+    else:
+        parse_options(childopts=[text])
 
 
 def parse_options(storm=(), zk=(), childopts=(), known=None, allow_unknown=()):
@@ -279,10 +360,15 @@ def parse_options(storm=(), zk=(), childopts=(), known=None, allow_unknown=()):
         extra[daemon] = (extra[daemon] + " " + value) if daemon in extra else value
     return {
         "storm_options": check_storm_options(
-            storm_options, "--storm-option", known.get("storm"), allow_unknown
+            storm_options, "--storm-option", known.get("storm"), allow_unknown, STORM_OWNED_BY_FLAG
         ),
         "zk_options": check_zk_options(
-            zk_options, "--zk-option", known.get("zookeeper"), allow_unknown
+            zk_options,
+            "--zk-option",
+            known.get("zookeeper"),
+            allow_unknown,
+            ZK_OWNED_BY_FLAG,
+            ZK_SERVER_OWNER_BY_FLAG,
         ),
         "childopts_extra": check_childopts_extra(extra, "--childopts"),
     }

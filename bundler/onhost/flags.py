@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 
 import os
 
-from . import contract
+from . import contract, extras
 from .errors import UsageError
 from .peers import DEFAULT_PEER_TIMEOUT
 
@@ -19,7 +19,7 @@ VALUE_FLAGS = (
     "--bundle-dir", "--role", "--prefix", "--user", "--zk-servers", "--zk-id", "--nimbus-host",
     "--ui-bind", "--web-password-file", "--init", "--python", "--launcher-python", "--timeout",
     "--host", "--peer-timeout", "--keys", "--archive",
-)  # fmt: skip
+) + tuple(sorted(extras.OPTION_FLAGS))  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
     "--help", "-h",
@@ -29,7 +29,7 @@ INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
     "--peer-timeout", "--keys", "--archive", "--require-signature",
-)  # fmt: skip
+) + tuple(sorted(extras.OPTION_FLAGS))  # fmt: skip
 
 USAGE = """\
 usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
@@ -39,6 +39,8 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
                     [--peer-timeout SECONDS]
                     [--keys FILE [--archive FILE]] [--require-signature]
+                    [--storm-option KEY=VALUE]... [--zk-option KEY=VALUE]...
+                    [--childopts DAEMON=OPTS]... [--allow-unknown-key KEY]...
        ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
        ./install.sh --check [--role ...] [--host NAME]
        ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
@@ -77,6 +79,17 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                           (NAME.tar.asc over NAME.tar beside this folder) before anything else
   --archive FILE          the signed NAME.tar when it is not beside this folder
   --require-signature     refuse (exit 3) unless that signature was checked and is good
+  --storm-option KEY=VALUE
+                          an extra storm.yaml key (repeatable): VALUE true/false, a number,
+                          [a, b] a list, else text; a key this Storm release does not know
+                          is refused, naming the closest one
+  --zk-option KEY=VALUE   an extra zoo.cfg key (repeatable), checked likewise
+  --childopts DAEMON=OPTS extra JVM options for nimbus, ui, supervisor or worker after the
+                          heap (repeatable; a repeated DAEMON appends)
+  --allow-unknown-key KEY accept KEY in --storm-option or --zk-option although the release
+                          does not list it (a plugin's key); repeatable
+                          Like every flag, these describe this run: a re-run without them
+                          removes the keys they added (and restarts what reads them)
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -117,6 +130,11 @@ class Args(object):
         self.uninstall = False
         self.purge = False
         self.help = False
+        # The repeatable options (extras.OPTION_FLAGS), in the order given.
+        self.storm_option = []  # type: List[str]
+        self.zk_option = []  # type: List[str]
+        self.childopts = []  # type: List[str]
+        self.allow_unknown_key = []  # type: List[str]
         self.given = []  # type: List[str]
 
 
@@ -154,6 +172,17 @@ def check_value(args, flag, value):
     """Sets the flag's attribute from its value checked by contract.py's rule (the one rule set
     the inventory, the renderer and the config writers use too), or raises CommandLineError."""
     name = flag[2:].replace("-", "_")
+    if flag in extras.OPTION_FLAGS:
+        # Repeatable: judged alone here, against the bundle's key sets by the plan.
+        problem = None
+        try:
+            extras.check_option(flag, value)
+        except contract.Invalid as exc:
+            problem = str(exc)
+        if problem:
+            raise CommandLineError(problem)
+        getattr(args, extras.OPTION_FLAGS[flag]).append(value)
+        return
     parsed = value  # type: Union[str, int]
     if flag in contract.FLAG_RULES:
         problem = None

@@ -9,7 +9,7 @@ import hashlib
 import os
 import re
 
-from . import cluster, configs, preflight
+from . import cluster, configs, contract, extras, preflight
 from .errors import UsageError
 from .facts import default_prefix
 from .ownership import prefix_problem
@@ -45,6 +45,9 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
             "site_dir": str,
             "slots": List[int],
             "heaps": Dict[str, int],
+            "storm_options": Dict[str, Any],
+            "zk_options": Dict[str, str],
+            "childopts_extra": Dict[str, str],
         },
     )
 
@@ -65,6 +68,9 @@ FLAG_OF = {
     "launcher_python": "--launcher-python",
     "python": "--python",
     "zk_ids": "--zk-servers",
+    "storm_options": "--storm-option",
+    "zk_options": "--zk-option",
+    "childopts_extra": "--childopts",
 }
 
 
@@ -134,6 +140,8 @@ class Plan(object):
         self.nimbus_hosts = []  # type: List[str]
         self.slots = []  # type: List[int]
         self.heaps = {}  # type: Dict[str, int]
+        # The operator's extra keys: storm_options, zk_options, childopts_extra (extras.py).
+        self.extras = {}  # type: Dict[str, Dict[str, Any]]
         self.host = ""
         self.user = None  # type: Optional[str]
         self.http_bind = "127.0.0.1"
@@ -240,6 +248,7 @@ class Plan(object):
         self.zk_ports = part.get("zk_ports") or configs.default_zk_ports(self.zk_facts())
         self.slots = part.get("slots") or list(self.storm_facts().get("slots_ports", []))
         self.heaps = part.get("heaps") or {}
+        self.extras = self.operator_extras(part)
         if args.role or not part:
             self.roles = self.expand_roles(split_list(args.role))
         else:
@@ -287,6 +296,46 @@ class Plan(object):
         self.init = args.init
         if self.init == "auto":
             self.init = "systemd" if self.root and self.ask().systemd_running() else "none"
+
+    def operator_extras(self, part):
+        # type: (Dict[str, Any]) -> Dict[str, Dict[str, Any]]
+        """The inventory's extra keys with --storm-option, --zk-option and --childopts laid
+        over them key by key; the options' keys checked against the bundle's key sets."""
+        args = self.args
+        allow = list(args.allow_unknown_key)
+        allow += (self.entry or {}).get("allow_unknown_keys") or []
+        known = self.bundle.known_keys
+        if known is None and (args.storm_option or args.zk_option):
+            self.notes.append(
+                "this bundle carries no key sets: the keys of --storm-option and --zk-option "
+                "are not checked against the releases"
+            )
+        problem = None
+        try:
+            given = extras.parse_options(
+                args.storm_option, args.zk_option, args.childopts, known, allow
+            )
+        except contract.Invalid as exc:
+            problem = str(exc)
+        if problem is not None:
+            raise UsageError(problem)
+        merged = extras.overlay(part, given)
+        # Options are not remembered: say which keys of the last run this one drops.
+        old = {}  # type: Dict[str, Any]
+        if self.installed_here():
+            old = (self.state or {}).get("values") or {}
+        dropped = [
+            "%s %s" % (key, name)
+            for key in sorted(merged)
+            for name in sorted(old.get(key) or {})
+            if name not in merged[key]
+        ]
+        if dropped:
+            self.notes.append(
+                "the last run set %s, this one does not (give the option again to keep it)"
+                % ", ".join(dropped)
+            )
+        return merged
 
     def expand_roles(self, names):
         # type: (List[str]) -> List[str]
@@ -407,8 +456,9 @@ class Plan(object):
         # type: () -> Dict[str, Dict[str, Any]]
         """{link name: manifest component} of what goes under releases/."""
         found = {"zookeeper": self.bundle.zookeeper, "storm": self.bundle.storm}
-        if getattr(self, "bundled_jdk", None):
-            found["jdk"] = self.bundled_jdk
+        jdk = getattr(self, "bundled_jdk", None)  # type: Optional[Dict[str, Any]]
+        if jdk:
+            found["jdk"] = jdk
         return found
 
     def zk_facts(self):
@@ -455,4 +505,7 @@ class Plan(object):
             "site_dir": self.site_dir,
             "slots": list(self.slots),
             "heaps": dict(self.heaps),
+            "storm_options": dict(self.extras["storm_options"]),
+            "zk_options": dict(self.extras["zk_options"]),
+            "childopts_extra": dict(self.extras["childopts_extra"]),
         }
