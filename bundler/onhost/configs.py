@@ -10,6 +10,17 @@ manifest["components"]["storm"|"zookeeper"]["facts"] (recipes/*.toml). `values` 
 keys of the table in docs/installer.md; nothing here looks at the host, so the same inputs give
 the same bytes on every Python from 2.7 to 3.13.
 
+One module per file it writes, and this one that puts them together:
+
+    valuecheck.py       the values' keys and their check; the manifest's facts
+    zoocfg.py           zoo.cfg and the ZooKeeper ports
+    stormyaml.py        storm.yaml, the heaps and worker.childopts
+    supervisordconf.py  supervisord.conf and its [program:x] sections
+    generated.py        the opening comment every file shares, and templates/
+    configs.py          stormctl, the systemd unit, render(), write_files() and the command line
+
+Their names are re-exported here: callers import configs alone.
+
 Files with a fixed shape (supervisord.conf's global sections, stormctl, the systemd unit) are
 string.Template skeletons in templates/, so that what lands on the host is readable in one
 place. zoo.cfg, storm.yaml and the [program:x] sections are built from ordered key/value lists
@@ -25,619 +36,54 @@ import argparse
 import io
 import json
 import os
-import re
-import string
 import sys
 import tempfile
 
 try:
-    from . import contract, extras
+    from . import contract, generated, stormyaml, supervisordconf, valuecheck, zoocfg
 except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
     import contract  # type: ignore[no-redef,import-not-found]
-    import extras  # type: ignore[no-redef,import-not-found]
+    import generated  # type: ignore[no-redef,import-not-found]
+    import stormyaml  # type: ignore[no-redef,import-not-found]
+    import supervisordconf  # type: ignore[no-redef,import-not-found]
+    import valuecheck  # type: ignore[no-redef,import-not-found]
+    import zoocfg  # type: ignore[no-redef,import-not-found]
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
-
 ROLES = contract.ROLES
 STORM_ROLES = contract.STORM_ROLES
-
-# supervisord program name per role, in start order (supervisord starts lower priorities first).
-PROGRAMS = (
-    ("zookeeper", "zookeeper", 100),
-    ("nimbus", "storm-nimbus", 200),
-    ("supervisor", "storm-supervisor", 300),
-    ("drpc", "storm-drpc", 400),
-    ("ui", "storm-ui", 500),
-    ("logviewer", "storm-logviewer", 600),
-)
-PROGRAM_NAMES = dict((role, name) for role, name, _ in PROGRAMS)
-
-# supervisord's [inet_http_server] port unless the operator picks another (--ui-bind).
-SUPERVISORD_HTTP_PORT = 9001
-# The user name of supervisord's [inet_http_server]; the password is the operator's.
-WEB_USERNAME = "admin"
-
-# Stop policy per role: (stopwaitsecs, stopasgroup/killasgroup). The Storm supervisor's worker
-# JVMs are its children in its process group: with stopasgroup they stop with it, so stopping or
-# restarting storm-supervisor stops this host's workers too (their topologies are rescheduled)
-# instead of leaving orphans that keep their slots' ports. logviewer likewise, as puppet-storm
-# does. Every other daemon exec()s into a single JVM, so a group signal is not needed.
-STOP_POLICY = {
-    "zookeeper": (30, False),
-    "nimbus": (30, False),
-    "supervisor": (60, True),
-    "drpc": (30, False),
-    "ui": (15, False),
-    "logviewer": (15, True),
-}
-# The Storm launcher runs short JVMs to read its config before exec()ing the daemon: 10s before
-# a start counts; ZooKeeper's zkServer.sh execs java at once.
-STARTSECS = {"zookeeper": 5}
-STARTSECS_STORM = 10
-# Finite, so that a daemon that cannot start ends FATAL (which the health check reports) instead
-# of retrying for ever; ten backoffs (1+2+...+10 s) ride out a peer that is still starting.
-STARTRETRIES = 10
-
-VALUE_KEYS = (
-    "prefix",
-    "user",
-    "roles",
-    "host",
-    "zk_servers",
-    "zk_ids",
-    "zk_id",
-    "zk_ports",
-    "nimbus_hosts",
-    "http_bind",
-    "http_port",
-    "web_password_sha1",
-    "java_home",
-    "java_major",
-    "memory_mb",
-    "python",
-    "launcher_python",
-    "site_dir",
-    "slots",
-    "heaps",
-)
-# Optional keys, empty when absent: the operator's extra keys and JVM options (extras.py).
-OPTIONAL_VALUE_KEYS = ("storm_options", "zk_options", "childopts_extra")
-ZK_PORT_KEYS = ("client", "peer", "election", "admin")
-HEAP_KEYS = contract.HEAP_KEYS
-SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
-
-
-# --- values ---
-
-
-def _label(key):
-    return "values['%s']" % key
-
-
-def _fail(key, message):
-    raise ValueError("%s: %s" % (_label(key), message))
-
-
-def validate_values(values):
-    """Raise ValueError with a one-line message naming the first bad key of `values`. The rules
-    are contract.py's, so a value the inventory or the installer accepted passes here too."""
-    if not isinstance(values, dict):
-        raise ValueError("values: expected a dict, got %s" % type(values).__name__)
-    missing = [k for k in VALUE_KEYS if k not in values]
-    if missing:
-        _fail(missing[0], "missing (values need exactly: %s)" % ", ".join(VALUE_KEYS))
-    unknown = sorted(k for k in values if k not in VALUE_KEYS + OPTIONAL_VALUE_KEYS)
-    if unknown:
-        _fail(
-            unknown[0],
-            "unknown key (values need exactly: %s; optional: %s)"
-            % (", ".join(VALUE_KEYS), ", ".join(OPTIONAL_VALUE_KEYS)),
-        )
-
-    contract.check_prefix(values["prefix"], _label("prefix"))
-    for key in ("java_home", "python", "launcher_python", "site_dir"):
-        contract.check_path(values[key], _label(key))
-    if values["user"] is not None:
-        contract.check_user(values["user"], _label("user"))
-    roles = contract.check_roles(values["roles"], _label("roles"))
-
-    contract.check_address(values["host"], _label("host"))
-    zk_servers = contract.check_host_list(values["zk_servers"], _label("zk_servers"))
-    zk_ids = values["zk_ids"]
-    if not isinstance(zk_ids, list) or len(zk_ids) != len(zk_servers):
-        _fail("zk_ids", "expected one id per zk_servers entry, got %s" % contract.show(zk_ids))
-    for zk_id in zk_ids:
-        contract.check_zk_id(zk_id, _label("zk_ids"))
-    if len(set(zk_ids)) != len(zk_ids):
-        _fail("zk_ids", "lists an id twice: %r" % (zk_ids,))
-    if "zookeeper" in roles:
-        if not contract.is_int(values["zk_id"]) or values["zk_id"] not in zk_ids:
-            _fail(
-                "zk_id",
-                "expected one of zk_ids %r, got %s" % (zk_ids, contract.show(values["zk_id"])),
-            )
-    elif values["zk_id"] is not None:
-        _fail("zk_id", "must be None when this host does not run ZooKeeper")
-    zk_ports = values["zk_ports"]
-    if not isinstance(zk_ports, dict) or sorted(zk_ports) != sorted(ZK_PORT_KEYS):
-        _fail(
-            "zk_ports",
-            "expected a dict with keys %s, got %s"
-            % (", ".join(ZK_PORT_KEYS), contract.show(zk_ports)),
-        )
-    for key in ZK_PORT_KEYS[:3]:
-        contract.check_port(zk_ports[key], _label("zk_ports"))
-    if zk_ports["admin"] is not None:
-        contract.check_port(zk_ports["admin"], _label("zk_ports"))
-    if len(set(zk_ports[k] for k in ZK_PORT_KEYS[:3])) != 3:
-        _fail("zk_ports", "client, peer and election ports must differ, got %r" % (zk_ports,))
-
-    storm_roles = [r for r in roles if r in STORM_ROLES]
-    contract.check_host_list(
-        values["nimbus_hosts"], _label("nimbus_hosts"), allow_empty=not storm_roles
-    )
-
-    contract.check_bind_address(values["http_bind"], _label("http_bind"))
-    contract.check_port(values["http_port"], _label("http_port"))
-
-    sha1 = values["web_password_sha1"]
-    if not isinstance(sha1, contract.STRING_TYPES) or not SHA1_HEX.match(sha1):
-        _fail("web_password_sha1", "expected 40 hex digits (sha1 of the password)")
-
-    contract.check_int(values["java_major"], _label("java_major"), contract.JAVA_MAJOR_RANGE)
-    contract.check_int(values["memory_mb"], _label("memory_mb"), contract.MEMORY_MB_RANGE)
-    contract.check_slots(values["slots"], _label("slots"))
-    contract.check_heaps(values["heaps"], _label("heaps"))
-    extras.check_storm_options(values.get("storm_options"), _label("storm_options"))
-    extras.check_zk_options(values.get("zk_options"), _label("zk_options"))
-    extras.check_childopts_extra(values.get("childopts_extra"), _label("childopts_extra"))
-
-
-# --- manifest ---
-
-
-def _component(manifest, project):
-    """(version, facts) of one component of the manifest."""
-    components = manifest.get("components") if isinstance(manifest, dict) else None
-    component = components.get(project) if isinstance(components, dict) else None
-    if not isinstance(component, dict) or "version" not in component or "facts" not in component:
-        raise ValueError("manifest: components.%s needs a version and facts" % project)
-    return component["version"], component["facts"]
-
-
-def _fact(facts, project, key):
-    if key not in facts:
-        raise ValueError("manifest: components.%s.facts has no '%s'" % (project, key))
-    return facts[key]
-
-
-# --- heaps ---
-
-
-def _share(memory_mb, divisor, floor, cap):
-    """memory_mb / divisor rounded down to 64 MB, kept within [floor, cap]."""
-    mb = (memory_mb // divisor) // 64 * 64
-    return max(floor, min(cap, mb))
-
-
-def heaps(memory_mb, slots):
-    """-Xmx in MB per daemon, from the host's memory (M) and its number of worker slots (S).
-
-    nimbus     M/8        floor 256, cap 1024 (the release default)
-    ui         M/16       floor 128, cap 768  (the release default)
-    supervisor M/16       floor 128, cap 256  (the release default)
-    worker     M/2/S      floor 256, cap 2048 (half the host for the workers, shared by slots)
-
-    Each share is rounded down to a multiple of 64 MB. The caps keep the daemons at Storm's own
-    defaults on big hosts; the floors keep them startable on small ones. An 8 GB host with 4
-    slots gets nimbus 1024, ui 512, supervisor 256 and 1024 per worker; a 2 GB host with 4 slots
-    nimbus 256, ui 128, supervisor 128 and 256 per worker.
-    """
-    return {
-        "nimbus": _share(memory_mb, 8, 256, 1024),
-        "ui": _share(memory_mb, 16, 128, 768),
-        "supervisor": _share(memory_mb, 16, 128, 256),
-        "worker": _share(memory_mb, 2 * slots, 256, 2048),
-    }
-
-
-# --- worker.childopts ---
-
-# Java 8 form: the 1.0 to 2.4 defaults.yaml value (rotated GC log and heap dump in the worker's
-# artifacts/ folder, which the Storm supervisor creates before it launches the worker).
-GC_JAVA8 = (
-    "-XX:+PrintGCDetails -Xloggc:artifacts/gc.log -XX:+PrintGCDateStamps "
-    "-XX:+PrintGCTimeStamps -XX:+UseGCLogFileRotation -XX:NumberOfGCLogFiles=10 "
-    "-XX:GCLogFileSize=1M"
-)
-# Java 9+ unified logging, same rotation. PrintGCDateStamps, PrintGCTimeStamps,
-# UseGCLogFileRotation, NumberOfGCLogFiles and GCLogFileSize are unrecognized options there and
-# the JVM refuses to start ("Unrecognized VM option 'PrintGCDateStamps'").
-GC_JAVA9 = "-Xlog:gc*:file=artifacts/gc.log:time,uptime:filecount=10,filesize=1M"
-HEAP_DUMP = "-XX:+HeapDumpOnOutOfMemoryError -XX:HeapDumpPath=artifacts/heapdump"
-
-
-def _heap_placeholder(storm_facts):
-    """Whether this release sizes workers with worker.heap.memory.mb through %HEAP-MEM%."""
-    return bool(_fact(storm_facts, "storm", "worker_heap_placeholder"))
-
-
-def worker_childopts(storm_facts, java_major, worker_mb):
-    """A worker.childopts that starts on this Java, with Storm's placeholders left literal."""
-    if not _heap_placeholder(storm_facts):
-        # 0.9/0.10: the default is just -Xmx768m and there is no per-worker artifacts folder.
-        return "-Xmx%dm" % worker_mb
-    # %HEAP-MEM% is replaced by Storm with worker.heap.memory.mb (or the topology's own setting).
-    # Releases marked worker_childopts_java9_safe (2.5+) add -XX:+IgnoreUnrecognizedVMOptions to
-    # their Java 8 flags; writing the flags for the Java at hand works for every release.
-    gc = GC_JAVA9 if java_major >= 9 else GC_JAVA8
-    return "-Xmx%HEAP-MEM%m " + gc + " " + HEAP_DUMP
-
-
-# --- file formats ---
-
-
-def _yaml_scalar(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if contract.is_int(value):
-        return "%d" % value
-    if isinstance(value, float):
-        # repr is the shortest exact form on 2.7 and 3.x. YAML 1.1 (Storm's SnakeYAML) needs a
-        # dot in the mantissa of 1e-05, or it reads a string.
-        mantissa, _, exponent = repr(value).partition("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        return mantissa + ("e" + exponent if exponent else "")
-    # A JSON string (ASCII, double quotes, backslash escapes) is a valid YAML double-quoted scalar,
-    # except that YAML's \u is one 16-bit code: a character beyond U+FFFF, which JSON writes as
-    # a surrogate pair, becomes YAML's 32-bit \U escape.
-    return _SURROGATES.sub(_astral, json.dumps(value))
-
-
-# A pair's first backslash is not the second half of an escaped backslash (an even run before).
-_SURROGATES = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
-
-
-def _astral(match):
-    high, low = int(match.group(2), 16), int(match.group(3), 16)
-    code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
-    return match.group(1) + "\\U%08x" % code
-
-
-def _yaml(entries):
-    """Entries are (comment or None, key, value) with str, int or list values."""
-    lines = []  # type: List[str]
-    for comment, key, value in entries:
-        if comment:
-            lines.extend("# " + line for line in comment.split("\n"))
-        if value == []:
-            lines.append("%s: []" % key)  # `key:` alone would read as null
-        elif isinstance(value, list):
-            lines.append("%s:" % key)
-            lines.extend("  - %s" % _yaml_scalar(item) for item in value)
-        else:
-            lines.append("%s: %s" % (key, _yaml_scalar(value)))
-    return "\n".join(lines) + "\n"
-
-
-def _template(name, **fields):
-    with io.open(os.path.join(TEMPLATES, name), encoding="utf-8") as fh:
-        return string.Template(fh.read()).substitute(**fields)
-
-
-def _describe(manifest, roles):
-    parts = []
-    storm_version, _ = _component(manifest, "storm")
-    zk_version, _ = _component(manifest, "zookeeper")
-    if any(r in STORM_ROLES for r in roles):
-        parts.append("Apache Storm %s" % storm_version)
-    if "zookeeper" in roles:
-        parts.append("ZooKeeper %s" % zk_version)
-    return " and ".join(parts)
-
-
-def _bundle_name(manifest):
-    name = manifest.get("name") if isinstance(manifest, dict) else None
-    return "bundle %s" % name if name else "its bundle"
-
-
-def _header(mark, title, manifest):
-    """The opening comment of a generated file: what it is, who wrote it, what a re-run does."""
-    return [
-        "%s %s" % (mark, title),
-        "%s Written by install.sh from %s. A re-run of install.sh that changes"
-        % (mark, _bundle_name(manifest)),
-        "%s this file keeps the previous one as a backup." % mark,
-    ]
-
-
-# --- ZooKeeper ports ---
-
-
-def default_zk_ports(zk_facts):
-    # type: (Dict[str, Any]) -> Dict[str, Any]
-    """values['zk_ports'] when nothing overrides the release's ports."""
-    return {
-        "client": _fact(zk_facts, "zookeeper", "client_port"),
-        "peer": _fact(zk_facts, "zookeeper", "peer_port"),
-        "election": _fact(zk_facts, "zookeeper", "election_port"),
-        "admin": None,
-    }
-
-
-def zk_admin_port(zk_facts, roles, zk_ports):
-    # type: (Dict[str, Any], List[str], Dict[str, Any]) -> Optional[int]
-    """The port ZooKeeper's AdminServer binds on a host with these roles, None when the release
-    has no AdminServer. Unless set, it moves off 8080 where the Storm UI runs."""
-    if not _fact(zk_facts, "zookeeper", "admin_server"):
-        return None
-    if zk_ports.get("admin") is not None:
-        port = zk_ports["admin"]  # type: int
-    elif "ui" in roles:
-        port = _fact(zk_facts, "zookeeper", "admin_port_beside_ui")
-    else:
-        port = _fact(zk_facts, "zookeeper", "admin_port")
-    return port
-
-
-# --- zoo.cfg and myid ---
-
-
-def render_zoo_cfg(manifest, values):
-    version, facts = _component(manifest, "zookeeper")
-    prefix = values["prefix"]
-    ports = values["zk_ports"]
-    client_port = ports["client"]
-    lines = _header("#", "zoo.cfg for ZooKeeper %s on %s" % (version, values["host"]), manifest)
-    options = extras.check_zk_options(values.get("zk_options"), _label("zk_options"))
-    # The operator's value replaces the renderer's default in place: a key is never written twice.
-    own = dict(
-        (key, options.pop(key, default))
-        for key, default in (
-            ("tickTime", "2000"),
-            ("initLimit", "10"),
-            ("syncLimit", "5"),
-            ("autopurge.snapRetainCount", "3"),
-            ("autopurge.purgeInterval", "24"),
-        )
-    )
-    lines += [
-        "tickTime=%s" % own["tickTime"],
-        "initLimit=%s" % own["initLimit"],
-        "syncLimit=%s" % own["syncLimit"],
-        "dataDir=%s/data/zookeeper" % prefix,
-        "clientPort=%d" % client_port,
-        "# Keep the last %s snapshots and their logs, purged every %s hours: dataDir never fills."
-        % (own["autopurge.snapRetainCount"], own["autopurge.purgeInterval"]),
-        "autopurge.snapRetainCount=%s" % own["autopurge.snapRetainCount"],
-        "autopurge.purgeInterval=%s" % own["autopurge.purgeInterval"],
-    ]
-    if _fact(facts, "zookeeper", "four_letter_whitelist"):
-        lines.append("# The four-letter words install.sh's health checks use.")
-        lines.append("4lw.commands.whitelist=ruok,srvr,mntr")
-    admin = zk_admin_port(facts, values["roles"], ports)
-    if admin is not None and ports["admin"] is not None:
-        lines.append("# The AdminServer's port, from the cluster inventory.")
-        lines.append("admin.serverPort=%d" % admin)
-    elif admin is not None and "ui" in values["roles"]:
-        lines.append("# The AdminServer's default port, 8080, is the Storm UI's on this host.")
-        lines.append("admin.serverPort=%d" % admin)
-    servers = values["zk_servers"]
-    if len(servers) > 1:
-        # Every entry, this host's own included, carries the address its peers dial.
-        form = _fact(facts, "zookeeper", "server_line")
-        for index, host in enumerate(servers):
-            lines.append(
-                form.format(
-                    id=values["zk_ids"][index],
-                    host=host,
-                    peer_port=ports["peer"],
-                    election_port=ports["election"],
-                    client_port=client_port,
-                )
-            )
-    else:
-        lines.append("# One server: standalone mode, no server.N lines.")
-    if options:
-        lines.append("# Extra keys from the cluster inventory or install.sh options.")
-        lines.extend("%s=%s" % item for item in sorted(options.items()))
-    return "\n".join(lines) + "\n"
-
-
-# --- storm.yaml ---
-
-
-def _heaps_comment(values):
-    sized = "sized from this host's %d MB of memory and %d worker slots" % (
-        values["memory_mb"],
-        len(values["slots"]),
-    )
-    fixed = [k for k in HEAP_KEYS if k in values["heaps"]]
-    if not fixed:
-        return "Heaps %s." % sized
-    rest = [k for k in HEAP_KEYS if k not in values["heaps"]]
-    if not rest:
-        return "Heaps from the cluster inventory."
-    return "Heaps of %s from the cluster inventory; %s %s." % (
-        ", ".join(fixed),
-        ", ".join(rest),
-        sized,
-    )
-
-
-def _childopts(values, daemon, heap_opts):
-    """The heap options the renderer sets, then the operator's extra JVM options."""
-    extra = (values.get("childopts_extra") or {}).get(daemon)
-    return heap_opts + " " + " ".join(extra.split()) if extra else heap_opts
-
-
-def render_storm_yaml(manifest, values):
-    version, facts = _component(manifest, "storm")
-    heap = heaps(values["memory_mb"], len(values["slots"]))
-    heap.update(values["heaps"])
-    nimbus_key = _fact(facts, "storm", "nimbus_key")
-    nimbus_hosts = values["nimbus_hosts"]
-    if nimbus_key == "nimbus.host":
-        if len(nimbus_hosts) != 1:
-            raise ValueError(
-                "values['nimbus_hosts']: Storm %s has a single Nimbus (nimbus.host), got %r"
-                % (version, nimbus_hosts)
-            )
-        nimbus_entry = (None, nimbus_key, nimbus_hosts[0])
-    else:
-        nimbus_entry = (None, nimbus_key, list(nimbus_hosts))
-    entries = [
-        (None, "storm.zookeeper.servers", list(values["zk_servers"])),
-        (None, "storm.zookeeper.port", values["zk_ports"]["client"]),
-        nimbus_entry,
-        (None, "storm.local.dir", "%s/data/storm" % values["prefix"]),
-        (None, "supervisor.slots.ports", list(values["slots"])),
-        (
-            _heaps_comment(values),
-            "nimbus.childopts",
-            _childopts(values, "nimbus", "-Xmx%dm" % heap["nimbus"]),
-        ),
-        (None, "ui.childopts", _childopts(values, "ui", "-Xmx%dm" % heap["ui"])),
-        (
-            None,
-            "supervisor.childopts",
-            _childopts(values, "supervisor", "-Xmx%dm" % heap["supervisor"]),
-        ),
-    ]
-    childopts = _childopts(
-        values, "worker", worker_childopts(facts, values["java_major"], heap["worker"])
-    )
-    note = None
-    if _heap_placeholder(facts):
-        entries.append((None, "worker.heap.memory.mb", heap["worker"]))
-        note = (
-            "Storm replaces %%HEAP-MEM%% with worker.heap.memory.mb. GC log and heap dump go to\n"
-            "the worker's artifacts/ folder, with flags Java %d accepts." % values["java_major"]
-        )
-    entries.append((note, "worker.childopts", childopts))
-    comment = "Extra keys from the cluster inventory or install.sh options."  # type: Optional[str]
-    options = extras.check_storm_options(values.get("storm_options"), _label("storm_options"))
-    for key, value in sorted(options.items()):
-        entries.append((comment, key, value))
-        comment = None
-    header = _header(
-        "#", "storm.yaml for Apache Storm %s on %s" % (version, values["host"]), manifest
-    )
-    return "\n".join(header) + "\n" + _yaml(entries)
-
-
-# --- supervisord.conf ---
-
-
-def _storm_command(manifest, values, role):
-    _, facts = _component(manifest, "storm")
-    launcher = _fact(facts, "storm", "launcher")
-    daemons = _fact(facts, "storm", "daemons")
-    if role not in daemons:
-        raise ValueError(
-            "values['roles']: this Storm release has no '%s' daemon (it has %s)"
-            % (role, ", ".join(daemons))
-        )
-    # Through an explicit interpreter: 0.9.x's bin/storm says #!/usr/bin/python, which most
-    # current hosts lack, and later releases' bin/storm is a bash wrapper around bin/storm.py.
-    return "%s %s/storm/%s %s" % (values["launcher_python"], values["prefix"], launcher, role)
-
-
-def _zookeeper_command(manifest, values):
-    _, facts = _component(manifest, "zookeeper")
-    launcher = _fact(facts, "zookeeper", "launcher")
-    args = _fact(facts, "zookeeper", "launcher_args")
-    return " ".join(["%s/zookeeper/%s" % (values["prefix"], launcher)] + list(args))
-
-
-def _environment(pairs):
-    return ",".join('%s="%s"' % pair for pair in pairs)
-
-
-def _program(manifest, values, role, name, priority):
-    prefix = values["prefix"]
-    if role == "zookeeper":
-        command = _zookeeper_command(manifest, values)
-        directory = "%s/data/zookeeper" % prefix
-        environment = [
-            ("JAVA_HOME", values["java_home"]),
-            ("ZOOCFGDIR", "%s/etc/zookeeper" % prefix),
-            ("ZOO_LOG_DIR", "%s/logs" % prefix),
-        ]
-        comments = ["zkServer.sh start-foreground execs java: supervisord signals the JVM."]
-    else:
-        command = _storm_command(manifest, values, role)
-        directory = "%s/data/storm" % prefix
-        environment = [
-            ("JAVA_HOME", values["java_home"]),
-            ("STORM_CONF_DIR", "%s/etc/storm" % prefix),
-            # The launcher reads ~/.storm/storm.yaml when it exists: point ~ at the data folder.
-            ("HOME", "%s/data/storm" % prefix),
-            # Replaces supervisord's own PYTHONPATH (its site/, maybe for another Python) with
-            # the launcher's folder, already first on its path. Python 2 reads "" as the cwd.
-            ("PYTHONPATH", "%s/storm/bin" % prefix),
-        ]
-        comments = ["The launcher execs java: supervisord signals the daemon's JVM."]
-    stopwaitsecs, group = STOP_POLICY[role]
-    if role == "supervisor":
-        comments.append(
-            "Stopped as a group: this host's worker JVMs stop with it rather than linger "
-            "as orphans."
-        )
-    elif role == "logviewer":
-        comments.append("Stopped as a group, with anything it started.")
-    keys = [
-        ("command", command),
-        ("directory", directory),
-        ("environment", _environment(environment)),
-    ]
-    if values["user"] is not None:
-        keys.append(("user", values["user"]))
-    keys += [
-        ("priority", "%d" % priority),
-        ("autostart", "true"),
-        ("autorestart", "true"),
-        ("startsecs", "%d" % STARTSECS.get(role, STARTSECS_STORM)),
-        ("startretries", "%d" % STARTRETRIES),
-        ("stopsignal", "TERM"),
-        ("stopwaitsecs", "%d" % stopwaitsecs),
-        ("stopasgroup", "true" if group else "false"),
-        ("killasgroup", "true" if group else "false"),
-        ("redirect_stderr", "true"),
-        ("stdout_logfile", "%s/logs/%s.log" % (prefix, name)),
-        ("stdout_logfile_maxbytes", "20MB"),
-        ("stdout_logfile_backups", "10"),
-    ]
-    lines = ["[program:%s]" % name]
-    lines.extend("; " + c for c in comments)
-    lines.extend("%s=%s" % kv for kv in keys)
-    return "\n".join(lines)
-
-
-def programs(values):
-    """(role, program name, priority) for this host's roles, in start order."""
-    return [p for p in PROGRAMS if p[0] in values["roles"]]
-
-
-def render_supervisord_conf(manifest, values):
-    # Blank line before each section; the template ends the file with a newline.
-    sections = "".join("\n\n" + _program(manifest, values, *p) for p in programs(values))
-    title = "supervisord.conf for %s on %s" % (_describe(manifest, values["roles"]), values["host"])
-    return _template(
-        "supervisord.conf.in",
-        header="\n".join(_header(";", title, manifest)),
-        prefix=values["prefix"],
-        http_bind=values["http_bind"],
-        http_port="%d" % values["http_port"],
-        web_username=WEB_USERNAME,
-        web_password_sha1=values["web_password_sha1"].lower(),
-        programs=sections,
-    )
+# The parts' names, re-exported: the installer, the build side and the tests import configs.
+HEAP_KEYS = valuecheck.HEAP_KEYS
+OPTIONAL_VALUE_KEYS = valuecheck.OPTIONAL_VALUE_KEYS
+VALUE_KEYS = valuecheck.VALUE_KEYS
+ZK_PORT_KEYS = valuecheck.ZK_PORT_KEYS
+validate_values = valuecheck.validate_values
+TEMPLATES = generated.TEMPLATES
+_describe = generated._describe
+_header = generated._header
+_template = generated._template
+default_zk_ports = zoocfg.default_zk_ports
+render_zoo_cfg = zoocfg.render_zoo_cfg
+zk_admin_port = zoocfg.zk_admin_port
+GC_JAVA8 = stormyaml.GC_JAVA8
+GC_JAVA9 = stormyaml.GC_JAVA9
+HEAP_DUMP = stormyaml.HEAP_DUMP
+_yaml = stormyaml._yaml
+heaps = stormyaml.heaps
+render_storm_yaml = stormyaml.render_storm_yaml
+worker_childopts = stormyaml.worker_childopts
+PROGRAMS = supervisordconf.PROGRAMS
+PROGRAM_NAMES = supervisordconf.PROGRAM_NAMES
+STARTRETRIES = supervisordconf.STARTRETRIES
+STARTSECS = supervisordconf.STARTSECS
+STOP_POLICY = supervisordconf.STOP_POLICY
+SUPERVISORD_HTTP_PORT = supervisordconf.SUPERVISORD_HTTP_PORT
+WEB_USERNAME = supervisordconf.WEB_USERNAME
+programs = supervisordconf.programs
+render_supervisord_conf = supervisordconf.render_supervisord_conf
 
 
 def render_stormctl(manifest, values):
