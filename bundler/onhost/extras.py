@@ -29,7 +29,7 @@ except (ImportError, ValueError):  # loaded from its folder (some tests)
 
 MYPY = False
 if MYPY:  # pragma: no cover
-    from typing import Any, Dict, Iterable, Mapping, Optional  # noqa: F401
+    from typing import Any, Dict, Iterable, List, Mapping, Optional  # noqa: F401
 
 # A storm.yaml or zoo.cfg key: what both formats take as a plain key.
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,199}\Z")
@@ -383,3 +383,15 @@ def overlay(part, flags):
         value.update(flags.get(key) or {})
         merged[key] = value
     return merged
+
+
+def dropped(old, new):
+    # type: (Dict[str, Any], Dict[str, Dict[str, Any]]) -> List[str]
+    """`storm_options topology.workers`, ...: the extra keys in the values `old` (the last run's
+    record) that `new` no longer has."""
+    return [
+        "%s %s" % (value, key)
+        for value in sorted(new)
+        for key in sorted(old.get(value) or {})
+        if key not in new[value]
+    ]

@@ -321,15 +321,8 @@ class Plan(object):
             raise UsageError(problem)
         merged = extras.overlay(part, given)
         # Options are not remembered: say which keys of the last run this one drops.
-        old = {}  # type: Dict[str, Any]
-        if self.installed_here():
-            old = (self.state or {}).get("values") or {}
-        dropped = [
-            "%s %s" % (key, name)
-            for key in sorted(merged)
-            for name in sorted(old.get(key) or {})
-            if name not in merged[key]
-        ]
+        old = (self.state or {}).get("values") if self.installed_here() else None
+        dropped = extras.dropped(old or {}, merged)
         if dropped:
             self.notes.append(
                 "the last run set %s, this one does not (give the option again to keep it)"
