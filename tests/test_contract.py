@@ -440,13 +440,10 @@ def test_the_contract_runs_on_every_target_python(version: str) -> None:
 
 
 def test_every_installer_flag_with_a_value_has_a_rule() -> None:
-    """contract.FLAG_RULES covers each flag of the installer that takes a value, but the
-    repeatable operator options, whose rules are extras.py's (they need a release's key set)."""
-    from bundler.onhost import extras, flags
+    """contract.FLAG_RULES covers each flag of the installer that takes a value."""
+    from bundler.onhost import flags
 
-    assert not set(contract.FLAG_RULES) & set(extras.OPTION_FLAGS)
-    rules = set(contract.FLAG_RULES) | set(extras.OPTION_FLAGS)
-    assert set(flags.VALUE_FLAGS) - {"--bundle-dir"} == rules
+    assert set(flags.VALUE_FLAGS) - {"--bundle-dir"} == set(contract.FLAG_RULES)
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,14 @@ def test_a_bad_option_is_refused_in_one_line(option: tuple[str, str], says: str)
     assert "\n" not in message and "\x1b" not in message and "\x01" not in message
 
 
+def test_help_lists_the_options() -> None:
+    from bundler.onhost.flags import USAGE
+
+    for flag in ("--storm-option KEY=VALUE", "--zk-option KEY=VALUE", "--childopts DAEMON=OPTS",
+                 "--allow-unknown-key KEY"):  # fmt: skip
+        assert f"\n  {flag}" in USAGE and f"[{flag}]..." in USAGE, flag
+
+
 def test_uninstall_takes_no_option() -> None:
     with pytest.raises(CommandLineError, match="--uninstall takes only"):
         parse_args(["--bundle-dir", "/b", "--uninstall", "--zk-option", "maxClientCnxns=1"])

@@ -19,7 +19,7 @@ VALUE_FLAGS = (
     "--bundle-dir", "--role", "--prefix", "--user", "--zk-servers", "--zk-id", "--nimbus-host",
     "--ui-bind", "--web-password-file", "--init", "--python", "--launcher-python", "--timeout",
     "--host", "--peer-timeout", "--keys", "--archive",
-) + tuple(sorted(extras.OPTION_FLAGS))  # fmt: skip
+)  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
     "--help", "-h",
@@ -29,7 +29,7 @@ INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
     "--peer-timeout", "--keys", "--archive", "--require-signature",
-) + tuple(sorted(extras.OPTION_FLAGS))  # fmt: skip
+)  # fmt: skip
 
 USAGE = """\
 usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
@@ -149,7 +149,8 @@ def parse_args(argv):
         if arg.startswith("--") and "=" in arg:
             arg, value = arg.split("=", 1)
             has_value = True
-        if arg in VALUE_FLAGS:
+        # The operator's options (extras.OPTION_FLAGS) take a value too, and may repeat.
+        if arg in VALUE_FLAGS or arg in extras.OPTION_FLAGS:
             if not has_value:
                 if not rest:
                     raise CommandLineError("%s needs a value" % arg)
@@ -208,7 +209,7 @@ def check_combinations(args):
     if args.check and args.dry_run:
         raise CommandLineError("--check changes nothing already; drop --dry-run")
     if args.uninstall:
-        found = [f for f in args.given if f in INSTALL_FLAGS]
+        found = [f for f in args.given if f in INSTALL_FLAGS or f in extras.OPTION_FLAGS]
         if found:
             raise CommandLineError(
                 "--uninstall takes only --prefix, --host, --purge, --dry-run and --python; "
