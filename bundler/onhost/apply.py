@@ -7,7 +7,7 @@ import os
 import pwd
 import time
 
-from . import archive, health, normalize
+from . import archive, health, normalize, pristine
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
 from .healthcheck import check_health
@@ -425,6 +425,13 @@ class Installer(object):
         for rel in sorted(set(self.state["files"]) - keep):
             host.remove(host.abs(rel))
             del self.state["files"][rel]
+        if not plan.dry_run:
+            # What was written, for a later check of hand edits (check.py).
+            pristine.save(
+                self.prefix,
+                plan.rendered,
+                lambda path, data, mode: host._atomic(path, data, mode, *host.owner),
+            )
         new = parse_conf(plan.conf_text)
         if old_conf is not None:
             self.global_changed = global_sections(parse_conf(old_conf)) != global_sections(new)

@@ -79,6 +79,16 @@ def main(argv=None):
         say(note)
     if args.check:
         say("preflight ok: this host can take %s into %s" % (bundle.name, plan.prefix))
+        installed = (plan.state or {}).get("bundle") or {}
+        if plan.installed_here() and installed.get("id") == bundle.id:
+            from .check import run_check
+
+            return run_check(plan.prefix)
+        if plan.installed_here():
+            say(
+                "%s holds bundle %s, not this one: its drift and health are not checked"
+                % (plan.prefix, installed.get("name"))
+            )
         return EXIT_OK
     installer = Installer(plan)
     report = installer.install()
