@@ -5,11 +5,13 @@ hand edit's control characters reach no terminal."""
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import json
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -146,3 +148,22 @@ def test_same_report_on_every_target_python(tmp_path: Path) -> None:
             check=False,
         )
         assert (proc.returncode, proc.stdout) == expected, (version, proc.stderr)
+
+
+def test_storm_daemons_are_asked_on_their_ports() -> None:
+    ports = {"nimbus.thrift.port": 6627, "ui.port": 8080, "drpc.port": 3772}
+    roles = {"storm-nimbus": "nimbus", "storm-ui": "ui", "storm-supervisor": "supervisor"}
+    assert check.probes(ports, roles) == {"storm-nimbus": ["tcp", 6627], "storm-ui": ["http", 8080]}
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert check.answers(["tcp", port]) == (True, f"port {port} open")
+        ok, said = check.answers(["http", port])
+        assert ok and said.startswith("HTTP ") and said.endswith(f" on port {port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check.answers(["tcp", port]) == (False, f"port {port} not answering")
+    assert check.answers(["http", port]) == (False, f"no HTTP answer on port {port}")

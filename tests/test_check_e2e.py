@@ -46,6 +46,9 @@ def test_check_reports_hand_edits_missing_files_and_stopped_programs(bundle_dir:
         for program in ("zookeeper", "storm-nimbus", "storm-supervisor"):
             assert any(line.startswith(f"{program} ") and "RUNNING" in line for line in lines)
         assert "srvr Mode: standalone" in well.out
+        assert any(
+            line.startswith("storm-nimbus ") and line.endswith(" port 6627 open") for line in lines
+        ), well
         assert "ZooKeeper quorum  ok: 1 of 1 serving, 1 needed; leader 127.0.0.1" in well.out
         assert n.install("--check").out == well.out  # stable
 

@@ -7,7 +7,7 @@ import os
 import pwd
 import time
 
-from . import archive, health, normalize, pristine
+from . import archive, check, health, normalize, pristine
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
 from .healthcheck import check_health
@@ -151,6 +151,11 @@ class Installer(object):
             "init": plan.init,
             "unit": None,
             "socket": plan.socket,
+            # How --check asks each Storm daemon whether it answers, without the bundle.
+            "probes": check.probes(
+                self.bundle.storm["facts"].get("ports", {}),
+                dict((name, ROLE_OF.get(name)) for name in plan.program_order),
+            ),
             "python": old.get("python"),
             "releases": sorted(set(old.get("releases", []))),
             "files": dict(old.get("files", {})),

@@ -33,6 +33,38 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 CONTEXT = 1
 ZK_PROGRAM = "zookeeper"
 SERVING = ("leader", "follower", "standalone")
+# role -> (the release's port key, how to ask): as the install's own health check asks.
+PORT_PROBES = {
+    "nimbus": ("nimbus.thrift.port", "tcp"),
+    "drpc": ("drpc.port", "tcp"),
+    "ui": ("ui.port", "http"),
+    "logviewer": ("logviewer.port", "http"),
+}
+
+
+def probes(storm_ports, roles):
+    # type: (Dict[str, int], Dict[str, Optional[str]]) -> Dict[str, List[Any]]
+    """{program: [kind, port]} for the programs (with their roles) that have a port to ask;
+    recorded in state/installed.json at install time."""
+    found = {}  # type: Dict[str, List[Any]]
+    for name, role in roles.items():
+        key, kind = PORT_PROBES.get(role or "", (None, None))
+        if key in storm_ports:
+            found[name] = [kind, int(storm_ports[key])]
+    return found
+
+
+def answers(probe):
+    # type: (List[Any]) -> Tuple[bool, str]
+    kind, port = probe[0], int(probe[1])
+    if kind == "http":
+        status = health.http_status("127.0.0.1", port)
+        if status is not None and status < 500:
+            return True, "HTTP %d on port %d" % (status, port)
+        return False, "no HTTP answer on port %d" % port
+    if health.tcp_open("127.0.0.1", port):
+        return True, "port %d open" % port
+    return False, "port %d not answering" % port
 
 
 def shown(text):
@@ -150,6 +182,12 @@ def program_report(prefix, state):
             line += " pid %s" % info["pid"]
         else:
             problems.append("%s %s" % (name, info["statename"]))
+        probe = (state.get("probes") or {}).get(name)
+        if probe and info["state"] == health.RUNNING:
+            ok, said = answers(probe)
+            line += " " + said
+            if not ok:
+                problems.append("%s: %s" % (name, said))
         if name == ZK_PROGRAM and info["state"] == health.RUNNING:
             port = zk_port(state)
             mode = zk_mode("127.0.0.1", port)
