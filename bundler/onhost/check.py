@@ -222,9 +222,12 @@ def ensemble_report(state):
         return [], []
     port = zk_port(state)
     modes = [(host, zk_mode(host, port)) for host in servers]
-    serving = [h for h, m in modes if m in SERVING]
+    # As the installer's own wait counts them: a member of an ensemble serves as leader or
+    # follower; a single server as standalone.
+    lead = "leader" if len(servers) > 1 else "standalone"
+    serving = [h for h, m in modes if m in (lead, "follower")]
     need = len(servers) // 2 + 1
-    leaders = [h for h, m in modes if m in ("leader", "standalone")]
+    leaders = [h for h, m in modes if m == lead]
     said = ", ".join("%s:%d %s" % (h, port, m or "not serving") for h, m in modes)
     quorum = len(serving) >= need
     line = "ZooKeeper quorum  %s: %d of %d serving, %d needed; leader %s (%s)" % (
