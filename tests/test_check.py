@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import socketserver
 import subprocess
 import threading
 from pathlib import Path
@@ -167,3 +168,45 @@ def test_storm_daemons_are_asked_on_their_ports() -> None:
         server.server_close()
     assert check.answers(["tcp", port]) == (False, f"port {port} not answering")
     assert check.answers(["http", port]) == (False, f"no HTTP answer on port {port}")
+
+
+class Srvr(socketserver.BaseRequestHandler):
+    """Answers `srvr` as a ZooKeeper member in the mode its server was given."""
+
+    def handle(self) -> None:
+        self.request.recv(4)
+        mode = self.server.mode  # type: ignore[attr-defined]
+        self.request.sendall(f"Zookeeper version: 3.8.4\nMode: {mode}\n".encode())
+
+
+def test_the_ensemble_quorum_and_its_leader() -> None:
+    servers = []
+    port = 0
+    try:
+        for address, mode in (("127.0.0.2", "leader"), ("127.0.0.3", "follower")):
+            server = socketserver.TCPServer((address, port), Srvr)
+            server.mode = mode  # type: ignore[attr-defined]
+            port = server.server_address[1]
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+        state = {
+            "values": {
+                "roles": ["supervisor"],
+                "zk_servers": ["127.0.0.2", "127.0.0.3", "127.0.0.4"],
+                "zk_ports": {"client": port},
+            }
+        }
+        lines, problems = check.ensemble_report(state)
+        assert problems == [], lines
+        assert lines[0].startswith(
+            "ZooKeeper quorum  ok: 2 of 3 serving, 2 needed; leader 127.0.0.2"
+        )
+        assert f"127.0.0.4:{port} not serving" in lines[0]
+        servers[0].mode = "looking"  # type: ignore[attr-defined]
+        lines, problems = check.ensemble_report(state)
+        assert problems == ["no ZooKeeper quorum"], lines
+        assert "LOST: 1 of 3 serving, 2 needed; leader none" in lines[0]
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
