@@ -102,11 +102,16 @@ def test_missing_files_and_a_changed_mode(tmp_path: Path) -> None:
     prefix = installed(tmp_path)
     (prefix / "etc" / "zookeeper" / "zoo.cfg").unlink()
     (prefix / "etc" / "supervisord.conf").chmod(0o644)
+    (prefix / "etc" / "web-password").chmod(0o644)
     code, out = report(prefix)
     assert code == 5
+    assert "files: 0 of 3 as written" in out
     assert "missing: etc/zookeeper/zoo.cfg" in out
     assert "changed: etc/supervisord.conf mode 0644, written 0600" in out
-    assert "etc/supervisord.conf mode changed" in out.splitlines()[-1]
+    assert "changed: etc/web-password mode 0644, written 0600" in out
+    assert "changed: etc/web-password (" not in out  # its content is as recorded
+    for said in ("etc/supervisord.conf mode changed", "etc/web-password mode changed"):
+        assert said in out.splitlines()[-1]
 
 
 def test_a_file_without_a_copy_is_compared_by_its_recorded_sha256(tmp_path: Path) -> None:

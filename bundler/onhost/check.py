@@ -102,12 +102,21 @@ def file_report(prefix, state):
             data = handle.read()
         written = pristine.read(prefix, rel)
         if written is None:
-            if hashlib.sha256(data).hexdigest() == state["files"][rel]:
-                same += 1
-                continue
-            why = "a secret: not shown" if rel in pristine.NOT_COPIED else "no copy to diff"
-            lines.append("changed: %s (%s)" % (rel, why))
-            problems.append("%s changed" % rel)
+            # The web password (by its recorded sha256, and its mode: a secret stays 0600),
+            # or a file written before copies were kept.
+            secret = rel in pristine.NOT_COPIED
+            mode = os.stat(path).st_mode & 0o7777
+            found = len(problems)
+            if hashlib.sha256(data).hexdigest() != state["files"][rel]:
+                why = "a secret: not shown" if secret else "no copy to diff"
+                lines.append("changed: %s (%s)" % (rel, why))
+                problems.append("%s changed" % rel)
+            if secret and mode != pristine.SECRET_MODE:
+                lines.append(
+                    "changed: %s mode %04o, written %04o" % (rel, mode, pristine.SECRET_MODE)
+                )
+                problems.append("%s mode changed" % rel)
+            same += len(problems) == found
             continue
         mode, want = os.stat(path).st_mode & 0o7777, pristine.mode_of(prefix, rel)
         if data == written and mode == want:

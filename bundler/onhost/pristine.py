@@ -21,6 +21,8 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 FOLDER = "state/written"
 # Secrets: the record's sha256 only.
 NOT_COPIED = ("etc/web-password",)
+# Their mode, as the installer writes them.
+SECRET_MODE = 0o600
 
 
 def path_of(prefix, rel):
