@@ -43,7 +43,7 @@ def installed(prefix: Path) -> Path:
         "prefix": str(prefix),
         "bundle": {"name": "storm-x-zk-y", "id": "0" * 64},
         "files": {rel: hashlib.sha256(d).hexdigest() for rel, (d, _) in FILES.items()},
-        "programs": {},
+        "programs": {"zookeeper": "meaning-1:0"},
         "socket": str(prefix / "run" / "none.sock"),
         "values": {"roles": [], "zk_servers": ["127.0.0.1"], "zk_ports": {"client": 1}},
     }
@@ -215,3 +215,15 @@ def test_the_ensemble_quorum_and_its_leader() -> None:
         for server in servers:
             server.shutdown()
             server.server_close()
+
+
+def test_an_install_with_no_start_is_checked_for_drift_only(tmp_path: Path) -> None:
+    prefix = installed(tmp_path)
+    record = prefix / "state" / "installed.json"
+    record.write_text(record.read_text().replace('{"zookeeper": "meaning-1:0"}', "{}"))
+    code, out = report(prefix)
+    assert code == 0, out
+    assert "programs: none started here yet (--no-start): health not checked" in out
+    assert "supervisord" not in out and out.endswith("check: all well\n")
+    (prefix / "etc" / "zookeeper" / "zoo.cfg").write_bytes(b"tickTime=1\n")
+    assert report(prefix)[0] == 5

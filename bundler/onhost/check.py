@@ -267,11 +267,13 @@ def run_check(prefix, out=None):
     bundle = (state.get("bundle") or {}).get("name") or "?"
     lines = ["check of %s (bundle %s)" % (prefix, bundle)]
     problems = []  # type: List[str]
-    for report in (
-        file_report(prefix, state),
-        program_report(prefix, state),
-        ensemble_report(state),
-    ):
+    reports = [file_report(prefix, state)]
+    if state.get("programs"):
+        reports += [program_report(prefix, state), ensemble_report(state)]
+    else:
+        # The record names no program started: an install with --no-start is not unhealthy.
+        reports.append((["programs: none started here yet (--no-start): health not checked"], []))
+    for report in reports:
         lines += report[0]
         problems += report[1]
     if problems:
