@@ -121,6 +121,7 @@ def test_root_install_runs_every_program_healthy(root_node: Node) -> None:
     for program in ALL_PROGRAMS:
         assert f"{program:<17} RUNNING" in first.out
     assert "ruok imok, srvr Mode: standalone" in first.out
+    assert first.out.splitlines()[-1] == "install.sh: changed", first
     assert sorted(running(n)) == ALL_PROGRAMS
 
     # ZooKeeper itself, asked from inside the namespace.
@@ -209,6 +210,7 @@ def test_second_run_changes_nothing_and_restarts_nothing(root_node: Node) -> Non
     # Nothing was reported as changed: only the preflight summary lines.
     changes = [line for line in again.err.splitlines() if line.startswith("install: ")]
     assert len(changes) == 1 and "roles zookeeper,nimbus" in changes[0], again.err
+    assert again.out.splitlines()[-1] == "install.sh: unchanged", again
 
 
 def test_dry_run_prints_changes_and_makes_none(root_node: Node) -> None:
@@ -222,6 +224,7 @@ def test_dry_run_prints_changes_and_makes_none(root_node: Node) -> None:
     assert "    -port=127.0.0.1:9001\n    +port=127.0.0.1:9011\n" in dry.out
     assert "would stop supervisord and its programs" in dry.out
     assert "would start supervisord" in dry.out
+    assert dry.out.splitlines()[-1] == "install.sh: would change", dry
     assert snapshot(n.prefix, skip=STATIC) == files
     assert running(n) == before
     # A new web password: its hash changes in the conf, and stays off the terminal.
@@ -234,7 +237,7 @@ def test_dry_run_prints_changes_and_makes_none(root_node: Node) -> None:
     assert "would update" in new_pw.out and "etc/web-password" in new_pw.out
     shutil.rmtree(secret.parent)
     same = n.install("--role", "all", "--user", user, "--dry-run")
-    assert same.code == 0 and same.out == "nothing to change\n", same
+    assert same.code == 0 and same.out == "nothing to change\ninstall.sh: unchanged\n", same
 
 
 def test_changed_flags_rewrite_what_changed_and_restart_only_what_it_affects(

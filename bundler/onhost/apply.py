@@ -7,7 +7,7 @@ import os
 import pwd
 import time
 
-from . import archive, health
+from . import archive, check, health, normalize, pristine
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
 from .healthcheck import check_health
@@ -90,13 +90,41 @@ def program_component(name):
     return "zookeeper" if ROLE_OF.get(name) == "zookeeper" else "storm"
 
 
-def fingerprint(section, project, component, rendered, jdk):
-    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str]) -> str
-    """What a running program was started with: a change means it needs a restart."""
+def fingerprint(section, project, component, rendered, jdk, digest=None):
+    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str], Optional[Callable[[str, bytes], str]]) -> str
+    """What a running program was started with, in meaning (normalize.py): its supervisord
+    section, its release, the JDK and what its config files say. A change means a restart;
+    a comment or the order of keys is no change. `SCHEME:hex`, so that a record made by
+    another scheme is recognised (legacy_fingerprint)."""
     deps = ZK_DIR_FILES if project == "zookeeper" else STORM_DIR_FILES
-    files = dict((rel, sha256_bytes(data)) for rel, data, _ in rendered if rel.startswith(deps))
+    digest = digest or normalize.digest
+    files = dict((rel, digest(rel, data)) for rel, data, _ in rendered if rel.startswith(deps))
     blob = {"section": section, "release": component["top"], "files": files, "jdk": jdk}
-    return sha256_bytes(json.dumps(blob, sort_keys=True).encode("utf-8"))
+    hexed = sha256_bytes(json.dumps(blob, sort_keys=True).encode("utf-8"))
+    return hexed if digest is _byte_digest else "%s:%s" % (normalize.SCHEME, hexed)
+
+
+def _byte_digest(rel, data):
+    # type: (str, bytes) -> str
+    return sha256_bytes(data)
+
+
+def legacy_fingerprint(section, project, component, rendered, jdk):
+    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str]) -> str
+    """The fingerprint records made before fingerprints were by meaning: over the bytes."""
+    return fingerprint(section, project, component, rendered, jdk, _byte_digest)
+
+
+def started_with(recorded, legacy, meant):
+    # type: (Optional[str], str, str) -> Optional[str]
+    """A program's record in today's scheme. A record of the byte scheme (no `SCHEME:`) is
+    translated when it still matches the files on disk byte for byte (legacy: the byte
+    fingerprint of those files): the program runs with what they say (meant: their
+    fingerprint by meaning). Otherwise it stays as it is and differs from any new one, so the
+    program restarts: the safe side."""
+    if recorded is None or ":" in recorded:
+        return recorded
+    return meant if recorded == legacy else recorded
 
 
 class Installer(object):
@@ -123,6 +151,11 @@ class Installer(object):
             "init": plan.init,
             "unit": None,
             "socket": plan.socket,
+            # How --check asks each Storm daemon whether it answers, without the bundle.
+            "probes": check.probes(
+                self.bundle.storm["facts"].get("ports", {}),
+                dict((name, ROLE_OF.get(name)) for name in plan.program_order),
+            ),
             "python": old.get("python"),
             "releases": sorted(set(old.get("releases", []))),
             "files": dict(old.get("files", {})),
@@ -381,6 +414,10 @@ class Installer(object):
         conf_rel = "etc/supervisord.conf"
         conf_path = host.abs(conf_rel)
         old_conf = read_or_none(conf_path)
+        # What the running programs were started with, before it is overwritten: a record of
+        # the byte scheme is translated from these (started_with).
+        on_disk = [(rel, read_or_none(host.abs(rel)), mode) for rel, _, mode in plan.rendered]
+        before = [(rel, data, mode) for rel, data, mode in on_disk if data is not None]
         for rel, content, mode in plan.rendered:
             uid, gid = host.ids_for(rel)
             parent = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -393,28 +430,41 @@ class Installer(object):
         for rel in sorted(set(self.state["files"]) - keep):
             host.remove(host.abs(rel))
             del self.state["files"][rel]
+        if not plan.dry_run:
+            # What was written, for a later check of hand edits (check.py).
+            pristine.save(
+                self.prefix,
+                plan.rendered,
+                lambda path, data, mode: host._atomic(path, data, mode, *host.owner),
+            )
         new = parse_conf(plan.conf_text)
         if old_conf is not None:
             self.global_changed = global_sections(parse_conf(old_conf)) != global_sections(new)
-        self.fingerprints = dict(
-            (
-                name,
-                fingerprint(
-                    new["program:" + name],
-                    program_component(name),
-                    self.bundle.components[program_component(name)],
-                    plan.rendered,
-                    plan.bundled_jdk["top"] if plan.bundled_jdk else None,
-                ),
-            )
-            for name in plan.program_order
-        )
+        jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
+        self.fingerprints = {}  # type: Dict[str, str]
+        for name in plan.program_order:
+            how = (new["program:" + name], program_component(name))
+            component = self.bundle.components[how[1]]
+            self.fingerprints[name] = fingerprint(how[0], how[1], component, plan.rendered, jdk)
+            recorded = self.state["programs"].get(name)
+            if recorded is not None and ":" not in recorded:
+                self.state["programs"][name] = started_with(
+                    recorded,
+                    legacy_fingerprint(how[0], how[1], component, before, jdk),
+                    fingerprint(how[0], how[1], component, before, jdk),
+                )
 
     def systemd_unit(self):
         # type: () -> None
         plan = self.plan
         path = os.path.join(SYSTEMD_DIR, unit_name(self.prefix))
-        self.unit_changed = self.host.write(path, plan.unit_text or b"", 0o644)
+        old = read_or_none(path)
+        wrote = self.host.write(path, plan.unit_text or b"", 0o644)
+        # A comment of the unit (its header names the bundle) restarts nothing.
+        meant = normalize.digest(path, plan.unit_text or b"")
+        self.unit_changed = wrote and (old is None or normalize.digest(path, old) != meant)
+        if wrote and not self.unit_changed:
+            self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
         self.state["unit"] = path
 
     def drop_systemd_unit(self):

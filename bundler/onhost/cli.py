@@ -11,6 +11,7 @@ from .bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
 from .facts import HostFacts
 from .flags import USAGE, CommandLineError, parse_args
+from .host import JOURNAL
 from .plan import make_plan
 from .uninstall import uninstall
 
@@ -48,6 +49,7 @@ def main(argv=None):
     if args.help:
         sys.stdout.write(USAGE)
         return EXIT_OK
+    JOURNAL.active = True
     if not args.uninstall and (args.keys or args.require_signature):
         # The operator's signature first: it says plainly what was and was not checked.
         code = bundlesig.check_bundle_signature(
@@ -77,6 +79,16 @@ def main(argv=None):
         say(note)
     if args.check:
         say("preflight ok: this host can take %s into %s" % (bundle.name, plan.prefix))
+        installed = (plan.state or {}).get("bundle") or {}
+        if plan.installed_here() and installed.get("id") == bundle.id:
+            from .check import run_check
+
+            return run_check(plan.prefix)
+        if plan.installed_here():
+            say(
+                "%s holds bundle %s, not this one: its drift and health are not checked"
+                % (plan.prefix, installed.get("name"))
+            )
         return EXIT_OK
     installer = Installer(plan)
     report = installer.install()
@@ -106,6 +118,10 @@ def entry_point():
     except EnvironmentError as exc:
         say("error: %s" % exc)
         code = EXIT_ERROR
+    if JOURNAL.active:
+        # The stable last line (README: "The installer's last line").
+        sys.stdout.write(JOURNAL.marker() + "\n")
+        sys.stdout.flush()
     sys.exit(code)
 
 

@@ -65,7 +65,9 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --init MODE             auto (systemd when it runs this host), systemd or none
   --no-start              install and configure, start nothing
   --dry-run               print every change that would be made, make none
-  --check                 verify the bundle and this host's prerequisites, change nothing
+  --check                 verify the bundle and this host's prerequisites, change nothing;
+                          where this bundle is installed, also report hand edits, missing
+                          files and every program's health (exit 5 when not all well)
   --uninstall [--purge]   stop and remove what was installed; --purge also removes data,
                           logs and the service user the installer created
   --python PATH           the Python that runs supervisord (default: the newest one found
@@ -93,7 +95,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
-5 services did not become healthy.
+5 services did not become healthy (--check: drift or unhealthy).
 """
 
 

@@ -31,6 +31,27 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 # --- changes: one place that prints them and, unless --dry-run, makes them ---
 
 
+class Journal(object):
+    """Whether any Host of this run changed the host (or, under --dry-run, would have): the
+    installer's stable last line says so (`install.sh: changed`), for scripts and playbooks."""
+
+    def __init__(self):
+        # type: () -> None
+        self.made = 0
+        self.planned = 0
+        # Set once the flags are accepted: from then on every run ends with the marker.
+        self.active = False
+
+    def marker(self):
+        # type: () -> str
+        if self.made:
+            return "install.sh: changed"
+        return "install.sh: would change" if self.planned else "install.sh: unchanged"
+
+
+JOURNAL = Journal()
+
+
 class Host(object):
     def __init__(self, prefix, dry_run, owner, service, owned=()):
         # type: (str, bool, Tuple[Optional[int], Optional[int]], Tuple[Optional[int], Optional[int]], Iterable[str]) -> None
@@ -48,6 +69,10 @@ class Host(object):
     def change(self, text):
         # type: (str) -> None
         self.changed.append(text)
+        if self.dry_run:
+            JOURNAL.planned += 1
+        else:
+            JOURNAL.made += 1
         if self.dry_run:
             sys.stdout.write("would %s\n" % text)
             sys.stdout.flush()

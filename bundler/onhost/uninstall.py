@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from . import health
+from . import health, pristine
 from .errors import EXIT_OK, say
 from .facts import HostFacts, default_prefix, ids_of
 from .host import Host
@@ -138,5 +138,5 @@ def remove_installation(host, state, args):
             host.remove(host.abs(link))
     for top in state.get("releases", []):
         host.remove(host.abs("releases/" + top))
-    for rel in ("python/site", "run/supervisord.sock", "run/supervisord.pid"):
+    for rel in ("python/site", "run/supervisord.sock", "run/supervisord.pid", pristine.FOLDER):
         host.remove(host.abs(rel))
