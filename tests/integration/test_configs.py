@@ -39,7 +39,8 @@ from bundler.recipes import RECIPES_DIR, Recipe
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "configs"
-CONFIGS_PY = REPO / "bundler" / "onhost" / "configs.py"
+# The on-host renderer's command line, run from the repository root as the package it is.
+CONFIGS = ("-m", "bundler.onhost.configs")
 STORM_DEFAULTS = RECIPES_DIR / "storm-defaults"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 PYENV = Path.home() / ".pyenv" / "versions"
@@ -1124,7 +1125,7 @@ def _run_cli(python: list[str], case: str, tmp: Path) -> subprocess.CompletedPro
     return subprocess.run(
         [
             *python,
-            str(CONFIGS_PY),
+            *CONFIGS,
             "--manifest",
             str(tmp / "bundle.json"),
             "--values",
@@ -1132,6 +1133,7 @@ def _run_cli(python: list[str], case: str, tmp: Path) -> subprocess.CompletedPro
             "--out",
             str(tmp / "out"),
         ],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,
@@ -1168,7 +1170,7 @@ def test_cli_reports_bad_values_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [
             sys.executable,
-            str(CONFIGS_PY),
+            *CONFIGS,
             "--manifest",
             str(tmp_path / "bundle.json"),
             "--values",
@@ -1176,6 +1178,7 @@ def test_cli_reports_bad_values_in_one_line(tmp_path: Path) -> None:
             "--out",
             str(tmp_path / "out"),
         ],
+        cwd=REPO,
         capture_output=True,
         text=True,
         check=False,

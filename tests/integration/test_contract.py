@@ -398,10 +398,9 @@ def test_value_patterns_are_defined_once() -> None:
 
 # --- on the target Pythons ---
 
+# Run from the repository root: the on-host code is the package bundler.onhost, as here.
 ON_TARGET = r"""
-import sys
-sys.path.insert(0, sys.argv[1])
-import contract
+from bundler.onhost import contract
 assert contract.check_address("zk-1.example.org", "a") == "zk-1.example.org"
 for bad in (u"999.1.1.1", u"a" * 300, u"zk1\n", u"zk_1"):
     try:
@@ -417,7 +416,7 @@ try:
     contract.check_user(u"St\u00f6rm", "--user")
 except contract.Invalid as exc:
     print(str(exc))
-import configs, cluster
+from bundler.onhost import configs, cluster
 assert configs.ROLES is contract.ROLES
 """
 
@@ -426,7 +425,8 @@ assert configs.ROLES is contract.ROLES
 def test_the_contract_runs_on_every_target_python(version: str) -> None:
     python = pyenv_python(version)
     proc = subprocess.run(
-        [str(python), "-E", "-S", "-B", "-c", ON_TARGET, str(ONHOST)],
+        [str(python), "-E", "-S", "-B", "-c", ON_TARGET],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,

@@ -350,8 +350,7 @@ def test_cluster_py_on_old_target_pythons(version: str) -> None:
     code = textwrap.dedent(
         """\
         import sys
-        sys.path.insert(0, sys.argv[1])
-        import cluster
+        from bundler.onhost import cluster
         hosts = {"hosts": [{"name": "a", "address": "127.0.0.1"},
                            {"name": "b", "address": "10.9.9.9"}]}
         entry, how = cluster.identify(hosts, "box")
@@ -360,7 +359,8 @@ def test_cluster_py_on_old_target_pythons(version: str) -> None:
     )
     python = pyenv_python(version)
     proc = subprocess.run(
-        [str(python), "-c", code, str(ROOT / "bundler" / "onhost")],
+        [str(python), "-c", code],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

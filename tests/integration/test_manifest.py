@@ -199,16 +199,18 @@ def test_reader_runs_on_every_host_python(python: str, tmp_path: Path) -> None:
     (tmp_path / "broken" / "bundle.json").write_text(json.dumps(broken))
     script = (
         "from __future__ import print_function\n"
-        "import sys; sys.path.insert(0, sys.argv[1]); import manifest\n"
-        "m = manifest.read(sys.argv[2])\n"
+        "import sys\n"
+        "from bundler.onhost import manifest\n"
+        "m = manifest.read(sys.argv[1])\n"
         "print(m.name, m.storm.version, sorted(m.supervisor.pythons), m.jdk.java_major)\n"
         "try:\n"
-        "    manifest.read(sys.argv[3])\n"
+        "    manifest.read(sys.argv[2])\n"
         "except manifest.ManifestError as exc:\n"
         "    print(exc)\n"
     )
     proc = subprocess.run(
-        [str(found[0]), "-E", "-S", "-B", "-c", script, ONHOST, tmp_path, tmp_path / "broken"],
+        [str(found[0]), "-E", "-S", "-B", "-c", script, tmp_path, tmp_path / "broken"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,

@@ -345,10 +345,10 @@ def test_the_extras_render_the_same_bytes_on_old_pythons(tmp_path: Path, version
     (tmp_path / "values.json").write_text(json.dumps(vals))
     out = tmp_path / "out"
     proc = subprocess.run(
-        [str(python), "-E", "-S", "-B", str(ROOT / "bundler" / "onhost" / "configs.py"),
+        [str(python), "-E", "-S", "-B", "-m", "bundler.onhost.configs",
          "--manifest", str(tmp_path / "manifest.json"), "--values", str(tmp_path / "values.json"),
          "--out", str(out)],
-        capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     for rel, text in rendered(vals).items():
