@@ -1,6 +1,6 @@
 """The project `bundler ansible` writes, run by the real engine over real SSH.
 
-Three hosts are network namespaces on a bridge (tests/netns.py), each with its own sshd
+Three hosts are network namespaces on a bridge (tests/support/netns.py), each with its own sshd
 (Debian's openssh-server) listening on that host's address, with a throwaway host key and a
 throwaway client key made in the test's folder. A fourth namespace on the same bridge is the
 controller: ansible-playbook (ansible-core from PyPI) runs there and reaches the hosts only
@@ -21,12 +21,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.bundles import build_bundle
-from tests.support.netns import Host, Network, wait_until
+from tests.support.netns import Host, Network, inventory, supervisors_seen, wait_until
 
 SSHD = "/usr/sbin/sshd"
 VENV_BIN = Path(sys.executable).parent
@@ -45,23 +44,6 @@ pytestmark = pytest.mark.skipif(
 
 def user_name(tag: str) -> str:
     return f"bfa{os.getpid() % 100000}{tag}"
-
-
-def cluster_toml(net: Network, hosts: list[Host], roles: dict[str, list[str]]) -> Path:
-    lines = ["[cluster]", 'name = "fleet"', 'storm = "2.6.4"', 'zookeeper = "3.8.4"', ""]
-    for host in hosts:
-        lines += [
-            "[[host]]",
-            f'name = "{host.name}"',
-            f'address = "{host.address}"',
-            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
-            f'prefix = "{host.prefix}"',
-            f'user = "{host.user}"',
-            "",
-        ]
-    path = net.root / "cluster.toml"
-    path.write_text("\n".join(lines))
-    return path
 
 
 def keygen(path: Path) -> None:
@@ -119,14 +101,6 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return found
 
 
-def supervisors_seen(host: Host, ui: Host, count: int) -> list[dict[str, Any]] | None:
-    data = host.get_json(f"http://{ui.address}:8080/api/v1/cluster/summary")
-    if not data or data.get("supervisors") != count:
-        return None
-    listed = host.get_json(f"http://{ui.address}:8080/api/v1/supervisor/summary")
-    return listed["supervisors"] if listed else None
-
-
 def test_site_yml_over_ssh_brings_up_the_cluster_and_is_idempotent(
     mirror_dir: Path, wheelhouse: Path
 ) -> None:
@@ -145,7 +119,7 @@ def test_site_yml_over_ssh_brings_up_the_cluster_and_is_idempotent(
                 "h2": ["zookeeper", "supervisor"],
                 "h3": ["zookeeper", "supervisor"],
             }
-            toml = cluster_toml(net, hosts, roles)
+            toml = inventory(net, "fleet", "2.6.4", "3.8.4", roles)
             bundle = build_bundle(mirror_dir, wheelhouse, cluster=toml)
 
             keys = net.root / "keys"

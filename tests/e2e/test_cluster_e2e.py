@@ -1,6 +1,6 @@
 """One bundle for a whole cluster, installed on several hosts made of network namespaces.
 
-Each host is a network namespace with its own address on a bridge (tests/netns.py), its own
+Each host is a network namespace with its own address on a bridge (tests/support/netns.py), its
 host name (a UTS namespace), its own prefix and service user; install.sh runs inside it under
 dash, finds its part in the bundle's inventory and waits for what it needs from the others.
 The ZooKeeper servers are real (a three-member ensemble elects a leader); Storm is the
@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 
 from tests.support.bundles import Result, build_bundle, unpack
-from tests.support.netns import Host, Network, wait_until
+from tests.support.netns import Host, Network, inventory, summary, supervisors_seen, wait_until
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0
@@ -46,39 +46,6 @@ UI_PORT = 8080
 def user_name(tag: str) -> str:
     # Unique per run: tests of other sessions on this machine may run at the same time.
     return f"bc{os.getpid() % 100000}{tag}"
-
-
-def inventory(net: Network, name: str, storm: str, zk: str, roles: dict[str, list[str]],
-              extra: dict[str, str] | None = None) -> Path:  # fmt: skip
-    """cluster.toml for the network's hosts: each with its own prefix and service user."""
-    lines = ["[cluster]", f'name = "{name}"', f'storm = "{storm}"', f'zookeeper = "{zk}"', ""]
-    for host in net.hosts:
-        lines += [
-            "[[host]]",
-            f'name = "{host.name}"',
-            f'address = "{host.address}"',
-            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
-            f'prefix = "{host.prefix}"',
-            f'user = "{host.user}"',
-            *([(extra or {})[host.name]] if host.name in (extra or {}) else []),
-            "",
-        ]
-    path = net.root / "cluster.toml"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def summary(host: Host, ui: Host, what: str = "cluster") -> Any:
-    return host.get_json(f"http://{ui.address}:{UI_PORT}/api/v1/{what}/summary")
-
-
-def supervisors_seen(host: Host, ui: Host, count: int) -> list[dict[str, Any]] | None:
-    """The UI's supervisors, asked from `host`, once it reports `count` of them."""
-    data = summary(host, ui)
-    if not data or data.get("supervisors") != count:
-        return None
-    listed = summary(host, ui, "supervisor")
-    return listed["supervisors"] if listed else None
 
 
 def modes(hosts: list[Host]) -> list[str | None]:

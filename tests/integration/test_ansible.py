@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from tests.support.bundles import build_bundle
+from tests.support.cli import bundler_proc as bundler
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -47,17 +48,6 @@ address = "10.0.0.4"
 roles = ["supervisor"]
 prefix = "/srv/storm"
 """
-
-
-def bundler(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bundler", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
 
 
 def tool(name: str, *args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:

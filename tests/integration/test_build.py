@@ -12,12 +12,18 @@ import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.support.cli import STORM_PATH, ZK_PATH, build_args, bundler, cache_entries
+from tests.support.cli import (
+    STORM_PATH,
+    ZK_PATH,
+    build_args,
+    bundler,
+    cache_entries,
+    provenance_sources,
+)
 from tests.support.make_mirror import evil_tarball, sign, write_checksum
 from tests.support.mirror_server import MirrorServer
 
@@ -26,19 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def artifact_requests(server: MirrorServer) -> list[str]:
     return [r.path for r in server.requests if r.path.endswith(".tar.gz")]
-
-
-def provenance(bundle: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        bundle.with_name(bundle.name + ".provenance.json").read_text()
-    )
-    return data
-
-
-def provenance_sources(bundle: Path) -> dict[str, tuple[str | None, str]]:
-    """file name -> (URI, what served it in this build) from the provenance beside a bundle."""
-    deps = provenance(bundle)["predicate"]["buildDefinition"]["resolvedDependencies"]
-    return {d["name"]: (d.get("uri"), d["annotations"]["servedBy"]) for d in deps}
 
 
 def test_cold_build_makes_a_complete_verified_bundle(

@@ -2,7 +2,7 @@
 
 Golden files under tests/golden/configs/<case>/ hold the exact expected output of each case
 (`_files.txt` lists every file with its mode). After a deliberate change, regenerate them with
-`UPDATE_GOLDEN=1 pytest tests/test_configs.py` and review the diff line by line.
+`UPDATE_GOLDEN=1 pytest tests/integration/test_configs.py` and review the diff line by line.
 
 Beyond the goldens: storm.yaml only uses keys the release's own defaults.yaml knows and parses as
 YAML; supervisord.conf only uses keys supervisord 4 knows and supervisord's own parser accepts it;
@@ -33,9 +33,12 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from bundler.manifest import Release, config_view
 from bundler.onhost import configs
 from bundler.recipes import RECIPES_DIR, Recipe
+from tests.support.bundles import pyenv_python as _pyenv_python
+from tests.support.configfiles import config_manifest as _manifest
+from tests.support.configfiles import supervisord_ini as _supervisord_ini
+from tests.support.configfiles import zoo_cfg as _zoo_cfg
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "configs"
@@ -43,7 +46,6 @@ GOLDEN = REPO / "tests" / "golden" / "configs"
 CONFIGS = ("-m", "bundler.onhost.configs")
 STORM_DEFAULTS = RECIPES_DIR / "storm-defaults"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
-PYENV = Path.home() / ".pyenv" / "versions"
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_SHA1 = hashlib.sha1(PASSWORD.encode()).hexdigest()
@@ -137,15 +139,6 @@ JAVA8_ONLY_FLAGS = (
 def _component(project: str, version: str) -> dict[str, Any]:
     comp = Recipe.load(project).resolve(version)
     return {"version": comp.version, "line": comp.line, "facts": dict(comp.facts)}
-
-
-def _manifest(storm: str, zookeeper: str) -> dict[str, Any]:
-    """The part of bundle.json the renderer reads, from the code `bundler build` writes with."""
-    return config_view(
-        f"storm-{storm}-zk-{zookeeper}",
-        Release.of(Recipe.load("storm").resolve(storm)),
-        Release.of(Recipe.load("zookeeper").resolve(zookeeper)),
-    )
 
 
 def _values(**changes: Any) -> dict[str, Any]:
@@ -306,23 +299,6 @@ def _listing(files: list[tuple[str, str, int]]) -> str:
 def _storm_yaml(case: str) -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(_rendered(case)["etc/storm/storm.yaml"][0])
     return data
-
-
-def _supervisord_ini(text: str) -> configparser.RawConfigParser:
-    parser = configparser.RawConfigParser(
-        interpolation=None, strict=True, inline_comment_prefixes=(";",)
-    )
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(text)
-    return parser
-
-
-def _zoo_cfg(text: str) -> dict[str, str]:
-    entries = [line.split("=", 1) for line in text.splitlines() if line and line[0] != "#"]
-    assert all(len(e) == 2 for e in entries), text
-    keys = [k for k, _ in entries]
-    assert len(keys) == len(set(keys)), f"duplicate keys in zoo.cfg: {keys}"
-    return dict(entries)
 
 
 STORM_CASES = [c for c in CASES if any(r in configs.STORM_ROLES for r in CASES[c][2]["roles"])]
@@ -1187,13 +1163,6 @@ def test_cli_reports_bad_values_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("configs.py: values['zk_id']: ")
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "out").exists()
-
-
-def _pyenv_python(version: str) -> Path:
-    found = sorted(PYENV.glob(f"{version}.*/bin/python{version}"))
-    if not found:
-        pytest.skip(f"no Python {version} under {PYENV}")
-    return found[-1]
 
 
 @pytest.mark.parametrize("python", ["2.7", "3.6", "3.13"])

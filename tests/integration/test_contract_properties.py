@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import configparser
 import ipaddress
 import json
 import shlex
@@ -31,6 +30,8 @@ from supervisor.datatypes import dict_of_key_value_pairs
 
 from bundler.onhost import configs, contract
 from bundler.recipes import Recipe
+from tests.support.configfiles import supervisord_ini as _ini
+from tests.support.configfiles import zoo_cfg as _zoo_cfg
 
 # Characters that mean something to YAML, INI, supervisord, systemd or a shell, line breaks of
 # every kind (str.splitlines() knows eight), and look-alikes (Kelvin sign, Arabic-Indic one).
@@ -268,21 +269,6 @@ def _plain(manifest: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, 
 
 def _lines(files: list[tuple[str, str, int]]) -> dict[str, int]:
     return {rel: len(text.split("\n")) for rel, text, _ in files}
-
-
-def _zoo_cfg(text: str) -> dict[str, str]:
-    entries = [line.split("=", 1) for line in text.splitlines() if line and line[0] != "#"]
-    assert all(len(e) == 2 for e in entries), text
-    return dict(entries)
-
-
-def _ini(text: str) -> configparser.RawConfigParser:
-    parser = configparser.RawConfigParser(
-        interpolation=None, strict=True, inline_comment_prefixes=(";",)
-    )
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(text)
-    return parser
 
 
 @PROPERTY

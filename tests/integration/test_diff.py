@@ -4,8 +4,6 @@ versions, one inventory carried in both."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -13,28 +11,12 @@ from typing import Any
 import pytest
 
 from tests.support.bundles import build_bundle
+from tests.support.cli import bundler_proc as bundler
+from tests.support.inventories import THREE_HOSTS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-INVENTORY = """\
-[cluster]
-name = "pair"
-
-[[host]]
-name = "zk1"
-address = "10.0.0.1"
-roles = ["zookeeper", "nimbus", "ui"]
-
-[[host]]
-name = "zk2"
-address = "10.0.0.2"
-roles = ["zookeeper", "supervisor"]
-
-[[host]]
-name = "zk3"
-address = "10.0.0.3"
-roles = ["zookeeper", "supervisor"]
-"""
+INVENTORY = '[cluster]\nname = "pair"\n\n' + THREE_HOSTS
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +29,6 @@ def bundles(
     old = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=toml)
     new = build_bundle(mirror_dir, wheelhouse, "2.6.4", "3.8.4", cluster=toml)
     return old, new, toml
-
-
-def bundler(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bundler", *map(str, args)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
-    )  # fmt: skip
 
 
 def manifest(bundle: Path) -> dict[str, Any]:

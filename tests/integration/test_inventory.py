@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tarfile
 import textwrap
 from pathlib import Path
@@ -16,10 +15,13 @@ from typing import Any
 import pytest
 
 from bundler.errors import ExitCode, UsageError
-from bundler.inventory import Inventory, host_ports, load, normalise
+from bundler.inventory import host_ports, load, normalise
 from bundler.onhost import cluster
 from bundler.recipes import Recipe
 from tests.support.bundles import build_bundle, public_dir, pyenv_python, unpack
+from tests.support.cli import bundler_proc as bundler
+from tests.support.inventories import THREE_HOSTS as THREE
+from tests.support.inventories import check
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -29,43 +31,10 @@ HEAD = """\
 storm = "{storm}"
 zookeeper = "{zk}"
 """
-THREE = """\
-[[host]]
-name = "zk1"
-address = "10.0.0.1"
-roles = ["zookeeper", "nimbus", "ui"]
-
-[[host]]
-name = "zk2"
-address = "10.0.0.2"
-roles = ["zookeeper", "supervisor"]
-
-[[host]]
-name = "zk3"
-address = "10.0.0.3"
-roles = ["zookeeper", "supervisor"]
-"""
 
 
 def facts(project: str, version: str) -> dict[str, Any]:
     return dict(Recipe.load(project).resolve(version).facts)
-
-
-def check(tmp_path: Path, body: str, storm: str = "2.6.4", zk: str = "3.8.4") -> Inventory:
-    path = tmp_path / "cluster.toml"
-    path.write_text(HEAD.format(storm=storm, zk=zk) + textwrap.dedent(body))
-    return normalise(load(path), facts("storm", storm), facts("zookeeper", zk))
-
-
-def bundler(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bundler", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
 
 
 # --- the format ---

@@ -32,10 +32,10 @@ from bundler.manifest import (
 )
 from bundler.onhost import manifest as contract
 from bundler.recipes import Recipe
+from tests.support.bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[2]
 ONHOST = ROOT / "bundler" / "onhost"
-PYENV = Path.home() / ".pyenv" / "versions"
 SHA = "ab" * 32
 
 
@@ -189,9 +189,7 @@ def test_unreadable_manifest_is_one_clear_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("python", ["2.7", "3.6", "3.13"])
 def test_reader_runs_on_every_host_python(python: str, tmp_path: Path) -> None:
-    found = sorted(PYENV.glob(f"{python}.*/bin/python"))
-    if not found:
-        pytest.skip(f"no pyenv Python {python}")
+    interpreter = pyenv_python(python)
     (tmp_path / "bundle.json").write_bytes(sample().to_bytes())
     broken = json.loads(sample().to_bytes())
     broken["files"]["cluster.json"]["size"] = -1
@@ -209,7 +207,7 @@ def test_reader_runs_on_every_host_python(python: str, tmp_path: Path) -> None:
         "    print(exc)\n"
     )
     proc = subprocess.run(
-        [str(found[0]), "-E", "-S", "-B", "-c", script, tmp_path, tmp_path / "broken"],
+        [str(interpreter), "-E", "-S", "-B", "-c", script, tmp_path, tmp_path / "broken"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
-from bundler.inventory import Inventory, KnownKeys, load, normalise
-from bundler.manifest import Release, config_view
+from bundler.inventory import Inventory, KnownKeys
 from bundler.onhost import cluster, configs, contract, extras
-from bundler.recipes import Recipe
 from tests.support.bundles import pyenv_python
+from tests.support.configfiles import config_manifest as manifest
+from tests.support.inventories import check
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "docs" / "examples" / "book-two-hosts.toml"
@@ -44,14 +44,9 @@ roles = ["supervisor"]
 def inventory(
     tmp_path: Path, cluster_part: str, host_b: str = "", storm: str = "2.6.4", zk: str = "3.8.4"
 ) -> Inventory:
-    path = tmp_path / "cluster.toml"
-    head = f'[cluster]\nstorm = "{storm}"\nzookeeper = "{zk}"\n'
-    body = head + textwrap.dedent(cluster_part) + "\n" + HOSTS.format(host_b=host_b)
-    path.write_text(body)
-    storm_c = Recipe.load("storm").resolve(storm)
-    zk_c = Recipe.load("zookeeper").resolve(zk)
+    body = textwrap.dedent(cluster_part) + "\n" + HOSTS.format(host_b=host_b)
     known = KnownKeys(storm_keys(storm).keys, zookeeper_keys(zk).keys)
-    return normalise(load(path), storm_c.facts, zk_c.facts, known)
+    return check(tmp_path, body, storm, zk, known)
 
 
 def refusal(tmp_path: Path, cluster_part: str, **kw: Any) -> str:
@@ -193,14 +188,6 @@ def test_a_host_overrides_the_cluster_key_by_key(tmp_path: Path) -> None:
 
 
 # --- the renderer ---
-
-
-def manifest(storm: str = "2.6.4", zk: str = "3.8.4") -> dict[str, Any]:
-    return config_view(
-        f"storm-{storm}-zk-{zk}",
-        Release.of(Recipe.load("storm").resolve(storm)),
-        Release.of(Recipe.load("zookeeper").resolve(zk)),
-    )
 
 
 def values(**extra: Any) -> dict[str, Any]:

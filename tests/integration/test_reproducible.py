@@ -12,18 +12,19 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import pytest
 
+from tests.support.cli import provenance
+from tests.support.cli import provenance_sources as served
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 STORM = "apache-storm-0.9.5.tar.gz"
 ZK = "zookeeper-3.4.6.tar.gz"
 BUNDLE = "storm-0.9.5-zk-3.4.6.tar"
-# Every entry of the test mirror's release tarballs has this mtime (scripts/make_mirror.py).
+# Every entry of the test mirror's release tarballs has this mtime (tests/support/make_mirror.py).
 RELEASE_MTIME = 1420070400
 
 
@@ -92,18 +93,6 @@ def run_build(
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def provenance(bundle: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        bundle.with_name(bundle.name + ".provenance.json").read_text()
-    )
-    return data
-
-
-def served(bundle: Path) -> dict[str, tuple[str | None, str]]:
-    deps = provenance(bundle)["predicate"]["buildDefinition"]["resolvedDependencies"]
-    return {d["name"]: (d.get("uri"), d["annotations"]["servedBy"]) for d in deps}
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@ a build from the local test mirror, shared by the build, fault, signature, SBOM 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 STORM_PATH = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
@@ -23,8 +25,11 @@ class Run:
         return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
 
 
-def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
-    proc = subprocess.run(
+def bundler_proc(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bundler ARGS` with this Python, its output captured."""
+    return subprocess.run(
         [sys.executable, "-m", "bundler", *map(str, args)],
         capture_output=True,
         text=True,
@@ -33,7 +38,10 @@ def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = RO
         timeout=300,
         check=False,
     )
-    return Run(proc)
+
+
+def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
+    return Run(bundler_proc(*args, env=env, cwd=cwd))
 
 
 def build_args(
@@ -68,3 +76,17 @@ def cache_entries(workdir: Path) -> list[str]:
     return (
         sorted(str(p.relative_to(root)) for p in root.rglob("record.json")) if root.exists() else []
     )
+
+
+def provenance(bundle: Path) -> dict[str, Any]:
+    """The provenance written beside a bundle."""
+    data: dict[str, Any] = json.loads(
+        bundle.with_name(bundle.name + ".provenance.json").read_text()
+    )
+    return data
+
+
+def provenance_sources(bundle: Path) -> dict[str, tuple[str | None, str]]:
+    """file name -> (URI, what served it in this build) from the provenance beside a bundle."""
+    deps = provenance(bundle)["predicate"]["buildDefinition"]["resolvedDependencies"]
+    return {d["name"]: (d.get("uri"), d["annotations"]["servedBy"]) for d in deps}

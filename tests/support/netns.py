@@ -1,6 +1,7 @@
-"""Several "hosts" on one machine for the cluster tests: network namespaces, each with its own
-address, joined by veth pairs to a bridge inside a "switch" namespace. No address is put on the
-root namespace and there is no route out, so nothing leaves the namespaces.
+"""Several "hosts" on one machine for the cluster and Ansible tests, built on bundler.netns (the
+namespaces `bundler rehearse` uses): each host is a network namespace with its own address on a
+bridge inside a "switch" namespace, with a route to every other host and none out. No address
+is put on the root namespace, so nothing leaves the namespaces.
 
 Every namespace shares the filesystem and the process table with the others: each host gets
 its own install prefix and service user. Processes are found through the namespace they run in
@@ -9,11 +10,9 @@ and ended by pid; namespaces, users and prefixes are removed in close().
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 import xmlrpc.client
@@ -22,33 +21,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from bundler import netns
 from tests.support.bundles import SYSTEM_PATH, Result, public_dir, remove_user, supervisor_proxy
 
 T = TypeVar("T")
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True, timeout=30)
+UI_PORT = 8080
 
 
 @dataclass
 class Host:
-    """One machine of the cluster: a network namespace, its address, prefix and service user."""
+    """One machine of the cluster: a namespace with an address, its prefix and service user."""
 
-    name: str
-    address: str
-    netns: str
+    node: netns.Node
     prefix: Path
     user: str
     results: list[Result] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def address(self) -> str:
+        assert self.node.address is not None
+        return self.node.address
+
+    @property
+    def netns(self) -> str:
+        return self.node.netns
+
     def exec_cmd(self, *cmd: str, hostname: str | None = None) -> list[str]:
         """cmd inside this host's namespace; with a UTS namespace of its own when hostname is
         given, so that what starts there sees that host name."""
-        prefix = ["ip", "netns", "exec", self.netns]
-        if hostname is not None:
-            prefix += ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', hostname]
-        return [*prefix, *cmd]
+        return self.node.command(*cmd, hostname=hostname)
 
     def run(self, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -116,70 +121,35 @@ class Host:
         return cast(dict[str, Any], self.rpc().supervisor.getProcessInfo(name))
 
     def pids(self) -> list[int]:
-        proc = subprocess.run(
-            ["ip", "netns", "pids", self.netns], capture_output=True, text=True, check=False
-        )
-        return [int(p) for p in proc.stdout.split()]
+        return netns.pids_in(self.netns)
 
 
 class Network:
-    """A switch namespace with a bridge, and hosts plugged into it."""
+    """Hosts on one bridge (a bundler.netns.Network), each with a prefix and a service user."""
 
     def __init__(self, tag: str, subnet: str) -> None:
         # Unique per test run: other sessions on this machine may run these tests too.
         self.tag = f"{tag}{os.getpid() % 100000}"
         self.subnet = subnet  # e.g. "10.231.7": hosts get .1, .2, ...
-        self.switch = f"{self.tag}-sw"
         self.hosts: list[Host] = []
+        self.net = netns.Network(self.tag)
         self.root = public_dir(self.tag)
-        self.netns: list[str] = []
-        try:
-            self._netns_add(self.switch)
-            _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
-            _ip("-n", self.switch, "link", "set", "br0", "up")
-        except BaseException:
-            self.close()
-            raise
-
-    def _netns_add(self, name: str) -> None:
-        self.netns.append(name)
-        _ip("netns", "add", name)
 
     def add(self, name: str, user: str) -> Host:
-        index = len(self.hosts) + 1
-        netns = f"{self.tag}-{name}"
-        host = Host(
-            name=name,
-            address=f"{self.subnet}.{index}",
-            netns=netns,
-            prefix=self.root / name / "storm",
-            user=user,
-        )
+        address = f"{self.subnet}.{len(self.hosts) + 1}"
+        host = Host(node=self.net.add(name, address), prefix=self.root / name / "storm", user=user)
+        # A /32 route each way between the new host and every earlier one (what
+        # bundler.netns.Network.connect() does for all hosts at once).
+        for other in self.hosts:
+            netns.ip("-n", host.netns, "route", "add", f"{other.address}/32", "dev", "eth0")
+            netns.ip("-n", other.netns, "route", "add", f"{address}/32", "dev", "eth0")
         self.hosts.append(host)
-        self._netns_add(netns)
-        port = f"p{index}"
-        _ip("link", "add", "eth0", "netns", netns, "type", "veth", "peer", "name", port,
-            "netns", self.switch)  # fmt: skip
-        _ip("-n", self.switch, "link", "set", port, "master", "br0", "up")
-        _ip("-n", netns, "addr", "add", f"{host.address}/24", "dev", "eth0")
-        _ip("-n", netns, "link", "set", "eth0", "up")
-        _ip("-n", netns, "link", "set", "lo", "up")
         (self.root / name).mkdir(mode=0o755)
         return host
 
     def close(self) -> None:
         """End every process of every host (by pid), then remove namespaces, users, files."""
-        for host in self.hosts:
-            for _ in range(20):
-                pids = [p for p in host.pids() if p != os.getpid()]
-                if not pids:
-                    break
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.2)
-        for netns in reversed(self.netns):
-            subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+        self.net.close()
         for host in self.hosts:
             remove_user(host.user)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -189,6 +159,49 @@ class Network:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def inventory(
+    net: Network,
+    name: str,
+    storm: str,
+    zk: str,
+    roles: dict[str, list[str]],
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """cluster.toml for the network's hosts that have roles, each with its own prefix and
+    service user, plus a host's extra lines; written in the network's folder."""
+    lines = ["[cluster]", f'name = "{name}"', f'storm = "{storm}"', f'zookeeper = "{zk}"', ""]
+    for host in net.hosts:
+        if host.name not in roles:
+            continue
+        lines += [
+            "[[host]]",
+            f'name = "{host.name}"',
+            f'address = "{host.address}"',
+            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
+            f'prefix = "{host.prefix}"',
+            f'user = "{host.user}"',
+            *([(extra or {})[host.name]] if host.name in (extra or {}) else []),
+            "",
+        ]
+    path = net.root / "cluster.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def summary(host: Host, ui: Host, what: str = "cluster") -> Any:
+    """The Storm UI's /api/v1/<what>/summary on `ui`, asked from `host`."""
+    return host.get_json(f"http://{ui.address}:{UI_PORT}/api/v1/{what}/summary")
+
+
+def supervisors_seen(host: Host, ui: Host, count: int) -> list[dict[str, Any]] | None:
+    """The UI's supervisors, asked from `host`, once it reports `count` of them."""
+    data = summary(host, ui)
+    if not data or data.get("supervisors") != count:
+        return None
+    listed = summary(host, ui, "supervisor")
+    return cast(list[dict[str, Any]], listed["supervisors"]) if listed else None
 
 
 def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:

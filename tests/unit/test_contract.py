@@ -5,8 +5,6 @@ name, the config writers, the host's cluster.json) giving the same verdict throu
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ from bundler.errors import ExitCode, UsageError
 from bundler.inventory import load, normalise
 from bundler.onhost import cluster, configs, contract
 from bundler.recipes import Recipe
-from tests.support.bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[2]
 ONHOST = ROOT / "bundler" / "onhost"
@@ -235,31 +232,6 @@ def test_the_bundle_name_is_a_plain_file_name() -> None:
         _one_line(str(info.value), "[cluster] name: ")
 
 
-def test_bundler_render_refuses_a_bad_option_with_exit_2(tmp_path: Path) -> None:
-    path = _inventory(tmp_path, "none", "")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bundler",
-            "render",
-            "--cluster",
-            str(path),
-            "--host",
-            "zk1",
-            "--java-home",
-            "/opt/j dk",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-    )
-    assert run.returncode == 2, run
-    assert run.stderr.count("\n") == 1 and "error: --java-home: expected" in run.stderr
-
-
 # --- the rules themselves ---
 
 
@@ -394,46 +366,6 @@ def test_value_patterns_are_defined_once() -> None:
             continue
         text = path.read_text()
         assert not old.search(text), path
-
-
-# --- on the target Pythons ---
-
-# Run from the repository root: the on-host code is the package bundler.onhost, as here.
-ON_TARGET = r"""
-from bundler.onhost import contract
-assert contract.check_address("zk-1.example.org", "a") == "zk-1.example.org"
-for bad in (u"999.1.1.1", u"a" * 300, u"zk1\n", u"zk_1"):
-    try:
-        contract.check_address(bad, "--zk-servers")
-    except contract.Invalid as exc:
-        assert "\n" not in str(exc), str(exc)
-    else:
-        raise AssertionError(bad)
-assert contract.check_prefix(u"/opt/storm", "p") == "/opt/storm"
-assert contract.parse_int(u"42", "n", (1, 255)) == 42
-assert contract.parse_roles(u"nimbus") == ["nimbus"]
-try:
-    contract.check_user(u"St\u00f6rm", "--user")
-except contract.Invalid as exc:
-    print(str(exc))
-from bundler.onhost import configs, cluster
-assert configs.ROLES is contract.ROLES
-"""
-
-
-@pytest.mark.parametrize("version", ["2.7", "3.6", "3.13"])
-def test_the_contract_runs_on_every_target_python(version: str) -> None:
-    python = pyenv_python(version)
-    proc = subprocess.run(
-        [str(python), "-E", "-S", "-B", "-c", ON_TARGET],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("--user: expected a user name"), proc.stdout
 
 
 # --- the installer's flags ---
