@@ -23,10 +23,13 @@ TIERS = ("unit", "integration", "e2e")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test with the tier of the folder it is in (tests/<tier>/...)."""
+    tests = Path(__file__).resolve().parent
     for item in items:
-        parts = item.path.relative_to(REPO).parts
-        if len(parts) > 2 and parts[1] in TIERS:
-            item.add_marker(parts[1])
+        tier = item.path.resolve().parent
+        while tier.parent != tests and tier.parent != tier:
+            tier = tier.parent
+        if tier.parent == tests and tier.name in TIERS:
+            item.add_marker(tier.name)
 
 
 # --- mirror ---
