@@ -7,11 +7,11 @@ PY := $(VENV)/bin/python
 BUILD := build
 MIRROR := $(BUILD)/test-mirror
 WHEELHOUSE := $(BUILD)/wheelhouse
-SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard scripts/standin/*/*.sh)
+SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard tests/support/standin/*/*.sh)
 SUPERVISOR ?=
 QUICK ?=
 
-.PHONY: all demo test check lint deps venv mirror wheelhouse locks locks-check clean bench
+.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse locks locks-check clean bench
 
 all: check
 
@@ -43,10 +43,10 @@ $(PY): pyproject.toml
 venv: $(PY)
 
 mirror: deps $(PY)
-	$(PY) scripts/make_mirror.py --out $(MIRROR)
+	$(PY) -m tests.support.make_mirror --out $(MIRROR)
 
 wheelhouse: $(PY)
-	$(PY) scripts/make_wheelhouse.py --out $(WHEELHOUSE)
+	$(PY) -m tests.support.make_wheelhouse --out $(WHEELHOUSE)
 
 locks: $(PY)
 	$(PY) scripts/lock.py $(if $(SUPERVISOR),--supervisor $(SUPERVISOR))
@@ -59,6 +59,10 @@ demo: deps $(PY) mirror wheelhouse
 
 test: deps $(PY) mirror wheelhouse
 	$(PY) -m pytest -q
+
+# The fast tier alone (tests/unit): no root, network, mirror or processes; seconds.
+test-unit: $(PY)
+	$(PY) -m pytest -q -m unit tests/unit
 
 lint: $(PY)
 	$(PY) -m ruff check bundler scripts tests

@@ -2,13 +2,14 @@
 
     python scripts/bench.py [--quick] [--runs N] [--out FILE] [--json FILE] [--only a,b]
 
-Serves the bench mirror (scripts/make_mirror.py with a Storm stand-in carrying incompressible
-padding) on 127.0.0.1 with scripts/mirror_server.py and times each scenario against its
-baselines. Runs are interleaved (ours, baseline, limit, ours, ...) so that load drift hits every
-command alike; the report gives median, min and max per command and the ratio of medians that
-each target of issue 5 is about. `--quick` (CI) does one run with small artifacts into
-build/benchmarks-quick.md: it keeps the script working, its numbers mean nothing. The bench
-mirrors are built once under build/ (the 1 GiB one for the memory scenario takes minutes).
+Serves the bench mirror (tests/support/make_mirror.py with a Storm stand-in carrying
+incompressible padding) on 127.0.0.1 with tests/support/mirror_server.py and times each scenario
+against its baselines. Runs are interleaved (ours, baseline, limit, ours, ...) so that load
+drift hits every command alike; the report gives median, min and max per command and the ratio
+of medians that each target of issue 5 is about. `--quick` (CI) does one run with small
+artifacts into build/benchmarks-quick.md: it keeps the script working, its numbers mean nothing.
+The bench mirrors are built once under build/ (the 1 GiB one for the memory scenario takes
+minutes).
 """
 
 from __future__ import annotations
@@ -38,13 +39,12 @@ from typing import Any
 
 SCRIPTS_DIR = Path(__file__).resolve().parent
 REPO = SCRIPTS_DIR.parent
-sys.path.insert(0, str(SCRIPTS_DIR))
+# The bundler package and the test mirror's code (tests.support), from this checkout.
 sys.path.insert(0, str(REPO))
 
-from make_mirror import mirror_is_current  # noqa: E402
-from mirror_server import MirrorServer  # noqa: E402
-
 from bundler.checksums import for_file, strongest  # noqa: E402
+from tests.support.make_mirror import mirror_is_current  # noqa: E402
+from tests.support.mirror_server import MirrorServer  # noqa: E402
 
 STORM = "0.9.5"
 ZOOKEEPER = "3.4.6"
@@ -335,12 +335,12 @@ def ensure_mirrors(config: Config) -> None:
             if mirror_is_current(path, pad):
                 continue
             print(f"bench: building {path} ({pad} MiB Storm stand-in)", file=sys.stderr)
-            argv = [sys.executable, str(SCRIPTS_DIR / "make_mirror.py"), "--out", str(path)]
+            argv = [sys.executable, "-m", "tests.support.make_mirror", "--out", str(path)]
             argv += ["--storm-pad-mb", str(pad)]
-            building.append((path, subprocess.Popen(argv, stdout=subprocess.DEVNULL)))
+            building.append((path, subprocess.Popen(argv, stdout=subprocess.DEVNULL, cwd=REPO)))
         for path, proc in building:
             if proc.wait() != 0:
-                raise BenchError(f"make_mirror.py --out {path} failed (exit {proc.returncode})")
+                raise BenchError(f"make_mirror --out {path} failed (exit {proc.returncode})")
 
 
 def bundler_cli() -> list[str]:
@@ -1188,8 +1188,9 @@ def render(
         "the end (other work on the machine shows up as a wider min to max)",
         f"- Runs: {runs}, interleaved (ours, baseline, limit, ours, ...); median, min and max "
         "per command; ratios are of medians (ours ÷ baseline).",
-        f"- Inputs: the bench mirror (`scripts/make_mirror.py --storm-pad-mb {config.pad_mb}`) "
-        "served by `scripts/mirror_server.py` on 127.0.0.1: Storm stand-in "
+        "- Inputs: the bench mirror "
+        f"(`tests/support/make_mirror.py --storm-pad-mb {config.pad_mb}`) served by "
+        "`tests/support/mirror_server.py` on 127.0.0.1: Storm stand-in "
         f"`{storm['path'].rsplit('/', 1)[1]}` ({storm['size']:,} bytes, "
         f"{config.pad_mb} MiB of it incompressible), ZooKeeper stand-in "
         f"`{zk['path'].rsplit('/', 1)[1]}` ({zk['size']:,} bytes), {len(wheels)} locked wheels "

@@ -23,7 +23,7 @@ main() {
     workdir=$(mktemp -d)
     server_pid=
     trap 'cleanup' EXIT INT TERM
-    "$PY" scripts/mirror_server.py --root "$MIRROR" --wheelhouse "$WHEELHOUSE" \
+    "$PY" -m tests.support.mirror_server --root "$MIRROR" --wheelhouse "$WHEELHOUSE" \
         --port-file "$workdir/port" >/dev/null &
     server_pid=$!
     tries=0

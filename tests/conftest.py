@@ -1,5 +1,7 @@
-"""Shared fixtures. The mirror section serves tests of scripts/make_mirror.py and
-scripts/mirror_server.py, and any test that needs an Apache-shaped mirror on 127.0.0.1."""
+"""Shared fixtures, and the tier markers. Each test is marked by the folder it is in (unit,
+integration, e2e), so `pytest -m unit` runs the fast tier. The mirror section serves tests of
+tests/support/make_mirror.py and mirror_server.py, and any test that needs an Apache-shaped
+mirror on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -7,17 +9,28 @@ import fcntl
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "scripts"))
+from tests.support import make_mirror
+from tests.support.mirror_server import MirrorServer
 
-import make_mirror  # noqa: E402
-from mirror_server import MirrorServer  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with the tier of the folder it is in (tests/<tier>/...)."""
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        tier = item.path.resolve().parent
+        while tier.parent != tests and tier.parent != tier:
+            tier = tier.parent
+        if tier.parent == tests and tier.name in TIERS:
+            item.add_marker(tier.name)
+
 
 # --- mirror ---
 

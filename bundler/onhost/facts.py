@@ -321,7 +321,7 @@ def nearest_existing(path):
 class HostFacts(object):
     """Every question plan.py asks about this host, answered by probing it. The plan asks
     nothing else of the host, so that tests hand it recorded answers instead (see
-    tests/test_plan.py) and a plan is computed without root, network or processes."""
+    tests/unit/test_plan.py) and a plan is computed without root, network or processes."""
 
     def __init__(self, env):
         # type: (Dict[str, str]) -> None

@@ -1,0 +1,1 @@
+"""bundler's tests, a package so that test code imports shared code as tests.support."""

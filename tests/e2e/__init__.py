@@ -1,0 +1,1 @@
+"""Root: network namespaces, service users, real installs, sshd and Ansible."""

@@ -1,0 +1,275 @@
+"""One bundle for a whole cluster, installed on several hosts made of network namespaces.
+
+Each host is a network namespace with its own address on a bridge (tests/support/netns.py), its
+host name (a UTS namespace), its own prefix and service user; install.sh runs inside it under
+dash, finds its part in the bundle's inventory and waits for what it needs from the others.
+The ZooKeeper servers are real (a three-member ensemble elects a leader); Storm is the
+stand-in, whose daemons register in ZooKeeper and whose UI reports what it finds there.
+
+Everything a test starts is ended by pid through its namespace, and namespaces, users and
+prefixes are removed, also when a test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.bundles import Result, build_bundle, unpack
+from tests.support.netns import Host, Network, inventory, summary, supervisors_seen, wait_until
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0
+    or shutil.which("ip") is None
+    or shutil.which("unshare") is None
+    or shutil.which("dash") is None,
+    reason="needs root, ip, unshare and dash (network namespaces, service users)",
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+UI_PORT = 8080
+
+
+def user_name(tag: str) -> str:
+    # Unique per run: tests of other sessions on this machine may run at the same time.
+    return f"bc{os.getpid() % 100000}{tag}"
+
+
+def modes(hosts: list[Host]) -> list[str | None]:
+    return [h.zk_mode() for h in hosts]
+
+
+# --- three hosts: a three-member ensemble, Nimbus and the UI on one, supervisors on two ---
+
+
+@dataclass
+class Trio:
+    net: Network
+    toml: Path
+    bundle: Path
+    results: dict[str, Result]
+    seconds: float
+
+    def host(self, name: str) -> Host:
+        return next(h for h in self.net.hosts if h.name == name)
+
+
+@pytest.fixture(scope="module")
+def trio(mirror_dir: Path, wheelhouse: Path) -> Iterator[Trio]:
+    with Network("bct", "10.231.7") as net:
+        for name in ("h1", "h2", "h3"):
+            net.add(name, user_name(name[-1]))
+        roles = {
+            "h1": ["zookeeper", "nimbus", "ui"],
+            "h2": ["zookeeper", "supervisor"],
+            "h3": ["zookeeper", "supervisor"],
+        }
+        toml = inventory(net, "trio", "2.6.4", "3.8.4", roles, {"h3": "slots = [6700, 6701]"})
+        bundle = unpack(build_bundle(mirror_dir, wheelhouse, cluster=toml), net.root / "bundle")
+        h1, h2, h3 = net.hosts
+        # In parallel: a ZooKeeper member waits for a quorum, which takes two hosts.
+        runs = {
+            # Finds itself by host name, by address, and by --host.
+            "h1": lambda: h1.install(bundle, hostname="h1"),
+            "h2": lambda: h2.install(bundle, hostname="worker-b"),
+            "h3": lambda: h3.install(bundle, "--host", "h3", hostname="worker-c"),
+        }
+        start = time.time()
+        with ThreadPoolExecutor(len(runs)) as pool:
+            futures = {name: pool.submit(run) for name, run in runs.items()}
+            results = {name: f.result() for name, f in futures.items()}
+        yield Trio(net, toml, bundle, results, time.time() - start)
+
+
+def test_three_hosts_form_a_cluster_the_ui_sees_whole(trio: Trio) -> None:
+    for name, result in trio.results.items():
+        assert result.code == 0, (name, result)
+    h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
+    assert "this host is h1 (10.231.7.1) of the bundle's inventory, found by hostname h1" in (
+        trio.results["h1"].err
+    )
+    assert "found by address 10.231.7.2" in trio.results["h2"].err
+    assert "found by --host h3" in trio.results["h3"].err
+    for name in ("h1", "h2", "h3"):
+        assert "ZooKeeper quorum" in trio.results[name].out, trio.results[name]
+    # Only the hosts without Nimbus wait for it.
+    assert "accepts connections" not in trio.results["h1"].out
+    assert "Nimbus            h1 (10.231.7.1:6627) accepts connections" in trio.results["h2"].out
+
+    # A real ensemble: one leader, two followers, each asked over the bridge from h3.
+    assert sorted(str(h3.zk_mode(h.address)) for h in (h1, h2, h3)) == [
+        "follower",
+        "follower",
+        "leader",
+    ]
+    # Each host got its part of the one inventory.
+    for zk_id, host in enumerate((h1, h2, h3), start=1):
+        assert (host.prefix / "data" / "zookeeper" / "myid").read_text() == f"{zk_id}\n"
+        zoo = (host.prefix / "etc" / "zookeeper" / "zoo.cfg").read_text()
+        for i, peer in enumerate((h1, h2, h3), start=1):
+            assert f"server.{i}={peer.address}:2888:3888;2181\n" in zoo
+        assert "4lw.commands.whitelist=ruok,srvr,mntr" in zoo
+    assert "admin.serverPort=8081" in (h1.prefix / "etc" / "zookeeper" / "zoo.cfg").read_text()
+    yaml3 = (h3.prefix / "etc" / "storm" / "storm.yaml").read_text()
+    assert 'storm.zookeeper.servers:\n  - "10.231.7.1"\n  - "10.231.7.2"\n  - "10.231.7.3"\n' in (
+        yaml3
+    )
+    assert 'nimbus.seeds:\n  - "10.231.7.1"\n' in yaml3
+    assert "supervisor.slots.ports:\n  - 6700\n  - 6701\n# Heaps" in yaml3
+    # Services run as each host's own user, from each host's own prefix.
+    for host in (h1, h2, h3):
+        assert host.program("zookeeper")["statename"] == "RUNNING"
+        assert os.stat(f"/proc/{host.program('zookeeper')['pid']}").st_uid == (
+            os.stat(host.prefix / "data").st_uid
+        )
+
+    # The proof: the UI on h1, asked from h2, reports every supervisor and the Nimbus.
+    found = wait_until(lambda: supervisors_seen(h2, h1, 2), 60, "the UI reporting 2 supervisors")
+    assert sorted(s["host"] for s in found) == ["worker-b", "worker-c"]
+    assert sorted(s["slotsTotal"] for s in found) == [2, 4]
+    data = summary(h2, h1)
+    assert (data["nimbuses"], data["slotsTotal"], data["zookeeper"]) == (1, 6, "connected")
+    nimbus = summary(h3, h1, "nimbus")["nimbuses"]
+    assert [(n["host"], n["port"]) for n in nimbus] == [("h1", 6627)]
+    print(f"three hosts installed in parallel in {trio.seconds:.0f}s")
+
+
+def test_render_shows_exactly_what_a_host_got(trio: Trio, tmp_path: Path) -> None:
+    """`bundler render` with the host facts the installer found gives the installed bytes."""
+    h2 = trio.host("h2")
+    values = json.loads((h2.prefix / "state" / "installed.json").read_text())["values"]
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "bundler", "render", "--cluster", str(trio.toml),
+            "--host", "h2", "--out", str(tmp_path), "--java-home", values["java_home"],
+            "--java-major", str(values["java_major"]), "--memory-mb", str(values["memory_mb"]),
+            "--python", values["python"], "--launcher-python", values["launcher_python"],
+        ],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rendered = sorted(
+        p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()
+    )
+    assert "etc/zookeeper/zoo.cfg" in rendered and "etc/storm/storm.yaml" in rendered
+    for rel in rendered:
+        got = (h2.prefix / rel).read_text()
+        shown = (tmp_path / rel).read_text()
+        if rel == "etc/supervisord.conf":
+            # The one difference: each host makes its own web password.
+            got = re.sub(r"password=\{SHA\}\w+", "password=", got)
+            shown = re.sub(r"password=\{SHA\}\w+", "password=", shown)
+        assert got == shown, rel
+
+
+def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> None:
+    h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
+    hosts = [h1, h2, h3]
+    before = {s["host"]: s["id"] for s in wait_until(lambda: supervisors_seen(h2, h1, 2), 60, "2")}
+
+    # Stop the leader's ZooKeeper: the other two elect a new leader and keep serving.
+    leader = next(h for h in hosts if h.zk_mode() == "leader")
+    leader.rpc().supervisor.stopProcess("zookeeper", True)
+    assert leader.zk_mode() is None
+    rest = [h for h in hosts if h is not leader]
+    wait_until(
+        lambda: sorted(str(m) for m in modes(rest)) == ["follower", "leader"],
+        60,
+        f"a new leader among {[h.name for h in rest]} after stopping {leader.name}'s ZooKeeper",
+    )
+    after = wait_until(lambda: supervisors_seen(rest[0], h1, 2), 60, "2 supervisors, quorum of 2")
+    assert {s["host"]: s["id"] for s in after} == before
+
+    # kill -9 a Storm daemon's JVM: supervisord starts it again, and it registers again.
+    old = h2.program("storm-supervisor")
+    assert os.path.basename(os.readlink(f"/proc/{old['pid']}/exe")) == "java"
+    os.kill(old["pid"], signal.SIGKILL)
+
+    def restarted() -> dict[str, Any] | None:
+        info = h2.program("storm-supervisor")
+        running = info["statename"] == "RUNNING" and info["pid"] not in (0, old["pid"])
+        return info if running else None
+
+    new = wait_until(restarted, 60, "storm-supervisor RUNNING again with a new pid")
+    assert new["pid"] != old["pid"]
+    again = wait_until(lambda: supervisors_seen(h3, h1, 2), 60, "2 supervisors after the kill")
+    assert {s["host"]: s["id"] for s in again} == before
+
+
+# --- the book's two machines: Storm 0.9.5 and ZooKeeper 3.4.6 ---
+
+
+def test_book_two_hosts_with_waits_and_detection(mirror_dir: Path, wheelhouse: Path) -> None:
+    with Network("bcb", "10.231.8") as net:
+        storm1 = net.add("storm1", user_name("a"))
+        storm2 = net.add("storm2", user_name("b"))
+        roles = {"storm1": ["zookeeper", "nimbus", "ui", "supervisor"], "storm2": ["supervisor"]}
+        toml = inventory(net, "book", "0.9.5", "3.4.6", roles)
+        bundle = unpack(build_bundle(mirror_dir, wheelhouse, "0.9.5", "3.4.6", cluster=toml),
+                        net.root / "bundle")  # fmt: skip
+
+        # A host that is in no inventory: one line, the candidates, nothing changed.
+        stranger = net.add("stranger", user_name("c"))
+        lost = stranger.install(bundle, "--check", hostname="stranger")
+        assert lost.code == 2, lost
+        verified, line = lost.err.strip().splitlines()
+        assert verified == "install.sh: bundle verified: every file matches SHA256SUMS"
+        assert line.startswith("install: error: this host is none of the bundle's inventory hosts")
+        assert "hostname stranger, addresses " in line and "10.231.8.3" in line, line
+        assert line.endswith(
+            "candidates: storm1 (10.231.8.1), storm2 (10.231.8.2); pass --host NAME"
+        ), line
+        assert not stranger.prefix.exists()
+
+        # The worker first: it waits for ZooKeeper on storm1, reports, and gives up naming it.
+        early = storm2.install(bundle, "--peer-timeout", "4", hostname="storm2")
+        assert early.code == 5, early
+        assert "waiting up to 4s for ZooKeeper quorum" in early.err, early
+        assert "ZooKeeper quorum: gave up after 4s (--peer-timeout); missing storm1 " in early.err
+        assert "storm1 (10.231.8.1:2181): connection refused" in early.err, early
+
+        first = storm1.install(bundle, hostname="storm1")
+        assert first.code == 0, first
+        assert "ruok imok, srvr Mode: standalone" in first.out, first
+        zoo = (storm1.prefix / "etc" / "zookeeper" / "zoo.cfg").read_text()
+        assert "server.1=" not in zoo and "clientPort=2181" in zoo
+        for host in (storm1, storm2):
+            yaml = (host.prefix / "etc" / "storm" / "storm.yaml").read_text()
+            assert 'nimbus.host: "10.231.8.1"' in yaml
+            assert 'storm.zookeeper.servers:\n  - "10.231.8.1"\n' in yaml
+
+        # Again on the worker, now that its peers are there: healthy, nothing restarted.
+        pid = storm2.program("storm-supervisor")["pid"]
+        second = storm2.install(bundle, hostname="storm2")
+        assert second.code == 0, second
+        assert (
+            "ZooKeeper quorum  1 of 1 serving, 1 needed: storm1 (10.231.8.1:2181) standalone"
+            in second.out
+        )
+        assert "Nimbus            storm1 (10.231.8.1:6627) accepts connections" in second.out
+        assert storm2.program("storm-supervisor")["pid"] == pid
+
+        found = wait_until(lambda: supervisors_seen(storm2, storm1, 2), 60, "2 supervisors")
+        assert sorted(s["host"] for s in found) == ["storm1", "storm2"]
+        assert summary(storm1, storm1)["stormVersion"] == "0.9.5"
+
+        # Removed again by name: the prefix is the inventory's. Its supervisor leaves the UI
+        # at once (a clean stop closes its ZooKeeper session).
+        gone = storm2.install(bundle, "--uninstall", "--purge", "--host", "storm2")
+        assert gone.code == 0, gone
+        assert not (storm2.prefix / "state").exists() and not storm2.pids()
+        left = wait_until(lambda: supervisors_seen(storm1, storm1, 1), 10, "1 supervisor left")
+        assert [s["host"] for s in left] == ["storm1"]

@@ -1,0 +1,169 @@
+"""`bundler split` / `bundler join` and the plain-sh join recipe, on real files under dash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from bundler.errors import UsageError
+from bundler.parts import parse_size
+from tests.support.cli import bundler
+
+NAME = "storm-9.9.9-zk-9.9.9"
+
+
+def make_tar(folder: Path, seed: str, size: int = 250_000) -> Path:
+    """A bundle-shaped tar of pseudo-random bytes (incompressible, like a real bundle)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = b"".join(hashlib.sha256(f"{seed}{i}".encode()).digest() for i in range(size // 32 + 1))[
+        :size
+    ]
+    dest = folder / f"{NAME}.tar"
+    with tarfile.open(dest, "w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo(f"{NAME}/payload.bin")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return dest
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def carry(src: Path, dest: Path, names: list[str]) -> Path:
+    """What the operator copies to the target: the parts, the .parts file and the script."""
+    dest.mkdir(parents=True)
+    for name in names:
+        shutil.copy2(src / name, dest / name)
+    return dest
+
+
+def parts_of(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if ".part-" in p.name or p.suffix == ".parts")
+
+
+def test_three_parts_join_back_with_bundler_and_with_sh(tmp_path: Path) -> None:
+    bundle = make_tar(tmp_path / "out", "a")
+    run = bundler("split", bundle, "--size", "100K")
+    assert run.code == 0, run
+    listing = Path(run.out.strip())
+    assert listing == tmp_path / "out" / f"{NAME}.parts"
+    names = [f"{NAME}.tar.part-00{i}" for i in (1, 2, 3)]
+    assert parts_of(tmp_path / "out") == [f"{NAME}.parts", *names]
+    assert [(tmp_path / "out" / n).stat().st_size for n in names[:2]] == [102400, 102400]
+    text = listing.read_text()
+    assert f"bundle {sha256(bundle)} {bundle.stat().st_size} {NAME}.tar\n" in text
+    for n in names:
+        assert f"part {sha256(tmp_path / 'out' / n)} " in text
+    script = tmp_path / "out" / f"{NAME}.join.sh"
+    lint = subprocess.run(["shellcheck", "-s", "sh", str(script)], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout
+
+    carried = [*names, f"{NAME}.parts", f"{NAME}.join.sh"]
+    target = carry(tmp_path / "out", tmp_path / "host1", carried)
+    run = bundler("join", target / f"{NAME}.parts")
+    assert run.code == 0, run
+    assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+    again = bundler("join", target / f"{NAME}.parts")  # a second run changes nothing
+    assert again.code == 0 and "already there" in again.err, again
+    assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+
+    target = carry(tmp_path / "out", tmp_path / "host2", carried)
+    proc = subprocess.run(
+        ["dash", f"{NAME}.join.sh"], cwd=target, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+    assert sorted(os.listdir(target)) == sorted([*carried, f"{NAME}.tar"])
+
+
+@pytest.mark.parametrize("fault", ["missing", "truncated", "foreign"])
+def test_a_bad_part_is_named_and_nothing_is_written(fault: str, tmp_path: Path) -> None:
+    bundle = make_tar(tmp_path / "out", "a")
+    assert bundler("split", bundle, "--size", "100K").code == 0
+    other = make_tar(tmp_path / "other", "b")  # another bundle, same name and size
+    assert bundler("split", other, "--size", "100K").code == 0
+    carried = [f"{NAME}.tar.part-00{i}" for i in (1, 2, 3)] + [f"{NAME}.parts", f"{NAME}.join.sh"]
+    for tool in ("bundler", "sh"):
+        target = carry(tmp_path / "out", tmp_path / f"host-{tool}", carried)
+        part = target / f"{NAME}.tar.part-002"
+        if fault == "missing":
+            part.unlink()
+        elif fault == "truncated":
+            part.write_bytes(part.read_bytes()[:-1000])
+        else:
+            shutil.copy2(tmp_path / "other" / part.name, part)
+        before = sorted(os.listdir(target))
+        if tool == "bundler":
+            run = bundler("join", target / f"{NAME}.parts")
+            assert run.code == 3, run
+            assert f"{NAME}.tar.part-002: " in run.err
+            assert {"missing": "missing", "truncated": "truncated", "foreign": "another bundle"}[
+                fault
+            ] in run.err
+            assert "part-001" not in run.err and "part-003" not in run.err
+        else:
+            proc = subprocess.run(
+                ["dash", f"{NAME}.join.sh"], cwd=target, capture_output=True, text=True
+            )
+            assert proc.returncode != 0
+            assert f"{NAME}.tar.part-002: FAILED" in proc.stdout + proc.stderr
+        assert sorted(os.listdir(target)) == before  # no bundle, no temp file
+
+
+def test_resplit_removes_the_old_parts_and_never_mixes(tmp_path: Path) -> None:
+    bundle = make_tar(tmp_path / "out", "a")
+    assert bundler("split", bundle, "--size", "100K").code == 0
+    old_part = (tmp_path / "out" / f"{NAME}.tar.part-001").read_bytes()
+    run = bundler("split", bundle, "--size", "200K")
+    assert run.code == 0, run
+    assert f"removed {tmp_path / 'out' / NAME}.tar.part-003" in run.err
+    assert parts_of(tmp_path / "out") == [
+        f"{NAME}.parts",
+        f"{NAME}.tar.part-001",
+        f"{NAME}.tar.part-002",
+    ]
+    # A part left over from the old split, copied in by mistake, is refused by name.
+    target = carry(tmp_path / "out", tmp_path / "host", parts_of(tmp_path / "out"))
+    (target / f"{NAME}.tar.part-001").write_bytes(old_part)
+    run = bundler("join", target / f"{NAME}.parts")
+    assert run.code == 3 and f"{NAME}.tar.part-001: " in run.err, run
+    assert not (target / f"{NAME}.tar").exists()
+    # A different bundle already at the destination is never overwritten.
+    (target / f"{NAME}.tar").write_bytes(b"not this bundle")
+    shutil.copy2(tmp_path / "out" / f"{NAME}.tar.part-001", target / f"{NAME}.tar.part-001")
+    run = bundler("join", target / f"{NAME}.parts")
+    assert run.code == 1 and "already exists" in run.err, run
+    assert (target / f"{NAME}.tar").read_bytes() == b"not this bundle"
+
+
+def test_sizes() -> None:
+    assert parse_size("4095M") == 4095 << 20
+    assert parse_size("1G") == 1 << 30
+    assert parse_size("650MiB") == 650 << 20
+    assert parse_size("4096") == 4096
+    for bad in ("", "0", "4X", "-1G", "1.5G"):
+        with pytest.raises(UsageError):
+            parse_size(bad)
+
+
+def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:
+    bundle = make_tar(tmp_path / "out", "a")
+    run = bundler("split", bundle, "--size", "lots")
+    assert run.code == 2 and "--size 'lots'" in run.err, run
+    assert parts_of(tmp_path / "out") == []
+
+
+def test_join_to_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    bundle = make_tar(tmp_path / "out", "a")
+    assert bundler("split", bundle, "--size", "100K").code == 0
+    run = bundler("join", tmp_path / "out" / f"{NAME}.parts", "--output", tmp_path / "no" / "x.tar")
+    assert run.code == 2 and "create it first" in run.err, run
+    assert not (tmp_path / "no").exists()

@@ -1,0 +1,90 @@
+"""The SBOM every bundle carries: valid CycloneDX, complete against SHA256SUMS, reproducible."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from pathlib import Path
+
+from bundler import sbom
+from tests.support.cli import build_args, bundler
+from tests.support.mirror_server import MirrorServer
+
+TOP = "storm-0.9.5-zk-3.4.6"
+
+
+def _member(bundle: Path, rel: str) -> bytes:
+    with tarfile.open(bundle) as tar:
+        stream = tar.extractfile(f"{TOP}/{rel}")
+        assert stream is not None
+        return stream.read()
+
+
+def test_sbom_is_valid_complete_and_reproducible(
+    mirror_dir: Path,
+    mirror_server: MirrorServer,
+    wheelhouse: Path,
+    tmp_path: Path,
+    jdk_tarball: Path,
+) -> None:
+    outs = []
+    for i, url in enumerate((f"{mirror_server.url}/m1", f"{mirror_server.url}/m2")):
+        work = tmp_path / f"w{i}"
+        (work / "out").mkdir(parents=True)
+        # Different mirrors and caches: the SBOM must not depend on which one served a file.
+        run = bundler(*build_args(url, mirror_dir, wheelhouse, work, "--jdk", jdk_tarball))
+        assert run.code == 0, run
+        outs.append(Path(run.out.strip().splitlines()[-1]))
+    first, second = outs
+    data = _member(first, sbom.SBOM_FILE)
+    assert data == _member(second, sbom.SBOM_FILE)
+
+    assert sbom.validate(data) == []
+    doc = json.loads(data)
+    assert doc["specVersion"] == "1.6"
+    assert doc["metadata"]["component"]["name"] == TOP
+    assert doc["metadata"]["timestamp"].startswith("20")
+
+    sums = {}
+    for line in _member(first, "SHA256SUMS").decode().splitlines():
+        digest, _, rel = line.partition("  ")
+        sums[rel] = digest
+    assert sums[sbom.SBOM_FILE] == hashlib.sha256(data).hexdigest()
+    wanted = {
+        rel
+        for rel in sums
+        if rel.startswith("python/wheels/")
+        or (rel.startswith("artifacts/") and rel.endswith(".tar.gz"))
+    }
+    by_path = {}
+    for comp in doc["components"]:
+        (prop,) = [p["value"] for p in comp["properties"] if p["name"] == "bundler:path"]
+        by_path[prop] = comp
+    assert set(by_path) == wanted
+    assert f"artifacts/{jdk_tarball.name}" in by_path
+    for rel, comp in by_path.items():
+        hashes = {h["alg"]: h["content"] for h in comp["hashes"]}
+        assert hashes["SHA-256"] == sums[rel], rel
+
+    storm = by_path["artifacts/apache-storm-0.9.5.tar.gz"]
+    assert storm["purl"] == "pkg:generic/apache/storm@0.9.5"
+    assert storm["licenses"] == [{"license": {"id": "Apache-2.0"}}]
+    assert "SHA-512" in {h["alg"] for h in storm["hashes"]}
+    (dist,) = storm["externalReferences"]
+    assert dist == {
+        "type": "distribution",
+        "url": "https://archive.apache.org/dist/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz",
+    }
+    wheel = next(c for c in doc["components"] if c["name"] == "supervisor")
+    assert wheel["purl"].startswith("pkg:pypi/supervisor@")
+    assert wheel["licenses"], "licence read from the wheel's metadata"
+    assert mirror_server.url not in data.decode()
+
+    printed = bundler("sbom", first)
+    assert printed.code == 0, printed
+    assert printed.out.encode() == data
+    inspected = bundler("inspect", first)
+    assert inspected.code == 0, inspected
+    assert "CycloneDX 1.6" in inspected.out and "Apache-2.0" in inspected.out
+    assert f"{len(wanted)} components" in inspected.out

@@ -1,0 +1,92 @@
+"""`bundler` run as a user runs it (`python -m bundler ...` in a subprocess), and the arguments of
+a build from the local test mirror, shared by the build, fault, signature, SBOM and parts tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+STORM_PATH = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
+ZK_PATH = "/zookeeper/zookeeper-3.4.6/zookeeper-3.4.6.tar.gz"
+
+
+class Run:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def __repr__(self) -> str:
+        return f"exit {self.code}\nstdout: {self.out}\nstderr: {self.err}"
+
+
+def bundler_proc(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """`python -m bundler ARGS` with this Python, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bundler", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
+
+
+def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
+    return Run(bundler_proc(*args, env=env, cwd=cwd))
+
+
+def build_args(
+    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
+) -> list[str | Path]:
+    """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url, with
+    its cache and output under workdir."""
+    return [
+        "build",
+        "--storm",
+        "0.9.5",
+        "--zk",
+        "3.4.6",
+        "--mirror",
+        server_url,
+        "--no-default-mirrors",
+        "--keys",
+        mirror / "keys" / "KEYS",
+        "--no-pins",
+        "--find-links",
+        wheelhouse,
+        "--cache-dir",
+        workdir / "cache",
+        "--output-dir",
+        workdir / "out",
+        *extra,
+    ]
+
+
+def cache_entries(workdir: Path) -> list[str]:
+    root = workdir / "cache" / "v1" / "artifacts"
+    return (
+        sorted(str(p.relative_to(root)) for p in root.rglob("record.json")) if root.exists() else []
+    )
+
+
+def provenance(bundle: Path) -> dict[str, Any]:
+    """The provenance written beside a bundle."""
+    data: dict[str, Any] = json.loads(
+        bundle.with_name(bundle.name + ".provenance.json").read_text()
+    )
+    return data
+
+
+def provenance_sources(bundle: Path) -> dict[str, tuple[str | None, str]]:
+    """file name -> (URI, what served it in this build) from the provenance beside a bundle."""
+    deps = provenance(bundle)["predicate"]["buildDefinition"]["resolvedDependencies"]
+    return {d["name"]: (d.get("uri"), d["annotations"]["servedBy"]) for d in deps}

@@ -1,0 +1,216 @@
+"""Several "hosts" on one machine for the cluster and Ansible tests, built on bundler.netns (the
+namespaces `bundler rehearse` uses): each host is a network namespace with its own address on a
+bridge inside a "switch" namespace, with a route to every other host and none out. No address
+is put on the root namespace, so nothing leaves the namespaces.
+
+Every namespace shares the filesystem and the process table with the others: each host gets
+its own install prefix and service user. Processes are found through the namespace they run in
+and ended by pid; namespaces, users and prefixes are removed in close().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from bundler import netns
+from tests.support.bundles import SYSTEM_PATH, Result, public_dir, remove_user, supervisor_proxy
+
+T = TypeVar("T")
+UI_PORT = 8080
+
+
+@dataclass
+class Host:
+    """One machine of the cluster: a namespace with an address, its prefix and service user."""
+
+    node: netns.Node
+    prefix: Path
+    user: str
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def address(self) -> str:
+        assert self.node.address is not None
+        return self.node.address
+
+    @property
+    def netns(self) -> str:
+        return self.node.netns
+
+    def exec_cmd(self, *cmd: str, hostname: str | None = None) -> list[str]:
+        """cmd inside this host's namespace; with a UTS namespace of its own when hostname is
+        given, so that what starts there sees that host name."""
+        return self.node.command(*cmd, hostname=hostname)
+
+    def run(self, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.exec_cmd(*cmd), capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    def install_cmd(self, bundle: Path, *args: str, hostname: str | None = None) -> list[str]:
+        env = ["env", "-i", f"PATH={SYSTEM_PATH}", "HOME=/root", "LANG=C.UTF-8"]
+        return self.exec_cmd(*env, "dash", str(bundle / "install.sh"), *args, hostname=hostname)
+
+    def install(
+        self, bundle: Path, *args: str, hostname: str | None = None, timeout: float = 600
+    ) -> Result:
+        proc = subprocess.run(
+            self.install_cmd(bundle, *args, hostname=hostname),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        self.results.append(Result(proc.returncode, proc.stdout, proc.stderr))
+        return self.results[-1]
+
+    def python(self, code: str) -> str:
+        proc = self.run("/usr/bin/python3", "-c", code)
+        return proc.stdout if proc.returncode == 0 else ""
+
+    def four_letter(self, word: str, address: str | None = None, port: int = 2181) -> str:
+        """A ZooKeeper four-letter word, asked from inside this host ('' when nothing answers)."""
+        target = address or self.address
+        return self.python(
+            "import socket,sys\n"
+            "try:\n"
+            f" s=socket.create_connection(({target!r},{port}),3);s.sendall({word.encode()!r})\n"
+            " d=b''\n"
+            " while True:\n"
+            "  c=s.recv(4096)\n"
+            "  if not c: break\n"
+            "  d+=c\n"
+            " sys.stdout.write(d.decode())\n"
+            "except OSError: pass\n"
+        )
+
+    def zk_mode(self, address: str | None = None) -> str | None:
+        for line in self.four_letter("srvr", address).splitlines():
+            if line.startswith("Mode:"):
+                return line.split(":", 1)[1].strip()
+        return None
+
+    def get_json(self, url: str) -> Any:
+        """GET url from inside this host, as JSON (None when it does not answer)."""
+        out = self.python(
+            "import json,sys,urllib.request\n"
+            "try:\n"
+            f" r=urllib.request.urlopen({url!r},timeout=5)\n"
+            " sys.stdout.write(r.read().decode())\n"
+            "except Exception: pass\n"
+        )
+        return json.loads(out) if out.strip() else None
+
+    def rpc(self) -> xmlrpc.client.ServerProxy:
+        return supervisor_proxy(self.prefix / "run" / "supervisord.sock")
+
+    def program(self, name: str) -> dict[str, Any]:
+        return cast(dict[str, Any], self.rpc().supervisor.getProcessInfo(name))
+
+    def pids(self) -> list[int]:
+        return netns.pids_in(self.netns)
+
+
+class Network:
+    """Hosts on one bridge (a bundler.netns.Network), each with a prefix and a service user."""
+
+    def __init__(self, tag: str, subnet: str) -> None:
+        # Unique per test run: other sessions on this machine may run these tests too.
+        self.tag = f"{tag}{os.getpid() % 100000}"
+        self.subnet = subnet  # e.g. "10.231.7": hosts get .1, .2, ...
+        self.hosts: list[Host] = []
+        self.net = netns.Network(self.tag)
+        self.root = public_dir(self.tag)
+
+    def add(self, name: str, user: str) -> Host:
+        address = f"{self.subnet}.{len(self.hosts) + 1}"
+        host = Host(node=self.net.add(name, address), prefix=self.root / name / "storm", user=user)
+        # A /32 route each way between the new host and every earlier one (what
+        # bundler.netns.Network.connect() does for all hosts at once).
+        for other in self.hosts:
+            netns.ip("-n", host.netns, "route", "add", f"{other.address}/32", "dev", "eth0")
+            netns.ip("-n", other.netns, "route", "add", f"{address}/32", "dev", "eth0")
+        self.hosts.append(host)
+        (self.root / name).mkdir(mode=0o755)
+        return host
+
+    def close(self) -> None:
+        """End every process of every host (by pid), then remove namespaces, users, files."""
+        self.net.close()
+        for host in self.hosts:
+            remove_user(host.user)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Network:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def inventory(
+    net: Network,
+    name: str,
+    storm: str,
+    zk: str,
+    roles: dict[str, list[str]],
+    extra: dict[str, str] | None = None,
+) -> Path:
+    """cluster.toml for the network's hosts that have roles, each with its own prefix and
+    service user, plus a host's extra lines; written in the network's folder."""
+    lines = ["[cluster]", f'name = "{name}"', f'storm = "{storm}"', f'zookeeper = "{zk}"', ""]
+    for host in net.hosts:
+        if host.name not in roles:
+            continue
+        lines += [
+            "[[host]]",
+            f'name = "{host.name}"',
+            f'address = "{host.address}"',
+            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
+            f'prefix = "{host.prefix}"',
+            f'user = "{host.user}"',
+            *([(extra or {})[host.name]] if host.name in (extra or {}) else []),
+            "",
+        ]
+    path = net.root / "cluster.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def summary(host: Host, ui: Host, what: str = "cluster") -> Any:
+    """The Storm UI's /api/v1/<what>/summary on `ui`, asked from `host`."""
+    return host.get_json(f"http://{ui.address}:{UI_PORT}/api/v1/{what}/summary")
+
+
+def supervisors_seen(host: Host, ui: Host, count: int) -> list[dict[str, Any]] | None:
+    """The UI's supervisors, asked from `host`, once it reports `count` of them."""
+    data = summary(host, ui)
+    if not data or data.get("supervisors") != count:
+        return None
+    listed = summary(host, ui, "supervisor")
+    return cast(list[dict[str, Any]], listed["supervisors"]) if listed else None
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """check()'s first true result within timeout seconds; fails the test naming `what`."""
+    deadline = time.time() + timeout
+    last: T | None = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {last!r})")
