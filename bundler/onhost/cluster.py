@@ -19,11 +19,7 @@ import re
 import socket
 import subprocess
 
-try:
-    from . import contract, extras
-except (ImportError, ValueError):  # loaded from its folder by an older test harness
-    import contract  # type: ignore[no-redef,import-not-found]
-    import extras  # type: ignore[no-redef,import-not-found]
+from . import contract, extras
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

@@ -3,7 +3,7 @@
     render(manifest, values) -> [(relpath, text, mode), ...]    relpath under PREFIX, '/'-separated
     validate_values(values)                                      ValueError naming the bad key
 
-    python configs.py --manifest bundle.json --values values.json --out DIR
+    python -m onhost.configs --manifest bundle.json --values values.json --out DIR
 
 `manifest` is the parsed bundle.json: per-version facts come from
 manifest["components"]["storm"|"zookeeper"]["facts"] (recipes/*.toml). `values` has exactly the
@@ -39,15 +39,7 @@ import os
 import sys
 import tempfile
 
-try:
-    from . import contract, generated, stormyaml, supervisordconf, valuecheck, zoocfg
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    import contract  # type: ignore[no-redef,import-not-found]
-    import generated  # type: ignore[no-redef,import-not-found]
-    import stormyaml  # type: ignore[no-redef,import-not-found]
-    import supervisordconf  # type: ignore[no-redef,import-not-found]
-    import valuecheck  # type: ignore[no-redef,import-not-found]
-    import zoocfg  # type: ignore[no-redef,import-not-found]
+from . import contract, generated, stormyaml, supervisordconf, valuecheck, zoocfg
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

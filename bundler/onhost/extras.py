@@ -22,10 +22,7 @@ import math
 import os
 import re
 
-try:
-    from . import contract
-except (ImportError, ValueError):  # loaded from its folder (some tests)
-    import contract  # type: ignore[no-redef,import-not-found]
+from . import contract
 
 MYPY = False
 if MYPY:  # pragma: no cover

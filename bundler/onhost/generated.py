@@ -10,12 +10,8 @@ import io
 import os
 import string
 
-try:
-    from . import contract
-    from .valuecheck import _component
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    import contract  # type: ignore[no-redef,import-not-found]
-    from valuecheck import _component  # type: ignore[no-redef,import-not-found]
+from . import contract
+from .valuecheck import _component
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

@@ -9,15 +9,9 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 import json
 import re
 
-try:
-    from . import contract, extras
-    from .generated import _header
-    from .valuecheck import HEAP_KEYS, _component, _fact, _label
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    import contract  # type: ignore[no-redef,import-not-found]
-    import extras  # type: ignore[no-redef,import-not-found]
-    from generated import _header  # type: ignore[no-redef,import-not-found]
-    from valuecheck import HEAP_KEYS, _component, _fact, _label  # type: ignore[no-redef,import-not-found]
+from . import contract, extras
+from .generated import _header
+from .valuecheck import HEAP_KEYS, _component, _fact, _label
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

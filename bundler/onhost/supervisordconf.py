@@ -6,12 +6,8 @@ Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundl
 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-try:
-    from .generated import _describe, _header, _template
-    from .valuecheck import _component, _fact
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    from generated import _describe, _header, _template  # type: ignore[no-redef,import-not-found]
-    from valuecheck import _component, _fact  # type: ignore[no-redef,import-not-found]
+from .generated import _describe, _header, _template
+from .valuecheck import _component, _fact
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

@@ -8,12 +8,7 @@ from __future__ import absolute_import, division, print_function, unicode_litera
 
 import re
 
-try:
-    from . import contract, extras
-
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    import contract  # type: ignore[no-redef,import-not-found]
-    import extras  # type: ignore[no-redef,import-not-found]
+from . import contract, extras
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

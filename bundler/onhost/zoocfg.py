@@ -6,14 +6,9 @@ Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundl
 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
-try:
-    from . import extras
-    from .generated import _header
-    from .valuecheck import _component, _fact, _label
-except (ImportError, ValueError):  # loaded from its folder (`python configs.py`, some tests)
-    import extras  # type: ignore[no-redef,import-not-found]
-    from generated import _header  # type: ignore[no-redef,import-not-found]
-    from valuecheck import _component, _fact, _label  # type: ignore[no-redef,import-not-found]
+from . import extras
+from .generated import _header
+from .valuecheck import _component, _fact, _label
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from bundler.onhost import check, pristine
-from bundles import pyenv_python
+from tests.support.bundles import pyenv_python
 
-TARGET = Path(__file__).resolve().parents[1] / "bundler" / "onhost"
+TARGET = Path(__file__).resolve().parents[2] / "bundler" / "onhost"
 
 CONF = b"[supervisord]\npidfile=/x\n\n[inet_http_server]\nport=127.0.0.1:9001\npassword={SHA}abc\n"
 FILES = {

@@ -8,12 +8,11 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bundles import build_bundle, node, public_dir, pyenv_python, unpack
+from tests.support.bundles import node, pyenv_python
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("dash") is None,
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 ROLES = "zookeeper,nimbus,supervisor"
-
-
-@pytest.fixture
-def bundle_dir(mirror_dir: Path, wheelhouse: Path) -> Iterator[Path]:
-    where = public_dir("bundle")
-    try:
-        yield unpack(build_bundle(mirror_dir, wheelhouse), where)
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def test_check_reports_hand_edits_missing_files_and_stopped_programs(bundle_dir: Path) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bundler.onhost import apply, supervisord
-from bundles import build_bundle, manifest, node, public_dir, pyenv_python, unpack
+from tests.support.bundles import build_bundle, manifest, node, public_dir, pyenv_python, unpack
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("dash") is None,

@@ -12,12 +12,11 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bundles import Node, build_bundle, node, public_dir, snapshot, unpack
+from tests.support.bundles import Node, node, snapshot
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("dash") is None,
@@ -31,15 +30,6 @@ OPTIONS = (
     "--zk-option", "maxClientCnxns=100",
 )  # fmt: skip
 STATIC = ("data", "logs", "run")
-
-
-@pytest.fixture
-def bundle_dir(mirror_dir: Path, wheelhouse: Path) -> Iterator[Path]:
-    where = public_dir("bundle")
-    try:
-        yield unpack(build_bundle(mirror_dir, wheelhouse), where)
-    finally:
-        shutil.rmtree(where, ignore_errors=True)
 
 
 def pids(n: Node) -> dict[str, int]:

@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostfacts import RecordedBundle, RecordedFacts
 
 from bundler.onhost.errors import UsageError
 from bundler.onhost.flags import CommandLineError, parse_args
 from bundler.onhost.plan import Plan, make_plan
+from tests.support.hostfacts import RecordedBundle, RecordedFacts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "three-zookeepers.toml"
 IPV4 = "-Djava.net.preferIPv4Stack=true"
 
@@ -109,7 +109,7 @@ def package_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_installer_refuses_exit_2_before_reading_the_bundle(
     package_dir: Path, python: str
 ) -> None:
-    from bundles import pyenv_python
+    from tests.support.bundles import pyenv_python
 
     proc = subprocess.run(
         [str(pyenv_python(python)), "-E", "-S", "-B",

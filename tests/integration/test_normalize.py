@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from bundler.onhost import apply, normalize
-from bundles import pyenv_python
+from tests.support.bundles import pyenv_python
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden" / "configs"
 TARGET = ROOT / "bundler" / "onhost"
 
