@@ -10,6 +10,7 @@ the archive's own sha256 is computed as it is written: no second pass over anyth
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import os
@@ -20,12 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from bundler.cache import fingerprint
 from bundler.errors import BundlerError, IntegrityError
 from bundler.fanout import Fanout
 
 Format = Literal["tar", "tar.gz"]
 RECORD = 20 * 512  # tar's default record size: old tars expect the file to be a multiple
 CHUNK = 1 << 20
+# copy_file_range refused for this pair of files (other filesystems, old kernel): copy in Python.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ class Member:
     source: Path | bytes
     executable: bool = False
     sha256: str | None = None  # checked while copying when given
+    # The stat fingerprint (cache.fingerprint) of a source whose bytes this build hashed as
+    # they arrived: while it still holds, the copy is not hashed again (but the archive is).
+    verified: dict[str, int] | None = None
 
     @property
     def size(self) -> int:
@@ -48,6 +55,7 @@ class _HashingWriter:
         self.raw = raw
         self.sha256 = hashlib.sha256()
         self._fanout = Fanout([self.sha256.update])
+        self.kernel_copy = hasattr(os, "copy_file_range")
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         # The hashing thread may still hold it: hand over an immutable copy.
@@ -58,6 +66,39 @@ class _HashingWriter:
     def hexdigest(self) -> str:
         self._fanout.close()
         return self.sha256.hexdigest()
+
+    def copy_file(self, src: int, size: int) -> None:
+        """Append `size` bytes of the file `src` in the kernel (copy_file_range, where the
+        filesystems allow; else a plain copy); the archive hash then reads what landed in
+        the archive, so the sidecar describes the bytes written, whatever the source did."""
+        self.raw.flush()
+        dst = self.raw.fileno()
+        start = os.lseek(dst, 0, os.SEEK_CUR)
+        done = 0
+        while done < size and self.kernel_copy:
+            try:
+                n = os.copy_file_range(src, dst, size - done, done)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY or done:
+                    raise
+                self.kernel_copy = False
+                break
+            if n == 0:
+                break
+            done += n
+        while done < size:
+            chunk = os.pread(src, min(CHUNK, size - done), done)
+            if not chunk:
+                break
+            os.write(dst, chunk)  # small writes on a regular file: written whole
+            done += len(chunk)
+        if done != size:
+            raise IntegrityError(f"a cached file shrank while it was copied ({done} of {size})")
+        offset = 0
+        while offset < size:
+            chunk = os.pread(dst, min(CHUNK, size - offset), start + offset)
+            self._fanout.feed(chunk)
+            offset += len(chunk)
 
     def flush(self) -> None:
         self.raw.flush()
@@ -122,7 +163,7 @@ def write_archive(
                 mode = 0o755 if member.executable else 0o644
                 block = _header(arcname, member.size, mode, tarfile.REGTYPE, mtime)
                 out.write(block)
-                written += len(block) + _copy(member, out)
+                written += len(block) + _copy(member, out, hashing if fmt == "tar" else None)
             end = 2 * 512
             end += (-(written + end)) % RECORD
             out.write(bytes(end))
@@ -139,9 +180,25 @@ def write_archive(
     return hashing.hexdigest()
 
 
-def _copy(member: Member, out: BinaryIO) -> int:
+def _copy(member: Member, out: BinaryIO, plain: _HashingWriter | None = None) -> int:
+    """Copy one member's bytes and its tar padding; check them against member.sha256 unless
+    they were hashed earlier in this build and their file's fingerprint still holds."""
     h = hashlib.sha256()
     size = 0
+    source = member.source
+    if (
+        plain is not None
+        and not isinstance(source, bytes)
+        and member.verified is not None
+        and fingerprint(source) == member.verified
+    ):
+        with open(source, "rb", buffering=0) as src:
+            size = member.verified["size"]
+            plain.copy_file(src.fileno(), size)
+        pad = (-size) % 512
+        if pad:
+            out.write(bytes(pad))
+        return size + pad
     if isinstance(member.source, bytes):
         data = member.source
         h.update(data)
