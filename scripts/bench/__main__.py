@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.measure import BenchError, Scenario
 from bench.report import add_notes, machine, render, to_json
-from bench.scenarios import RUNNERS, bundle_size, warm_build
+from bench.scenarios import RUNNERS, bundle_size, profile_cold, warm_build
 from bench.setting import (
     DEFAULT_OUT,
     FULL_MEMORY_PAD_MB,
@@ -90,6 +90,9 @@ def bench(config: Config) -> list[Scenario]:
         setting = Setting(config, work, server.url, slow.url, server.url + memory_mount)
         print("bench: priming (one untimed cold build)", file=sys.stderr)
         prime(setting)
+        if "cold" in config.only:
+            print("bench: profiling one cold build", file=sys.stderr)
+            profile_cold(setting)
         facts = machine()
         scenarios: list[Scenario] = []
         sizes: dict[str, int] = {}

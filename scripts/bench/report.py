@@ -34,8 +34,8 @@ def _phases_line(series: Series, setting: Setting) -> str:
     return (
         f"{series.label}, median per phase (split at its progress lines): "
         + ", ".join(parts)
-        + f". Of the first, {setting.startup:.2f} s is the interpreter starting and importing "
-        "(the median of `bundler --version`)."
+        + f". Of the first, {setting.startup:.2f} s is the interpreter starting, importing and "
+        "parsing the options (the median of a `bundler build` that stops at its first check)."
     )
 
 
@@ -80,35 +80,31 @@ def _cold_notes(series: dict[str, Series], missed: list[Target], setting: Settin
     storm = setting.storm_size
     rates = setting.rates
     check_cpu = sum(storm / MB / rates[name] for name in ("sha256", "sha512", "inflate"))
-    rehash = setting.bundle_size / MB / rates["sha256"]
+    archive_cpu = setting.bundle_size / MB / rates["sha256"]
     ours_cpu = statistics.median(ours.cpu["command"])
     limit_cpu = statistics.median(series["limit"].cpu["command"])
     notes.append(
         f"Why {_which(missed)} missed: on these {setting.cores} cores the cold build is bound "
         f"by CPU, not by the loopback: ours spends {ours_cpu:.1f} CPU-seconds a run where "
-        f"curl and `tar cf` spend {limit_cpu:.1f}. Ours hashes the {_mb(storm)} Storm tarball "
-        "with sha256 (for the manifest) and sha512 (Apache's published checksum), inflates "
-        "it to check every tar header, and pipes it to gpg for the signature; at this CPU's "
-        f"rates (Python's hashlib and zlib: {_rates(setting)}) the hashes and the inflate "
-        f"alone are {check_cpu:.1f} CPU-seconds, before gpg's own digest and the copies "
-        "through Python. Writing the archive then reads every member back from the cache, "
-        f"re-hashes it against its record ({rehash:.2f} CPU-s), hashes the archive on a "
-        "second thread and fsyncs it; `tar cf` does none of these."
-    )
-    closing = (
-        "What would close it: (1) skip the re-hash of members verified earlier in the same "
-        "build (it guards the cache between builds, not a file staged seconds ago) and copy "
-        "them with `os.copy_file_range`, leaving the archive's sha256 as the only work on the "
-        "bytes besides the copy; (2) import requests, packaging and typer lazily, which trims "
-        f"the {setting.startup:.2f} s start"
+        f"curl and `tar cf` spend {limit_cpu:.1f}. Every byte is read once, and while it "
+        f"streams in, the {_mb(storm)} Storm tarball is hashed with sha256 (for the manifest) "
+        "and sha512 (Apache's published checksum), inflated to check every tar header, and "
+        "piped to gpg for the signature; at this CPU's rates (Python's hashlib and zlib: "
+        f"{_rates(setting)}) the hashes and the inflate alone are {check_cpu:.1f} CPU-seconds, "
+        "before gpg's own digest. The archive is then written without hashing the members "
+        "again (they were verified seconds earlier and their stat has not changed): the "
+        f"kernel copies them, and the archive's sha256 ({archive_cpu:.2f} CPU-s) and its "
+        "fsync are the only work left on those bytes; `tar cf` does neither. The start "
+        f"({setting.startup:.2f} s) is mostly typer, whose option parsing imports pydantic, "
+        "and the build's own imports (requests, cyclonedx)."
     )
     if setting.cores < 4:
-        closing += (
-            "; (3) more cores: the hashes, the tar check and gpg already run on threads and a "
-            "process of their own, so with 4 or more cores they would overlap the transfer "
-            f"instead of sharing {setting.cores}"
+        notes.append(
+            "What would close it: more cores. The hashes, the tar check and gpg already run on "
+            "threads and a process of their own, so with 4 or more cores they overlap the "
+            f"transfer instead of sharing {setting.cores} with it; dropping any of them is not "
+            "an option (each is a check the issue keeps)."
         )
-    notes.append(closing + ".")
     return notes
 
 
@@ -141,15 +137,17 @@ def _warm_notes(series: dict[str, Series], missed: list[Target], setting: Settin
     if missed:
         rehash = setting.bundle_size / MB / setting.rates["sha256"]
         notes.append(
-            f"Why {_which(missed)} missed: `tar cf` only copies bytes. Ours first starts Python "
-            f"and imports its dependencies ({setting.startup:.2f} s), reads the cache records "
-            "and the locks, then copies the same bytes while re-hashing every member against "
-            f"its cache record ({rehash:.2f} CPU-s of sha256 at this CPU's rate) and hashing "
+            f"Why {_which(missed)} missed: `tar cf` only copies bytes. Ours first starts Python, "
+            f"imports and parses its options ({setting.startup:.2f} s), stats every cache entry "
+            "against its record (the cache's hash is trusted while the fingerprint holds: no "
+            "file is re-read to verify it), then copies the bytes while hashing each cached "
+            f"member against its record ({rehash:.2f} CPU-s of sha256 at this CPU's rate) and "
             "the archive on a second thread, and fsyncs the archive before renaming it into "
-            "place. What would close it: lazy imports for the start; trusting a cache entry "
-            "whose size, inode and mtime still match the record instead of re-hashing it (a "
-            "weaker guard against a cache altered on disk); the fsync should stay: "
-            "without it a crash soon after the build can leave a renamed but empty bundle."
+            "place. The member hash stays on purpose: it is what catches rot that leaves the "
+            "stat unchanged (tests/test_faults.py), the one guard between two builds; the fsync "
+            "stays too: without it a crash soon after the build can leave a renamed but empty "
+            "bundle. What would close it: a start without pydantic (typer's option parsing "
+            "imports it) and fewer imports on the build path."
         )
     return notes
 
@@ -173,13 +171,35 @@ def _verify_notes(series: dict[str, Series], missed: list[Target], setting: Sett
 
 
 def _install_notes(series: dict[str, Series], missed: list[Target], setting: Setting) -> list[str]:
-    notes = [_steps_line(series["by_hand"])]
+    notes = [
+        _steps_line(series["by_hand"]),
+        "Ours installs supervisord's locked wheels by unpacking them (each checked against the "
+        "lock's sha256 and its RECORD, then byte-compiled by the host's Python) instead of "
+        "starting pip; by hand starts pip in a fresh venv, which is most of its time.",
+    ]
     if missed:
         notes.append(
             "Why it is missed: besides what the by-hand way does, the installer checks every "
             "tar entry as it unpacks, finds Java and a Python, and writes every config and "
             "state file. What would close it: unpack both releases in parallel, and install "
             "the wheels while they unpack."
+        )
+    return notes
+
+
+def _start_notes(series: dict[str, Series], missed: list[Target], setting: Setting) -> list[str]:
+    ours, anchor = series["ours"].median, series["python"].median
+    notes = [
+        f"`bundler --help` spends {ours - anchor:.3f} s beyond the bare interpreter's "
+        f"{anchor:.3f} s; `bundler build`, which also parses its options and imports the build "
+        f"machinery, starts in {setting.startup:.2f} s (the phases lines above)."
+    ]
+    if missed:
+        notes.append(
+            "Why it is missed: the CLI is typer, and importing typer (its bundled click) is most "
+            "of what remains; the next step would be a lighter argument parser for the commands "
+            "that need no typer features, or a typer without pydantic (0.29's option parsing "
+            "imports it, about 0.1 s more for every command that takes an option)."
         )
     return notes
 
@@ -200,6 +220,7 @@ NOTES: dict[str, Callable[[dict[str, Series], list[Target], Setting], list[str]]
     "cold": _cold_notes,
     "slow": _slow_notes,
     "warm": _warm_notes,
+    "start": _start_notes,
     "verify": _verify_notes,
     "install": _install_notes,
     "memory": _memory_notes,
@@ -321,8 +342,31 @@ def render(
         lines += _table(scenario)
         if scenario.notes:
             lines += ["", *[f"- {note}" for note in scenario.notes]]
+        if scenario.key == "cold" and setting.profile:
+            lines += _profile(setting)
     lines.append("")
     return "\n".join(lines)
+
+
+def _profile(setting: Setting) -> list[str]:
+    from bench.scenarios import PROFILE_LABELS
+
+    lines = [
+        "",
+        "### Profile of one cold build",
+        "",
+        "cProfile in every thread of one more cold build (scripts/bench/threadprof.py; the "
+        "profiler slows Python code, not the C calls below): the functions with the most own "
+        "time, summed over the threads, leaving out the time threads spend waiting for each "
+        "other (locks, queues, poll). gpg's own digest runs in its process and is not in it.",
+        "",
+        "| function | calls | seconds | what it is |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, calls, seconds in setting.profile:
+        label = next((text for key, text in PROFILE_LABELS if key in name), "")
+        lines.append(f"| `{name}` | {calls:,} | {seconds:.2f} | {label} |")
+    return lines
 
 
 def _table(scenario: Scenario) -> list[str]:

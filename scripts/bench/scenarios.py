@@ -325,6 +325,44 @@ def import_times() -> str:
     )
 
 
+# What the hot functions of a build are, for the profile's table (matched on pstats' names).
+PROFILE_LABELS = (
+    ("'update' of '_hashlib.HASH'", "sha256 and sha512 of the downloads, sha256 of the archive"),
+    ("'decompress' of 'zlib", "inflating each tarball for the tar-header check"),
+    ("'recv_into' of '_socket", "reading the sockets"),
+    ("'write' of '_io.Buffered", "writing files and gpg's stdin (blocks while gpg hashes)"),
+    ("posix.fsync", "fsync of the archive and of the cache records"),
+    ("posix.copy_file_range", "copying members into the archive, in the kernel"),
+    ("posix.pread", "reading the archive back for its sha256"),
+    ("posix.pwrite", "writing downloaded segments"),
+    ("builtins.compile", "start-up: classes and regexes built at import"),
+    ("marshal.loads", "start-up: loading byte code"),
+)
+WAITS = ("'acquire' of '_thread.lock'", "'get' of '_queue.SimpleQueue'", "'poll' of 'select")
+
+
+def profile_cold(setting: Setting) -> None:
+    """One cold build under cProfile in every thread; its hottest functions go to the report."""
+    import pstats
+
+    work = setting.work / "profile"
+    fresh(work)
+    stats_file = work / "cold.prof"
+    argv = build_argv(setting.url, setting.config.mirror, work / "cache", work / "out")
+    tool = Path(__file__).resolve().parent / "threadprof.py"
+    run([sys.executable, str(tool), str(stats_file), *argv[len(bundler_cli()) :]])
+    stats = pstats.Stats(str(stats_file))
+    rows: list[tuple[str, int, float]] = []
+    for func, (_, calls, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        name = func[2] if func[0] == "~" else f"{Path(func[0]).name}:{func[1]}({func[2]})"
+        if any(wait in name for wait in WAITS):
+            continue
+        rows.append((name, calls, tottime))
+    rows.sort(key=lambda row: -row[2])
+    setting.profile = rows[:12]
+    gone(work)
+
+
 def verify_scenario(setting: Setting) -> Scenario:
     scenario = Scenario(
         "verify",

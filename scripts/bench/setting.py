@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import MB, BenchError, Step, fresh, run
+from bench.measure import ENV, MB, BenchError, Step, fresh, run
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
 REPO = SCRIPTS_DIR.parent
@@ -163,7 +163,8 @@ class Setting:
     manifest: dict[str, Any] = field(default_factory=dict)
     remotes: list[Remote] = field(default_factory=list)
     sums: dict[str, Path] = field(default_factory=dict)  # checksum file per tool, coreutils format
-    startup: float = 0.0  # median wall time of `bundler --version`
+    startup: float = 0.0  # median wall time of a build that stops at its first check
+    profile: list[tuple[str, int, float]] = field(default_factory=list)  # (function, calls, s)
     rates: dict[str, float] = field(default_factory=dict)  # MB/s of this CPU, one core
 
     @property
@@ -213,9 +214,18 @@ def prime(setting: Setting) -> None:
     ]
     setting.remotes = remotes
     setting.sums = _coreutils_sums(setting, wheels)
-    setting.startup = statistics.median(run((*bundler_cli(), "--version")) for _ in range(5))
+    setting.startup = statistics.median(start_of_build(setting) for _ in range(5))
     storm = next(a for a in setting.manifest["artifacts"] if a["component"] == "storm")
     setting.rates = cpu_rates(setting.unpacked / BUNDLE / storm["path"])
+
+
+def start_of_build(setting: Setting) -> float:
+    """Wall time of `bundler build` up to its first check (--jobs 0 is refused there): the
+    interpreter, the imports and the option parsing every build pays."""
+    argv = build_argv(setting.url, setting.config.mirror, setting.work / "c", setting.work / "o")
+    start = time.perf_counter()
+    subprocess.run([*argv, "--jobs", "0"], env=ENV, capture_output=True, check=False)
+    return time.perf_counter() - start
 
 
 def cpu_rates(tarball: Path) -> dict[str, float]:
