@@ -9,7 +9,7 @@ as `pip install --target` does. pip itself is not installed: the lock names it o
 tool that installs.
 
 What this does not handle (a wheel that is not pure, a .data folder, a marker other than
-python_version, a requirement with no wheel in the bundle) is left to pip, and plan() says
+python_version, a requirement with no wheel in the bundle) is left to pip, and choose() says
 why. Standard library only; runs on Python 2.7 and 3.6+.
 """
 
