@@ -35,7 +35,8 @@ def _phases_line(series: Series, setting: Setting) -> str:
         f"{series.label}, median per phase (split at its progress lines): "
         + ", ".join(parts)
         + f". Of the first, {setting.startup:.2f} s is the interpreter starting, importing and "
-        "parsing the options (the median of a `bundler build` that stops at its first check)."
+        "parsing the options (the fastest of five `bundler build` runs that stop at their first "
+        "check)."
     )
 
 

@@ -444,7 +444,11 @@ def install_scenario(setting: Setting) -> Scenario:
     if os.geteuid() != 0:
         scenario.unavailable = "not available: needs root (install.sh --role all runs as root)"
         return scenario
-    if not installer.is_file() or "--no-start" not in installer.read_text():
+    # The installer's flags live in its Python package now, not in install.sh itself.
+    flags = [installer, folder / "onhost" / "flags.py"]
+    if not installer.is_file() or not any(
+        f.is_file() and "--no-start" in f.read_text() for f in flags
+    ):
         scenario.unavailable = "not available: this bundle's install.sh has no --no-start yet"
         return scenario
     fresh(prefix.parent)
