@@ -79,4 +79,4 @@ clean:
 # Benchmarks against the by-hand way on the local mirror: writes docs/benchmarks.md (minutes;
 # builds the bench mirrors under build/ once). QUICK=1: one small run, seconds, for CI.
 bench: deps $(PY) wheelhouse
-	$(PY) scripts/bench.py $(if $(QUICK),--quick)
+	$(PY) scripts/bench $(if $(QUICK),--quick)

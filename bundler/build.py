@@ -474,7 +474,11 @@ def _assemble(
         art = item.artifact
         comp = item.component
         release = Release.of(comp)
-        members.append(Member(release.artifact, item.file, sha256=item.record["sha256"]))
+        # Hashed as it arrived in this build (not found in the cache): no second hash.
+        fresh = None if item.from_cache else item.record.get("fingerprint")
+        members.append(
+            Member(release.artifact, item.file, sha256=item.record["sha256"], verified=fresh)
+        )
         sidecars = []
         for side in item.sidecars():
             members.append(_blob(f"artifacts/{side.name}", side.read_bytes()))
@@ -521,7 +525,12 @@ def _assemble(
         for wheel in ps.wheels:
             wheels.setdefault(
                 wheel.filename,
-                Member(f"python/wheels/{wheel.filename}", wheel.path, sha256=wheel.sha256),
+                Member(
+                    f"python/wheels/{wheel.filename}",
+                    wheel.path,
+                    sha256=wheel.sha256,
+                    verified=wheel.verified,
+                ),
             )
         pythons[ps.python] = PythonWheels(
             lock=lock_rel,

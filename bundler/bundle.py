@@ -10,22 +10,27 @@ the archive's own sha256 is computed as it is written: no second pass over anyth
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import os
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from bundler.cache import fingerprint
 from bundler.errors import BundlerError, IntegrityError
 from bundler.fanout import Fanout
 
 Format = Literal["tar", "tar.gz"]
 RECORD = 20 * 512  # tar's default record size: old tars expect the file to be a multiple
 CHUNK = 1 << 20
+# copy_file_range refused for this pair of files (other filesystems, old kernel): copy in Python.
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class Member:
     source: Path | bytes
     executable: bool = False
     sha256: str | None = None  # checked while copying when given
+    # The stat fingerprint (cache.fingerprint) of a source whose bytes this build hashed as
+    # they arrived: while it still holds, the copy is not hashed again (but the archive is).
+    verified: dict[str, int] | None = None
 
     @property
     def size(self) -> int:
@@ -48,19 +56,99 @@ class _HashingWriter:
         self.raw = raw
         self.sha256 = hashlib.sha256()
         self._fanout = Fanout([self.sha256.update])
+        self.kernel_copy = hasattr(os, "copy_file_range")
+        self.flusher = _Flusher(raw.fileno())
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         # The hashing thread may still hold it: hand over an immutable copy.
         chunk = data if isinstance(data, bytes) else bytes(data)
         self._fanout.feed(chunk)
+        self.flusher.wrote(len(chunk))
         return self.raw.write(chunk)
 
     def hexdigest(self) -> str:
         self._fanout.close()
         return self.sha256.hexdigest()
 
+    def copy_file(self, src: int, size: int) -> None:
+        """Append `size` bytes of the file `src` in the kernel (copy_file_range, where the
+        filesystems allow; else a plain copy); the archive hash then reads what landed in
+        the archive, so the sidecar describes the bytes written, whatever the source did."""
+        self.raw.flush()
+        dst = self.raw.fileno()
+        start = os.lseek(dst, 0, os.SEEK_CUR)
+        done = 0
+        while done < size and self.kernel_copy:
+            try:
+                n = os.copy_file_range(src, dst, size - done, done)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY or done:
+                    raise
+                self.kernel_copy = False
+                break
+            if n == 0:
+                break
+            done += n
+        while done < size:
+            chunk = os.pread(src, min(CHUNK, size - done), done)
+            if not chunk:
+                break
+            os.write(dst, chunk)  # small writes on a regular file: written whole
+            done += len(chunk)
+        if done != size:
+            raise IntegrityError(f"a cached file shrank while it was copied ({done} of {size})")
+        self.flusher.wrote(size)
+        offset = 0
+        while offset < size:
+            chunk = os.pread(dst, min(CHUNK, size - offset), start + offset)
+            self._fanout.feed(chunk)
+            offset += len(chunk)
+
     def flush(self) -> None:
         self.raw.flush()
+
+
+class _Flusher:
+    """Starts the disk writes of the archive while it is still being written: a thread
+    fdatasyncs it after every STEP bytes, so the final fsync waits for the tail only and the
+    disk works while the CPU copies and hashes. An error of an early sync is kept and raised
+    by close(): Linux reports a write-back error to one sync call only."""
+
+    STEP = 64 << 20
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.error: OSError | None = None
+        self._since = 0
+        self._closing = False
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def wrote(self, size: int) -> None:
+        self._since += size
+        if self._since >= self.STEP:
+            self._since = 0
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing:
+                return
+            try:
+                os.fdatasync(self.fd)
+            except OSError as exc:
+                self.error = self.error or exc
+
+    def close(self) -> None:
+        """Stop the thread (before the file is closed); raise an early sync's error."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
 
 
 def _header(name: str, size: int, mode: int, kind: bytes, mtime: int) -> bytes:
@@ -97,8 +185,10 @@ def write_archive(
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as raw:
+        with os.fdopen(fd, "wb") as raw, contextlib.ExitStack() as stop:
             hashing = _HashingWriter(raw)
+            # Whatever happens, the sync thread stops before the file is closed.
+            stop.callback(_quiet_close, hashing.flusher)
             out: BinaryIO
             if fmt == "tar.gz":
                 out = gzip.GzipFile(  # type: ignore[assignment]
@@ -122,13 +212,14 @@ def write_archive(
                 mode = 0o755 if member.executable else 0o644
                 block = _header(arcname, member.size, mode, tarfile.REGTYPE, mtime)
                 out.write(block)
-                written += len(block) + _copy(member, out)
+                written += len(block) + _copy(member, out, hashing if fmt == "tar" else None)
             end = 2 * 512
             end += (-(written + end)) % RECORD
             out.write(bytes(end))
             if fmt == "tar.gz":
                 out.close()
             raw.flush()
+            hashing.flusher.close()
             os.fsync(raw.fileno())
         tmp.chmod(0o644)
         os.replace(tmp, dest)
@@ -139,20 +230,47 @@ def write_archive(
     return hashing.hexdigest()
 
 
-def _copy(member: Member, out: BinaryIO) -> int:
+def _quiet_close(flusher: _Flusher) -> None:
+    with contextlib.suppress(OSError):
+        flusher.close()
+
+
+def _copy(member: Member, out: BinaryIO, plain: _HashingWriter | None = None) -> int:
+    """Copy one member's bytes and its tar padding; check them against member.sha256 unless
+    they were hashed earlier in this build and their file's fingerprint still holds."""
     h = hashlib.sha256()
     size = 0
+    source = member.source
+    if (
+        plain is not None
+        and not isinstance(source, bytes)
+        and member.verified is not None
+        and fingerprint(source) == member.verified
+    ):
+        with open(source, "rb", buffering=0) as src:
+            size = member.verified["size"]
+            plain.copy_file(src.fileno(), size)
+        pad = (-size) % 512
+        if pad:
+            out.write(bytes(pad))
+        return size + pad
     if isinstance(member.source, bytes):
         data = member.source
         h.update(data)
         out.write(data)
         size = len(data)
     else:
-        with open(member.source, "rb", buffering=0) as src:
-            while chunk := src.read(CHUNK):
-                h.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+        # The member's hash on a thread of its own: reading, writing, this hash and the
+        # archive's run side by side.
+        check = Fanout([h.update])
+        try:
+            with open(member.source, "rb", buffering=0) as src:
+                while chunk := src.read(CHUNK):
+                    check.feed(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+        finally:
+            check.close()
     if member.sha256 is not None and h.hexdigest() != member.sha256:
         raise IntegrityError(
             f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "

@@ -9,26 +9,24 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 
 from bundler import __version__
-from bundler.build import BuildOptions, build
 from bundler.errors import BundlerError, ExitCode, UsageError
-from bundler.fetch import GpgMode
-from bundler.inventory import load as load_inventory
-from bundler.progress import Progress
-from bundler.recipes import SupervisorRecipe, load_all
-from bundler.render import HostFacts
-from bundler.render import render as render_host
-from bundler.render import text as render_text
-from bundler.render import write as render_write
-from bundler.verify import read_manifest, verify
+
+if TYPE_CHECKING:
+    from bundler.progress import Progress
+
+# Each command imports the modules it needs inside its function: `bundler --help`, `recipes`
+# and `verify` start without requests, tqdm or the build machinery (tests/test_cli_startup.py).
 
 app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rich's help renderer takes longer to import than the rest of the CLI.
+    rich_markup_mode=None,
     help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
 )
 
@@ -82,6 +80,8 @@ def main_options(
 def _versions(storm: str | None, zk: str | None, cluster: Path | None) -> tuple[str, str]:
     """--storm and --zk, else the versions the inventory names."""
     if cluster is not None and (storm is None or zk is None):
+        from bundler.inventory import load as load_inventory
+
         source = load_inventory(cluster)
         storm = storm or source.storm
         zk = zk or source.zookeeper
@@ -178,6 +178,10 @@ def build_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
+    from bundler.build import BuildOptions, build
+    from bundler.fetch import GpgMode
+    from bundler.progress import Progress
+
     if gpg not in ("auto", "require", "off"):
         raise typer.BadParameter(
             f"expected auto, require or off, found {gpg!r}", param_hint="--gpg"
@@ -258,6 +262,11 @@ def render_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Show the exact config files one host of a cluster inventory gets, without building."""
+    from bundler.render import HostFacts
+    from bundler.render import render as render_host
+    from bundler.render import text as render_text
+    from bundler.render import write as render_write
+
     facts = HostFacts(
         java_major=java_major,
         java_home=java_home,
@@ -287,6 +296,8 @@ def verify_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Re-check every file of a bundle against its manifest and SHA256SUMS."""
+    from bundler.verify import verify
+
     if keys is not None:
         from bundler import bundlesign
 
@@ -305,6 +316,7 @@ def inspect_command(
 ) -> None:
     """Show a bundle's components, sources, sizes, hashes and how each was verified."""
     from bundler.describe import read_provenance, text
+    from bundler.verify import read_manifest
 
     manifest = _run(debug, lambda: read_manifest(bundle))
     if as_json:
@@ -322,6 +334,8 @@ def recipes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
     """Supported versions and what each needs (Java, Python)."""
+    from bundler.recipes import SupervisorRecipe, load_all
+
     recipes = _run(False, load_all)
     sup = _run(False, SupervisorRecipe.load)
     data: dict[str, Any] = {}
@@ -408,6 +422,7 @@ def split_command(
 ) -> None:
     """Write a bundle as NAME.tar.part-001... with NAME.parts and NAME.join.sh beside it."""
     from bundler.parts import parse_size
+    from bundler.progress import Progress
 
     part_size = _run(debug, lambda: parse_size(size))
     result = _run(debug, lambda: _split(bundle, part_size))
@@ -493,6 +508,10 @@ def rehearse_command(
 def main() -> None:
     if len(sys.argv) == 1:
         sys.argv.append("--help")
+    if sys.argv[1:] == ["--version"]:
+        # Before typer parses anything: its parameter coercion imports pydantic (0.2 s).
+        print(f"bundler {__version__}")
+        raise SystemExit(0)
     try:
         result = app(standalone_mode=False)
     except _CLICK_USAGE_ERROR as exc:

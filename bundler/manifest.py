@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from bundler.errors import BundleFormatError, IntegrityError
 from bundler.onhost import manifest as wire
-from bundler.recipes import Component
+
+if TYPE_CHECKING:
+    # A type only: reading a manifest (verify, inspect) needs no recipes or packaging.
+    from bundler.recipes import Component
 
 SCHEMA_VERSION: Final[int] = wire.SCHEMA_VERSION
 MANIFEST_FILE: Final[str] = wire.MANIFEST_FILE

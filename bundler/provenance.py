@@ -16,13 +16,16 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.bundle import sha256_of
-from bundler.fetch import FetchedArtifact, Keys
-from bundler.jdk import Jdk
-from bundler.pydeps import PythonSet, Wheel
+
+if TYPE_CHECKING:
+    # Types only: `bundler verify` and `inspect` read provenance without the build machinery.
+    from bundler.fetch import FetchedArtifact, Keys
+    from bundler.jdk import Jdk
+    from bundler.pydeps import PythonSet, Wheel
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"

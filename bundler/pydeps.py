@@ -59,6 +59,7 @@ class Wheel:
     path: Path  # in the cache
     source: str  # URL or folder it came from
     size: int
+    verified: dict[str, int] | None = None  # fingerprint when this build hashed it (bundle.py)
 
 
 @dataclass
@@ -352,7 +353,8 @@ class WheelResolver:
                     f"allows for {req.name}=={req.version}"
                 )
             final = self.cache.wheel_dir(digest)
-            record = _wheel_record(cand.filename, digest, fingerprint(staged / cand.filename))
+            stat = fingerprint(staged / cand.filename)
+            record = _wheel_record(cand.filename, digest, stat)
             self.cache.commit(staged, final, record)
         finally:
             # Whatever failed (bad bytes, a stall, a full disk): no half-written wheel stays.
@@ -360,7 +362,7 @@ class WheelResolver:
                 shutil.rmtree(staged, ignore_errors=True)
         self.progress.info(f"wheel   {cand.filename}")
         path = final / cand.filename
-        return Wheel(cand.filename, digest, path, cand.url, path.stat().st_size)
+        return Wheel(cand.filename, digest, path, cand.url, path.stat().st_size, stat)
 
 
 def _wheel_record(filename: str, sha256: str, stat: dict[str, int]) -> dict[str, object]:

@@ -7,7 +7,7 @@ import os
 import pwd
 import time
 
-from . import archive, check, health, normalize, pristine
+from . import archive, check, health, normalize, pristine, wheels
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
 from .healthcheck import check_health
@@ -316,6 +316,11 @@ class Installer(object):
         site = plan.site_dir
         partial = "%s.partial-%d" % (site, os.getpid())
         lock = self.bundle.path(entry["lock"])
+        paths = [self.bundle.path(w) for w in entry["wheels"]]
+        reason = wheels.install_site(self.host, plan, lock, paths, partial, site, why)
+        if reason is None:
+            return
+        why = "; ".join(w for w in (why, reason) if w)
         pip = self.bundle.path(entry["pip"]) + "/pip"
         # -E -S: nothing of this host's Python setup (PYTHONPATH, site-packages, .pth files)
         # leaks in; --isolated: nor pip's own configuration files and PIP_* variables.

@@ -1,4 +1,4 @@
-"""`scripts/bench.py --quick` keeps working: it writes a report with every scenario and sane
+"""`scripts/bench --quick` keeps working: it writes a report with every scenario and sane
 numbers. No timing is asserted; the numbers of one quick run mean nothing."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ SCENARIOS = {
     "cold": ("Cold build (empty cache)", {"ours", "by_hand", "limit"}),
     "slow": ("Cold build from a slow mirror", {"ours", "by_hand"}),
     "warm": ("Warm build (everything cached)", {"ours", "ours_gz", "tar_czf", "tar_cf"}),
+    "start": ("`bundler --help`", {"ours", "version", "python"}),
     "verify": ("`bundler verify`", {"ours", "sha256sum"}),
     "install": ("`install.sh --no-start` on the target", {"ours", "by_hand", "tar_xzf"}),
     "memory": ("Peak memory of a cold build", {"ours"}),
@@ -24,7 +25,7 @@ SCENARIOS = {
 def test_quick_bench_writes_every_scenario(wheelhouse: Path, tmp_path: Path) -> None:
     report, raw = tmp_path / "benchmarks.md", tmp_path / "benchmarks.json"
     proc = subprocess.run(
-        [sys.executable, "scripts/bench.py", "--quick", "--out", report, "--json", raw],
+        [sys.executable, "scripts/bench", "--quick", "--out", report, "--json", raw],
         cwd=ROOT,
         capture_output=True,
         text=True,
