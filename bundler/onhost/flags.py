@@ -22,13 +22,14 @@ VALUE_FLAGS = (
 )  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
-    "--help", "-h",
+    "--help", "-h", "--upgrade", "--allow-major-upgrade",
 )  # fmt: skip
 # Flags that mean an installation; --uninstall takes none of them.
 INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
-    "--peer-timeout", "--keys", "--archive", "--require-signature",
+    "--peer-timeout", "--keys", "--archive", "--require-signature", "--upgrade",
+    "--allow-major-upgrade",
 )  # fmt: skip
 
 USAGE = """\
@@ -39,6 +40,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
                     [--peer-timeout SECONDS]
                     [--keys FILE [--archive FILE]] [--require-signature]
+                    [--upgrade [--allow-major-upgrade]]
        ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
        ./install.sh --check [--role ...] [--host NAME]
        ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
@@ -77,6 +79,11 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                           (NAME.tar.asc over NAME.tar beside this folder) before anything else
   --archive FILE          the signed NAME.tar when it is not beside this folder
   --require-signature     refuse (exit 3) unless that signature was checked and is good
+  --upgrade               replace the installed releases with the bundle's (without it, a
+                          bundle with other versions prints the plan and exits 2); the
+                          previous install is kept for `PREFIX/bin/stormctl rollback`
+  --allow-major-upgrade   also across Storm major lines (0.x -> 1.x -> 2.x), after the
+                          stop-the-world procedure in the README
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -116,6 +123,8 @@ class Args(object):
         self.check = False
         self.uninstall = False
         self.purge = False
+        self.upgrade = False
+        self.allow_major_upgrade = False
         self.help = False
         self.given = []  # type: List[str]
 
@@ -176,6 +185,8 @@ def check_combinations(args):
         raise CommandLineError("--purge goes with --uninstall")
     if args.check and args.uninstall:
         raise CommandLineError("--check and --uninstall do not go together")
+    if args.allow_major_upgrade and not args.upgrade:
+        raise CommandLineError("--allow-major-upgrade goes with --upgrade")
     if args.check and args.dry_run:
         raise CommandLineError("--check changes nothing already; drop --dry-run")
     if args.uninstall:
