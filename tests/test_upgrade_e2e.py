@@ -73,7 +73,13 @@ def inventory(net: Network, zk: str) -> Path:
         "h2": ["zookeeper", "supervisor"],
         "h3": ["zookeeper", "supervisor"],
     }
-    lines = ["[cluster]", f'name = "rolling-{zk}"', 'storm = "1.2.4"', f'zookeeper = "{zk}"', ""]
+    lines = [
+        "[cluster]",
+        f'name = "rolling-{zk.replace(".", "-")}"',
+        'storm = "1.2.4"',
+        f'zookeeper = "{zk}"',
+        "",
+    ]
     for host in net.hosts:
         lines += [
             "[[host]]",
@@ -138,7 +144,7 @@ def java_home(host: Host) -> str:
 def zk_cli(host: Host, *words: str) -> subprocess.CompletedProcess[str]:
     """ZooKeeper's own client, from the release this host runs, against this host."""
     return host.run(
-        "env", f"JAVA_HOME={java_home(host)}", str(host.prefix / "zookeeper" / "bin" / "zkCli.sh"),
+        "env", f"JAVA_HOME={java_home(host)}", f"ZOO_LOG_DIR={host.prefix.parent}", str(host.prefix / "zookeeper" / "bin" / "zkCli.sh"),
         "-server", f"{host.address}:2181", *words, timeout=120,
     )  # fmt: skip
 
@@ -161,7 +167,7 @@ def zk_top(host: Host) -> str:
 def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
     mirror_dir: Path, wheelhouse: Path
 ) -> None:
-    with Network("bup", "10.231.9") as net:
+    with Network("bup", "10.231.63") as net:
         hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
         h1 = hosts[0]
         toml_a = inventory(net, "3.4.14")
