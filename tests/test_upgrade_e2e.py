@@ -143,10 +143,9 @@ def java_home(host: Host) -> str:
 
 def zk_cli(host: Host, *words: str) -> subprocess.CompletedProcess[str]:
     """ZooKeeper's own client, from the release this host runs, against this host."""
-    return host.run(
-        "env", f"JAVA_HOME={java_home(host)}", f"ZOO_LOG_DIR={host.prefix.parent}", str(host.prefix / "zookeeper" / "bin" / "zkCli.sh"),
-        "-server", f"{host.address}:2181", *words, timeout=120,
-    )  # fmt: skip
+    env = [f"JAVA_HOME={java_home(host)}", f"ZOO_LOG_DIR={host.prefix.parent}"]
+    cli = str(host.prefix / "zookeeper" / "bin" / "zkCli.sh")
+    return host.run("env", *env, cli, "-server", f"{host.address}:2181", *words, timeout=120)
 
 
 def stormctl(host: Host, *words: str) -> subprocess.CompletedProcess[str]:
