@@ -207,6 +207,13 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
             )
             assert zk_top(first) == before
 
+            # --dry-run shows the upgrade's steps and changes nothing.
+            dry = first.install(bundle_b, "--upgrade", "--dry-run")
+            assert dry.code == 0, dry
+            assert "would keep the previous install (" in dry.out, dry
+            assert "/data/zookeeper.before-3.8.4 (ZooKeeper's data as it was" in dry.out, dry
+            assert zk_top(first) == before and not (first.prefix / "state" / "previous").exists()
+
             started = time.time()
             for host in leader_last(hosts):
                 done = host.install(bundle_b, "--upgrade")
@@ -243,6 +250,16 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
                 assert status.returncode == 0, (host.name, status)
                 assert f"installed: {name_a} " in status.stdout
                 assert "previous:  none kept" in status.stdout
+            # --uninstall removes the package copy; --purge the copies of ZooKeeper's data too.
+            last = leader_last(hosts)[0]
+            gone = last.install(bundle_a, "--uninstall")
+            assert gone.code == 0, gone
+            assert sorted(p.name for p in last.prefix.iterdir()) == ["data", "logs", "state"]
+            assert sorted(p.name for p in (last.prefix / "data").iterdir()) == [
+                "storm", "zookeeper", "zookeeper.before-3.8.4"]  # fmt: skip
+            purged = last.install(bundle_a, "--uninstall", "--purge")
+            assert purged.code == 0, purged
+            assert not last.prefix.exists()
         finally:
             probe.stop()
         samples = len(probe.samples)
