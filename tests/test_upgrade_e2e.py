@@ -217,6 +217,7 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
             started = time.time()
             for host in leader_last(hosts):
                 done = host.install(bundle_b, "--upgrade")
+                print(f"--- {host.name}: install.sh --upgrade\n{done.err}{done.out}")
                 assert done.code == 0, (host.name, done)
                 assert "ZooKeeper leader  leader " in done.out, done
                 assert zk_top(host) == "releases/apache-zookeeper-3.8.4-bin"
@@ -236,6 +237,7 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
             started = time.time()
             for host in leader_last(hosts):
                 back = stormctl(host, "rollback")
+                print(f"--- {host.name}: stormctl rollback\n{back.stderr}{back.stdout}")
                 assert back.returncode == 0, (host.name, back.stdout, back.stderr)
                 assert "older line 3.4 (3.4.14)" in back.stderr, back.stderr
                 assert f"rolled back; {name_a} is the installed bundle" in back.stdout
