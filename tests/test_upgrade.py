@@ -162,3 +162,13 @@ def test_the_recipes_carry_the_line_facts() -> None:
     versions = ("3.4.14", "3.5.4", "3.5.5", "3.8.4")
     refuses = {v: bool(RecordedBundle("2.6.4", v).zookeeper["facts"].get(key)) for v in versions}
     assert refuses == {"3.4.14": False, "3.5.4": False, "3.5.5": True, "3.8.4": True}
+
+
+def test_an_upgrade_records_its_releases_only_when_it_restarts() -> None:
+    """Until previous.before_start the record keeps the old releases: a run that stopped
+    earlier is still an upgrade when run again (and takes ZooKeeper's copy then)."""
+    old = installed("1.2.4", "3.4.14")
+    p = plan("--role", "all", "--upgrade", record=old, listing=[])
+    assert upgrade.recorded_components(p, old) == old["components"]
+    first = plan("--role", "all")
+    assert upgrade.recorded_components(first, {})["zookeeper"]["version"] == "3.8.4"

@@ -97,9 +97,9 @@ class Installer(object):
             "releases": sorted(set(old.get("releases", []))),
             "files": dict(old.get("files", {})),
             "programs": dict(old.get("programs", {})),
-            # The releases, for the next run to tell an upgrade (upgrade.py), and the copies
-            # of ZooKeeper's data taken before upgrades (previous.py).
-            "components": upgrade.components_record(plan.components()),
+            # The releases, for the next run to tell an upgrade (upgrade.py; an upgrade records
+            # the new ones just before its restarts), and the copies of ZooKeeper's data.
+            "components": upgrade.recorded_components(plan, old),
             "zk_data_copies": list(old.get("zk_data_copies", [])),
             # What this installer created (folders relative to the prefix) and the logs it
             # configured: all that --uninstall --purge may remove besides the above.
@@ -142,7 +142,7 @@ class Installer(object):
             self.say_not_started()
             return None
         if plan.upgrade:
-            previous.copy_zk_data(self)
+            previous.before_start(self)
         self.start()
         if plan.dry_run:
             return None

@@ -13,7 +13,7 @@ from . import configs, health
 from .errors import say
 from .state import state_bytes
 from .system import read_bytes
-from .upgrade import ZK_DATA
+from .upgrade import ZK_DATA, components_record
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -24,6 +24,9 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 PREVIOUS = "state/previous"
 ZK_PROGRAM = configs.PROGRAM_NAMES["zookeeper"]
+# In the record from the start of an upgrade until its restarts: an earlier attempt kept the
+# previous install already.
+PENDING = "upgrade_pending"
 
 
 def versions_text(record):
@@ -37,10 +40,15 @@ def versions_text(record):
 def keep(inst):
     # type: (Installer) -> None
     """Copy what the record says this installation is, before the upgrade changes any of it;
-    replaces the copy of an earlier upgrade (one step back is kept)."""
+    replaces the copy of an earlier upgrade (one step back is kept). A run again after an
+    upgrade that stopped before its restarts keeps the copy that attempt made."""
     host = inst.host
     old = inst.old
     dest = host.abs(PREVIOUS)
+    inst.state[PENDING] = True
+    if old.get(PENDING) and os.path.isfile(os.path.join(dest, "installed.json")):
+        say("the previous install stays as an earlier attempt of this upgrade kept it in %s" % dest)
+        return
     host.change(
         "keep the previous install (%s: %s) in %s for `bin/stormctl rollback`"
         % ((old.get("bundle") or {}).get("name"), versions_text(old), dest)
@@ -73,28 +81,32 @@ def keep(inst):
         host.discard(scratch)
 
 
-def copy_zk_data(inst):
+def before_start(inst):
     # type: (Installer) -> None
-    """Stop this member and copy its data folder before it runs the new release (a downgrade
-    may need it back: ZOOKEEPER-1149, and 3.4 cannot replay 3.5-only transactions)."""
+    """Just before the restarts: stop this member and copy its data folder before it runs the
+    new release (a downgrade may need it back: ZOOKEEPER-1149, and 3.4 cannot replay 3.5-only
+    transactions), then record the new releases as the installed ones."""
     up = inst.plan.upgrade
-    if up is None or not up.zk_copy:
+    if up is None:
         return
     host = inst.host
-    src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
-    if os.path.lexists(dest):
-        say("keep %s: taken before an earlier attempt of this upgrade" % dest)
-    elif os.path.isdir(src):
-        if health.supervisord_state(inst.plan.socket) is not None:
-            host.change("stop %s to copy its data folder" % ZK_PROGRAM)
-            if not host.dry_run:
-                stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
-        host.command(
-            "copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest),
-            ["cp", "-a", src, dest],
-        )
-    if up.zk_copy not in inst.state["zk_data_copies"]:
-        inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
+    if up.zk_copy:
+        src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
+        if os.path.lexists(dest):
+            say("keep %s: taken before an earlier attempt of this upgrade" % dest)
+        elif os.path.isdir(src):
+            if health.supervisord_state(inst.plan.socket) is not None:
+                host.change("stop %s to copy its data folder" % ZK_PROGRAM)
+                if not host.dry_run:
+                    stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
+            host.command(
+                "copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest),
+                ["cp", "-a", src, dest],
+            )
+        if up.zk_copy not in inst.state["zk_data_copies"]:
+            inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
+    inst.state["components"] = components_record(inst.plan.components())
+    inst.state.pop(PENDING, None)
     inst.save_state()
 
 

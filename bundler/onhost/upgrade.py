@@ -40,6 +40,16 @@ def components_record(components):
     return dict((name, component_record(components[name])) for name in COMPONENTS)
 
 
+def recorded_components(plan, old):
+    # type: (Plan, Dict[str, Any]) -> Dict[str, Dict[str, Any]]
+    """What an installation records as its releases when it starts: an upgrade keeps the old
+    ones until previous.before_start, so that a run that fails before its restarts is still an
+    upgrade when it is run again (and copies ZooKeeper's data then)."""
+    if plan.upgrade is not None and old.get("components"):
+        return dict(old["components"])
+    return components_record(plan.components())
+
+
 def zk_copy_rel(version):
     # type: (str) -> str
     """The copy of ZooKeeper's data taken before this member first runs `version`."""
