@@ -132,3 +132,18 @@ def test_stormctl_refuses_what_it_does_not_know(upgraded: Path) -> None:
     assert extra.returncode == 2
     assert "expected no arguments or --timeout SECONDS, found --now" in extra.stderr
     assert (upgraded / "state" / "previous" / "installed.json").is_file()
+
+
+def test_going_back_a_zookeeper_line_says_how_to_return_to_the_copy(upgraded: Path) -> None:
+    prefix = upgraded
+    copy = prefix / "data" / "zookeeper.before-3.8.4"
+    copy.mkdir(parents=True)
+    done = stormctl(prefix, sys.executable, "rollback")
+    assert done.returncode == 0, done
+    assert "The data folder stays as it is, this is not guessed further" in done.stderr
+    assert (
+        f"{prefix}/bin/stormctl stop zookeeper; mv {prefix}/data/zookeeper "
+        f"{prefix}/data/zookeeper.after-3.8.4; cp -a {copy} {prefix}/data/zookeeper; "
+        f"{prefix}/bin/stormctl start zookeeper"
+    ) in done.stderr
+    assert copy.is_dir() and not (prefix / "data" / "zookeeper").exists()  # nothing swapped

@@ -227,6 +227,7 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
             assert "kept" in zk_cli(h1, "get", ZNODE).stdout
             for host in hosts:
                 status = stormctl(host, "status")
+                print(f"--- {host.name}: stormctl status\n{status.stdout}")
                 assert status.returncode == 0, (host.name, status)
                 assert f"installed: {name_b} " in status.stdout, status.stdout
                 assert "zookeeper 3.8.4" in status.stdout
