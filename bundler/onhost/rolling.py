@@ -54,7 +54,7 @@ def wait_ensemble(servers, port, me, timeout, labels=None):
             name = (labels or {}).get(leader)
             shown = "%s (%s:%d)" % (name, leader, port) if name and name != leader else (
                 "%s:%d" % (leader, port))  # fmt: skip
-            return "%-17s leader %s; %s\n" % ("ZooKeeper leader", shown, detail)
+            return "%-17s %s; members: %s\n" % ("ZooKeeper leader", shown, detail)
         waited = time.time() - start
         if timeout <= 0:  # --peer-timeout 0: report, do not wait
             return "%-17s NOT READY: %s\n" % ("ZooKeeper leader", detail)
