@@ -29,6 +29,11 @@ def installed(storm: str, zookeeper: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def running(storm: str, zookeeper: str, *flags: str) -> dict[str, str]:
+    """The fingerprints of what runs after an install of this pair with these flags."""
+    return upgrade.fingerprints(plan(*flags, storm=storm, zookeeper=zookeeper))
+
+
 def plan(
     *flags: str,
     storm: str = "1.2.4",
@@ -63,11 +68,14 @@ def test_first_install_and_old_records_are_no_upgrade() -> None:
 
 
 def test_other_versions_print_the_plan_and_need_upgrade(capsys: pytest.CaptureFixture[str]) -> None:
-    p = plan("--role", "all", record=installed("1.2.4", "3.4.14"), listing=["snapshot.0"])
+    # What runs: as the bundle would start it, but for ZooKeeper's release.
+    programs = {**running("1.2.4", "3.8.4", "--role", "all"), "zookeeper": "on 3.4.14"}
+    record = installed("1.2.4", "3.4.14", programs=programs)
+    p = plan("--role", "all", record=record, listing=["snapshot.0"])
     up = p.upgrade
     assert up is not None
     assert up.changes == [("zookeeper", "3.4.14", "3.8.4")]
-    # Only ZooKeeper's release changes: only it restarts; the data is copied first.
+    # Only ZooKeeper was started with something else: only it restarts; its data is copied.
     assert up.restarts == ["zookeeper"]
     assert up.zk_copy == "data/zookeeper.before-3.8.4"
     with pytest.raises(UsageError) as refused:
@@ -96,9 +104,13 @@ def test_restart_order_follows_the_programs_zookeeper_first() -> None:
     up = p.upgrade
     assert up is not None and up.major is None  # 1.1 -> 1.2: same line, rolling
     assert up.changes == [("zookeeper", "3.4.14", "3.8.4"), ("storm", "1.1.3", "1.2.4")]
-    assert up.restarts == list(p.program_order)
-    assert up.restarts[0] == "zookeeper"
-    # A Storm-only change on a worker host restarts only its Storm daemons.
+    # Nothing recorded as running: everything restarts, ZooKeeper first.
+    assert up.restarts == list(p.program_order) and up.restarts[0] == "zookeeper"
+    # What is started as before is not restarted; the others keep the start order.
+    programs = {**running("1.2.4", "3.8.4", "--role", "all"), "zookeeper": "old", "storm-ui": "old"}
+    q = plan("--role", "all", record=installed("1.1.3", "3.4.14", programs=programs), listing=[])
+    assert q.upgrade is not None and q.upgrade.restarts == ["zookeeper", "storm-ui"]
+    # A worker host has no ZooKeeper data to copy.
     w = plan("--role", "supervisor", record=installed("1.1.3", "3.8.4"))
     assert w.upgrade is not None and w.upgrade.restarts == ["storm-supervisor"]
     assert w.upgrade.zk_copy is None

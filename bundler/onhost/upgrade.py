@@ -9,7 +9,7 @@ from __future__ import absolute_import, print_function
 import sys
 
 from .errors import PrerequisitesMissing, UsageError
-from .roles import ROLE_OF
+from .supervisord import parse_conf
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -126,11 +126,12 @@ def snapshot_check(listing, new_facts):
     )
 
 
-def decide(installed, components, roles, program_order, zk_listing):
+def decide(installed, components, roles, restarts, zk_listing):
     # type: (Optional[Dict[str, Any]], Dict[str, Dict[str, Any]], List[str], List[str], Any) -> Optional[Upgrade]
     """None when nothing was installed here, or the record predates component records, or the
     bundle's releases are the installed ones; else the Upgrade. `installed` is the state
-    record's `components`, `components` the bundle's (link name -> manifest component)."""
+    record's `components`, `components` the bundle's (link name -> manifest component),
+    `restarts` the programs whose fingerprint changes, in start order."""
     if not installed:
         return None
     up = Upgrade()
@@ -146,11 +147,7 @@ def decide(installed, components, roles, program_order, zk_listing):
     group_old = storm_old.get("upgrade_group")
     if up.changed("storm") and group_old and group_new and group_old != group_new:
         up.major = (str(group_old), str(group_new))
-    projects = set(name for name, _, _ in up.changes)
-    up.restarts = [
-        n for n in program_order if ("zookeeper" if ROLE_OF.get(n) == "zookeeper" else "storm")
-        in projects
-    ]  # fmt: skip
+    up.restarts = list(restarts)
     if "zookeeper" in roles and up.changed("zookeeper"):
         up.zk_copy = zk_copy_rel(components["zookeeper"]["version"])
         up.snapshot_problem = snapshot_check(zk_listing, components["zookeeper"].get("facts") or {})
@@ -163,11 +160,39 @@ def decide_for(plan):
     of ZooKeeper's data folder."""
     if not plan.installed_here():
         return None
-    installed = (plan.state or {}).get("components")
+    state = plan.state or {}
+    installed = state.get("components")
+    if not installed:
+        return None
     listing = None
-    if installed and "zookeeper" in plan.roles:
+    if "zookeeper" in plan.roles:
         listing = plan.ask().listing("%s/%s/version-2" % (plan.prefix, ZK_DATA))
-    return decide(installed, plan.components(), plan.roles, plan.program_order, listing)
+    return decide(installed, plan.components(), plan.roles, restarts(plan, state), listing)
+
+
+def restarts(plan, state):
+    # type: (Plan, Dict[str, Any]) -> List[str]
+    """The programs the installer will restart, in its order: those whose fingerprint (what
+    they were started with) differs from the record's."""
+    old = state.get("programs") or {}
+    new = fingerprints(plan)
+    return [name for name in plan.program_order if old.get(name) != new[name]]
+
+
+def fingerprints(plan):
+    # type: (Plan) -> Dict[str, str]
+    """{program: fingerprint} as Installer.configs computes them for this plan."""
+    from .apply import fingerprint, program_component  # here: apply.py imports this module
+
+    conf = parse_conf(plan.conf_text)
+    jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
+    found = {}
+    for name in plan.program_order:
+        project = program_component(name)
+        found[name] = fingerprint(
+            conf["program:" + name], project, plan.bundle.components[project], plan.rendered, jdk
+        )
+    return found
 
 
 def gate(up, prefix, roles, args):
