@@ -105,6 +105,7 @@ def test_rollback_restores_files_links_and_record_once(upgraded: Path, python: s
         done.stderr
     )
     assert "supervisord does not run: nothing restarted" in done.stdout
+    assert all(line.startswith("stormctl rollback: ") for line in done.stderr.splitlines())
     zoo = prefix / "etc" / "zookeeper" / "zoo.cfg"
     assert zoo.read_text() == "old\n" and stat.S_IMODE(zoo.stat().st_mode) == 0o640
     assert not (prefix / "etc" / "zookeeper" / "only-new.cfg").exists()

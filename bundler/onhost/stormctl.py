@@ -7,7 +7,7 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from .errors import EXIT_INTERRUPTED, EXIT_USAGE, InstallError
+from .errors import EXIT_INTERRUPTED, EXIT_USAGE, VOICE, InstallError
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -62,6 +62,7 @@ def main(argv=None, prefix=None):
         )
         return EXIT_USAGE
     run = SUBCOMMANDS[argv[0]][0]
+    VOICE[0] = "stormctl %s" % argv[0]
     try:
         code = run(prefix or prefix_of_package(), argv[1:])  # type: int
     except InstallError as exc:
