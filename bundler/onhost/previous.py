@@ -73,6 +73,11 @@ def keep(inst):
             for name in old.get("links", [])
             if os.path.islink(host.abs(name))
         )
+        unit = old.get("unit")
+        if unit and os.path.isfile(unit):  # the systemd unit lives outside the prefix
+            st = os.lstat(unit)
+            host._atomic(os.path.join(scratch, "unit"), read_bytes(unit), st.st_mode & 0o777,
+                         None, None)  # fmt: skip
         text = json.dumps(links, indent=2, sort_keys=True) + "\n"
         host._atomic(os.path.join(scratch, "links.json"), text.encode("utf-8"), 0o600, None, None)
         host._atomic(os.path.join(scratch, "installed.json"), state_bytes(old), 0o600, None, None)

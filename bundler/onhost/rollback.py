@@ -155,6 +155,12 @@ def restore(prefix, kept, cur, timeout):
             files[rel] = cur["files"][rel]
         elif not rel.startswith("data/"):
             host.remove(host.abs(rel))
+    # The systemd unit (outside the prefix), as the previous install had it.
+    unit, unit_copy = old.get("unit"), os.path.join(kept, "unit")
+    same_unit = unit and os.path.isfile(unit_copy) and unit == cur.get("unit")
+    mode = stat.S_IMODE(os.lstat(unit_copy).st_mode) if same_unit else 0
+    if same_unit and host.write(str(unit), read_bytes(unit_copy), mode):
+        host.command("reload systemd's units", ["systemctl", "daemon-reload"])
     for name, target in sorted(links.items()):
         host.symlink(name, target)
     for name in sorted(set(cur.get("links") or []) - set(links)):
