@@ -18,9 +18,10 @@ import pytest
 
 from bundler.onhost import selfcopy
 from bundler.onhost.state import state_bytes
+from bundles import PYENV
 
 ROOT = Path(__file__).resolve().parents[1]
-PYENV_27 = sorted(Path(os.path.expanduser("~/.pyenv/versions")).glob("2.7*/bin/python"))
+PYENV_27 = sorted(PYENV.glob("2.7*/bin/python"))
 PYTHONS = [sys.executable] + [str(p) for p in PYENV_27[:1]]
 
 
