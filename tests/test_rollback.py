@@ -132,7 +132,7 @@ def test_stormctl_refuses_what_it_does_not_know(upgraded: Path) -> None:
     assert wrong.stderr == "stormctl: expected one of check, rollback, status, found rollforward\n"
     extra = stormctl(upgraded, sys.executable, "rollback", "--now")
     assert extra.returncode == 2
-    assert "expected no arguments or --timeout SECONDS, found --now" in extra.stderr
+    assert "expected [--timeout SECONDS] [--allow-major-rollback], found --now" in extra.stderr
     assert (upgraded / "state" / "previous" / "installed.json").is_file()
 
 
@@ -149,3 +149,24 @@ def test_going_back_a_zookeeper_line_says_how_to_return_to_the_copy(upgraded: Pa
         f"{prefix}/bin/stormctl start zookeeper"
     ) in done.stderr
     assert copy.is_dir() and not (prefix / "data" / "zookeeper").exists()  # nothing swapped
+
+
+def test_going_back_a_major_storm_line_needs_saying_so(upgraded: Path) -> None:
+    record = json.loads((upgraded / "state" / "installed.json").read_text())
+    record["components"]["storm"]["upgrade_group"] = "2.x"
+    (upgraded / "state" / "installed.json").write_bytes(state_bytes(record))
+    kept = upgraded / "state" / "previous" / "installed.json"
+    old = json.loads(kept.read_text())
+    old["components"]["storm"]["upgrade_group"] = "1.x"
+    kept.write_bytes(state_bytes(old))
+    refused = stormctl(upgraded, sys.executable, "rollback")
+    assert refused.returncode == 2, refused
+    assert refused.stderr == (
+        "stormctl rollback: error: Storm 2.x -> 1.x goes back across a major line, which cannot "
+        "be done host by host either; follow the stop-the-world procedure (README, 'Upgrades: "
+        "major Storm lines'), then run again with --allow-major-rollback\n"
+    )
+    assert kept.is_file() and (upgraded / "etc" / "zookeeper" / "zoo.cfg").read_text() == "new\n"
+    done = stormctl(upgraded, sys.executable, "rollback", "--allow-major-rollback")
+    assert done.returncode == 0, done
+    assert not kept.exists()

@@ -21,7 +21,7 @@ from .roles import ROLE_OF
 from .state import load_state, state_bytes
 from .supervisord import parse_conf
 from .system import read_bytes, read_or_none
-from .upgrade import ZK_DATA, zk_copy_rel
+from .upgrade import MAJOR_PROCEDURE, ZK_DATA, zk_copy_rel
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -32,12 +32,27 @@ DEFAULT_PEER_TIMEOUT = 300
 
 
 def parse(args):
-    # type: (List[str]) -> int
-    if not args:
-        return DEFAULT_TIMEOUT
-    if len(args) == 2 and args[0] == "--timeout" and args[1].isdigit():
-        return int(args[1])
-    raise UsageError("expected no arguments or --timeout SECONDS, found %s" % " ".join(args))
+    # type: (List[str]) -> Tuple[int, bool]
+    """(timeout, --allow-major-rollback) from `[--timeout SECONDS] [--allow-major-rollback]`."""
+    rest = list(args)
+    allow = "--allow-major-rollback" in rest
+    if allow:
+        rest.remove("--allow-major-rollback")
+    if not rest:
+        return DEFAULT_TIMEOUT, allow
+    if len(rest) == 2 and rest[0] == "--timeout" and rest[1].isdigit():
+        return int(rest[1]), allow
+    raise UsageError(
+        "expected [--timeout SECONDS] [--allow-major-rollback], found %s" % " ".join(args)
+    )
+
+
+def major_change(cur, old):
+    # type: (Dict[str, Any], Dict[str, Any]) -> Optional[Tuple[str, str]]
+    """Storm's upgrade groups (recipes' upgrade_group) when going back crosses a major line."""
+    now = ((cur.get("components") or {}).get("storm") or {}).get("upgrade_group")
+    then = ((old.get("components") or {}).get("storm") or {}).get("upgrade_group")
+    return (str(now), str(then)) if now and then and now != then else None
 
 
 def load_json(path, what):
@@ -109,7 +124,7 @@ def lock(prefix):
 
 def rollback(prefix, args):
     # type: (str, List[str]) -> int
-    timeout = parse(args)
+    timeout, allow_major = parse(args)
     cur = load_state(prefix)
     if not cur or cur.get("uninstalled"):
         raise InstallError("nothing installed at %s (no state/installed.json)" % prefix)
@@ -119,14 +134,21 @@ def rollback(prefix, args):
         return EXIT_OK
     held = lock(prefix)
     try:
-        return restore(prefix, kept, cur, timeout)
+        return restore(prefix, kept, cur, timeout, allow_major)
     finally:
         held.close()
 
 
-def restore(prefix, kept, cur, timeout):
-    # type: (str, str, Dict[str, Any], int) -> int
+def restore(prefix, kept, cur, timeout, allow_major):
+    # type: (str, str, Dict[str, Any], int, bool) -> int
     old = load_json(os.path.join(kept, "installed.json"), "the previous state record")
+    major = major_change(cur, old)
+    if major and not allow_major:
+        raise UsageError(
+            "Storm %s -> %s goes back across a major line, which cannot be done host by host "
+            "either; follow the stop-the-world procedure (%s), then run again with "
+            "--allow-major-rollback" % (major[0], major[1], MAJOR_PROCEDURE)
+        )
     links = load_json(os.path.join(kept, "links.json"), "the previous links")
     owner = (os.geteuid(), os.getegid()) if os.geteuid() == 0 else (None, None)
     host = Host(prefix, False, owner, owner, created_before(cur))
