@@ -7,7 +7,18 @@ import os
 import pwd
 import time
 
-from . import archive, check, health, normalize, pristine, wheels
+from . import (
+    archive,
+    check,
+    health,
+    normalize,
+    previous,
+    pristine,
+    rolling,
+    selfcopy,
+    upgrade,
+    wheels,
+)
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
 from .healthcheck import check_health
@@ -26,7 +37,8 @@ from .supervisord import (
     stop_supervisord,
     unit_name,
 )
-from .system import clean_env, read_bytes, read_or_none, run, sha256_bytes, to_bytes, which
+from .system import clean_env, read_bytes, read_or_none, sha256_bytes, to_bytes
+from .users import create_user
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -52,37 +64,6 @@ STORM_DIR_FILES = ("etc/storm/",)
 SYSTEMD_DIR = "/etc/systemd/system"
 
 # --- the steps ---
-
-
-def nologin_shell():
-    # type: () -> str
-    for shell in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false"):
-        if os.path.exists(shell):
-            return shell
-    return "/bin/false"
-
-
-def create_user(host, name):
-    # type: (Host, str) -> None
-    shell = nologin_shell()
-    if which("useradd"):
-        cmd = ["useradd", "--system", "--user-group", "--no-create-home"]
-        cmd += ["--home-dir", "/nonexistent", "--shell", shell, name]
-        host.command("create service user %s (useradd --system)" % name, cmd)
-        return
-    # Debian's adduser, then BusyBox's.
-    debian = ["adduser", "--system", "--group", "--no-create-home", "--home", "/nonexistent"]
-    debian += ["--shell", shell, name]
-    host.change("create service user %s (adduser)" % name)
-    if host.dry_run:
-        return
-    code, out = run(debian)
-    if code != 0:
-        code, out = run(["adduser", "-S", "-D", "-H", "-h", "/nonexistent", "-s", shell, name])
-        if code == 0 and not ids_of(name):
-            code = 1
-        if code != 0:
-            raise InstallError("cannot create user %s with adduser: %s" % (name, out.strip()))
 
 
 def program_component(name):
@@ -160,6 +141,10 @@ class Installer(object):
             "releases": sorted(set(old.get("releases", []))),
             "files": dict(old.get("files", {})),
             "programs": dict(old.get("programs", {})),
+            # The releases, for the next run to tell an upgrade (upgrade.py; an upgrade records
+            # the new ones just before its restarts), and the copies of ZooKeeper's data.
+            "components": upgrade.recorded_components(plan, old),
+            "zk_data_copies": list(old.get("zk_data_copies", [])),
             # What this installer created (folders relative to the prefix) and the logs it
             # configured: all that --uninstall --purge may remove besides the above.
             "created": [],
@@ -184,11 +169,14 @@ class Installer(object):
         for rel, mode in PREFIX_DIRS:
             self.host.ensure_dir(rel, mode)
         self.lock()
+        if plan.upgrade:
+            previous.keep(self)
         self.save_state()
         self.python_env()
         self.releases()
         self.save_state()
         self.configs()
+        selfcopy.install_package(self)
         if plan.init == "systemd":
             self.systemd_unit()
         else:
@@ -197,13 +185,15 @@ class Installer(object):
         if plan.args.no_start:
             self.say_not_started()
             return None
+        if plan.upgrade:
+            previous.before_start(self)
         self.start()
         if plan.dry_run:
             return None
         self.state["programs"] = dict(self.fingerprints)
         self.save_state()
         try:
-            return check_health(plan)
+            return check_health(plan) + rolling.after_start(plan)
         except Unhealthy as exc:
             failed = exc
         raise Unhealthy("%s\n%s" % (failed, self.left_running()))
@@ -432,6 +422,7 @@ class Installer(object):
             self.conf_changed = self.conf_changed or (changed and rel == conf_rel)
             self.track(rel, content)
         keep = set(["etc/web-password", "python/interpreter"] + [r for r, _, _ in plan.rendered])
+        keep |= set(r for r in self.state["files"] if r.startswith(selfcopy.LIB))
         for rel in sorted(set(self.state["files"]) - keep):
             host.remove(host.abs(rel))
             del self.state["files"][rel]

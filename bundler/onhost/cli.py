@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from . import bundlesig
+from . import bundlesig, upgrade
 from .apply import Installer
 from .bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
@@ -77,6 +77,7 @@ def main(argv=None):
     )
     for note in plan.notes:
         say(note)
+    upgrade.gate(plan.upgrade, plan.prefix, plan.roles, args)
     if args.check:
         say("preflight ok: this host can take %s into %s" % (bundle.name, plan.prefix))
         installed = (plan.state or {}).get("bundle") or {}

@@ -54,9 +54,13 @@ class Unhealthy(InstallError):
     exit_code = EXIT_UNHEALTHY
 
 
+# Who speaks on stderr: the installer, or `stormctl SUB` (stormctl.py sets it).
+VOICE = ["install"]
+
+
 def say(message):
     # type: (str) -> None
-    sys.stderr.write("install: %s\n" % message)
+    sys.stderr.write("%s: %s\n" % (VOICE[0], message))
     sys.stderr.flush()
 
 

@@ -22,13 +22,14 @@ VALUE_FLAGS = (
 )  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
-    "--help", "-h",
+    "--help", "-h", "--upgrade", "--allow-major-upgrade",
 )  # fmt: skip
 # Flags that mean an installation; --uninstall takes none of them.
 INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
-    "--peer-timeout", "--keys", "--archive", "--require-signature",
+    "--peer-timeout", "--keys", "--archive", "--require-signature", "--upgrade",
+    "--allow-major-upgrade",
 )  # fmt: skip
 
 USAGE = """\
@@ -41,6 +42,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--keys FILE [--archive FILE]] [--require-signature]
                     [--storm-option KEY=VALUE]... [--zk-option KEY=VALUE]...
                     [--childopts DAEMON=OPTS]... [--allow-unknown-key KEY]...
+                    [--upgrade [--allow-major-upgrade]]
        ./install.sh [--host NAME] [other options]     with a bundle built with --cluster
        ./install.sh --check [--role ...] [--host NAME]
        ./install.sh --uninstall [--purge] [--prefix DIR] [--host NAME] [--dry-run]
@@ -92,6 +94,11 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                           does not list it (a plugin's key); repeatable
                           Like every flag, these describe this run: a re-run without them
                           removes the keys they added (and restarts what reads them)
+  --upgrade               replace the installed releases with the bundle's (without it, a
+                          bundle with other versions prints the plan and exits 2); the
+                          previous install is kept for `PREFIX/bin/stormctl rollback`
+  --allow-major-upgrade   also across Storm major lines (0.x -> 1.x -> 2.x), after the
+                          stop-the-world procedure in the README
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -131,6 +138,8 @@ class Args(object):
         self.check = False
         self.uninstall = False
         self.purge = False
+        self.upgrade = False
+        self.allow_major_upgrade = False
         self.help = False
         # The repeatable options (extras.OPTION_FLAGS), in the order given.
         self.storm_option = []  # type: List[str]
@@ -208,6 +217,8 @@ def check_combinations(args):
         raise CommandLineError("--purge goes with --uninstall")
     if args.check and args.uninstall:
         raise CommandLineError("--check and --uninstall do not go together")
+    if args.allow_major_upgrade and not args.upgrade:
+        raise CommandLineError("--allow-major-upgrade goes with --upgrade")
     if args.check and args.dry_run:
         raise CommandLineError("--check changes nothing already; drop --dry-run")
     if args.uninstall:

@@ -33,6 +33,10 @@ PREFIX_DIRS = (
     ("etc/storm", 0o755),
     ("etc/systemd", 0o755),
     ("bin", 0o755),
+    # The installer's own package, for bin/stormctl status|check|rollback (selfcopy.py).
+    ("lib", 0o755),
+    ("lib/onhost", 0o755),
+    ("lib/onhost/templates", 0o755),
     ("state", 0o700),
     ("data", 0o750),
     ("data/zookeeper", 0o750),
@@ -149,6 +153,8 @@ def purge_paths(state):
     prefix = state.get("prefix") or ""
     created = created_before(state)
     paths = [os.path.join(prefix, rel) for rel in SERVICE_TREES if rel in created]
+    # Copies of ZooKeeper's data taken before upgrades (previous.py): the installer made them.
+    paths += [os.path.join(prefix, rel) for rel in state.get("zk_data_copies", [])]
     for log in state.get("logs", []):
         paths.append(log)
         paths += ["%s.%d" % (log, n) for n in range(1, LOG_BACKUPS + 1)]

@@ -9,7 +9,7 @@ import hashlib
 import os
 import re
 
-from . import cluster, configs, contract, extras, preflight
+from . import cluster, configs, contract, extras, preflight, upgrade
 from .errors import UsageError
 from .facts import default_prefix
 from .ownership import prefix_problem
@@ -110,6 +110,7 @@ def make_plan(args, bundle, facts):
     preflight.check(plan)
     if not plan.problems and plan.roles:
         plan.render()
+        plan.upgrade = upgrade.decide_for(plan)
     plan.freeze()
     return plan
 
@@ -169,6 +170,9 @@ class Plan(object):
         self.pidfile = ""
         self.logfile = ""
         self.program_order = []  # type: List[str]
+        # Another release than the installed one (upgrade.py), None for a first install or the
+        # same releases again.
+        self.upgrade = None  # type: Optional[upgrade.Upgrade]
         # Where (this host's inventory entry may say), and what an earlier run recorded there.
         found = identify_host(args, bundle, facts)
         self.entry = found[0]

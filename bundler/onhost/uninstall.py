@@ -72,6 +72,8 @@ def uninstall(args, bundle):
         host.remove(host.abs("state/installed.json"))
     else:
         kept = dict((k, state.get(k)) for k in ("schema", "prefix", "user", "user_created"))
+        if state.get("zk_data_copies"):  # for a later --purge
+            kept["zk_data_copies"] = state["zk_data_copies"]
         kept["created"] = sorted(created_before(state))
         kept["links"] = []
         kept["logs"] = state.get("logs", [])
@@ -138,5 +140,12 @@ def remove_installation(host, state, args):
             host.remove(host.abs(link))
     for top in state.get("releases", []):
         host.remove(host.abs("releases/" + top))
-    for rel in ("python/site", "run/supervisord.sock", "run/supervisord.pid", pristine.FOLDER):
+    # state/previous: the install an upgrade replaced, kept for `stormctl rollback`.
+    for rel in (
+        "python/site",
+        "run/supervisord.sock",
+        "run/supervisord.pid",
+        pristine.FOLDER,
+        "state/previous",
+    ):
         host.remove(host.abs(rel))

@@ -1,0 +1,124 @@
+"""The previous install, kept by an upgrade for `stormctl rollback`: PREFIX/state/previous/
+holds the old installed.json, a copy of every file it had generated (modes and owners kept:
+some are 0600) and the targets its links pointed at. The old releases stay in releases/.
+Before ZooKeeper first runs a new release its data folder is copied beside it."""
+
+from __future__ import absolute_import, print_function
+
+import json
+import os
+import stat
+
+from . import configs, health
+from .errors import say
+from .state import state_bytes
+from .system import read_bytes
+from .upgrade import ZK_DATA, components_record
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional  # noqa: F401
+
+    from .apply import Installer  # noqa: F401
+    from .host import Host  # noqa: F401
+
+PREVIOUS = "state/previous"
+ZK_PROGRAM = configs.PROGRAM_NAMES["zookeeper"]
+# In the record from the start of an upgrade until its restarts: an earlier attempt kept the
+# previous install already.
+PENDING = "upgrade_pending"
+
+
+def versions_text(record):
+    # type: (Dict[str, Any]) -> str
+    comps = record.get("components") or {}
+    return ", ".join(
+        "%s %s" % (name, comps[name]["version"]) for name in sorted(comps) if comps.get(name)
+    )
+
+
+def keep(inst):
+    # type: (Installer) -> None
+    """Copy what the record says this installation is, before the upgrade changes any of it;
+    replaces the copy of an earlier upgrade (one step back is kept). A run again after an
+    upgrade that stopped before its restarts keeps the copy that attempt made."""
+    host = inst.host
+    old = inst.old
+    dest = host.abs(PREVIOUS)
+    inst.state[PENDING] = True
+    if old.get(PENDING) and os.path.isfile(os.path.join(dest, "installed.json")):
+        say("the previous install stays as an earlier attempt of this upgrade kept it in %s" % dest)
+        return
+    host.change(
+        "keep the previous install (%s: %s) in %s for `bin/stormctl rollback`"
+        % ((old.get("bundle") or {}).get("name"), versions_text(old), dest)
+    )
+    if host.dry_run:
+        return
+    scratch = "%s.new-%d" % (dest, os.getpid())
+    host.discard(scratch)
+    os.mkdir(scratch, 0o700)
+    try:
+        for rel in sorted(old.get("files", {})):
+            src = host.abs(rel)
+            if os.path.islink(src) or not os.path.isfile(src):
+                continue
+            st = os.lstat(src)
+            path = os.path.join(scratch, "files", *rel.split("/"))
+            if not os.path.isdir(os.path.dirname(path)):
+                os.makedirs(os.path.dirname(path), 0o700)
+            host._atomic(path, read_bytes(src), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        links = dict(
+            (name, os.readlink(host.abs(name)))
+            for name in old.get("links", [])
+            if os.path.islink(host.abs(name))
+        )
+        unit = old.get("unit")
+        if unit and os.path.isfile(unit):  # the systemd unit lives outside the prefix
+            st = os.lstat(unit)
+            host._atomic(os.path.join(scratch, "unit"), read_bytes(unit), st.st_mode & 0o777,
+                         None, None)  # fmt: skip
+        text = json.dumps(links, indent=2, sort_keys=True) + "\n"
+        host._atomic(os.path.join(scratch, "links.json"), text.encode("utf-8"), 0o600, None, None)
+        host._atomic(os.path.join(scratch, "installed.json"), state_bytes(old), 0o600, None, None)
+        host.swap_in(scratch, dest)
+    finally:
+        host.discard(scratch)
+
+
+def before_start(inst):
+    # type: (Installer) -> None
+    """Just before the restarts: stop this member and copy its data folder before it runs the
+    new release (a downgrade may need it back: ZOOKEEPER-1149, and 3.4 cannot replay 3.5-only
+    transactions), then record the new releases as the installed ones."""
+    up = inst.plan.upgrade
+    if up is None:
+        return
+    host = inst.host
+    if up.zk_copy:
+        src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
+        if os.path.lexists(dest):
+            say("keep %s: taken before an earlier attempt of this upgrade" % dest)
+        elif os.path.isdir(src):
+            if health.supervisord_state(inst.plan.socket) is not None:
+                host.change("stop %s to copy its data folder" % ZK_PROGRAM)
+                if not host.dry_run:
+                    stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
+            host.command(
+                "copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest),
+                ["cp", "-a", src, dest],
+            )
+        if up.zk_copy not in inst.state["zk_data_copies"]:
+            inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
+    inst.state["components"] = components_record(inst.plan.components())
+    inst.state.pop(PENDING, None)
+    inst.save_state()
+
+
+def stop_program(proxy, name):
+    # type: (Any, str) -> None
+    try:
+        proxy.supervisor.stopProcess(name, True)
+    except health.Fault as exc:
+        if "NOT_RUNNING" not in exc.faultString and "BAD_NAME" not in exc.faultString:
+            raise

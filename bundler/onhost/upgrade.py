@@ -1,0 +1,223 @@
+"""Upgrades, decided: what the state record says is installed against what the bundle brings.
+Pure (the plan's facts are its only view of the host); apply.py and previous.py carry it out.
+
+The facts come from the recipes through the manifest: Storm's `upgrade_group` (releases that
+can replace each other one host at a time) and ZooKeeper's `refuses_logs_without_snapshot`."""
+
+from __future__ import absolute_import, print_function
+
+import sys
+
+from .errors import PrerequisitesMissing, UsageError
+from .supervisord import parse_conf
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
+    from .plan import Plan  # noqa: F401
+
+COMPONENTS = ("zookeeper", "storm")
+ZK_DATA = "data/zookeeper"
+# Where the README tells the stop-the-world procedure.
+MAJOR_PROCEDURE = "README, 'Upgrades: major Storm lines'"
+
+
+def component_record(component):
+    # type: (Dict[str, Any]) -> Dict[str, Any]
+    """What the state record keeps of a manifest component, for the next run to compare."""
+    facts = component.get("facts") or {}
+    return {
+        "version": component["version"],
+        "line": component.get("line"),
+        "top": component["top"],
+        "upgrade_group": facts.get("upgrade_group"),
+    }
+
+
+def components_record(components):
+    # type: (Dict[str, Dict[str, Any]]) -> Dict[str, Dict[str, Any]]
+    return dict((name, component_record(components[name])) for name in COMPONENTS)
+
+
+def recorded_components(plan, old):
+    # type: (Plan, Dict[str, Any]) -> Dict[str, Dict[str, Any]]
+    """What an installation records as its releases when it starts: an upgrade keeps the old
+    ones until previous.before_start, so that a run that fails before its restarts is still an
+    upgrade when it is run again (and copies ZooKeeper's data then)."""
+    if plan.upgrade is not None and old.get("components"):
+        return dict(old["components"])
+    return components_record(plan.components())
+
+
+def zk_copy_rel(version):
+    # type: (str) -> str
+    """The copy of ZooKeeper's data taken before this member first runs `version`."""
+    return "%s.before-%s" % (ZK_DATA, version)
+
+
+class Upgrade(object):
+    """The decisions of one upgrade: per component from -> to, which programs restart and in
+    which order, the Storm major-line change (if any), where ZooKeeper's data is copied and
+    what its data folder says about the snapshot trap."""
+
+    def __init__(self):
+        # type: () -> None
+        self.changes = []  # type: List[Tuple[str, str, str]]
+        self.major = None  # type: Optional[Tuple[str, str]]
+        self.restarts = []  # type: List[str]
+        self.zk_copy = None  # type: Optional[str]
+        self.snapshot_problem = None  # type: Optional[str]
+
+    def changed(self, name):
+        # type: (str) -> bool
+        return any(c[0] == name for c in self.changes)
+
+    def lines(self, prefix, roles):
+        # type: (str, List[str]) -> List[str]
+        out = ["upgrade plan for %s:" % prefix]
+        for name, old, new in self.changes:
+            out.append("  %-9s %s -> %s (new release beside the old one in releases/)" % (
+                name, old, new))  # fmt: skip
+        if self.major:
+            out.append(
+                "  Storm %s -> %s is a major-line change: not a rolling upgrade (%s)"
+                % (self.major[0], self.major[1], MAJOR_PROCEDURE)
+            )
+        out.append("  restart, in this order: %s" % (", ".join(self.restarts) or "nothing"))
+        kept = ["data/", "logs/"]
+        out.append("  kept: %s; configs are rendered again" % ", ".join(kept))
+        if self.zk_copy:
+            out.append(
+                "  before ZooKeeper restarts on the new release its data folder is copied to "
+                "%s/%s (for a rollback)" % (prefix, self.zk_copy)
+            )
+        if self.snapshot_problem:
+            out.append("  ZooKeeper data: %s" % self.snapshot_problem)
+        out.append(
+            "  the previous install (links, generated files, state) is kept in %s/state/previous "
+            "for `%s/bin/stormctl rollback`" % (prefix, prefix)
+        )
+        if "zookeeper" in roles:
+            out.append(
+                "  one ZooKeeper member at a time: followers first, the leader last; this run "
+                "waits until the ensemble has a leader and a quorum again"
+            )
+        return out
+
+
+def snapshot_check(listing, new_facts):
+    # type: (Any, Dict[str, Any]) -> Optional[str]
+    """ZOOKEEPER-2325/3056: a release that refuses transaction logs without a snapshot, over a
+    data folder (its version-2 listing) that has logs and no snapshot, would not start. Say so
+    with the way out; never guess (snapshot.trust.empty can lose data, ZOOKEEPER-3644)."""
+    if not new_facts.get("refuses_logs_without_snapshot") or not isinstance(listing, list):
+        return None
+    logs = [n for n in listing if n.startswith("log.")]
+    snaps = [n for n in listing if n.startswith("snapshot.")]
+    if not logs or snaps:
+        return None
+    return (
+        "%s/version-2 has transaction logs (%d) but no snapshot: ZooKeeper from 3.5.5 refuses "
+        "to start on it (ZOOKEEPER-2325, ZOOKEEPER-3056); fix: let the running member write a "
+        "snapshot first (it writes one after snapCount transactions, or when it rejoins its "
+        "ensemble's leader: restart it with `stormctl restart zookeeper` on the old release "
+        "while the others serve), then run again" % (ZK_DATA, len(logs))
+    )
+
+
+def decide(installed, components, roles, restarts, zk_listing):
+    # type: (Optional[Dict[str, Any]], Dict[str, Dict[str, Any]], List[str], List[str], Any) -> Optional[Upgrade]
+    """None when nothing was installed here, or the record predates component records, or the
+    bundle's releases are the installed ones; else the Upgrade. `installed` is the state
+    record's `components`, `components` the bundle's (link name -> manifest component),
+    `restarts` the programs whose fingerprint changes, in start order."""
+    if not installed:
+        return None
+    up = Upgrade()
+    for name in COMPONENTS:
+        old = installed.get(name)
+        new = components[name]
+        if old and old.get("version") != new["version"]:
+            up.changes.append((name, str(old.get("version")), str(new["version"])))
+    if not up.changes:
+        return None
+    storm_old = installed.get("storm") or {}
+    group_new = (components["storm"].get("facts") or {}).get("upgrade_group")
+    group_old = storm_old.get("upgrade_group")
+    if up.changed("storm") and group_old and group_new and group_old != group_new:
+        up.major = (str(group_old), str(group_new))
+    up.restarts = list(restarts)
+    if "zookeeper" in roles and up.changed("zookeeper"):
+        up.zk_copy = zk_copy_rel(components["zookeeper"]["version"])
+        up.snapshot_problem = snapshot_check(zk_listing, components["zookeeper"].get("facts") or {})
+    return up
+
+
+def decide_for(plan):
+    # type: (Plan) -> Optional[Upgrade]
+    """decide() with what the plan knows; asks the host (through facts) only for the listing
+    of ZooKeeper's data folder."""
+    if not plan.installed_here():
+        return None
+    state = plan.state or {}
+    installed = state.get("components")
+    if not installed:
+        return None
+    listing = None
+    if "zookeeper" in plan.roles:
+        listing = plan.ask().listing("%s/%s/version-2" % (plan.prefix, ZK_DATA))
+    return decide(installed, plan.components(), plan.roles, restarts(plan, state), listing)
+
+
+def restarts(plan, state):
+    # type: (Plan, Dict[str, Any]) -> List[str]
+    """The programs the installer will restart, in its order: those whose fingerprint (what
+    they were started with) differs from the record's."""
+    old = state.get("programs") or {}
+    new = fingerprints(plan)
+    return [name for name in plan.program_order if old.get(name) != new[name]]
+
+
+def fingerprints(plan):
+    # type: (Plan) -> Dict[str, str]
+    """{program: fingerprint} as Installer.configs computes them for this plan."""
+    from .apply import fingerprint, program_component  # here: apply.py imports this module
+
+    conf = parse_conf(plan.conf_text)
+    jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
+    found = {}
+    for name in plan.program_order:
+        project = program_component(name)
+        found[name] = fingerprint(
+            conf["program:" + name], project, plan.bundle.components[project], plan.rendered, jdk
+        )
+    return found
+
+
+def gate(up, prefix, roles, args):
+    # type: (Optional[Upgrade], str, List[str], Any) -> None
+    """Prints the plan of an upgrade; returns when the run may go on. UsageError (exit 2)
+    without --upgrade, or for a major line without --allow-major-upgrade; PrerequisitesMissing
+    (exit 4) for the snapshot trap."""
+    if up is None:
+        return
+    sys.stdout.write("\n".join(up.lines(prefix, roles)) + "\n")
+    sys.stdout.flush()
+    if args.check:
+        return
+    versions = ", ".join("%s %s -> %s" % c for c in up.changes)
+    if up.major and not args.allow_major_upgrade:
+        raise UsageError(
+            "%s: Storm %s -> %s changes the major line, which cannot be upgraded host by host "
+            "(topologies, stored state and the package name change); follow the stop-the-world "
+            "procedure (%s), then run again with --upgrade --allow-major-upgrade"
+            % (versions, up.major[0], up.major[1], MAJOR_PROCEDURE)
+        )
+    if not args.upgrade:
+        raise UsageError(
+            "this host has another release installed (%s); the plan is above: run again with "
+            "--upgrade to carry it out" % versions
+        )
+    if up.snapshot_problem:
+        raise PrerequisitesMissing([up.snapshot_problem])

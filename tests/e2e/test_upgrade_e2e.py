@@ -1,0 +1,280 @@
+"""A rolling upgrade and a rolling rollback of a three-member ensemble, with quorum watched.
+
+Three hosts (network namespaces, tests/netns.py) get bundle A (Storm 1.2.4, ZooKeeper 3.4.14);
+a znode is written; each host is upgraded to bundle B (ZooKeeper 3.8.4) with `--upgrade`, one
+after another, followers first and the leader last, while a probe inside the cluster asks every
+member `srvr` every half second. Then `stormctl rollback` host by host returns them all to A.
+The only gaps without two serving members and a leader may be the elections a restarted leader
+causes, never more than 10 samples in a row, and the znode survives both ways.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.bundles import build_bundle, unpack
+from tests.support.netns import Host, Network
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0
+    or shutil.which("ip") is None
+    or shutil.which("unshare") is None
+    or shutil.which("dash") is None,
+    reason="needs root, ip, unshare and dash (network namespaces, service users)",
+)
+
+ZNODE = "/rolling-upgrade"
+# Asks every member `srvr` every half second; one JSON line of modes per sample.
+PROBE = """
+import json, socket, sys, time
+hosts = sys.argv[1:]
+def mode(host):
+    try:
+        s = socket.create_connection((host, 2181), 0.4)
+        s.settimeout(0.4)
+        s.sendall(b"srvr")
+        data = b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+    except OSError:
+        return None
+    for line in data.decode("utf-8", "replace").splitlines():
+        if line.startswith("Mode:"):
+            return line.split(":", 1)[1].strip()
+    return None
+while True:
+    start = time.time()
+    sys.stdout.write(json.dumps([mode(h) for h in hosts]) + "\\n")
+    sys.stdout.flush()
+    time.sleep(max(0.0, 0.5 - (time.time() - start)))
+"""
+
+
+def user_name(tag: str) -> str:
+    return f"bu{os.getpid() % 100000}{tag}"
+
+
+def inventory(net: Network, zk: str) -> Path:
+    roles = {
+        "h1": ["zookeeper", "nimbus", "ui"],
+        "h2": ["zookeeper", "supervisor"],
+        "h3": ["zookeeper", "supervisor"],
+    }
+    lines = [
+        "[cluster]",
+        f'name = "rolling-{zk.replace(".", "-")}"',
+        'storm = "1.2.4"',
+        f'zookeeper = "{zk}"',
+        "",
+    ]
+    for host in net.hosts:
+        lines += [
+            "[[host]]",
+            f'name = "{host.name}"',
+            f'address = "{host.address}"',
+            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
+            f'prefix = "{host.prefix}"',
+            f'user = "{host.user}"',
+            "",
+        ]
+    path = net.root / f"cluster-{zk}.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+class Probe:
+    """The probe process inside one host's namespace, and the samples it reported."""
+
+    def __init__(self, host: Host, members: list[Host]) -> None:
+        cmd = host.exec_cmd("/usr/bin/python3", "-u", "-c", PROBE, *(m.address for m in members))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        self.samples: list[list[str | None]] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.samples.append(json.loads(line))
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+        self.thread.join(10)
+
+    def mark(self) -> int:
+        return len(self.samples)
+
+    @staticmethod
+    def healthy(sample: list[str | None]) -> bool:
+        serving = [m for m in sample if m in ("leader", "follower")]
+        return len(serving) >= 2 and serving.count("leader") == 1
+
+    def gaps(self, start: int = 0) -> list[int]:
+        """Lengths of the runs of samples without two serving members and one leader."""
+        runs, run = [], 0
+        for sample in self.samples[start:]:
+            if self.healthy(sample):
+                if run:
+                    runs.append(run)
+                run = 0
+            else:
+                run += 1
+        return runs + ([run] if run else [])
+
+
+def java_home(host: Host) -> str:
+    state = json.loads((host.prefix / "state" / "installed.json").read_text())
+    return str(state["values"]["java_home"])
+
+
+def zk_cli(host: Host, *words: str) -> subprocess.CompletedProcess[str]:
+    """ZooKeeper's own client, from the release this host runs, against this host."""
+    env = [f"JAVA_HOME={java_home(host)}", f"ZOO_LOG_DIR={host.prefix.parent}"]
+    cli = str(host.prefix / "zookeeper" / "bin" / "zkCli.sh")
+    return host.run("env", *env, cli, "-server", f"{host.address}:2181", *words, timeout=120)
+
+
+def stormctl(host: Host, *words: str) -> subprocess.CompletedProcess[str]:
+    return host.run(str(host.prefix / "bin" / "stormctl"), *words, timeout=600)
+
+
+def leader_last(hosts: list[Host]) -> list[Host]:
+    """The documented order: followers first, the leader last."""
+    modes = {h.name: h.zk_mode() for h in hosts}
+    assert sorted(str(m) for m in modes.values()) == ["follower", "follower", "leader"], modes
+    return sorted(hosts, key=lambda h: modes[h.name] == "leader")
+
+
+def zk_top(host: Host) -> str:
+    return os.readlink(host.prefix / "zookeeper")
+
+
+def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
+    mirror_dir: Path, wheelhouse: Path
+) -> None:
+    with Network("bup", "10.231.63") as net:
+        hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
+        h1 = hosts[0]
+        toml_a = inventory(net, "3.4.14")
+        bundle_a = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=toml_a),
+                          net.root / "a")  # fmt: skip
+        toml_b = inventory(net, "3.8.4")
+        bundle_b = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=toml_b),
+                          net.root / "b")  # fmt: skip
+        name_a = json.loads((bundle_a / "bundle.json").read_text())["name"]
+        name_b = json.loads((bundle_b / "bundle.json").read_text())["name"]
+
+        results: dict[str, Any] = {}
+        threads = [
+            threading.Thread(target=lambda h=h: results.update({h.name: h.install(bundle_a)}))
+            for h in hosts
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name, result in results.items():
+            assert result.code == 0, (name, result)
+        created = zk_cli(h1, "create", ZNODE, "kept")
+        assert created.returncode == 0, created
+        assert "kept" in zk_cli(h1, "get", ZNODE).stdout
+
+        probe = Probe(h1, hosts)
+        try:
+            # Without --upgrade: the plan, exit 2, one line naming --upgrade, nothing changed.
+            first = leader_last(hosts)[0]
+            before = zk_top(first)
+            refused = first.install(bundle_b)
+            assert refused.code == 2, refused
+            assert "zookeeper 3.4.14 -> 3.8.4" in refused.out, refused
+            assert refused.err.strip().splitlines()[-1] == (
+                "install: error: this host has another release installed (zookeeper 3.4.14 -> "
+                "3.8.4); the plan is above: run again with --upgrade to carry it out"
+            )
+            assert zk_top(first) == before
+
+            # --dry-run shows the upgrade's steps and changes nothing.
+            dry = first.install(bundle_b, "--upgrade", "--dry-run")
+            assert dry.code == 0, dry
+            assert "would keep the previous install (" in dry.out, dry
+            assert "/data/zookeeper.before-3.8.4 (ZooKeeper's data as it was" in dry.out, dry
+            assert zk_top(first) == before and not (first.prefix / "state" / "previous").exists()
+
+            started = time.time()
+            for host in leader_last(hosts):
+                done = host.install(bundle_b, "--upgrade")
+                print(f"--- {host.name}: install.sh --upgrade\n{done.err}{done.out}")
+                assert done.code == 0, (host.name, done)
+                assert re.search(
+                    r"\nZooKeeper leader  h\d \(10\.231\.63\.\d:2181\); members: ", done.out
+                )
+                assert zk_top(host) == "releases/apache-zookeeper-3.8.4-bin"
+                # The plan said which programs restart, in which order: those did, so.
+                planned = re.search(r"restart, in this order: (.*)\n", done.out)
+                assert planned, done.out
+                restarted = re.findall(r"install: restart (?:program )?([\w-]+) ", done.err)
+                assert restarted == planned.group(1).split(", ")
+                assert restarted[0] == "zookeeper"
+                assert (host.prefix / "data" / "zookeeper.before-3.8.4" / "myid").is_file()
+            upgrade_gaps = probe.gaps()
+            print(f"upgrade of 3 hosts: {time.time() - started:.0f}s, gaps {upgrade_gaps}")
+            assert "kept" in zk_cli(h1, "get", ZNODE).stdout
+            for host in hosts:
+                status = stormctl(host, "status")
+                print(f"--- {host.name}: stormctl status\n{status.stdout}")
+                assert status.returncode == 0, (host.name, status)
+                assert f"installed: {name_b} " in status.stdout, status.stdout
+                assert "zookeeper 3.8.4" in status.stdout
+                assert f"previous:  {name_a} (storm 1.2.4, zookeeper 3.4.14)" in status.stdout
+                assert "zookeeper mode: " in status.stdout
+
+            mark = probe.mark()
+            started = time.time()
+            for host in leader_last(hosts):
+                back = stormctl(host, "rollback")
+                print(f"--- {host.name}: stormctl rollback\n{back.stderr}{back.stdout}")
+                assert back.returncode == 0, (host.name, back.stdout, back.stderr)
+                assert "older line 3.4 (3.4.14)" in back.stderr, back.stderr
+                assert f"rolled back; {name_a} is the installed bundle" in back.stdout
+                assert zk_top(host) == "releases/zookeeper-3.4.14"
+                again = stormctl(host, "rollback")
+                assert again.returncode == 0 and "nothing to roll back" in again.stderr, again
+            rollback_gaps = probe.gaps(mark)
+            print(f"rollback of 3 hosts: {time.time() - started:.0f}s, gaps {rollback_gaps}")
+            assert "kept" in zk_cli(h1, "get", ZNODE).stdout
+            for host in hosts:
+                status = stormctl(host, "status")
+                assert status.returncode == 0, (host.name, status)
+                assert f"installed: {name_a} " in status.stdout
+                assert "previous:  none kept" in status.stdout
+            # --uninstall removes the package copy; --purge the copies of ZooKeeper's data too.
+            last = leader_last(hosts)[0]
+            gone = last.install(bundle_a, "--uninstall")
+            assert gone.code == 0, gone
+            assert sorted(p.name for p in last.prefix.iterdir()) == ["data", "logs", "state"]
+            kept = sorted(p.name for p in (last.prefix / "data").iterdir())
+            assert "zookeeper" in kept and "zookeeper.before-3.8.4" in kept, kept
+            purged = last.install(bundle_a, "--uninstall", "--purge")
+            assert purged.code == 0, purged
+            assert not last.prefix.exists()
+        finally:
+            probe.stop()
+        samples = len(probe.samples)
+        print(f"{samples} samples; gaps up {upgrade_gaps}, back {rollback_gaps}")
+        assert samples > 20
+        assert max(upgrade_gaps + rollback_gaps, default=0) <= 10
