@@ -2,10 +2,8 @@
 
 from __future__ import absolute_import, print_function
 
-import json
 import os
 import pwd
-import time
 
 from . import (
     archive,
@@ -14,6 +12,7 @@ from . import (
     normalize,
     previous,
     pristine,
+    programs,
     rolling,
     selfcopy,
     upgrade,
@@ -24,19 +23,17 @@ from .facts import ids_of, java_version
 from .healthcheck import check_health
 from .host import Host
 from .ownership import PREFIX_DIRS, created_before, log_files
+from .programs import STORM_DIR_FILES as STORM_DIR_FILES  # re-exported
+from .programs import ZK_DIR_FILES as ZK_DIR_FILES  # re-exported
+from .programs import (
+    fingerprint,
+    legacy_fingerprint,
+    program_component,
+    started_with,
+)
 from .roles import ROLE_OF
 from .state import STATE_SCHEMA, state_bytes
-from .supervisord import (
-    SUPERVISORD_START_TIMEOUT,
-    global_sections,
-    parse_conf,
-    program_changes,
-    read_pid,
-    start_hint,
-    start_supervisord_direct,
-    stop_supervisord,
-    unit_name,
-)
+from .supervisord import global_sections, parse_conf, read_pid, start_hint, unit_name
 from .system import clean_env, read_bytes, read_or_none, sha256_bytes, to_bytes
 from .users import create_user
 
@@ -59,53 +56,9 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from .plan import Plan  # noqa: F401
 
 
-ZK_DIR_FILES = ("etc/zookeeper/", "data/zookeeper/")
-STORM_DIR_FILES = ("etc/storm/",)
 SYSTEMD_DIR = "/etc/systemd/system"
 
 # --- the steps ---
-
-
-def program_component(name):
-    # type: (str) -> str
-    return "zookeeper" if ROLE_OF.get(name) == "zookeeper" else "storm"
-
-
-def fingerprint(section, project, component, rendered, jdk, digest=None):
-    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str], Optional[Callable[[str, bytes], str]]) -> str
-    """What a running program was started with, in meaning (normalize.py): its supervisord
-    section, its release, the JDK and what its config files say. A change means a restart;
-    a comment or the order of keys is no change. `SCHEME:hex`, so that a record made by
-    another scheme is recognised (legacy_fingerprint)."""
-    deps = ZK_DIR_FILES if project == "zookeeper" else STORM_DIR_FILES
-    digest = digest or normalize.digest
-    files = dict((rel, digest(rel, data)) for rel, data, _ in rendered if rel.startswith(deps))
-    blob = {"section": section, "release": component["top"], "files": files, "jdk": jdk}
-    hexed = sha256_bytes(json.dumps(blob, sort_keys=True).encode("utf-8"))
-    return hexed if digest is _byte_digest else "%s:%s" % (normalize.SCHEME, hexed)
-
-
-def _byte_digest(rel, data):
-    # type: (str, bytes) -> str
-    return sha256_bytes(data)
-
-
-def legacy_fingerprint(section, project, component, rendered, jdk):
-    # type: (Dict[str, str], str, Dict[str, Any], Sequence[Tuple[str, bytes, int]], Optional[str]) -> str
-    """The fingerprint records made before fingerprints were by meaning: over the bytes."""
-    return fingerprint(section, project, component, rendered, jdk, _byte_digest)
-
-
-def started_with(recorded, legacy, meant):
-    # type: (Optional[str], str, str) -> Optional[str]
-    """A program's record in today's scheme. A record of the byte scheme (no `SCHEME:`) is
-    translated when it still matches the files on disk byte for byte (legacy: the byte
-    fingerprint of those files): the program runs with what they say (meant: their
-    fingerprint by meaning). Otherwise it stays as it is and differs from any new one, so the
-    program restarts: the safe side."""
-    if recorded is None or ":" in recorded:
-        return recorded
-    return meant if recorded == legacy else recorded
 
 
 class Installer(object):
@@ -488,107 +441,22 @@ class Installer(object):
         else:
             say("--no-start: nothing started; start with: %s" % start_hint(self.plan))
 
-    # start, or apply changes to what runs
+    # start, or apply changes to what runs (programs.py)
 
     def start(self):
         # type: () -> None
-        plan = self.plan
-        host = self.host
-        running = health.supervisord_state(plan.socket) is not None
-        restart_all = self.site_changed or self.global_changed or self.unit_changed
-        restart_all = restart_all or (running and self.old.get("init", plan.init) != plan.init)
-        if running and restart_all:
-            self.stop_supervisord("to apply changes to supervisord itself")
-            running = False
-        if not running:
-            self.start_supervisord()
-            return
-        order = dict((n, i) for i, n in enumerate(plan.program_order))
-        proxy = health.supervisor(plan.socket)
-        touched = self.update(proxy, order) if self.conf_changed else set()
-        old = self.state["programs"]
-        stale = [
-            n for n in plan.program_order if n not in touched and old.get(n) != self.fingerprints[n]
-        ]
-        for name in sorted(stale, key=lambda n: order[n]):
-            host.change("restart %s (its config or release changed)" % name)
-            if plan.dry_run:
-                continue
-            try:
-                proxy.supervisor.stopProcess(name, True)
-            except health.Fault as exc:
-                if "NOT_RUNNING" not in exc.faultString:
-                    raise
-            proxy.supervisor.startProcess(name, False)
-        if plan.dry_run:
-            return
-        for name in plan.program_order:
-            info = proxy.supervisor.getProcessInfo(name)
-            if info["state"] in (health.STOPPED, health.EXITED, health.FATAL):
-                host.change("start %s (it was %s)" % (name, info["statename"]))
-                proxy.supervisor.startProcess(name, False)
+        programs.start(self)
 
     def update(self, proxy, order):
         # type: (Any, Dict[str, int]) -> Set[str]
         """`supervisorctl update`: add, change and remove program groups as the new config
         says. Returns the names it started, restarted or removed."""
-        host = self.host
-        if self.plan.dry_run:
-            added, changed, removed = program_changes(
-                parse_conf(read_or_none(self.plan.conf_path) or b""),
-                parse_conf(self.plan.conf_text),
-            )
-        else:
-            added, changed, removed = proxy.supervisor.reloadConfig()[0]
-        dry = self.plan.dry_run
-        for name in removed:
-            host.change("stop and remove program %s" % name)
-            if not dry:
-                proxy.supervisor.stopProcessGroup(name, True)
-                proxy.supervisor.removeProcessGroup(name)
-        for name in sorted(changed, key=lambda n: order.get(n, 999)):
-            host.change("restart program %s with its new settings" % name)
-            if not dry:
-                proxy.supervisor.stopProcessGroup(name, True)
-                proxy.supervisor.removeProcessGroup(name)
-                proxy.supervisor.addProcessGroup(name)
-        for name in sorted(added, key=lambda n: order.get(n, 999)):
-            host.change("add and start program %s" % name)
-            if not dry:
-                proxy.supervisor.addProcessGroup(name)
-        return set(added) | set(changed) | set(removed)
+        return programs.update(self, proxy, order)
 
     def start_supervisord(self):
         # type: () -> None
-        plan = self.plan
-        if plan.init == "systemd":
-            name = unit_name(self.prefix)
-            self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
-            self.host.command("enable and start %s" % name, ["systemctl", "enable", "--now", name])
-        else:
-            self.host.change("start supervisord -c %s" % plan.conf_path)
-            if plan.dry_run:
-                return
-            start_supervisord_direct(plan)
-        if plan.dry_run:
-            return
-        deadline = time.time() + SUPERVISORD_START_TIMEOUT
-        answered = health.wait(lambda: health.supervisord_state(plan.socket) == "RUNNING", deadline)
-        if not answered:
-            raise Unhealthy(
-                "supervisord did not answer on %s within %ds; last lines of %s:\n%s"
-                % (plan.socket, SUPERVISORD_START_TIMEOUT, plan.logfile, health.tail(plan.logfile))
-            )
+        programs.start_supervisord(self)
 
     def stop_supervisord(self, why):
         # type: (str) -> None
-        self.host.change("stop supervisord and its programs (%s)" % why)
-        if self.plan.dry_run:
-            return
-        stop_supervisord(
-            self.host,
-            self.plan.socket,
-            self.plan.pidfile,
-            self.old.get("init"),
-            self.old.get("unit"),
-        )
+        programs.stop_supervisord(self, why)

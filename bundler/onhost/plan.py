@@ -5,17 +5,14 @@ answers in tests) and changes nothing; apply.py carries the Plan out."""
 
 from __future__ import absolute_import, print_function
 
-import hashlib
 import os
-import re
 
-from . import cluster, configs, contract, extras, preflight, upgrade
+from . import cluster, configs, contract, extras, planfiles, preflight, upgrade
 from .errors import UsageError
 from .facts import default_prefix
 from .ownership import prefix_problem
+from .planfiles import FLAG_OF as FLAG_OF  # re-exported: plan.FLAG_OF
 from .roles import DAEMONS
-from .supervisord import parse_conf
-from .system import to_bytes
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -56,22 +53,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from .flags import Args  # noqa: F401
 
 DEFAULT_HTTP_PORT = configs.SUPERVISORD_HTTP_PORT
-# Flags behind the values configs.validate_values names, for usage errors.
-FLAG_OF = {
-    "prefix": "--prefix",
-    "user": "--user",
-    "zk_servers": "--zk-servers",
-    "zk_id": "--zk-id",
-    "nimbus_hosts": "--nimbus-host",
-    "http_bind": "--ui-bind",
-    "http_port": "--ui-bind",
-    "launcher_python": "--launcher-python",
-    "python": "--python",
-    "zk_ids": "--zk-servers",
-    "storm_options": "--storm-option",
-    "zk_options": "--zk-option",
-    "childopts_extra": "--childopts",
-}
 
 
 def split_list(text):
@@ -382,67 +363,23 @@ class Plan(object):
             return None
         return wanted or (self.part and self.part["user"]) or "storm"
 
-    # the files
+    # the files (planfiles.py)
 
     def render(self):
         # type: () -> None
         """Every config file, rendered before the first change so that a value configs.py
         refuses stops the run while the host is untouched."""
-        self.password = self.web_password or self.stored_password() or self.ask().new_password()
-        sha1 = hashlib.sha1(self.password.encode("utf-8")).hexdigest()
-        self.values = self.make_values(sha1)
-        refused = None
-        try:
-            rendered = configs.render(self.bundle.manifest, self.values)
-        except ValueError as exc:
-            refused = str(exc)
-        if refused is not None:
-            match = re.match(r"values\['(\w+)'\]", refused)
-            flag = FLAG_OF.get(match.group(1)) if match else None
-            raise UsageError("%s%s" % (flag + ": " if flag else "", refused))
-        self.rendered = [(rel, to_bytes(text), mode) for rel, text, mode in rendered]
-        self.rendered += self.zookeeper_logging(set(r for r, _, _ in self.rendered))
-        files = dict((rel, data) for rel, data, _ in self.rendered)
-        self.conf_text = files["etc/supervisord.conf"]
-        units = [d for r, d in files.items() if r.startswith("etc/systemd/")]
-        self.unit_text = units[0] if units else None
-        conf = parse_conf(self.conf_text)
-        self.socket = conf["unix_http_server"]["file"]
-        self.pidfile = conf["supervisord"]["pidfile"]
-        self.logfile = conf["supervisord"]["logfile"]
-        programs = [
-            (int(v.get("priority", 999)), k.split(":", 1)[1])
-            for k, v in conf.items()
-            if k.startswith("program:")
-        ]
-        self.program_order = [name for _, name in sorted(programs)]
+        planfiles.render(self)
 
     def stored_password(self):
         # type: () -> Optional[str]
-        try:
-            data = self.ask().read(os.path.join(self.prefix, "etc", "web-password"))
-            return data.decode("utf-8").strip("\r\n") or None
-        except (IOError, OSError, UnicodeDecodeError):
-            return None
+        return planfiles.stored_password(self)
 
     def zookeeper_logging(self, rendered):
         # type: (Set[str]) -> List[Tuple[str, bytes, int]]
         """The release's own logging config beside zoo.cfg: ZooKeeper's launcher puts
         ZOOCFGDIR first on the classpath, so that is where it is looked for."""
-        rel = self.zk_facts().get("log_config")
-        if "zookeeper" not in self.roles or not rel:
-            return []
-        dest = "etc/zookeeper/" + rel.rsplit("/", 1)[-1]
-        if dest in rendered:
-            return []
-        data = self.release_file(self.bundle.zookeeper, rel, 1 << 20)
-        if data is None:
-            self.notes.append(
-                "ZooKeeper %s has no %s: its logging stays as the release ships it"
-                % (self.bundle.zookeeper["version"], rel)
-            )
-            return []
-        return [(dest, data, 0o644)]
+        return planfiles.zookeeper_logging(self, rendered)
 
     def installed_here(self):
         # type: () -> bool
@@ -481,28 +418,4 @@ class Plan(object):
 
     def make_values(self, web_password_sha1):
         # type: (str) -> Values
-        return {
-            "prefix": self.prefix,
-            "user": self.user,
-            "roles": list(self.roles),
-            "host": self.host,
-            "zk_servers": list(self.zk_servers),
-            "zk_ids": list(self.zk_ids),
-            "zk_id": self.zk_id,
-            "zk_ports": dict(self.zk_ports),
-            "nimbus_hosts": list(self.nimbus_hosts),
-            "http_bind": self.http_bind,
-            "http_port": self.http_port,
-            "web_password_sha1": web_password_sha1,
-            "java_home": self.java_home,
-            "java_major": self.java_major,
-            "memory_mb": self.memory_mb,
-            "python": self.python,
-            "launcher_python": self.launcher_python or self.python,
-            "site_dir": self.site_dir,
-            "slots": list(self.slots),
-            "heaps": dict(self.heaps),
-            "storm_options": dict(self.extras["storm_options"]),
-            "zk_options": dict(self.extras["zk_options"]),
-            "childopts_extra": dict(self.extras["childopts_extra"]),
-        }
+        return planfiles.make_values(self, web_password_sha1)

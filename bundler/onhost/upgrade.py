@@ -9,6 +9,7 @@ from __future__ import absolute_import, print_function
 import sys
 
 from .errors import PrerequisitesMissing, UsageError
+from .programs import fingerprint, program_component
 from .supervisord import parse_conf
 
 MYPY = False
@@ -182,8 +183,6 @@ def restarts(plan, state):
 def fingerprints(plan):
     # type: (Plan) -> Dict[str, str]
     """{program: fingerprint} as Installer.configs computes them for this plan."""
-    from .apply import fingerprint, program_component  # here: apply.py imports this module
-
     conf = parse_conf(plan.conf_text)
     jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
     found = {}
