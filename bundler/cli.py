@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
 
 from bundler import __version__
-from bundler.errors import BundlerError, ExitCode, UsageError
-
-if TYPE_CHECKING:
-    from bundler.progress import Progress
+from bundler.clisteps import _print_split, _run, _split, _versions
+from bundler.errors import ExitCode
 
 # Each command imports the modules it needs inside its function: `bundler --help`, `recipes`
 # and `verify` start without requests, tqdm or the build machinery (tests/test_cli_startup.py).
@@ -29,37 +26,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
 )
-
-T = TypeVar("T")
-
-
-def _run(debug: bool, action: Callable[[], T]) -> T:
-    """Call the core; any failure becomes one line on stderr and its exit code."""
-    try:
-        return action()
-    except BaseException as exc:
-        if debug or isinstance(exc, SystemExit):
-            raise
-        _fail(exc)
-
-
-def _fail(exc: BaseException) -> NoReturn:
-    if isinstance(exc, BundlerError):
-        print(f"bundler: error: {exc}", file=sys.stderr)
-        raise SystemExit(int(exc.exit_code))
-    if isinstance(exc, OSError) and exc.filename is not None:
-        # A filesystem refusal the core did not word itself: still one line with the path.
-        print(f"bundler: error: {exc.filename}: {exc.strerror}; fix that path", file=sys.stderr)
-        raise SystemExit(int(ExitCode.PREREQ))
-    if isinstance(exc, KeyboardInterrupt):
-        print("bundler: interrupted; nothing was written", file=sys.stderr)
-        raise SystemExit(int(ExitCode.INTERRUPTED))
-    print(
-        f"bundler: internal error: {type(exc).__name__}: {exc} "
-        "(run again with --debug for details)",
-        file=sys.stderr,
-    )
-    raise SystemExit(int(ExitCode.ERROR))
 
 
 def _version(value: bool) -> None:
@@ -75,21 +41,6 @@ def main_options(
     ] = False,
 ) -> None:
     """Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."""
-
-
-def _versions(storm: str | None, zk: str | None, cluster: Path | None) -> tuple[str, str]:
-    """--storm and --zk, else the versions the inventory names."""
-    if cluster is not None and (storm is None or zk is None):
-        from bundler.inventory import load as load_inventory
-
-        source = load_inventory(cluster)
-        storm = storm or source.storm
-        zk = zk or source.zookeeper
-    if storm is None or zk is None:
-        missing = "--storm" if storm is None else "--zk"
-        where = " (or set it under [cluster] in the inventory)" if cluster else ""
-        raise UsageError(f"{missing} is required{where}")
-    return storm, zk
 
 
 @app.command("build")
@@ -179,7 +130,7 @@ def build_command(
 ) -> None:
     """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
     from bundler.build import BuildOptions, build
-    from bundler.fetch import GpgMode
+    from bundler.keys import GpgMode
     from bundler.progress import Progress
 
     if gpg not in ("auto", "require", "off"):
@@ -394,24 +345,6 @@ def sign_command(
     from bundler import bundlesign
 
     print(_run(debug, lambda: bundlesign.sign(bundle, key)))
-
-
-def _split(bundle: Path, size: int) -> Any:
-    from bundler.parts import split
-
-    return split(bundle, size)
-
-
-def _print_split(result: Any, progress: Progress) -> None:
-    from bundler.parts import FAT32_MAX
-
-    if any(p.stat().st_size > FAT32_MAX for p in result.parts):
-        progress.warn("parts of 4 GiB or more do not fit on FAT32 (at most 4095M a file)")
-    for stale in result.removed:
-        progress.info(f"removed {stale} (a part of the split this one replaces)")
-    for part in result.parts:
-        progress.info(f"part    {part}")
-    progress.info(f"join    sh {result.script}   or   bundler join {result.listing}")
 
 
 @app.command("split")

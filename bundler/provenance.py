@@ -23,8 +23,9 @@ from bundler.bundle import sha256_of
 
 if TYPE_CHECKING:
     # Types only: `bundler verify` and `inspect` read provenance without the build machinery.
-    from bundler.fetch import FetchedArtifact, Keys
+    from bundler.fetch import FetchedArtifact
     from bundler.jdk import Jdk
+    from bundler.keys import Keys
     from bundler.pydeps import PythonSet, Wheel
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"

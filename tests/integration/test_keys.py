@@ -15,8 +15,8 @@ import pytest
 
 from bundler.cache import Cache
 from bundler.errors import KeysUnavailableError, SignatureError
-from bundler.fetch import Keys, Trust
 from bundler.http import Http, HttpConfig
+from bundler.keys import Keys, Trust
 from bundler.progress import Progress
 from bundler.signatures import Keyring
 
