@@ -90,7 +90,7 @@ def test_single_node_bundle(mirror_dir: Path, wheelhouse: Path) -> None:
     assert "hosts all (lo only)" in proc.stderr
     assert proc.stdout.startswith("== all (lo only): healthy; stormctl status\n")
     for program in ("zookeeper", "storm-nimbus", "storm-supervisor", "storm-ui"):
-        assert re.search(rf"^{program} +RUNNING +pid \d+", proc.stdout, re.M), proc.stdout
+        assert re.search(rf"^ *{program} +RUNNING +pid \d+", proc.stdout, re.M), proc.stdout
     assert re.search(r"^rehearsal healthy: 1 host\(s\) in \d+\.\ds \(", proc.stdout, re.M)
     print(proc.stdout.splitlines()[-1])
     assert_nothing_left(proc.stderr)

@@ -24,6 +24,7 @@ import pytest
 
 from tests.support.bundles import build_bundle, unpack
 from tests.support.netns import Host, Network
+from tests.support.zkprobe import Probe
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0
@@ -34,34 +35,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 ZNODE = "/rolling-upgrade"
-# Asks every member `srvr` every half second; one JSON line of modes per sample.
-PROBE = """
-import json, socket, sys, time
-hosts = sys.argv[1:]
-def mode(host):
-    try:
-        s = socket.create_connection((host, 2181), 0.4)
-        s.settimeout(0.4)
-        s.sendall(b"srvr")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-    except OSError:
-        return None
-    for line in data.decode("utf-8", "replace").splitlines():
-        if line.startswith("Mode:"):
-            return line.split(":", 1)[1].strip()
-    return None
-while True:
-    start = time.time()
-    sys.stdout.write(json.dumps([mode(h) for h in hosts]) + "\\n")
-    sys.stdout.flush()
-    time.sleep(max(0.0, 0.5 - (time.time() - start)))
-"""
 
 
 def user_name(tag: str) -> str:
@@ -94,47 +67,6 @@ def inventory(net: Network, zk: str) -> Path:
     path = net.root / f"cluster-{zk}.toml"
     path.write_text("\n".join(lines))
     return path
-
-
-class Probe:
-    """The probe process inside one host's namespace, and the samples it reported."""
-
-    def __init__(self, host: Host, members: list[Host]) -> None:
-        cmd = host.exec_cmd("/usr/bin/python3", "-u", "-c", PROBE, *(m.address for m in members))
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        self.samples: list[list[str | None]] = []
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.samples.append(json.loads(line))
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        self.thread.join(10)
-
-    def mark(self) -> int:
-        return len(self.samples)
-
-    @staticmethod
-    def healthy(sample: list[str | None]) -> bool:
-        serving = [m for m in sample if m in ("leader", "follower")]
-        return len(serving) >= 2 and serving.count("leader") == 1
-
-    def gaps(self, start: int = 0) -> list[int]:
-        """Lengths of the runs of samples without two serving members and one leader."""
-        runs, run = [], 0
-        for sample in self.samples[start:]:
-            if self.healthy(sample):
-                if run:
-                    runs.append(run)
-                run = 0
-            else:
-                run += 1
-        return runs + ([run] if run else [])
 
 
 def java_home(host: Host) -> str:

@@ -1,0 +1,187 @@
+"""upgrade.yml and rollback.yml, run by the real engine over real SSH, with quorum watched.
+
+Three hosts (network namespaces on a bridge) each run an sshd on their own address; a fourth
+namespace is the controller. site.yml of bundle A (Storm 1.2.4, ZooKeeper 3.4.14) brings the
+cluster up; upgrade.yml of bundle B's project (ZooKeeper 3.8.4) moves every host to B, followers
+first and the leader last, while a probe on the controller asks every member `srvr` every half
+second; rollback.yml returns every host to A, and a second rollback.yml reports no change. The
+only gaps without two serving members and a leader may be the elections a restarted leader
+causes, never more than 10 samples in a row. Root only, under the machine-wide e2e lock.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundles import build_bundle
+from tests.support.netns import Host, Network, inventory, wait_until
+from tests.support.sshd import SSHD, keygen, recap, ssh_answers, start_sshd
+from tests.support.zkprobe import Probe
+
+VENV_BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = {
+    "h1": ["zookeeper", "nimbus", "ui"],
+    "h2": ["zookeeper", "supervisor"],
+    "h3": ["zookeeper", "supervisor"],
+}
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0
+    or shutil.which("ip") is None
+    or shutil.which("unshare") is None
+    or shutil.which("ssh") is None
+    or not Path(SSHD).exists()
+    or not (VENV_BIN / "ansible-playbook").exists(),
+    reason="needs root, ip, unshare, ssh, sshd (openssh-server) and ansible-core in the venv",
+)
+
+
+def user_name(tag: str) -> str:
+    return f"bfu{os.getpid() % 100000}{tag}"
+
+
+def project(net: Network, hosts: list[Host], toml: Path, bundle: Path, keys: Path) -> Path:
+    """`bundler ansible` for one bundle, plus the test's own connection settings."""
+    out = net.root / f"project-{bundle.stem}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bundler", "ansible", "--cluster", str(toml),
+         "--bundle", str(bundle), "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (out / "group_vars" / "all" / "test.yml").write_text(
+        "---\n"
+        "ansible_user: root\n"
+        f"ansible_ssh_private_key_file: {keys / 'client_key'}\n"
+        "ansible_ssh_common_args: >-\n"
+        "  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n"
+        "ansible_python_interpreter: /usr/bin/python3\n"
+    )
+    (out / "host_vars").mkdir()
+    for host in hosts:
+        # The namespaces share one filesystem: each host stages in its own folder.
+        (out / "host_vars" / f"{host.name}.yml").write_text(
+            f"---\nbundler_stage_dir: {host.prefix.parent / 'stage'}\n"
+            f"ansible_remote_tmp: {host.prefix.parent / 'ansible-tmp'}\n"
+        )
+    return out
+
+
+def zk_top(host: Host) -> str:
+    return os.readlink(host.prefix / "zookeeper")
+
+
+def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse: Path) -> None:
+    privsep = Path("/run/sshd")  # sshd refuses to start without it
+    made_privsep = not privsep.exists()
+    if made_privsep:
+        privsep.mkdir(mode=0o755)
+    sshd: list[subprocess.Popen[bytes]] = []
+    try:
+        with Network("bfu", "10.231.42") as net:
+            hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
+            ctl = net.add("ctl", user_name("c"))
+            tomls = {}
+            for zk in ("3.4.14", "3.8.4"):
+                # inventory() writes cluster.toml: each bundle keeps its own copy.
+                written = inventory(net, "fleet-" + zk.replace(".", "-"), "1.2.4", zk, ROLES)
+                tomls[zk] = written.rename(net.root / f"cluster-{zk}.toml")
+            bundle_a = build_bundle(
+                mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=tomls["3.4.14"]
+            )
+            bundle_b = build_bundle(
+                mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=tomls["3.8.4"]
+            )
+
+            keys = net.root / "keys"
+            keys.mkdir(mode=0o700)
+            keygen(keys / "host_key")
+            keygen(keys / "client_key")
+            shutil.copy(keys / "client_key.pub", keys / "authorized_keys")
+            sshd = [start_sshd(h, keys) for h in hosts]
+            for host in hosts:
+                wait_until(lambda h=host: ssh_answers(ctl, h), 30, f"sshd on {host.name}")
+            project_a = project(net, hosts, tomls["3.4.14"], bundle_a, keys)
+            project_b = project(net, hosts, tomls["3.8.4"], bundle_b, keys)
+
+            home = net.root / "controller"
+            home.mkdir()
+            env = {
+                "PATH": f"{VENV_BIN}:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME": str(home),
+                "LANG": "C.UTF-8",
+                "ANSIBLE_HOME": str(home / ".ansible"),
+                "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORCE_COLOR": "0",
+            }
+
+            def playbook(where: Path, name: str) -> dict[str, dict[str, int]]:
+                done = subprocess.run(
+                    ctl.exec_cmd(str(VENV_BIN / "ansible-playbook"), name),
+                    capture_output=True, text=True, cwd=where, env=env, timeout=1200,
+                    check=False,
+                )  # fmt: skip
+                assert done.returncode == 0, (name, done.stdout[-6000:] + done.stderr[-3000:])
+                counts = recap(done.stdout)
+                assert sorted(counts) == ["h1", "h2", "h3"], done.stdout[-3000:]
+                for host, c in counts.items():
+                    assert c["failed"] == 0 and c["unreachable"] == 0, (name, host, c)
+                print(f"--- {name}\n{done.stdout[-2500:]}")
+                return counts
+
+            playbook(project_a, "site.yml")
+            for host in hosts:
+                assert zk_top(host) == "releases/zookeeper-3.4.14"
+
+            probe = Probe(ctl, hosts)
+            try:
+                started = time.time()
+                counts = playbook(project_b, "upgrade.yml")
+                upgrade_seconds, upgrade_gaps = time.time() - started, probe.gaps()
+                for host in hosts:
+                    assert counts[host.name]["changed"] >= 1, (host.name, counts)
+                    assert zk_top(host) == "releases/apache-zookeeper-3.8.4-bin"
+                    assert (host.prefix / "state" / "previous" / "installed.json").is_file()
+
+                mark = probe.mark()
+                started = time.time()
+                counts = playbook(project_b, "rollback.yml")
+                rollback_seconds, rollback_gaps = time.time() - started, probe.gaps(mark)
+                for host in hosts:
+                    assert counts[host.name]["changed"] >= 1, (host.name, counts)
+                    assert zk_top(host) == "releases/zookeeper-3.4.14"
+                # Nothing is left to roll back: a second run changes nothing.
+                again = playbook(project_b, "rollback.yml")
+                assert all(c["changed"] == 0 for c in again.values()), again
+            finally:
+                probe.stop()
+            print(
+                f"upgrade.yml {upgrade_seconds:.0f}s, quorum gaps {upgrade_gaps}; "
+                f"rollback.yml {rollback_seconds:.0f}s, gaps {rollback_gaps}; "
+                f"{len(probe.samples)} samples"
+            )
+            # Every sample must have been taken; each gap is an election, never a lost quorum.
+            assert len(probe.samples) > 20
+            assert all(gap <= 10 for gap in upgrade_gaps + rollback_gaps), (
+                upgrade_gaps,
+                rollback_gaps,
+            )
+            assert sorted(str(ctl.zk_mode(h.address)) for h in hosts).count("leader") == 1
+    finally:
+        for proc in sshd:
+            # Already ended with its namespace; reap it.
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=30)
+        if made_privsep:
+            shutil.rmtree(privsep, ignore_errors=True)
