@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.support.bundles import build_bundle
-from tests.support.netns import Host, Network, inventory, wait_until
-from tests.support.sshd import SSHD, keygen, recap, ssh_answers, start_sshd
+from tests.support.netns import Host, Network, inventory
+from tests.support.sshd import SSHD, VENV_BIN, Controller, ansible_project, recap, sshd_fleet
 from tests.support.zkprobe import Probe
 
-VENV_BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[2]
 ROLES = {
     "h1": ["zookeeper", "nimbus", "ui"],
     "h2": ["zookeeper", "supervisor"],
@@ -48,89 +44,32 @@ def user_name(tag: str) -> str:
     return f"bfu{os.getpid() % 100000}{tag}"
 
 
-def project(net: Network, hosts: list[Host], toml: Path, bundle: Path, keys: Path) -> Path:
-    """`bundler ansible` for one bundle, plus the test's own connection settings."""
-    out = net.root / f"project-{bundle.stem}"
-    proc = subprocess.run(
-        [sys.executable, "-m", "bundler", "ansible", "--cluster", str(toml),
-         "--bundle", str(bundle), "--out", str(out)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    (out / "group_vars" / "all" / "test.yml").write_text(
-        "---\n"
-        "ansible_user: root\n"
-        f"ansible_ssh_private_key_file: {keys / 'client_key'}\n"
-        "ansible_ssh_common_args: >-\n"
-        "  -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null\n"
-        "ansible_python_interpreter: /usr/bin/python3\n"
-    )
-    (out / "host_vars").mkdir()
-    for host in hosts:
-        # The namespaces share one filesystem: each host stages in its own folder.
-        (out / "host_vars" / f"{host.name}.yml").write_text(
-            f"---\nbundler_stage_dir: {host.prefix.parent / 'stage'}\n"
-            f"ansible_remote_tmp: {host.prefix.parent / 'ansible-tmp'}\n"
-        )
-    return out
-
-
 def zk_top(host: Host) -> str:
     return os.readlink(host.prefix / "zookeeper")
 
 
 def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse: Path) -> None:
-    privsep = Path("/run/sshd")  # sshd refuses to start without it
-    made_privsep = not privsep.exists()
-    if made_privsep:
-        privsep.mkdir(mode=0o755)
-    sshd: list[subprocess.Popen[bytes]] = []
-    try:
-        with Network("bfu", "10.231.42") as net:
-            hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
-            ctl = net.add("ctl", user_name("c"))
-            tomls = {}
-            for zk in ("3.4.14", "3.8.4"):
-                # inventory() writes cluster.toml: each bundle keeps its own copy.
-                written = inventory(net, "fleet-" + zk.replace(".", "-"), "1.2.4", zk, ROLES)
-                tomls[zk] = written.rename(net.root / f"cluster-{zk}.toml")
-            bundle_a = build_bundle(
-                mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=tomls["3.4.14"]
+    with Network("bfu", "10.231.42") as net:
+        hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
+        ctl = net.add("ctl", user_name("c"))
+        tomls = {}
+        for zk in ("3.4.14", "3.8.4"):
+            # inventory() writes cluster.toml: each bundle keeps its own copy.
+            written = inventory(net, "fleet-" + zk.replace(".", "-"), "1.2.4", zk, ROLES)
+            tomls[zk] = written.rename(net.root / f"cluster-{zk}.toml")
+        bundle_a = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=tomls["3.4.14"])
+        bundle_b = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=tomls["3.8.4"])
+        with sshd_fleet(hosts, ctl, net.root) as keys:
+            project_a = ansible_project(
+                net.root / "project-a", hosts, tomls["3.4.14"], bundle_a, keys
             )
-            bundle_b = build_bundle(
-                mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=tomls["3.8.4"]
+            project_b = ansible_project(
+                net.root / "project-b", hosts, tomls["3.8.4"], bundle_b, keys
             )
-
-            keys = net.root / "keys"
-            keys.mkdir(mode=0o700)
-            keygen(keys / "host_key")
-            keygen(keys / "client_key")
-            shutil.copy(keys / "client_key.pub", keys / "authorized_keys")
-            sshd = [start_sshd(h, keys) for h in hosts]
-            for host in hosts:
-                wait_until(lambda h=host: ssh_answers(ctl, h), 30, f"sshd on {host.name}")
-            project_a = project(net, hosts, tomls["3.4.14"], bundle_a, keys)
-            project_b = project(net, hosts, tomls["3.8.4"], bundle_b, keys)
-
-            home = net.root / "controller"
-            home.mkdir()
-            env = {
-                "PATH": f"{VENV_BIN}:/usr/sbin:/usr/bin:/sbin:/bin",
-                "HOME": str(home),
-                "LANG": "C.UTF-8",
-                "ANSIBLE_HOME": str(home / ".ansible"),
-                "ANSIBLE_LOCAL_TEMP": str(home / "tmp"),
-                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(home / "cp"),
-                "ANSIBLE_NOCOLOR": "1",
-                "ANSIBLE_FORCE_COLOR": "0",
-            }
+            controller = Controller(ctl, net.root / "controller")
 
             def playbook(where: Path, name: str) -> dict[str, dict[str, int]]:
-                done = subprocess.run(
-                    ctl.exec_cmd(str(VENV_BIN / "ansible-playbook"), name),
-                    capture_output=True, text=True, cwd=where, env=env, timeout=1200,
-                    check=False,
-                )  # fmt: skip
+                done = controller.playbook(where, name)
                 assert done.returncode == 0, (name, done.stdout[-6000:] + done.stderr[-3000:])
                 counts = recap(done.stdout)
                 assert sorted(counts) == ["h1", "h2", "h3"], done.stdout[-3000:]
@@ -177,11 +116,3 @@ def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse
                 rollback_gaps,
             )
             assert sorted(str(ctl.zk_mode(h.address)) for h in hosts).count("leader") == 1
-    finally:
-        for proc in sshd:
-            # Already ended with its namespace; reap it.
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait(timeout=30)
-        if made_privsep:
-            shutil.rmtree(privsep, ignore_errors=True)
