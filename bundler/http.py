@@ -19,13 +19,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
-import requests
-import urllib3
-
 from bundler import __version__
+
+# requests and urllib3 are imported by the methods that reach the network: a build from a warm
+# cache makes no request and does not pay for their import (about 0.1 s).
+if TYPE_CHECKING:
+    import requests
+
 
 CHUNK = 1 << 20
 USER_AGENT = f"bundler/{__version__}"
@@ -85,6 +88,8 @@ class Http:
         self.requests_made = 0
 
     def _session(self) -> requests.Session:
+        import requests
+
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
@@ -128,6 +133,8 @@ class Http:
     def _request(
         self, url: str, headers: dict[str, str] | None = None, deadline: float | None = None
     ) -> requests.Response:
+        import requests
+
         self._check_cancelled(url)
         if self._host(url) in self._down:
             raise Unreachable(url, "host did not answer earlier in this build")
@@ -176,6 +183,9 @@ class Http:
 
     def get_bytes(self, url: str, limit: int = 16 << 20, deadline: float | None = None) -> bytes:
         """A small file (checksum, signature, KEYS, index page) in memory."""
+        import requests
+        import urllib3
+
         with self._request(url, deadline=deadline) as response:
             data = bytearray()
             try:
@@ -216,6 +226,8 @@ class Http:
         A stall (no byte for read_timeout seconds) or a passed `deadline` raises Stalled
         at once: a silent mirror is left for the next one, not waited on again.
         """
+        import urllib3
+
         received = 0
         resumed = 0
         validator: str | None = None
@@ -356,6 +368,8 @@ class Http:
         deadline: float | None,
     ) -> None:
         """Fetch bytes [start, end) into fd at their offset, resuming where a cut left off."""
+        import urllib3
+
         pos = start
         failures = 0
         while pos < end:

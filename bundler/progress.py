@@ -10,8 +10,6 @@ import sys
 import threading
 from typing import Protocol, TextIO
 
-from tqdm import tqdm
-
 
 class Bar(Protocol):
     def total(self, total: int | None) -> None: ...
@@ -36,6 +34,8 @@ class _NoBar:
 
 class _TqdmBar:
     def __init__(self, label: str, stream: TextIO) -> None:
+        from tqdm import tqdm  # only on a terminal: plain lines need no tqdm
+
         self._bar = tqdm(
             desc=label, unit="B", unit_scale=True, unit_divisor=1024, file=stream, leave=False
         )
@@ -64,6 +64,8 @@ class Progress:
     def _write(self, line: str) -> None:
         with self._lock:
             if self.bars:
+                from tqdm import tqdm
+
                 tqdm.write(line, file=self.stream)
             else:
                 print(line, file=self.stream, flush=True)
