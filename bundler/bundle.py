@@ -17,7 +17,7 @@ import os
 import tarfile
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -29,6 +29,8 @@ from bundler.fanout import Fanout
 Format = Literal["tar", "tar.gz"]
 RECORD = 20 * 512  # tar's default record size: old tars expect the file to be a multiple
 CHUNK = 1 << 20
+# Kernel copies of a member go this far ahead of the hashes reading it back.
+COPY_STEP = 16 << 20
 # copy_file_range refused for this pair of files (other filesystems, old kernel): copy in Python.
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EBADF}
 
@@ -70,39 +72,58 @@ class _HashingWriter:
         self._fanout.close()
         return self.sha256.hexdigest()
 
-    def copy_file(self, src: int, size: int) -> None:
+    def copy_file(self, src: int, size: int, check: Callable[[bytes], None] | None = None) -> None:
         """Append `size` bytes of the file `src` in the kernel (copy_file_range, where the
-        filesystems allow; else a plain copy); the archive hash then reads what landed in
-        the archive, so the sidecar describes the bytes written, whatever the source did."""
+        filesystems allow; else a plain copy), a STEP at a time. Each step is then read back
+        from the archive and handed to the archive's hash and to `check` (the member's own
+        hash), both on threads of their own that work while the kernel copies the next step:
+        the hashes describe the bytes that landed in the archive, whatever the source did."""
         self.raw.flush()
         dst = self.raw.fileno()
         start = os.lseek(dst, 0, os.SEEK_CUR)
+        member = Fanout([check]) if check is not None else None
+        try:
+            done = 0
+            while done < size:
+                step = self._copy_step(src, dst, done, min(COPY_STEP, size - done))
+                if step == 0:
+                    break
+                offset = done
+                done += step
+                while offset < done:
+                    chunk = os.pread(dst, min(CHUNK, done - offset), start + offset)
+                    self._fanout.feed(chunk)
+                    if member is not None:
+                        member.feed(chunk)
+                    offset += len(chunk)
+                self.flusher.wrote(step)
+        finally:
+            if member is not None:
+                member.close()
+        if done != size:
+            raise IntegrityError(f"a cached file shrank while it was copied ({done} of {size})")
+
+    def _copy_step(self, src: int, dst: int, offset: int, count: int) -> int:
+        """Copy up to `count` bytes at `offset` of src to the end of dst; the bytes copied."""
         done = 0
-        while done < size and self.kernel_copy:
+        while done < count and self.kernel_copy:
             try:
-                n = os.copy_file_range(src, dst, size - done, done)
+                n = os.copy_file_range(src, dst, count - done, offset + done)
             except OSError as exc:
-                if exc.errno not in _NO_KERNEL_COPY or done:
+                if exc.errno not in _NO_KERNEL_COPY or offset or done:
                     raise
                 self.kernel_copy = False
                 break
             if n == 0:
-                break
+                return done
             done += n
-        while done < size:
-            chunk = os.pread(src, min(CHUNK, size - done), done)
+        while done < count:
+            chunk = os.pread(src, min(CHUNK, count - done), offset + done)
             if not chunk:
                 break
             os.write(dst, chunk)  # small writes on a regular file: written whole
             done += len(chunk)
-        if done != size:
-            raise IntegrityError(f"a cached file shrank while it was copied ({done} of {size})")
-        self.flusher.wrote(size)
-        offset = 0
-        while offset < size:
-            chunk = os.pread(dst, min(CHUNK, size - offset), start + offset)
-            self._fanout.feed(chunk)
-            offset += len(chunk)
+        return done
 
     def flush(self) -> None:
         self.raw.flush()
@@ -210,9 +231,10 @@ def write_archive(
                     written += len(block)
                     continue
                 mode = 0o755 if member.executable else 0o644
-                block = _header(arcname, member.size, mode, tarfile.REGTYPE, mtime)
+                size = member.size
+                block = _header(arcname, size, mode, tarfile.REGTYPE, mtime)
                 out.write(block)
-                written += len(block) + _copy(member, out, hashing if fmt == "tar" else None)
+                written += len(block) + _copy(member, size, out, hashing if fmt == "tar" else None)
             end = 2 * 512
             end += (-(written + end)) % RECORD
             out.write(bytes(end))
@@ -235,52 +257,57 @@ def _quiet_close(flusher: _Flusher) -> None:
         flusher.close()
 
 
-def _copy(member: Member, out: BinaryIO, plain: _HashingWriter | None = None) -> int:
-    """Copy one member's bytes and its tar padding; check them against member.sha256 unless
-    they were hashed earlier in this build and their file's fingerprint still holds."""
+def _copy(member: Member, size: int, out: BinaryIO, plain: _HashingWriter | None = None) -> int:
+    """Copy one member's `size` bytes (its header's) and its tar padding; check them against
+    member.sha256 unless they were hashed earlier in this build and their file's fingerprint
+    still holds."""
     h = hashlib.sha256()
-    size = 0
     source = member.source
-    if (
-        plain is not None
-        and not isinstance(source, bytes)
-        and member.verified is not None
-        and fingerprint(source) == member.verified
-    ):
+    if not isinstance(source, bytes) and size <= CHUNK:
+        # Small files (keys, the installer's modules): one read, no thread, no kernel copy.
+        with open(source, "rb") as src:
+            source = src.read(size)
+        if len(source) != size:
+            raise IntegrityError(f"{member.name}: shrank while it was copied")
+    if isinstance(source, bytes):
+        h.update(source)
+        out.write(source)
+    elif plain is not None:
+        # Plain tar: the kernel copies, and the bytes are hashed as they are read back.
+        trusted = member.verified is not None and fingerprint(source) == member.verified
         with open(source, "rb", buffering=0) as src:
-            size = member.verified["size"]
-            plain.copy_file(src.fileno(), size)
-        pad = (-size) % 512
-        if pad:
-            out.write(bytes(pad))
-        return size + pad
-    if isinstance(member.source, bytes):
-        data = member.source
-        h.update(data)
-        out.write(data)
-        size = len(data)
+            plain.copy_file(src.fileno(), size, None if trusted else h.update)
+        if trusted:
+            return size + _pad(out, size)
     else:
         # The member's hash on a thread of its own: reading, writing, this hash and the
-        # archive's run side by side.
+        # archive's (gzip) run side by side.
         check = Fanout([h.update])
+        copied = 0
         try:
-            with open(member.source, "rb", buffering=0) as src:
-                while chunk := src.read(CHUNK):
+            with open(source, "rb", buffering=0) as src:
+                while copied < size and (chunk := src.read(min(CHUNK, size - copied))):
                     check.feed(chunk)
                     out.write(chunk)
-                    size += len(chunk)
+                    copied += len(chunk)
         finally:
             check.close()
+        if copied != size:
+            raise IntegrityError(f"{member.name}: shrank while it was copied ({copied} of {size})")
     if member.sha256 is not None and h.hexdigest() != member.sha256:
         raise IntegrityError(
             f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "
             f"expected {member.sha256}); build again with --paranoid to re-check the cache and "
             "fetch what changed anew"
         )
+    return size + _pad(out, size)
+
+
+def _pad(out: BinaryIO, size: int) -> int:
     pad = (-size) % 512
     if pad:
         out.write(bytes(pad))
-    return size + pad
+    return pad
 
 
 def sha256sums(files: dict[str, str]) -> bytes:

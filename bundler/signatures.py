@@ -7,6 +7,7 @@ trusts elsewhere (or a key a mirror slipped in) can vouch for a release.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import shutil
 import subprocess
 import tempfile
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import SignatureError, UnknownSignerError
+from bundler.openpgp import Framing
 
 _ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
@@ -59,10 +61,15 @@ class Keyring:
         return _result(proc.returncode, proc.stdout, proc.stderr, signature, what)
 
     def stream(self, signature: Path, what: str) -> StreamingVerify:
-        """A verifier fed the signed bytes as they arrive, so gpg runs beside the download."""
-        return StreamingVerify(
-            self._argv("--status-fd", "1", "--verify", str(signature), "-"), signature, what
-        )
+        """A verifier fed the signed bytes as they arrive, so gpg runs beside the download:
+        framed as a signed message when the signature allows it (bundler/openpgp.py says why),
+        else as the data of the detached signature."""
+        framing = Framing.of(signature.read_bytes())
+        if framing is None:
+            argv = self._argv("--status-fd", "1", "--verify", str(signature), "-")
+        else:
+            argv = self._argv("--status-fd", "1", "--verify")
+        return StreamingVerify(argv, signature, what, framing)
 
     def close(self) -> None:
         self._dir.cleanup()
@@ -75,7 +82,9 @@ class Keyring:
 
 
 class StreamingVerify:
-    def __init__(self, argv: list[str], signature: Path, what: str) -> None:
+    def __init__(
+        self, argv: list[str], signature: Path, what: str, framing: Framing | None = None
+    ) -> None:
         self.signature = signature
         self.what = what
         self._proc = subprocess.Popen(
@@ -85,14 +94,28 @@ class StreamingVerify:
             stderr=subprocess.PIPE,
             env=_ENV,
         )
-
-    def feed(self, chunk: bytes) -> None:
         assert self._proc.stdin is not None
+        self._stdin = self._proc.stdin
+        # A 1 MiB pipe instead of 64 KiB: a sixteenth of the wake-ups for the same bytes.
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._stdin.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
+        self._literal = framing.writer(self._write) if framing is not None else None
+
+    def _write(self, data: bytes | memoryview) -> None:
         # gpg may give up early (a broken signature file); finish() reports why.
         with contextlib.suppress(BrokenPipeError):
-            self._proc.stdin.write(chunk)
+            self._stdin.write(data)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._literal is not None:
+            self._literal.feed(chunk)
+        else:
+            self._write(chunk)
 
     def finish(self) -> SignatureResult:
+        if self._literal is not None:
+            self._literal.close()
         out, err = self._proc.communicate()
         return _result(
             self._proc.returncode,
