@@ -157,9 +157,10 @@ def warm_build(setting: Setting) -> tuple[Scenario, dict[str, int]]:
         "warm",
         "Warm build (everything cached)",
         "Ours rebuilds the bundle from a warm cache (no network request; each payload byte is "
-        "read once, hashed against the cache record, and written; the archive is fsynced). "
-        "The baselines archive the same payload, the unpacked bundle folder, with GNU tar "
-        "(no fsync). `--format tar.gz` is measured alongside, for the choice of the default.",
+        "copied by the kernel and read back once to hash it against the cache record and for the "
+        "archive's sha256; the archive is fsynced). The baselines archive the same payload, "
+        "the unpacked bundle folder, with GNU tar (no fsync; the durable limit adds one). "
+        "`--format tar.gz` is measured alongside, for the choice of the default.",
         targets=[
             Target("<= 0.15x `tar czf`", 0.15, "tar_czf"),
             Target("<= 1.5x `tar cf` (the limit)", 1.5, "tar_cf"),
@@ -210,6 +211,18 @@ def warm_build(setting: Setting) -> tuple[Scenario, dict[str, int]]:
             "`tar cf` (limit)",
             f"`tar cf OUT.tar {BUNDLE}` (the unpacked bundle)",
             [Step("tar cf", ("tar", "cf", str(cf), BUNDLE), parent)],
+            prepare=lambda: gone(cf),
+        ),
+        # What an archive that survives a crash costs at least: the same copy, then its
+        # bytes on the disk (coreutils `sync -d FILE` is one fdatasync of that file).
+        Procedure(
+            "tar_cf_sync",
+            "`tar cf` + `sync -d` (durable limit)",
+            f"`tar cf OUT.tar {BUNDLE} && sync -d OUT.tar`",
+            [
+                Step("tar cf", ("tar", "cf", str(cf), BUNDLE), parent),
+                Step("sync -d", ("sync", "-d", str(cf)), parent),
+            ],
             prepare=lambda: gone(cf),
         ),
     ]

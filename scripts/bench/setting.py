@@ -24,6 +24,7 @@ REPO = SCRIPTS_DIR.parent
 # The test mirror's tools (tests.support, importable from the repository root __main__ adds).
 MAKE_MIRROR = "tests.support.make_mirror"
 from bundler.checksums import for_file, strongest  # noqa: E402
+from bundler.signatures import Keyring  # noqa: E402
 from tests.support.make_mirror import mirror_is_current  # noqa: E402
 from tests.support.mirror_server import MirrorServer as MirrorServer  # noqa: E402  (used by __main__)
 
@@ -43,7 +44,7 @@ QUICK_PAD_MB = 20
 QUICK_MEMORY_PAD_MB = 50
 THROTTLE = 10 * MB  # bytes per second per connection, for the slow mirror
 MEMORY_TARGET_MB = 100.0
-TOOLS = ("curl", "tar", "gzip", "sha512sum", "sha1sum", "sha256sum", "gpg")
+TOOLS = ("curl", "tar", "gzip", "sha512sum", "sha1sum", "sha256sum", "gpg", "sync")
 TIME_BIN = Path("/usr/bin/time")
 # In report order; "size" reads what "warm" wrote.
 SCENARIOS = ("cold", "slow", "warm", "start", "verify", "install", "memory", "size")
@@ -163,6 +164,7 @@ class Setting:
     startup: float = 0.0  # median wall time of a build that stops at its first check
     profile: list[tuple[str, int, float]] = field(default_factory=list)  # (function, calls, s)
     rates: dict[str, float] = field(default_factory=dict)  # MB/s of this CPU, one core
+    gpg: dict[str, float] = field(default_factory=dict)  # seconds to check the Storm signature
 
     @property
     def artifacts(self) -> list[str]:
@@ -215,6 +217,7 @@ def prime(setting: Setting) -> None:
     setting.startup = min(start_of_build(setting) for _ in range(5))
     storm = next(a for a in setting.manifest["artifacts"] if a["component"] == "storm")
     setting.rates = cpu_rates(setting.unpacked / BUNDLE / storm["path"])
+    setting.gpg = gpg_times(setting, storm)
 
 
 def start_of_build(setting: Setting) -> float:
@@ -228,6 +231,8 @@ def start_of_build(setting: Setting) -> float:
 
 def cpu_rates(tarball: Path) -> dict[str, float]:
     """One core's throughput, in MB/s, at what a build does to each byte of a tarball."""
+    from zlib_ng import zlib_ng
+
     with open(tarball, "rb") as handle:
         data = handle.read(64 << 20)
     rates = {}
@@ -235,10 +240,32 @@ def cpu_rates(tarball: Path) -> dict[str, float]:
         start = time.perf_counter()
         hashlib.new(name, data).digest()
         rates[name] = len(data) / MB / (time.perf_counter() - start)
-    start = time.perf_counter()
-    zlib.decompressobj(wbits=31).decompress(data)
-    rates["inflate"] = len(data) / MB / (time.perf_counter() - start)
+    for name, inflater in (("inflate (zlib-ng)", zlib_ng), ("inflate (system zlib)", zlib)):
+        start = time.perf_counter()
+        inflater.decompressobj(wbits=31).decompress(data)
+        rates[name] = len(data) / MB / (time.perf_counter() - start)
     return rates
+
+
+def gpg_times(setting: Setting, storm: dict[str, Any]) -> dict[str, float]:
+    """Seconds gpg takes to check the Storm tarball's signature: given the file beside a
+    detached signature, and fed it framed as a signed message, as the build does."""
+    tarball = setting.unpacked / BUNDLE / storm["path"]
+    asc = next(
+        setting.unpacked / BUNDLE / s for s in storm["sidecars"] if s.endswith((".asc", ".sig"))
+    )
+    with Keyring([setting.config.mirror / "keys" / "KEYS"], "gpg") as ring:
+        start = time.perf_counter()
+        ring.verify(asc, tarball, tarball.name)
+        detached = time.perf_counter() - start
+        start = time.perf_counter()
+        stream = ring.stream(asc, tarball.name)
+        with open(tarball, "rb", buffering=0) as handle:
+            while chunk := handle.read(1 << 20):
+                stream.feed(chunk)
+        stream.finish()
+        framed = time.perf_counter() - start
+    return {"detached": detached, "framed": framed}
 
 
 def _coreutils_sums(setting: Setting, wheels: list[str]) -> dict[str, Path]:
