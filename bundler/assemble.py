@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
@@ -75,9 +76,12 @@ def _add_sbom(
     python_sets: list[PythonSet],
     jdk: Jdk | None,
     members: list[Member],
+    memo: Path,
 ) -> None:
-    """The CycloneDX SBOM, one more member listed in the manifest like every file."""
+    """The CycloneDX SBOM, one more member listed in the manifest like every file; a warm
+    build takes it from `memo` (a cache folder) when nothing it is made from changed."""
     from bundler import sbom
+    from bundler.cache import write_json
 
     items = [
         sbom.Item(
@@ -102,12 +106,22 @@ def _add_sbom(
                 version=str(version),
                 path=f"python/wheels/{filename}",
                 sha256=wheel.sha256,
-                licence=sbom.wheel_licence(wheel.path),
             )
         )
     if jdk:
         items.append(sbom.Item("jdk", jdk.top, jdk.version, f"artifacts/{jdk.file}", jdk.sha256))
-    members.append(_blob(sbom.SBOM_FILE, sbom.render(name, epoch, items)))
+
+    def make() -> bytes:
+        licensed = [
+            replace(i, licence=sbom.wheel_licence(wheels[i.path.rsplit("/", 1)[1]].path))
+            if i.kind == "wheel"
+            else i
+            for i in items
+        ]
+        return sbom.render(name, epoch, licensed)
+
+    key = sbom.memo_key(name, epoch, items)
+    members.append(_blob(sbom.SBOM_FILE, sbom.render_memo(memo, key, make, write_json)))
 
 
 def _add_cluster(cluster: Inventory, members: list[Member], parts: _Parts) -> None:

@@ -255,7 +255,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             _add_jdk(jdk, members, parts)
         if cluster:
             _add_cluster(cluster, members, parts)
-        _add_sbom(name, epoch, fetched, python_sets, jdk, members)
+        with in_cache():
+            _add_sbom(name, epoch, fetched, python_sets, jdk, members, cache.sbom_dir())
         manifest = Manifest(
             name=name,
             source_date_epoch=epoch,

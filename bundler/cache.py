@@ -95,6 +95,10 @@ class Cache:
     def keys_dir(self, project: str) -> Path:
         return self.root / "keys" / project
 
+    def sbom_dir(self) -> Path:
+        """SBOMs rendered before, by the digest of what they were made from (sbom.memo_key)."""
+        return self.root / "sbom"
+
     def tmpdir(self) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=self.root / "tmp"))
 

@@ -18,8 +18,8 @@ import hashlib
 import json
 import uuid
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -152,6 +152,39 @@ def render(name: str, epoch: int, items: list[Item]) -> bytes:
     # Re-serialised with sorted keys: the library's key order is not a promise across releases.
     data = json.loads(text)
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+
+def memo_key(name: str, epoch: int, items: list[Item]) -> str:
+    """What an SBOM is made from, as one digest: the inputs (a wheel's licence is a function of
+    its sha256, so it may be left out) and the versions of the code that renders them."""
+    import cyclonedx
+
+    canonical = json.dumps(
+        [1, __version__, cyclonedx.__version__, name, epoch, [asdict(i) for i in items]],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def render_memo(
+    folder: Path, key: str, make: Callable[[], bytes], store: Callable[[Path, object], None]
+) -> bytes:
+    """The SBOM rendered earlier for `key` when its bytes still match their recorded sha256,
+    else `make()`, kept for next time with `store(path, record)`. Rendering takes the
+    CycloneDX library's import and model: most of what a warm build does besides copying."""
+    path = folder / f"{key}.json"
+    try:
+        record = json.loads(path.read_text("utf-8"))
+        data = record["sbom"].encode("utf-8")
+        if hashlib.sha256(data).hexdigest() == record["sha256"]:
+            return bytes(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    data = make()
+    folder.mkdir(parents=True, exist_ok=True)
+    store(path, {"sha256": hashlib.sha256(data).hexdigest(), "sbom": data.decode("utf-8")})
+    return data
 
 
 def validate(data: bytes) -> list[str]:

@@ -88,3 +88,34 @@ def test_sbom_is_valid_complete_and_reproducible(
     assert inspected.code == 0, inspected
     assert "CycloneDX 1.6" in inspected.out and "Apache-2.0" in inspected.out
     assert f"{len(wanted)} components" in inspected.out
+
+
+def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
+) -> None:
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path)
+    cold = bundler(*args)
+    assert cold.code == 0, cold
+    bundle = Path(cold.out.strip().splitlines()[-1])
+    rendered = _member(bundle, sbom.SBOM_FILE)
+    (memo,) = (tmp_path / "cache").glob("v1/sbom/*.json")
+    assert json.loads(memo.read_text())["sbom"].encode() == rendered
+
+    # A record whose text no longer matches its sha256 is not used: rendered anew, rewritten.
+    record = json.loads(memo.read_text())
+    record["sbom"] = record["sbom"].replace("supervisor", "supervisar")
+    memo.write_text(json.dumps(record))
+    warm = bundler(*args)
+    assert warm.code == 0, warm
+    assert _member(bundle, sbom.SBOM_FILE) == rendered
+    assert json.loads(memo.read_text())["sbom"].encode() == rendered
+
+    # A record that holds: its bytes are what the bundle carries (tampered here to show it is
+    # the record that was used, with a matching sha256 as a real earlier render would have).
+    record = json.loads(memo.read_text())
+    record["sbom"] = record["sbom"].replace('"specVersion"', '"specVersion" ')
+    record["sha256"] = hashlib.sha256(record["sbom"].encode()).hexdigest()
+    memo.write_text(json.dumps(record))
+    again = bundler(*args)
+    assert again.code == 0, again
+    assert _member(bundle, sbom.SBOM_FILE) == record["sbom"].encode()
