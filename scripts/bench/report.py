@@ -315,7 +315,8 @@ def render(
         "",
         f"- Machine: {facts['cores']} cores ({facts['cpu']}), {facts['memory']} RAM, "
         f"{facts['kernel']}",
-        f"- Python: {facts['python']}",
+        f"- Python: {facts['python']}; bundler's modules byte-compiled first, as `pip install` "
+        "does",
         f"- Tools: {facts['tools']}",
         f"- Date: {facts['date']}, bundler at commit {facts['commit']}",
         f"- Load average (1, 5, 15 min): {facts['load']} at the start, {facts['load_end']} at "
