@@ -3,8 +3,10 @@
 The same members give the same bytes whatever the umask, time zone or cache state: entries
 sorted, every mtime the same fixed value, uid/gid 0 owned by root, modes normalised to
 0644/0755, plain ustar headers (no pax timestamps), and gzip with no name and mtime 0.
-Every payload byte is hashed on its way in and checked against what the manifest says, and
-the archive's own sha256 is computed as it is written: no second pass over anything.
+Every payload byte is checked against what the manifest says (hashed as it is written, or,
+for a file this build hashed as it arrived and whose stat has not changed since, not again),
+and the archive's own sha256 is computed from what was written. A plain tar's large members
+are copied by the kernel and read back once from the archive for both hashes.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ class _HashingWriter:
                 done += step
                 while offset < done:
                     chunk = os.pread(dst, min(CHUNK, done - offset), start + offset)
+                    if not chunk:
+                        raise IntegrityError("the archive is shorter than what was copied into it")
                     self._fanout.feed(chunk)
                     if member is not None:
                         member.feed(chunk)

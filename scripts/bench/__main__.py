@@ -103,6 +103,8 @@ def bench(config: Config) -> list[Scenario]:
         for key in SCENARIOS:
             if key not in config.only:
                 continue
+            # Each scenario starts with no write-back left from the one before competing with it.
+            os.sync()
             if key == "warm":
                 warm, sizes = warm_build(setting)
                 scenarios.append(warm)
