@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bundler import sbom
 from bundler.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
 from bundler.bundle import Format, sha256sums, write_archive
 from bundler.cache import Cache, default_root
@@ -226,7 +227,9 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             for component in components:
                 keys.prepare(component.project, component.artifact.keys_urls)
 
-        fetcher = ArtifactFetcher(mirrors, http, cache, keys, progress, use_pins=options.pins)
+        fetcher = ArtifactFetcher(
+            mirrors, http, cache, keys, progress, use_pins=options.pins, on_download=sbom.preload
+        )
         resolver = WheelResolver(
             http,
             cache,

@@ -74,8 +74,10 @@ class ArtifactFetcher:
         keys: Keys,
         progress: Progress,
         use_pins: bool = True,
+        on_download: Callable[[], None] = lambda: None,
     ) -> None:
         self.mirrors = [m.rstrip("/") for m in mirrors]
+        self.on_download = on_download  # called before a release is fetched from a mirror
         self.http = http
         self.cache = cache
         self.keys = keys
@@ -162,6 +164,7 @@ class ArtifactFetcher:
 
     def _from_mirrors(self, component: Component, entry: Path) -> FetchedArtifact:
         artifact = component.artifact
+        self.on_download()
         outcomes: list[str] = []
         integrity = False
         stalled = False

@@ -16,6 +16,7 @@ from __future__ import annotations
 import email.parser
 import hashlib
 import json
+import threading
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
@@ -46,6 +47,27 @@ class Item:
     sha512: str | None = None
     url: str | None = None  # canonical download URL
     licence: str | None = None
+
+
+_preload = threading.Lock()
+_preloading: list[threading.Thread] = []
+
+
+def preload() -> None:
+    """Import the CycloneDX library on a thread of its own, once. Called when a release has to
+    be downloaded: the SBOM will then be rendered anew, and the import (most of rendering)
+    runs while the bytes stream in instead of after them."""
+    with _preload:
+        if not _preloading:
+            thread = threading.Thread(target=_import_library, name="sbom-preload")
+            _preloading.append(thread)
+            thread.start()
+
+
+def _import_library() -> None:
+    import cyclonedx.factory.license
+    import cyclonedx.model.bom
+    import cyclonedx.output.json  # noqa: F401
 
 
 def wheel_licence(path: Path) -> str | None:
