@@ -6,6 +6,8 @@ No `from __future__ import annotations` here: typer reads every command's annota
 start, and as strings they would be evaluated again each time (a fifth of `bundler --help`).
 """
 
+import atexit
+import gc
 import json
 import sys
 from pathlib import Path
@@ -440,10 +442,13 @@ def rehearse_command(
 
 
 def main() -> None:
+    # Registered first, so it runs last: every file is written, closed and synced by then, and
+    # the interpreter's final collection over every object (0.1 s after a build) is skipped.
+    atexit.register(gc.freeze)
     if len(sys.argv) == 1:
         sys.argv.append("--help")
     if sys.argv[1:] == ["--version"]:
-        # Before typer parses anything: its parameter coercion imports pydantic (0.2 s).
+        # Before typer parses anything: nothing else is needed to print it.
         print(f"bundler {__version__}")
         raise SystemExit(0)
     try:
