@@ -76,10 +76,11 @@ def _add_sbom(
     python_sets: list[PythonSet],
     jdk: Jdk | None,
     members: list[Member],
-    memo: Path,
+    memo: Path | None,
 ) -> None:
     """The CycloneDX SBOM, one more member listed in the manifest like every file; a warm
-    build takes it from `memo` (a cache folder) when nothing it is made from changed."""
+    build takes it from `memo` (a cache folder) when nothing it is made from changed, and
+    --paranoid (memo None) renders it anew."""
     from bundler import sbom
     from bundler.cache import write_json
 
@@ -120,8 +121,11 @@ def _add_sbom(
         ]
         return sbom.render(name, epoch, licensed)
 
-    key = sbom.memo_key(name, epoch, items)
-    members.append(_blob(sbom.SBOM_FILE, sbom.render_memo(memo, key, make, write_json)))
+    if memo is None:
+        data = make()
+    else:
+        data = sbom.render_memo(memo, sbom.memo_key(name, epoch, items), make, write_json)
+    members.append(_blob(sbom.SBOM_FILE, data))
 
 
 def _add_cluster(cluster: Inventory, members: list[Member], parts: _Parts) -> None:

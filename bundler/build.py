@@ -271,8 +271,9 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             _add_jdk(jdk, members, parts)
         if cluster:
             _add_cluster(cluster, members, parts)
+        memo = None if options.paranoid else cache.sbom_dir()
         with in_cache():
-            _add_sbom(name, epoch, fetched, python_sets, jdk, members, cache.sbom_dir())
+            _add_sbom(name, epoch, fetched, python_sets, jdk, members, memo)
         manifest = Manifest(
             name=name,
             source_date_epoch=epoch,

@@ -119,13 +119,15 @@ class _HashingWriter:
                 self.kernel_copy = False
                 break
             if n == 0:
-                return done
+                break  # some filesystems copy nothing this way: the plain copy decides
             done += n
         while done < count:
             chunk = os.pread(src, min(CHUNK, count - done), offset + done)
             if not chunk:
                 break
-            os.write(dst, chunk)  # small writes on a regular file: written whole
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(dst, view) :]
             done += len(chunk)
         return done
 

@@ -6,8 +6,8 @@ signature of class 0x00 (a binary document) covers exactly the document's bytes,
 signature after a one-pass header and a literal data packet covers exactly the literal's
 contents (RFC 4880 5.2.4, 5.4, 5.9): so the bytes are framed as such a message and gpg checks
 the very same signature over the very same bytes, only faster. Anything else (several
-signatures, another version or class, a packet this reader does not expect) is left to the
-detached check: `Framing.of` returns None.
+signatures, another version or class, a packet this reader does not expect, an armor other
+than the plain one gpg writes) is left to the detached check: `Framing.of` returns None.
 
 Only the framing is built here; every cryptographic check stays gpg's.
 """
@@ -31,27 +31,52 @@ class _Malformed(ValueError):
     pass
 
 
+def _crc24(data: bytes) -> int:
+    """The armor checksum (RFC 4880 6.1)."""
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+
+
 def _dearmor(text: bytes) -> bytes:
-    """The binary packets of an ASCII-armored signature; binary input is returned as is."""
+    """The binary packets of an ASCII-armored signature; binary input is returned as is.
+
+    Only the plain shape gpg writes is read: nothing but blank lines around one signature
+    block, optional `Key: value` headers and the blank line after them, base64 lines and the
+    CRC-24 line, which must match. gpg reads a whole file and would refuse (or look further
+    into) anything else, so anything else is left to the detached check, which is gpg's."""
     if text[:1] and text[0] & 0x80:
         return text
-    if text.count(_ARMOR_BEGIN) != 1:
-        raise _Malformed("not exactly one armored signature block")
-    lines = [line.strip() for line in text.splitlines()]
+    lines = [line.rstrip() for line in text.split(b"\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    if len(lines) < 4 or lines[0] != _ARMOR_BEGIN or lines[-1] != _ARMOR_END:
+        raise _Malformed("not one armored signature block alone")
+    body = lines[1:-1]
+    if any(line.startswith(b"-----") for line in body):
+        raise _Malformed("another armor line inside the block")
+    while body and body[0] and b": " in body[0]:
+        body.pop(0)  # armor headers
+    if not body or body[0]:
+        raise _Malformed("no blank line after the armor headers")
+    data, checksum = body[1:-1], body[-1]
+    if not data or len(checksum) != 5 or not checksum.startswith(b"="):
+        raise _Malformed("no armor checksum line")
     try:
-        start = lines.index(_ARMOR_BEGIN)
-        end = lines.index(_ARMOR_END, start)
-    except ValueError:
-        raise _Malformed("no armored signature") from None
-    body = lines[start + 1 : end]
-    # Armor headers ("Version: ...") end at the first blank line, when there are any.
-    if b"" in body and any(b":" in line for line in body[: body.index(b"")]):
-        body = body[body.index(b"") + 1 :]
-    data = [line for line in body if line and not line.startswith(b"=")]
-    try:
-        return base64.b64decode(b"".join(data), validate=True)
+        packets = base64.b64decode(b"".join(data), validate=True)
+        crc = base64.b64decode(checksum[1:], validate=True)
     except binascii.Error:
         raise _Malformed("bad base64 in the armor") from None
+    if int.from_bytes(crc, "big") != _crc24(packets):
+        raise _Malformed("armor checksum mismatch")
+    return packets
 
 
 def _packets(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:

@@ -13,6 +13,7 @@ The library is imported inside the functions: `bundler --help` should not pay fo
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import hashlib
 import json
@@ -148,6 +149,9 @@ def _serial(name: str, epoch: int, items: Iterable[Item]) -> uuid.UUID:
 
 def render(name: str, epoch: int, items: list[Item]) -> bytes:
     """The SBOM of bundle `name` as CycloneDX JSON bytes; the same inputs give the same bytes."""
+    with _preload:
+        for thread in _preloading:
+            thread.join()  # the library's import finishes on one thread, not two at once
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.output.json import JsonV1Dot6
@@ -181,8 +185,11 @@ def memo_key(name: str, epoch: int, items: list[Item]) -> str:
     its sha256, so it may be left out) and the versions of the code that renders them."""
     import cyclonedx
 
+    # This module's own text stands for the rendering code: an edit to it is a new key even
+    # where the version number stays (an editable checkout).
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     canonical = json.dumps(
-        [1, __version__, cyclonedx.__version__, name, epoch, [asdict(i) for i in items]],
+        [code, __version__, cyclonedx.__version__, name, epoch, [asdict(i) for i in items]],
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -204,8 +211,10 @@ def render_memo(
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     data = make()
-    folder.mkdir(parents=True, exist_ok=True)
-    store(path, {"sha256": hashlib.sha256(data).hexdigest(), "sbom": data.decode("utf-8")})
+    # Best effort: a cache that cannot take it costs the next build a render, nothing more.
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        store(path, {"sha256": hashlib.sha256(data).hexdigest(), "sbom": data.decode("utf-8")})
     return data
 
 

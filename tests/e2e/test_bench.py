@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {
     "cold": ("Cold build (empty cache)", {"ours", "by_hand", "limit"}),
     "slow": ("Cold build from a slow mirror", {"ours", "by_hand"}),
-    "warm": ("Warm build (everything cached)", {"ours", "ours_gz", "tar_czf", "tar_cf"}),
+    "warm": (
+        "Warm build (everything cached)",
+        {"ours", "ours_gz", "tar_czf", "tar_cf", "tar_cf_sync"},
+    ),
     "start": ("`bundler --help`", {"ours", "version", "python"}),
     "verify": ("`bundler verify`", {"ours", "sha256sum"}),
     "install": ("`install.sh --no-start` on the target", {"ours", "by_hand", "tar_xzf"}),

@@ -55,6 +55,24 @@ def test_the_plain_copy_when_the_kernel_refuses(
     _check(dest, write_archive(dest, "top", [member], 946684800))
 
 
+@pytest.mark.parametrize("verified", [True, False], ids=["verified", "trusted-cache"])
+def test_the_plain_copy_when_the_kernel_copies_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verified: bool
+) -> None:
+    """Some filesystems answer copy_file_range with 0 bytes copied: not the end of the file."""
+    monkeypatch.setattr(bundle.os, "copy_file_range", lambda *_: 0)
+    src = _source(tmp_path)
+    sha = hashlib.sha256(PAYLOAD).hexdigest()
+    member = Member(
+        "artifacts/artifact.tar.gz",
+        src,
+        sha256=sha,
+        verified=fingerprint(src) if verified else None,
+    )
+    dest = tmp_path / "out.tar"
+    _check(dest, write_archive(dest, "top", [member], 946684800))
+
+
 def test_same_bytes_whichever_way_the_member_is_copied(tmp_path: Path) -> None:
     src = _source(tmp_path)
     sha = hashlib.sha256(PAYLOAD).hexdigest()

@@ -119,3 +119,7 @@ def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted
     again = bundler(*args)
     assert again.code == 0, again
     assert _member(bundle, sbom.SBOM_FILE) == record["sbom"].encode()
+    # --paranoid trusts no record: rendered anew.
+    paranoid = bundler(*args, "--paranoid")
+    assert paranoid.code == 0, paranoid
+    assert _member(bundle, sbom.SBOM_FILE) == rendered

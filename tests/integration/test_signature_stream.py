@@ -1,7 +1,8 @@
 """The streamed signature check against real gpg, for the key types and digests Apache's
 releases have used (DSA with SHA-1 in the early years, RSA with SHA-256 or SHA-512, EdDSA):
-framed as a signed message it accepts exactly what the detached check accepts, refuses a
-flipped byte, names an unknown signer, and leaves what it cannot frame to the detached way."""
+framed as a signed message it agrees with the detached check, refuses a flipped byte, names an
+unknown signer, and leaves what it cannot frame (or an armor gpg would read differently) to the
+detached way."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def document(tmp_path: Path) -> Path:
 
 def _sign(home: Path, document: Path, key: str, digest: str, *extra: str) -> Path:
     asc = document.with_name(f"{document.name}.{key}.{digest}.asc")
-    _gpg(home, "--local-user", f"{key}@example.invalid", "--digest-algo", digest,
+    _gpg(home, "--yes", "--local-user", f"{key}@example.invalid", "--digest-algo", digest,
          "--armor", "--detach-sign", *extra, "--output", str(asc), str(document))  # fmt: skip
     return asc
 
@@ -135,9 +136,21 @@ def test_what_cannot_be_framed_is_checked_detached(
     text = _sign(home, document, "rsa", "SHA256", "--textmode")
     for asc in (both, text):
         assert Framing.of(asc.read_bytes()) is None
+    # A good signature and a stranger's block under another armor label: gpg reads both.
+    stranger_block = _sign(signers[2], document, "s", "SHA256").read_bytes()
+    mixed = document.with_name(f"{document.name}.mixed.asc")
+    mixed.write_bytes(
+        _sign(home, document, "eddsa", "SHA256").read_bytes()
+        + stranger_block.replace(b"SIGNATURE", b"MESSAGE")
+    )
+    assert Framing.of(mixed.read_bytes()) is None
     with Keyring([home / "KEYS"], "gpg") as ring:
         assert _streamed(ring, both, data) in (fingerprints["rsa"], fingerprints["eddsa"])
         assert _streamed(ring, text, data) == fingerprints["rsa"]
+        with pytest.raises(SignatureError):
+            _streamed(ring, mixed, data)  # as the detached check says
+        with pytest.raises(SignatureError):
+            ring.verify(mixed, document, "doc")
         flipped = bytearray(data)
         flipped[7] ^= 0x80
         with pytest.raises(SignatureError):

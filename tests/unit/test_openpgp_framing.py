@@ -28,7 +28,18 @@ def _signature(version: int = 4, sigclass: int = 0x00) -> bytes:
     return bytes([0xC2, len(body)]) + body
 
 
-def _armor(packets: bytes, headers: str = "") -> bytes:
+def _crc24(data: bytes) -> str:
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return base64.b64encode((crc & 0xFFFFFF).to_bytes(3, "big")).decode()
+
+
+def _armor(packets: bytes, headers: str = "", crc: str | None = None) -> bytes:
     text = base64.b64encode(packets).decode()
     lines = [text[i : i + 64] for i in range(0, len(text), 64)]
     return (
@@ -36,7 +47,7 @@ def _armor(packets: bytes, headers: str = "") -> bytes:
         + headers
         + "\n"
         + "\n".join(lines)
-        + "\n=AbCd\n-----END PGP SIGNATURE-----\n"
+        + f"\n={crc or _crc24(packets)}\n-----END PGP SIGNATURE-----\n"
     ).encode()
 
 
@@ -89,7 +100,8 @@ def test_one_pass_header_names_the_signature_and_the_signature_follows_unchanged
 
 
 def test_binary_signature_files_are_framed_too() -> None:
-    assert Framing.of(_signature()) == Framing.of(_armor(_signature()))
+    binary = Framing.of(_signature())
+    assert binary is not None and binary == Framing.of(_armor(_signature()))
 
 
 @settings(max_examples=60, deadline=None)
@@ -125,5 +137,17 @@ def test_what_the_reader_does_not_handle_is_left_to_the_detached_check() -> None
     assert Framing.of(_signature()[:-3]) is None  # truncated
     assert Framing.of(b"not a signature\n") is None
     assert Framing.of(b"") is None
-    bad = _armor(_signature()).replace(b"\n=AbCd", b"\n!!!!\n=AbCd")
-    assert Framing.of(bad) is None
+    good = _armor(_signature())
+    assert Framing.of(good) is not None
+    crc = good.split(b"\n=", 1)[1][:4]
+    assert Framing.of(good.replace(b"\n=" + crc, b"\n!!!!\n=" + crc)) is None  # bad base64
+    # gpg reads the whole file: an armor it would read differently is left to it, detached.
+    assert Framing.of(_armor(_signature(), crc="AAAA")) is None  # wrong checksum
+    assert Framing.of(good.replace(b"=" + crc + b"\n", b"")) is None  # no checksum
+    assert Framing.of(good.replace(b"\n", b"\n  ")) is None  # indented
+    assert Framing.of(b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhi\n" + good) is None
+    assert Framing.of(b"text first\n" + good) is None
+    assert Framing.of(good + b"and after\n") is None
+    message = good.replace(b"SIGNATURE", b"MESSAGE")
+    assert Framing.of(good + message) is None and Framing.of(message + good) is None
+    assert Framing.of(b"\n\n" + good.replace(b"\n", b"\r\n") + b"\n") is not None  # CRLF
