@@ -15,25 +15,14 @@ removed, also when the test fails. Root only, under the machine-wide e2e lock.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.bundles import build_bundle
 from tests.support.netns import Network, inventory, supervisors_seen, wait_until
-from tests.support.sshd import SSHD, VENV_BIN, Controller, ansible_project, recap, sshd_fleet
+from tests.support.sshd import Controller, ansible_project, needs_fleet, recap, sshd_fleet
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0
-    or shutil.which("ip") is None
-    or shutil.which("unshare") is None
-    or shutil.which("ssh") is None
-    or not Path(SSHD).exists()
-    or not (VENV_BIN / "ansible-playbook").exists(),
-    reason="needs root, ip, unshare, ssh, sshd (openssh-server) and ansible-core in the venv",
-)
+pytestmark = needs_fleet
 
 
 def user_name(tag: str) -> str:

@@ -12,15 +12,12 @@ causes, never more than 10 samples in a row. Root only, under the machine-wide e
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.support.bundles import build_bundle
 from tests.support.netns import Host, Network, inventory
-from tests.support.sshd import SSHD, VENV_BIN, Controller, ansible_project, recap, sshd_fleet
+from tests.support.sshd import Controller, ansible_project, needs_fleet, recap, sshd_fleet
 from tests.support.zkprobe import Probe
 
 ROLES = {
@@ -29,15 +26,7 @@ ROLES = {
     "h3": ["zookeeper", "supervisor"],
 }
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0
-    or shutil.which("ip") is None
-    or shutil.which("unshare") is None
-    or shutil.which("ssh") is None
-    or not Path(SSHD).exists()
-    or not (VENV_BIN / "ansible-playbook").exists(),
-    reason="needs root, ip, unshare, ssh, sshd (openssh-server) and ansible-core in the venv",
-)
+pytestmark = needs_fleet
 
 
 def user_name(tag: str) -> str:

@@ -4,6 +4,7 @@ ansible-playbook run from a controller namespace with its PLAY RECAP counters.""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -13,11 +14,24 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
+import pytest
+
 from tests.support.netns import Host, wait_until
 
 SSHD = "/usr/sbin/sshd"
 PRIVSEP = Path("/run/sshd")  # sshd refuses to start without it
 VENV_BIN = Path(sys.executable).parent
+
+# What a test over real sshd and ansible-core needs; `pytestmark = needs_fleet` in each.
+needs_fleet = pytest.mark.skipif(
+    os.geteuid() != 0
+    or shutil.which("ip") is None
+    or shutil.which("unshare") is None
+    or shutil.which("ssh") is None
+    or not Path(SSHD).exists()
+    or not (VENV_BIN / "ansible-playbook").exists(),
+    reason="needs root, ip, unshare, ssh, sshd (openssh-server) and ansible-core in the venv",
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 
