@@ -10,14 +10,18 @@ import atexit
 import gc
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from bundler import __version__
 from bundler.clisteps import _print_split, _run, _split, _versions
+from bundler.entry import ABOUT, HELP
 from bundler.errors import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Each command imports the modules it needs inside its function: `bundler --help`, `recipes`
 # and `verify` start without requests, tqdm or the build machinery (tests/test_cli_startup.py).
@@ -27,8 +31,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # Plain click help: rich's help renderer takes longer to import than the rest of the CLI.
     rich_markup_mode=None,
-    help="Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper.",
+    help=ABOUT,
 )
+
+
+def _command(name: str) -> Callable[[F], F]:
+    """One text per command (bundler.entry.HELP): its help page and its line in the overview,
+    whole rather than cut at 45 characters, so that the overview can be printed without typer."""
+    return app.command(name, help=HELP[name], short_help=HELP[name])
 
 
 def _version(value: bool) -> None:
@@ -43,10 +53,10 @@ def main_options(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."""
+    pass  # the group's one option acts in its callback
 
 
-@app.command("build")
+@_command("build")
 def build_command(
     storm: Annotated[
         str | None,
@@ -131,7 +141,6 @@ def build_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
     from bundler.build import BuildOptions, build
     from bundler.keys import GpgMode
     from bundler.progress import Progress
@@ -185,7 +194,7 @@ def build_command(
     print(result.path)
 
 
-@app.command("render")
+@_command("render")
 def render_command(
     cluster: Annotated[Path, typer.Option(help="The cluster inventory (cluster.toml).")],
     host: Annotated[str, typer.Option(help="The inventory host whose files to show.")],
@@ -215,7 +224,6 @@ def render_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Show the exact config files one host of a cluster inventory gets, without building."""
     from bundler.render import HostFacts
     from bundler.render import render as render_host
     from bundler.render import text as render_text
@@ -240,7 +248,7 @@ def render_command(
         print(out / rel)
 
 
-@app.command("verify")
+@_command("verify")
 def verify_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
     keys: Annotated[
@@ -249,7 +257,6 @@ def verify_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Re-check every file of a bundle against its manifest and SHA256SUMS."""
     from bundler.verify import verify
 
     if keys is not None:
@@ -262,13 +269,12 @@ def verify_command(
     print(f"{bundle}: {report.sidecar}")
 
 
-@app.command("inspect")
+@_command("inspect")
 def inspect_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="The whole manifest as JSON.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Show a bundle's components, sources, sizes, hashes and how each was verified."""
     from bundler.describe import read_provenance, text
     from bundler.verify import read_manifest
 
@@ -283,11 +289,10 @@ def inspect_command(
         print("\n".join(sbom.summary(_run(debug, lambda: sbom.read(bundle)))))
 
 
-@app.command("recipes")
+@_command("recipes")
 def recipes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
-    """Supported versions and what each needs (Java, Python)."""
     from bundler.recipes import SupervisorRecipe, load_all
 
     recipes = _run(False, load_all)
@@ -327,36 +332,33 @@ def recipes_command(
     print(f"supervisor {sup.default} (default) for target Python {', '.join(sup.pythons)}")
 
 
-@app.command("sbom")
+@_command("sbom")
 def sbom_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Print the bundle's SBOM (CycloneDX JSON), as carried inside it."""
     from bundler import sbom
 
     sys.stdout.write(_run(debug, lambda: sbom.read(bundle)).decode("utf-8"))
 
 
-@app.command("sign")
+@_command("sign")
 def sign_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar or .tar.gz.")],
     key: Annotated[str, typer.Option(help="The gpg key to sign with (id, fingerprint, email).")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Sign a bundle with the operator's gpg key: writes BUNDLE.asc beside it."""
     from bundler import bundlesign
 
     print(_run(debug, lambda: bundlesign.sign(bundle, key)))
 
 
-@app.command("split")
+@_command("split")
 def split_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar or .tar.gz.")],
     size: Annotated[str, typer.Option(help="Largest part, e.g. 4095M (FAT32), 700M, 1G.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Write a bundle as NAME.tar.part-001... with NAME.parts and NAME.join.sh beside it."""
     from bundler.parts import parse_size
     from bundler.progress import Progress
 
@@ -366,7 +368,7 @@ def split_command(
     print(result.listing)
 
 
-@app.command("join")
+@_command("join")
 def join_command(
     listing: Annotated[Path, typer.Argument(help="The NAME.parts file beside the parts.")],
     output: Annotated[
@@ -374,7 +376,6 @@ def join_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Check every part listed in NAME.parts, then rebuild the exact bundle."""
     from bundler.parts import join
 
     result = _run(debug, lambda: join(listing, output))
@@ -383,7 +384,7 @@ def join_command(
     print(result.bundle)
 
 
-@app.command("diff")
+@_command("diff")
 def diff_command(
     old: Annotated[Path, typer.Argument(help="The bundle installed now (.tar, .tar.gz, folder).")],
     new: Annotated[Path, typer.Argument(help="The bundle to compare it with.")],
@@ -394,7 +395,6 @@ def diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Versions, artifacts, wheels and each host's config keys that differ; exit 0 either way."""
     from bundler.diff import as_json as diff_json
     from bundler.diff import diff
     from bundler.diff import text as diff_text
@@ -409,14 +409,13 @@ _CLICK_USAGE_ERROR: type[Exception] = next(
 )
 
 
-@app.command("ansible")
+@_command("ansible")
 def ansible_command(
     cluster: Annotated[Path, typer.Option(help="The cluster inventory the bundle was built with.")],
     bundle: Annotated[Path, typer.Option(help="The bundle .tar (its .sha256 beside it).")],
     out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
     from bundler.ansible import write_project
 
     written = _run(debug, lambda: write_project(cluster, bundle, out))
@@ -424,7 +423,7 @@ def ansible_command(
         print(path)
 
 
-@app.command("rehearse")
+@_command("rehearse")
 def rehearse_command(
     bundle: Annotated[Path, typer.Argument(help="The sealed bundle .tar, as it will be carried.")],
     host: Annotated[
@@ -433,7 +432,6 @@ def rehearse_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
-    """Install a bundle on throwaway namespaced hosts (root, Linux), show health, remove it."""
     from bundler.rehearse import rehearse, text
 
     report = _run(debug, lambda: rehearse(bundle, list(host or [])))
@@ -447,10 +445,6 @@ def main() -> None:
     atexit.register(gc.freeze)
     if len(sys.argv) == 1:
         sys.argv.append("--help")
-    if sys.argv[1:] == ["--version"]:
-        # Before typer parses anything: nothing else is needed to print it.
-        print(f"bundler {__version__}")
-        raise SystemExit(0)
     try:
         result = app(standalone_mode=False)
     except _CLICK_USAGE_ERROR as exc:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {
-    "cold": ("Cold build (empty cache)", {"ours", "by_hand", "limit"}),
+    "cold": ("Cold build (empty cache)", {"ours", "by_hand", "limit", "limit_sync"}),
     "slow": ("Cold build from a slow mirror", {"ours", "by_hand"}),
     "warm": (
         "Warm build (everything cached)",
         {"ours", "ours_gz", "tar_czf", "tar_cf", "tar_cf_sync"},
     ),
-    "start": ("`bundler --help`", {"ours", "version", "python"}),
+    "start": ("`bundler --help`", {"ours", "version", "command", "python"}),
     "verify": ("`bundler verify`", {"ours", "sha256sum"}),
     "install": ("`install.sh --no-start` on the target", {"ours", "by_hand", "tar_xzf"}),
     "memory": ("Peak memory of a cold build", {"ours"}),

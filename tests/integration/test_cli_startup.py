@@ -30,7 +30,7 @@ import json, sys
 sys.argv = ["bundler"] + json.loads(sys.argv[1])
 code = None
 if sys.argv[1:] != ["--import-only"]:
-    from bundler.cli import main
+    from bundler.entry import main  # the console script's entry point
     try:
         main()
     except SystemExit as exc:
@@ -63,7 +63,7 @@ def _modules(args: list[str]) -> tuple[object, set[str]]:
 def test_light_commands_skip_the_heavy_imports(args: list[str]) -> None:
     code, modules = _modules(args)
     assert code in (None, 0, 2, 4), code  # ran (verify of a missing file fails cleanly)
-    assert "bundler.cli" in modules
+    assert "bundler.cli" in modules or args in (["--help"], ["--version"])
     assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
 
 
@@ -77,6 +77,14 @@ def test_help_and_version_skip_packaging_too() -> None:
     for args in (["--help"], ["--version"]):
         _, modules = _modules(args)
         assert "packaging" not in modules and "bundler.recipes" not in modules, args
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["--version"]], ids=["none", "help", "version"])
+def test_the_overview_and_version_start_without_typer(args: list[str]) -> None:
+    """bundler.entry answers these three alone (tests/unit/test_entry.py checks its text)."""
+    code, modules = _modules(args)
+    assert code == 0
+    assert "typer" not in modules and "bundler.cli" not in modules, sorted(modules)
 
 
 def test_the_probe_sees_imports() -> None:
