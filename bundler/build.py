@@ -10,7 +10,6 @@ unless every check passed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bundler import sbom
+from bundler import heap, sbom
 from bundler.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
 from bundler.bundle import Format, sha256sums, write_archive
 from bundler.cache import Cache, default_root
@@ -168,21 +167,10 @@ def _run_parallel(jobs: int, tasks: list[Callable[[], T]], http: Http) -> list[T
             raise
 
 
-def _few_malloc_arenas() -> None:
-    """glibc gives threads malloc arenas of their own, and each keeps the 1 MiB buffers freed
-    in it; a build's threads pass such buffers around, so with many arenas the peak memory
-    wanders with thread timing (up to 30 MB more). Two arenas keep it flat. Other C
-    libraries: nothing to do."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX, before any thread starts
-
-
 def build(options: BuildOptions, progress: Progress) -> BuildResult:
     if options.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, found {options.jobs}")
-    _few_malloc_arenas()
+    heap.few_arenas()  # before any thread starts
     storm, zookeeper, supervisor = _resolve(options, progress)
     # Checked before any download: a wrong inventory fails in a second, not after minutes.
     cluster = cluster_inventory(options.cluster, storm, zookeeper) if options.cluster else None

@@ -3,6 +3,8 @@
 Hashing (OpenSSL) and inflating (zlib) release the GIL on large buffers, so a sha256, a
 sha512 and the tar-header check of a download run on separate cores while the main thread
 keeps reading the socket. Queues are bounded: memory stays flat whatever the file size.
+Small chunks (a throttled server hands over a few KiB per read) are joined into BATCH-sized
+ones first: fewer hand-overs, and buffers of one size, which the heap reuses (bundler/heap.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 
+from bundler import heap
+
 _STOP = object()
+BATCH = 1 << 20
 
 
 class Fanout:
@@ -25,6 +30,8 @@ class Fanout:
         for thread in self._threads:
             thread.start()
         self._closed = False
+        self._pending: list[bytes] = []
+        self._pending_size = 0
 
     def _run(self, index: int, consume: Callable[[bytes], None]) -> None:
         q = self._queues[index]
@@ -39,13 +46,31 @@ class Fanout:
                     self.errors[index] = exc
 
     def feed(self, chunk: bytes) -> None:
+        if len(chunk) >= BATCH:
+            self._flush()  # what came before, in order; a large chunk is never copied
+            self._put(chunk)
+            return
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            joined = b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self._put(joined)
+
+    def _put(self, chunk: bytes) -> None:
         for q in self._queues:
             q.put(chunk)
+        heap.handed_over(len(chunk))
 
     def close(self) -> list[BaseException | None]:
         """Wait until every consumer has seen every chunk; return their errors (or None)."""
         if not self._closed:
             self._closed = True
+            self._flush()
             for q in self._queues:
                 q.put(_STOP)
             for thread in self._threads:
