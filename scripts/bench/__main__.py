@@ -39,6 +39,7 @@ from bench.setting import (
     DEFAULT_OUT,
     FULL_MEMORY_PAD_MB,
     FULL_PAD_MB,
+    MEMORY_SPLIT_RATE,
     QUICK_MEMORY_PAD_MB,
     QUICK_OUT,
     QUICK_PAD_MB,
@@ -91,7 +92,16 @@ def bench(config: Config) -> list[Scenario]:
                 config.mirror, wheelhouse=WHEELHOUSE, throttle_bytes_per_sec=config.throttle
             )
         )
-        setting = Setting(config, work, server.url, slow.url, server.url + memory_mount)
+        split = stack.enter_context(
+            MirrorServer(
+                config.mirror,
+                throttle_bytes_per_sec=MEMORY_SPLIT_RATE,
+                mounts={memory_mount: config.memory_mirror},
+            )
+        )
+        setting = Setting(
+            config, work, server.url, slow.url, server.url + memory_mount, split.url + memory_mount
+        )
         print("bench: priming (one untimed cold build)", file=sys.stderr)
         prime(setting)
         if "cold" in config.only:

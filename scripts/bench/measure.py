@@ -71,6 +71,7 @@ class Target:
     baseline: str | None = None  # key of the series the ratio is taken against; None: absolute
     strict: bool = False  # "<" rather than "<="
     use_max: bool = False  # compare the worst run, not the median (peak memory)
+    also: tuple[str, ...] = ()  # further series whose runs count for use_max
     measured: float | None = None
     status: str = "not measured"
 
@@ -78,7 +79,8 @@ class Target:
         if not ours.values:
             return
         if self.baseline is None:
-            self.measured = max(ours.values) if self.use_max else ours.median
+            worst = max([*ours.values, *(v for key in self.also for v in series[key].values)])
+            self.measured = worst if self.use_max else ours.median
         else:
             base = series[self.baseline]
             if not base.values or base.median <= 0:

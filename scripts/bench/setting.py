@@ -44,6 +44,7 @@ QUICK_PAD_MB = 20
 QUICK_MEMORY_PAD_MB = 50
 THROTTLE = 10 * MB  # bytes per second per connection, for the slow mirror
 MEMORY_TARGET_MB = 100.0
+MEMORY_SPLIT_RATE = 150 * MB  # per connection: a 1 GiB download splits (HttpConfig.slow_seconds)
 TOOLS = ("curl", "tar", "gzip", "sha512sum", "sha1sum", "sha256sum", "gpg", "sync")
 TIME_BIN = Path("/usr/bin/time")
 # In report order; "size" reads what "warm" wrote.
@@ -156,6 +157,7 @@ class Setting:
     url: str
     slow_url: str
     memory_url: str
+    memory_split_url: str  # the same, throttled per connection so that the download splits
     bundle: Path = Path()  # the primed bundle .tar
     unpacked: Path = Path()  # its folder, unpacked
     manifest: dict[str, Any] = field(default_factory=dict)

@@ -20,7 +20,7 @@ SCENARIOS = {
     "start": ("`bundler --help`", {"ours", "version", "command", "python"}),
     "verify": ("`bundler verify`", {"ours", "sha256sum"}),
     "install": ("`install.sh --no-start` on the target", {"ours", "by_hand", "tar_xzf"}),
-    "memory": ("Peak memory of a cold build", {"ours"}),
+    "memory": ("Peak memory of a cold build", {"ours", "split"}),
     "size": ("Bundle size", {"ours", "tar_czf", "ours_gz", "tar_cf"}),
 }
 

@@ -384,6 +384,10 @@ def test_two_builds_at_once_share_the_cache(
 def test_killed_build_leaves_nothing_trusted(
     mirror_dir: Path, wheelhouse: Path, workdir: Path
 ) -> None:
+    # A killed process cannot remove its temporary files: the build's gpg keyring is left in
+    # TMPDIR, here the test's own folder rather than the machine's /tmp.
+    temp = workdir / "temp"
+    temp.mkdir()
     with MirrorServer(mirror_dir, throttle_bytes_per_sec=2048) as server:
         args = build_args(server.url, mirror_dir, wheelhouse, workdir)
         proc = subprocess.Popen(
@@ -391,6 +395,7 @@ def test_killed_build_leaves_nothing_trusted(
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": str(temp)},
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -400,6 +405,7 @@ def test_killed_build_leaves_nothing_trusted(
         time.sleep(0.3)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    assert all(p.name.startswith("bundler-gpg-") for p in temp.iterdir()), list(temp.iterdir())
     assert list((workdir / "out").iterdir()) == []
     assert cache_entries(workdir) == []
     with MirrorServer(mirror_dir) as server:
