@@ -36,9 +36,9 @@ app = typer.Typer(
 
 
 def _command(name: str) -> Callable[[F], F]:
-    """One text per command (bundler.entry.HELP): its help page and its line in the overview,
-    whole rather than cut at 45 characters, so that the overview can be printed without typer."""
-    return app.command(name, help=HELP[name], short_help=HELP[name])
+    """A command whose line in `bundler --help` is bundler.entry.HELP's (printed there without
+    typer); its own page keeps its docstring."""
+    return app.command(name, short_help=HELP[name])
 
 
 def _version(value: bool) -> None:
@@ -141,6 +141,7 @@ def build_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Download, verify and pack Storm, ZooKeeper and supervisord into one bundle."""
     from bundler.build import BuildOptions, build
     from bundler.keys import GpgMode
     from bundler.progress import Progress
@@ -224,6 +225,7 @@ def render_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Show the exact config files one host of a cluster inventory gets, without building."""
     from bundler.render import HostFacts
     from bundler.render import render as render_host
     from bundler.render import text as render_text
@@ -257,6 +259,7 @@ def verify_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Re-check every file of a bundle against its manifest and SHA256SUMS."""
     from bundler.verify import verify
 
     if keys is not None:
@@ -275,6 +278,7 @@ def inspect_command(
     as_json: Annotated[bool, typer.Option("--json", help="The whole manifest as JSON.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Show a bundle's components, sources, sizes, hashes and how each was verified."""
     from bundler.describe import read_provenance, text
     from bundler.verify import read_manifest
 
@@ -293,6 +297,7 @@ def inspect_command(
 def recipes_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False,
 ) -> None:
+    """Supported versions and what each needs (Java, Python)."""
     from bundler.recipes import SupervisorRecipe, load_all
 
     recipes = _run(False, load_all)
@@ -337,6 +342,7 @@ def sbom_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Print the bundle's SBOM (CycloneDX JSON), as carried inside it."""
     from bundler import sbom
 
     sys.stdout.write(_run(debug, lambda: sbom.read(bundle)).decode("utf-8"))
@@ -348,6 +354,7 @@ def sign_command(
     key: Annotated[str, typer.Option(help="The gpg key to sign with (id, fingerprint, email).")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Sign a bundle with the operator's gpg key: writes BUNDLE.asc beside it."""
     from bundler import bundlesign
 
     print(_run(debug, lambda: bundlesign.sign(bundle, key)))
@@ -359,6 +366,7 @@ def split_command(
     size: Annotated[str, typer.Option(help="Largest part, e.g. 4095M (FAT32), 700M, 1G.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Write a bundle as NAME.tar.part-001... with NAME.parts and NAME.join.sh beside it."""
     from bundler.parts import parse_size
     from bundler.progress import Progress
 
@@ -376,6 +384,7 @@ def join_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Check every part listed in NAME.parts, then rebuild the exact bundle."""
     from bundler.parts import join
 
     result = _run(debug, lambda: join(listing, output))
@@ -395,6 +404,7 @@ def diff_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Versions, artifacts, wheels and each host's config keys that differ; exit 0 either way."""
     from bundler.diff import as_json as diff_json
     from bundler.diff import diff
     from bundler.diff import text as diff_text
@@ -416,6 +426,7 @@ def ansible_command(
     out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
     from bundler.ansible import write_project
 
     written = _run(debug, lambda: write_project(cluster, bundle, out))
@@ -432,6 +443,7 @@ def rehearse_command(
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
+    """Install a bundle on throwaway namespaced hosts (root, Linux), show health, remove it."""
     from bundler.rehearse import rehearse, text
 
     report = _run(debug, lambda: rehearse(bundle, list(host or [])))

@@ -1,10 +1,10 @@
-"""The `bundler` console script: `bundler`, `bundler --help` and `bundler --version` answered
-before typer is imported, everything else handed to bundler.cli.
+"""`bundler` and `python -m bundler`: `bundler`, `bundler --help` and `bundler --version`
+answered before typer is imported, everything else handed to bundler.cli.
 
 Importing typer and building its commands is most of a command's start (docs/benchmarks.md);
-the overview of the commands needs neither. HELP is the one text of each command: cli.py
-registers it as the command's help, and the overview below lays it out as click does
-(tests/unit/test_entry.py compares the two at several terminal widths).
+the overview of the commands needs neither. HELP is each command's line in the overview:
+cli.py registers it as the command's short help, and the overview below lays it out as click
+does (tests/unit/test_entry.py compares the two at several terminal widths).
 """
 
 from __future__ import annotations
@@ -74,14 +74,24 @@ def overview(prog: str, width: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _prog() -> str:
+    """The program's name as click shows it: the script's name, or `python -m bundler`."""
+    package = getattr(sys.modules["__main__"], "__package__", None)
+    if not package:
+        return os.path.basename(sys.argv[0])
+    name = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    module = package if name == "__main__" else f"{package}.{name}"
+    return f"python -m {module.lstrip('.')}"
+
+
 def main() -> None:
     args = sys.argv[1:]
-    if args in ([], ["--help"]):
-        prog = os.path.basename(sys.argv[0])
+    if args in ([], ["--help"]) and sys.stdout is not None:
         width = _width()
-        text = overview(prog, width)
-        # A script renamed to something long enough to wrap the usage line: click lays it out.
-        if len(text.partition("\n")[0]) <= width:
+        text = overview(_prog(), width)
+        # Left to click: a name long enough to wrap the usage line, and one the output's
+        # encoding cannot take (click writes those as UTF-8 instead).
+        if len(text.partition("\n")[0]) <= width and text.isascii():
             sys.stdout.write(text)
             raise SystemExit(0)
     if args == ["--version"]:

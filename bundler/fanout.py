@@ -46,6 +46,8 @@ class Fanout:
                     self.errors[index] = exc
 
     def feed(self, chunk: bytes) -> None:
+        if self._closed:
+            raise RuntimeError("internal: Fanout fed after close()")
         if len(chunk) >= BATCH:
             self._flush()  # what came before, in order; a large chunk is never copied
             self._put(chunk)

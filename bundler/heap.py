@@ -3,9 +3,10 @@
 A build hands every chunk of a download to several threads (bundler/fanout.py). glibc keeps
 what those threads free in per-thread arenas and, once a freed buffer sits below a live one,
 in holes it does not give back: the peak memory then wanders with thread timing and with the
-sizes a server happens to send (a throttled mirror: 106 to 138 MB for a 1 GiB artifact where
-a fast one stays near 72 MB; docs/benchmarks.md measures it). Two arenas and a trim of the
-free pages every TRIM_EVERY bytes keep it flat. Other C libraries: nothing to do.
+sizes a server happens to send (a 1 GiB artifact from a mirror throttled per connection, so
+that the download splits: 106 to 138 MB, where a fast mirror gave 70 to 76 MB). Two arenas and
+a trim of the free pages every TRIM_EVERY bytes keep it flat (72 to 78 MB split, measured with
+the bench's memory scenario, which now times both). Other C libraries: nothing to do.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ _libc: Any = None  # ctypes' handle, loaded at the first trim: short commands ne
 
 
 def few_arenas() -> None:
-    """Two malloc arenas for every thread; call before the first thread starts."""
+    """At most two malloc arenas, shared by all the threads; call before the first starts."""
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):

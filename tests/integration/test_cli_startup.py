@@ -57,8 +57,15 @@ def _modules(args: list[str]) -> tuple[object, set[str]]:
 
 @pytest.mark.parametrize(
     "args",
-    [["--import-only"], ["--help"], ["--version"], ["recipes"], ["verify", "no-such-bundle.tar"]],
-    ids=["import", "help", "version", "recipes", "verify"],
+    [
+        ["--import-only"],
+        ["--help"],
+        ["--version"],
+        ["build", "--help"],
+        ["recipes"],
+        ["verify", "no-such-bundle.tar"],
+    ],
+    ids=["import", "help", "version", "build-help", "recipes", "verify"],
 )
 def test_light_commands_skip_the_heavy_imports(args: list[str]) -> None:
     code, modules = _modules(args)

@@ -36,15 +36,31 @@ def test_the_overview_is_clicks_at_every_width(
     assert entry.overview("bundler", entry._width()) == expected
 
 
-def test_every_command_is_listed_with_its_help() -> None:
+def test_every_command_is_listed_with_its_line() -> None:
     group = typer.main.get_command(app)
     assert list(group.commands) == list(entry.HELP)  # type: ignore[attr-defined]
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        assert command.help == entry.HELP[name]
+        assert command.short_help == entry.HELP[name]
+        assert command.help  # its own page: the docstring
+
+
+def test_python_dash_m_names_itself_as_click_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bundler", "--help"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert proc.stdout == _click_help("python -m bundler", 80, monkeypatch)
+    assert "typer" not in proc.stderr
 
 
 def _run(code: str, args: list[str], columns: int | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
     env.pop("COLUMNS", None)
     if columns is not None:
         env["COLUMNS"] = str(columns)
@@ -68,8 +84,10 @@ def _run(code: str, args: list[str], columns: int | None) -> subprocess.Complete
         ("bundler", ["--version"], None),
         # Too long for one usage line: handed to click, which wraps it.
         ("/opt/" + "b" * 60, ["--help"], 80),
+        # Not ASCII: handed to click, which writes it whatever the output's encoding.
+        ("/opt/b\u00fcndler", ["--help"], None),
     ],
-    ids=["help", "no-args", "narrow", "version", "long-name"],
+    ids=["help", "no-args", "narrow", "version", "long-name", "non-ascii-name"],
 )
 def test_the_console_script_prints_what_typer_prints(
     prog: str, args: list[str], columns: int | None
@@ -78,6 +96,20 @@ def test_the_console_script_prints_what_typer_prints(
     theirs = _run(TYPER.format(prog=prog), args, columns)
     assert (ours.returncode, ours.stdout, ours.stderr) == (0, theirs.stdout, "")
     assert theirs.returncode == 0
+
+
+def test_a_closed_stdout_is_no_error() -> None:
+    """`bundler --help >&-`: nothing to print to, exit 0, as click does."""
+    code = ENTRY.format(prog="bundler")
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" -c "$1" --help >&-', sys.executable, code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (proc.returncode, proc.stderr) == (0, "")
 
 
 def test_version_line() -> None:

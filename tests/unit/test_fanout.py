@@ -69,6 +69,13 @@ def test_a_failing_consumer_is_reported_and_the_others_finish() -> None:
     assert len(b"".join(seen)) == 3 * BATCH
 
 
+def test_feeding_after_close_is_refused() -> None:
+    fanout = Fanout([lambda chunk: None])
+    fanout.close()
+    with pytest.raises(RuntimeError):
+        fanout.feed(b"late")
+
+
 # Holes: 1 MiB buffers freed below small live ones (malloc, not pymalloc: > 512 bytes) stay
 # in the heap until trimmed.
 HOLES = """
