@@ -577,43 +577,24 @@ def memory_scenario(setting: Setting) -> Scenario:
             f"not available: {TIME_BIN} is missing (Debian: apt-get install time)"
         )
         return scenario
-    report = work / "time.txt"
-    argv = build_argv(
-        setting.memory_url,
-        config.memory_mirror,
-        work / "cache",
-        work / "out",
-        index=f"{setting.url}/simple",
+
+    def peak(key: str, label: str, shown: str, url: str) -> Procedure:
+        """A cold build under `/usr/bin/time -v`, its largest resident set read from the report."""
+        report = work / f"time-{key}.txt"
+        argv = build_argv(
+            url, config.memory_mirror, work / "cache", work / "out", index=f"{setting.url}/simple"
+        )
+        build = Step("build", (str(TIME_BIN), "-v", "-o", str(report), *argv), phases=BUILD_PHASES)
+        return Procedure(key, label, shown, [build], prepare=lambda: fresh(work), rss_file=report)
+
+    procedure = peak(
+        "ours", "ours", f"`/usr/bin/time -v {BUILD_SHOWN}`, empty CACHE", setting.memory_url
     )
-    procedure = Procedure(
-        "ours",
-        "ours",
-        f"`/usr/bin/time -v {BUILD_SHOWN}`, empty CACHE",
-        [Step("build", (str(TIME_BIN), "-v", "-o", str(report), *argv), phases=BUILD_PHASES)],
-        prepare=lambda: fresh(work),
-        rss_file=report,
-    )
-    split_report = work / "time-split.txt"
-    split_argv = build_argv(
-        setting.memory_split_url,
-        config.memory_mirror,
-        work / "cache",
-        work / "out",
-        index=f"{setting.url}/simple",
-    )
-    split = Procedure(
+    split = peak(
         "split",
         "ours, split download",
         f"the same, from the mirror throttled to {MEMORY_SPLIT_RATE / MB:g} MB/s per connection",
-        [
-            Step(
-                "build",
-                (str(TIME_BIN), "-v", "-o", str(split_report), *split_argv),
-                phases=BUILD_PHASES,
-            )
-        ],
-        prepare=lambda: fresh(work),
-        rss_file=split_report,
+        setting.memory_split_url,
     )
     scenario.series = measure(
         "memory", [procedure, split], config.runs, {"ours": "MB", "split": "MB"}
