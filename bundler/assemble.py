@@ -112,13 +112,12 @@ def _add_sbom(
     if jdk:
         items.append(sbom.Item("jdk", jdk.top, jdk.version, f"artifacts/{jdk.file}", jdk.sha256))
 
+    def licence(item: sbom.Item) -> str | None:
+        wheel = wheels[item.path.rsplit("/", 1)[1]]
+        return wheel.licence if wheel.licence_read else sbom.wheel_licence(wheel.path)
+
     def make() -> bytes:
-        licensed = [
-            replace(i, licence=sbom.wheel_licence(wheels[i.path.rsplit("/", 1)[1]].path))
-            if i.kind == "wheel"
-            else i
-            for i in items
-        ]
+        licensed = [replace(i, licence=licence(i)) if i.kind == "wheel" else i for i in items]
         return sbom.render(name, epoch, licensed)
 
     if memo is None:

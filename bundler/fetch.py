@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,17 @@ class ArtifactFetcher:
         except NotFound:
             return None
 
+    def _sidecars(
+        self, url: str, artifact: Artifact, deadline: float | None
+    ) -> tuple[list[bytes | None], bytes | None]:
+        """The checksum files (None where the mirror has none) and the signature, asked for
+        all at once: on a distant mirror each request is a round trip before the download."""
+        exts = [*artifact.checksums, *([artifact.signature] if artifact.signature else [])]
+        with ThreadPoolExecutor(max(1, len(exts)), thread_name_prefix="sidecar") as pool:
+            bodies = list(pool.map(lambda ext: self._get_small(f"{url}.{ext}", deadline), exts))
+        sums = bodies[: len(artifact.checksums)]
+        return sums, (bodies[-1] if artifact.signature else None)
+
     def _try_mirror(self, mirror: str, artifact: Artifact, staged: Path) -> dict[str, Any]:
         url = f"{mirror}/{artifact.path}"
         deadline = self.http.deadline()
@@ -258,8 +270,8 @@ class ArtifactFetcher:
         sidecars: list[str] = []
         sidecar_sha256: dict[str, str] = {}
         try:
-            for ext in artifact.checksums:
-                body = self._get_small(f"{url}.{ext}", deadline)
+            sums, asc_body = self._sidecars(url, artifact, deadline)
+            for ext, body in zip(artifact.checksums, sums, strict=True):
                 if body is None:
                     continue
                 name = f"{artifact.file}.{ext}"
@@ -277,13 +289,11 @@ class ArtifactFetcher:
                     f"no checksum file next to {artifact.file} (tried {tried})", False
                 )
             signature_file = None
-            if artifact.signature:
-                body = self._get_small(f"{url}.{artifact.signature}", deadline)
-                if body is not None:
-                    signature_file = f"{artifact.file}.{artifact.signature}"
-                    (staged / signature_file).write_bytes(body)
-                    sidecars.append(signature_file)
-                    sidecar_sha256[signature_file] = _sha256(body)
+            if artifact.signature and asc_body is not None:
+                signature_file = f"{artifact.file}.{artifact.signature}"
+                (staged / signature_file).write_bytes(asc_body)
+                sidecars.append(signature_file)
+                sidecar_sha256[signature_file] = _sha256(asc_body)
             best = checksums.strongest(
                 checksums.Checksum(p["algorithm"], p["digest"], None) for p in published
             )

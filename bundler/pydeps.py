@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from packaging.tags import Tag, compatible_tags
@@ -34,6 +35,7 @@ from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.pipconf import DEFAULT_INDEX
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
+from bundler.sbom import wheel_licence
 
 _HASH = re.compile(r"--hash[= ]sha256:([0-9a-fA-F]{64})")
 
@@ -60,6 +62,10 @@ class Wheel:
     source: str  # URL or folder it came from
     size: int
     verified: dict[str, int] | None = None  # fingerprint when this build hashed it (bundle.py)
+    # The licence its METADATA declares (None: none), when known without opening the wheel:
+    # read once, on the thread that downloaded it, and kept in its cache record.
+    licence: str | None = None
+    licence_read: bool = False
 
 
 @dataclass
@@ -212,11 +218,17 @@ class WheelResolver:
                     continue
                 record = self.cache.read_record(folder) or {}
                 known = record.get("fingerprint") if record.get("sha256") == sha else None
+                recorded = _recorded_licence(record if record.get("sha256") == sha else {})
+                # --paranoid reads every licence from its wheel again.
+                read, licence = (False, None) if self.cache.paranoid else recorded
                 try:
                     if not heal:
                         if self.cache.paranoid or fingerprint(path) != known:
                             return None  # decided under the lock
-                        return Wheel(path.name, sha, path, "cache", path.stat().st_size)
+                        size = path.stat().st_size
+                        return Wheel(
+                            path.name, sha, path, "cache", size, licence=licence, licence_read=read
+                        )
                     state, now = self.cache.freshness(path, sha, known)
                 except FileNotFoundError:
                     return None
@@ -228,9 +240,13 @@ class WheelResolver:
                     self.cache.evict(folder)
                     break
                 if state == "rehashed":
-                    self.cache.update_record(folder, _wheel_record(path.name, sha, now))
+                    update = _wheel_record(path.name, sha, now, *recorded)
+                    self.cache.update_record(folder, update)
                     self.progress.info(f"re-hashed cached {path.name}: unchanged")
-                return Wheel(path.name, sha, path, "cache", path.stat().st_size)
+                size = path.stat().st_size
+                return Wheel(
+                    path.name, sha, path, "cache", size, licence=licence, licence_read=read
+                )
         return None
 
     def _find_links_candidates(self, name: str) -> list[Candidate]:
@@ -354,7 +370,10 @@ class WheelResolver:
                 )
             final = self.cache.wheel_dir(digest)
             stat = fingerprint(staged / cand.filename)
-            record = _wheel_record(cand.filename, digest, stat)
+            # Read here, while the releases still stream in, rather than when the SBOM is
+            # rendered after them: opening a wheel parses its whole zip directory.
+            licence = wheel_licence(staged / cand.filename)
+            record = _wheel_record(cand.filename, digest, stat, True, licence)
             self.cache.commit(staged, final, record)
         finally:
             # Whatever failed (bad bytes, a stall, a full disk): no half-written wheel stays.
@@ -362,11 +381,25 @@ class WheelResolver:
                 shutil.rmtree(staged, ignore_errors=True)
         self.progress.info(f"wheel   {cand.filename}")
         path = final / cand.filename
-        return Wheel(cand.filename, digest, path, cand.url, path.stat().st_size, stat)
+        size = path.stat().st_size
+        return Wheel(cand.filename, digest, path, cand.url, size, stat, licence, licence_read=True)
 
 
-def _wheel_record(filename: str, sha256: str, stat: dict[str, int]) -> dict[str, object]:
-    return {"schema": 1, "file": filename, "sha256": sha256, "fingerprint": stat}
+def _wheel_record(
+    filename: str, sha256: str, stat: dict[str, int], read: bool, licence: str | None
+) -> dict[str, object]:
+    """A wheel's cache record; with `read`, also the licence its METADATA declares."""
+    record: dict[str, object] = {"schema": 1, "file": filename, "sha256": sha256}
+    record["fingerprint"] = stat
+    if read:
+        record["licence"] = licence
+    return record
+
+
+def _recorded_licence(record: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the record holds the wheel's licence (null: it declares none), and which."""
+    value = record.get("licence", False)
+    return (True, value) if value is None or isinstance(value, str) else (False, None)
 
 
 def _wheel_name(filename: str) -> str | None:

@@ -55,9 +55,9 @@ _preloading: list[threading.Thread] = []
 
 
 def preload() -> None:
-    """Import the CycloneDX library on a thread of its own, once. Called when a release has to
-    be downloaded: the SBOM will then be rendered anew, and the import (most of rendering)
-    runs while the bytes stream in instead of after them."""
+    """Import the CycloneDX library (and build its licence parser) on a thread of its own,
+    once. Called when a release has to be downloaded: the SBOM will then be rendered anew, and
+    the import (most of rendering) runs while the bytes stream in instead of after them."""
     with _preload:
         if not _preloading:
             thread = threading.Thread(target=_import_library, name="sbom-preload")
@@ -68,7 +68,11 @@ def preload() -> None:
 def _import_library() -> None:
     import cyclonedx.factory.license
     import cyclonedx.model.bom
-    import cyclonedx.output.json  # noqa: F401
+    import cyclonedx.output.json
+
+    # The first licence that is not a bare SPDX id builds the library's expression parser
+    # (tens of ms): build it here too.
+    cyclonedx.factory.license.LicenseFactory().make_from_string("MIT OR Apache-2.0")
 
 
 def wheel_licence(path: Path) -> str | None:

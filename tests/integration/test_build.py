@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -612,3 +613,32 @@ def test_ctrl_c_stops_promptly_and_leaves_nothing(
     assert "interrupted" in err.strip().splitlines()[-1]
     assert list((workdir / "out").iterdir()) == []
     assert cache_entries(workdir) == []
+
+
+def test_checksum_files_and_signature_are_asked_for_together(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """On a distant mirror each small file is a round trip before the download can start, so
+    they are asked for at once: shown by holding the answer to the first, .sha512, for a few
+    seconds and watching the others arrive while it is held."""
+    held = f"{STORM_PATH}.sha512"
+    mirror_server.add_fault(held, "hang:3")
+    runs = []
+    build = threading.Thread(
+        target=lambda: runs.append(
+            bundler(*build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path))
+        )
+    )
+    build.start()
+    asked_while_held: set[str] = set()
+    try:
+        while build.is_alive():
+            records = mirror_server.requests
+            if any(r.path == held and r.status == 0 for r in records):
+                asked_while_held |= {r.path for r in records if r.path.startswith(f"{STORM_PATH}.")}
+            time.sleep(0.02)
+    finally:
+        build.join()
+    (run,) = runs
+    assert run.code == 0, run
+    assert {f"{STORM_PATH}.{ext}" for ext in ("asc", "md5")} <= asked_while_held

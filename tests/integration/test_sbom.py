@@ -123,3 +123,50 @@ def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted
     paranoid = bundler(*args, "--paranoid")
     assert paranoid.code == 0, paranoid
     assert _member(bundle, sbom.SBOM_FILE) == rendered
+
+
+def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
+) -> None:
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path)
+    cold = bundler(*args)
+    assert cold.code == 0, cold
+    bundle = Path(cold.out.strip().splitlines()[-1])
+    rendered = _member(bundle, sbom.SBOM_FILE)
+    records = {}
+    for path in (tmp_path / "cache").glob("v1/wheels/*/record.json"):
+        record = json.loads(path.read_text())
+        wheel = path.parent / record["file"]
+        assert record["licence"] == sbom.wheel_licence(wheel), wheel.name
+        records[record["file"]] = path
+    (supervisor,) = [p for name, p in records.items() if name.startswith("supervisor-")]
+    memos = (tmp_path / "cache") / "v1" / "sbom"
+
+    # A later render (no SBOM memo) takes each licence from the record: changed here to show
+    # it is the record that was used.
+    record = json.loads(supervisor.read_text())
+    record["licence"] = "LicenseRef-from-the-record"
+    supervisor.write_text(json.dumps(record))
+    for memo in memos.glob("*.json"):
+        memo.unlink()
+    warm = bundler(*args)
+    assert warm.code == 0, warm
+    doc = json.loads(_member(bundle, sbom.SBOM_FILE))
+    (component,) = [c for c in doc["components"] if c["name"] == "supervisor"]
+    assert "LicenseRef-from-the-record" in json.dumps(component["licenses"])
+
+    # --paranoid trusts no record: every licence is read from its wheel again.
+    paranoid = bundler(*args, "--paranoid")
+    assert paranoid.code == 0, paranoid
+    assert _member(bundle, sbom.SBOM_FILE) == rendered
+
+    # Records written before licences were kept hold none: the wheel is read, as before.
+    for path in records.values():
+        record = json.loads(path.read_text())
+        del record["licence"]
+        path.write_text(json.dumps(record))
+    for memo in memos.glob("*.json"):
+        memo.unlink()
+    older = bundler(*args)
+    assert older.code == 0, older
+    assert _member(bundle, sbom.SBOM_FILE) == rendered
