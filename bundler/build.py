@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from bundler import heap, sbom
 from bundler.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
-from bundler.bundle import Format, sha256sums, write_archive
+from bundler.bundle import Format, Prefix, sha256sums, write_archive
 from bundler.cache import Cache, default_root
 from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
@@ -32,7 +32,7 @@ from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import inspect_jdk
 from bundler.keys import GpgMode, Keys, Trust
 from bundler.localfs import check_folder, writing
-from bundler.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy
+from bundler.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
 from bundler.onhost import contract
 from bundler.pipconf import IndexSettings
 from bundler.pipconf import resolve as index_settings
@@ -40,7 +40,7 @@ from bundler.progress import Progress
 from bundler.provenance import Provenance, dependencies
 from bundler.provenance import path_for as provenance_path
 from bundler.pydeps import PythonSet, WheelResolver, load_locks
-from bundler.recipes import RECIPES_DIR, Component, Recipe, SupervisorRecipe
+from bundler.recipes import RECIPES_DIR, Artifact, Component, Recipe, SupervisorRecipe
 from bundler.tarscan import TarScanner
 
 # The default epoch is the newest entry in the release tarballs, kept within what a ustar
@@ -222,14 +222,37 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         cache = Cache(cache_root, paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
+    prefixes: list[Prefix] = []
     try:
         components = (storm, zookeeper)
         with in_cache():
             for component in components:
                 keys.prepare(component.project, component.artifact.keys_urls)
 
+        name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
+        lead = Release.of(storm).artifact  # the largest member: first in the archive
+
+        def tee(artifact: Artifact) -> Prefix | None:
+            """A plain-tar bundle's start, written while Storm's release downloads."""
+            if artifact != storm.artifact or options.format != "tar":
+                return None
+            if not prefixes:
+                try:
+                    prefixes.append(Prefix(cache.tmpdir() / f"{name}.tar", name, lead))
+                except OSError:
+                    return None  # no head start; the archive is written after the download
+            prefixes[0].restart()
+            return prefixes[0]
+
         fetcher = ArtifactFetcher(
-            mirrors, http, cache, keys, progress, use_pins=options.pins, on_download=sbom.preload
+            mirrors,
+            http,
+            cache,
+            keys,
+            progress,
+            use_pins=options.pins,
+            on_download=sbom.preload,
+            tee=tee,
         )
         resolver = WheelResolver(
             http,
@@ -251,7 +274,6 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)
 
-        name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
         epoch, epoch_from = _source_date_epoch(fetched, cache)
         provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
         members, parts = _assemble(fetched, python_sets, supervisor, keys)
@@ -284,7 +306,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
         sidecar = dest.with_name(dest.name + ".sha256")
         with writing("the output folder", options.output_dir, "--output-dir"):
-            digest = write_archive(dest, name, members, epoch, options.format)
+            prefix = prefixes[0] if prefixes else None
+            digest = write_archive(dest, name, members, epoch, options.format, lead, prefix)
             try:
                 _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
                 _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
@@ -296,6 +319,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
     finally:
         keys.close()
+        for prefix in prefixes:
+            prefix.discard()
 
 
 def _describe_index(index: IndexSettings) -> str:

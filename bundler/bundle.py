@@ -1,12 +1,14 @@
 """Members -> one deterministic archive, written to a temp name and renamed into place.
 
-The same members give the same bytes whatever the umask, time zone or cache state: entries
-sorted, every mtime the same fixed value, uid/gid 0 owned by root, modes normalised to
-0644/0755, plain ustar headers (no pax timestamps), and gzip with no name and mtime 0.
-Every payload byte is checked against what the manifest says (hashed as it is written, or,
-for a file this build hashed as it arrived and whose stat has not changed since, not again),
-and the archive's own sha256 is computed from what was written. A plain tar's large members
-are copied by the kernel and read back once from the archive for both hashes.
+The same members give the same bytes whatever the umask, time zone or cache state: the lead
+member (Storm's release) and its folders first, the other entries sorted, every mtime the
+same fixed value, uid/gid 0 owned by root, modes normalised to 0644/0755, plain ustar headers
+(no pax timestamps), and gzip with no name and mtime 0. Every payload byte is checked against
+what the manifest says (hashed as it is written, or, for a file this build hashed as it
+arrived and whose stat has not changed since, not again), and the archive's own sha256 is
+computed from what was written. A plain tar's large members are copied by the kernel and read
+back once from the archive for both hashes; its lead may have been written while it downloaded
+(Prefix), and is then only read back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import errno
 import gzip
 import hashlib
 import os
+import shutil
 import tarfile
 import tempfile
 import threading
@@ -90,22 +93,36 @@ class _HashingWriter:
                 step = self._copy_step(src, dst, done, min(COPY_STEP, size - done))
                 if step == 0:
                     break
-                offset = done
+                self._read_back(start + done, step, member)
                 done += step
-                while offset < done:
-                    chunk = os.pread(dst, min(CHUNK, done - offset), start + offset)
-                    if not chunk:
-                        raise IntegrityError("the archive is shorter than what was copied into it")
-                    self._fanout.feed(chunk)
-                    if member is not None:
-                        member.feed(chunk)
-                    offset += len(chunk)
                 self.flusher.wrote(step)
         finally:
             if member is not None:
                 member.close()
         if done != size:
             raise IntegrityError(f"a cached file shrank while it was copied ({done} of {size})")
+
+    def read_back(self, start: int, count: int, check: Callable[[bytes], None] | None) -> None:
+        """Hand `count` bytes the archive holds at `start` (written earlier, Prefix) to the
+        archive's hash and to `check`, on threads of their own."""
+        member = Fanout([check]) if check is not None else None
+        try:
+            self._read_back(start, count, member)
+        finally:
+            if member is not None:
+                member.close()
+
+    def _read_back(self, start: int, count: int, member: Fanout | None) -> None:
+        dst = self.raw.fileno()
+        offset = 0
+        while offset < count:
+            chunk = os.pread(dst, min(CHUNK, count - offset), start + offset)
+            if not chunk:
+                raise IntegrityError("the archive is shorter than what was written to it")
+            self._fanout.feed(chunk)
+            if member is not None:
+                member.feed(chunk)
+            offset += len(chunk)
 
     def _copy_step(self, src: int, dst: int, offset: int, count: int) -> int:
         """Copy up to `count` bytes at `offset` of src to the end of dst; the bytes copied."""
@@ -178,6 +195,77 @@ class _Flusher:
             raise self.error
 
 
+class Prefix:
+    """The start of a plain-tar bundle, written while its lead member (the largest release)
+    downloads: room for the headers of the member and its folders, then the member's bytes as
+    they arrive, which the disk writes meanwhile (a _Flusher) instead of after the download.
+    write_archive fills in the headers once the size and the epoch are known, checks the bytes
+    as it reads them back for the archive's hash, and appends the other members. Whatever goes
+    wrong here (a full disk, another filesystem than the bundle's) costs only the head start:
+    write_archive then copies the member as it would have. The file lives in a folder of its
+    own that the caller removes, and that the cache sweeps if the build is killed."""
+
+    def __init__(self, path: Path, top: str, lead: str) -> None:
+        self.path = path
+        self.lead = lead
+        # The lead's folders and the lead: the first entries of the archive (_entries).
+        self.start = 512 * (len(_directories([lead], top)) + 1)
+        self.size = 0
+        self.broken = False
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._flusher: _Flusher | None = _Flusher(self._fd)
+        self.restart()
+
+    def restart(self) -> None:
+        """Begin the member again (a download that starts over, or another mirror)."""
+        self.size = 0
+        try:
+            os.ftruncate(self._fd, self.start)
+            os.lseek(self._fd, self.start, os.SEEK_SET)
+        except OSError:
+            self.broken = True
+
+    def feed(self, chunk: bytes) -> None:
+        if self.broken:
+            return
+        try:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError:
+            self.broken = True
+            return
+        self.size += len(chunk)
+        if self._flusher is not None:
+            self._flusher.wrote(len(chunk))
+
+    def take(self, size: int, dest: Path) -> int | None:
+        """The file descriptor, now the caller's, for an archive at `dest` whose lead has
+        `size` bytes, its early syncs stopped; None when what was written cannot be used."""
+        flusher, self._flusher = self._flusher, None
+        try:
+            if flusher is not None:
+                flusher.close()
+            same_disk = os.fstat(self._fd).st_dev == os.stat(dest.parent).st_dev
+        except OSError:
+            return None
+        if self.broken or self.size != size or not same_disk:
+            return None
+        fd, self._fd = self._fd, -1  # the caller's to close from now on
+        return fd
+
+    def discard(self) -> None:
+        """Close and remove the file and its folder, whatever state they are in."""
+        if self._flusher is not None:
+            _quiet_close(self._flusher)
+            self._flusher = None
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = -1
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
 def _header(name: str, size: int, mode: int, kind: bytes, mtime: int) -> bytes:
     info = tarfile.TarInfo(name)
     info.size = size
@@ -202,17 +290,35 @@ def _directories(names: Iterable[str], top: str) -> set[str]:
 
 
 def write_archive(
-    dest: Path, top: str, members: list[Member], mtime: int, fmt: Format = "tar"
+    dest: Path,
+    top: str,
+    members: list[Member],
+    mtime: int,
+    fmt: Format = "tar",
+    lead: str | None = None,
+    prefix: Prefix | None = None,
 ) -> str:
-    """Write `members` under `top/` to `dest` atomically; return the archive's sha256."""
+    """Write `members` under `top/` to `dest` atomically; return the archive's sha256. The
+    member named `lead` comes first (_entries); `prefix`, when given, holds it already."""
     names = [m.name for m in members]
     if len(set(names)) != len(names):
         raise BundlerError("internal: duplicate bundle member names")
+    if lead is not None and lead not in names:
+        raise BundlerError(f"internal: the lead member {lead} is not in the bundle")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    entries = _entries(top, members, lead)
+    fd = None
+    if prefix is not None and lead is not None and fmt == "tar":
+        fd = prefix.take(members[names.index(lead)].size, dest)
+    head = prefix.start // 512 if prefix is not None and fd is not None else 0
+    if fd is None:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        tmp = Path(tmp_name)
+    else:
+        assert prefix is not None
+        tmp = prefix.path
     try:
-        with os.fdopen(fd, "wb") as raw, contextlib.ExitStack() as stop:
+        with os.fdopen(fd, "r+b" if head else "wb") as raw, contextlib.ExitStack() as stop:
             hashing = _HashingWriter(raw)
             # Whatever happens, the sync thread stops before the file is closed.
             stop.callback(_quiet_close, hashing.flusher)
@@ -227,20 +333,17 @@ def write_archive(
                 )
             else:
                 out = hashing  # type: ignore[assignment]
-            entries: list[tuple[str, Member | None]] = [(d, None) for d in _directories(names, top)]
-            entries += [(f"{top}/{m.name}", m) for m in members]
             written = 0
-            for arcname, member in sorted(entries, key=lambda e: e[0]):
-                if member is None:
-                    block = _header(arcname, 0, 0o755, tarfile.DIRTYPE, mtime)
-                    out.write(block)
-                    written += len(block)
-                    continue
-                mode = 0o755 if member.executable else 0o644
-                size = member.size
-                block = _header(arcname, size, mode, tarfile.REGTYPE, mtime)
+            if head:
+                written = _adopt(raw, hashing, entries[:head], mtime)
+                written += _pad(out, written)  # the headers are whole blocks: the lead's padding
+            for arcname, member in entries[head:]:
+                block = _entry_header(arcname, member, mtime)
                 out.write(block)
-                written += len(block) + _copy(member, size, out, hashing if fmt == "tar" else None)
+                written += len(block)
+                if member is not None:
+                    plain = hashing if fmt == "tar" else None
+                    written += _copy(member, member.size, out, plain)
             end = 2 * 512
             end += (-(written + end)) % RECORD
             out.write(bytes(end))
@@ -256,6 +359,43 @@ def write_archive(
             tmp.unlink()
         raise
     return hashing.hexdigest()
+
+
+def _entries(top: str, members: list[Member], lead: str | None) -> list[tuple[str, Member | None]]:
+    """Every entry of the archive, in its order: the lead member and its folders first (so it
+    can be written while it downloads, Prefix), then the others sorted by name. A folder's
+    entry has no member."""
+    entries: list[tuple[str, Member | None]] = [
+        (d, None) for d in _directories([m.name for m in members], top)
+    ]
+    entries += [(f"{top}/{m.name}", m) for m in members]
+    first = _directories([lead], top) | {f"{top}/{lead}"} if lead is not None else set()
+    return sorted(entries, key=lambda e: (e[0] not in first, e[0]))
+
+
+def _entry_header(arcname: str, member: Member | None, mtime: int) -> bytes:
+    if member is None:
+        return _header(arcname, 0, 0o755, tarfile.DIRTYPE, mtime)
+    mode = 0o755 if member.executable else 0o644
+    return _header(arcname, member.size, mode, tarfile.REGTYPE, mtime)
+
+
+def _adopt(
+    raw: BinaryIO, hashing: _HashingWriter, head: list[tuple[str, Member | None]], mtime: int
+) -> int:
+    """Complete a Prefix: write the headers of its entries (folders, then the lead), hash all
+    it holds in order for the archive and check the lead's bytes against its sha256 on the way;
+    the bytes it holds (the lead still unpadded)."""
+    member = head[-1][1]
+    assert member is not None
+    blocks = b"".join(_entry_header(name, m, mtime) for name, m in head)
+    os.pwrite(raw.fileno(), blocks, 0)
+    h = hashlib.sha256()
+    hashing.read_back(0, len(blocks), None)
+    hashing.read_back(len(blocks), member.size, h.update)
+    raw.seek(len(blocks) + member.size)
+    _check(member, h)
+    return len(blocks) + member.size
 
 
 def _quiet_close(flusher: _Flusher) -> None:
@@ -300,13 +440,17 @@ def _copy(member: Member, size: int, out: BinaryIO, plain: _HashingWriter | None
             check.close()
         if copied != size:
             raise IntegrityError(f"{member.name}: shrank while it was copied ({copied} of {size})")
+    _check(member, h)
+    return size + _pad(out, size)
+
+
+def _check(member: Member, h: hashlib._Hash) -> None:
     if member.sha256 is not None and h.hexdigest() != member.sha256:
         raise IntegrityError(
             f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "
             f"expected {member.sha256}); build again with --paranoid to re-check the cache and "
             "fetch what changed anew"
         )
-    return size + _pad(out, size)
 
 
 def _pad(out: BinaryIO, size: int) -> int:

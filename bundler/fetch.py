@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bundler import checksums
 from bundler.cache import Cache, fingerprint, sha256_file
@@ -57,6 +57,14 @@ class FetchedArtifact:
         return [self.entry / name for name in self.record["sidecars"]]
 
 
+class Tee(Protocol):
+    """Takes a copy of a download's bytes in order; never raises (a failure is its own)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def restart(self) -> None: ...
+
+
 class MirrorOutcome(Exception):
     """Why one mirror did not yield a verified artifact."""
 
@@ -76,9 +84,13 @@ class ArtifactFetcher:
         progress: Progress,
         use_pins: bool = True,
         on_download: Callable[[], None] = lambda: None,
+        tee: Callable[[Artifact], Tee | None] = lambda artifact: None,
     ) -> None:
         self.mirrors = [m.rstrip("/") for m in mirrors]
         self.on_download = on_download  # called before a release is fetched from a mirror
+        # Where else a release's bytes go as they arrive (the bundle's Prefix), if anywhere:
+        # asked at the start of each download, which begins it anew.
+        self.tee = tee
         self.http = http
         self.cache = cache
         self.keys = keys
@@ -238,12 +250,17 @@ class ArtifactFetcher:
 
     @staticmethod
     def _consumers(
-        hashers: list[checksums.MultiHash], scanner: TarScanner, gpg: StreamingVerify | None
+        hashers: list[checksums.MultiHash],
+        scanner: TarScanner,
+        gpg: StreamingVerify | None,
+        tee: Tee | None,
     ) -> list[Callable[[bytes], None]]:
         consumers: list[Callable[[bytes], None]] = [h.update for h in hashers]
         consumers.append(scanner.feed)
         if gpg is not None:
             consumers.append(gpg.feed)
+        if tee is not None:
+            consumers.append(tee.feed)
         return consumers
 
     def _get_small(self, url: str, deadline: float | None) -> bytes | None:
@@ -308,7 +325,8 @@ class ArtifactFetcher:
             scanner = TarScanner(artifact.file, expected_top=artifact.top)
             asc = staged / signature_file if signature_file else None
             gpg = self.keys.stream(artifact.project, asc, artifact.file)
-            fanout = Fanout(self._consumers(hashers, scanner, gpg))
+            tee = self.tee(artifact)
+            fanout = Fanout(self._consumers(hashers, scanner, gpg, tee))
             bar = self.progress.bar(artifact.file)
             self.progress.info(f"fetch   {url}")
 
@@ -324,7 +342,9 @@ class ArtifactFetcher:
                 if gpg is not None:
                     gpg.abandon()
                     gpg = self.keys.stream(artifact.project, asc, artifact.file)
-                fanout = Fanout(self._consumers(hashers, scanner, gpg))
+                if tee is not None:
+                    tee.restart()
+                fanout = Fanout(self._consumers(hashers, scanner, gpg, tee))
                 bar.reset()
 
             try:

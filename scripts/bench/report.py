@@ -102,10 +102,11 @@ def _cold_notes(series: dict[str, Series], missed: list[Target], setting: Settin
         "and sha512 (Apache's published checksum), inflated to check every tar header, and "
         f"fed to gpg: at this CPU's rates ({_rates(setting)}) the hashes and the inflate are "
         f"{check_cpu:.1f} CPU-seconds, and gpg's check {setting.gpg['framed']:.1f} s more. The "
-        "archive is then written without hashing the members again (they were verified "
-        "seconds earlier and their stat has not changed): the kernel copies them, and the "
-        f"archive's sha256 ({archive_cpu:.2f} CPU-s) and its fsync are the only work left on "
-        f"those bytes; `tar cf` does neither. The start takes {setting.startup:.2f} s."
+        "same bytes go into the bundle as they arrive, so the disk writes them during the "
+        "download; once it is over, the archive is read back for its sha256 "
+        f"({archive_cpu:.2f} CPU-s) and Storm's own hash, and the other members are copied by "
+        "the kernel without a second hash (verified seconds earlier, their stat unchanged); "
+        f"`tar cf` neither hashes nor fsyncs. The start takes {setting.startup:.2f} s."
     )
     if setting.cores < 4:
         notes.append(

@@ -371,6 +371,7 @@ PROFILE_LABELS = (
     ("posix.fsync", "fsync of the archive and of the cache records"),
     ("posix.copy_file_range", "copying members into the archive, in the kernel"),
     ("posix.pread", "reading the archive back for its sha256"),
+    ("posix.write", "Storm's bytes into the bundle as they arrive"),
     ("posix.pwrite", "writing downloaded segments"),
     ("builtins.compile", "start-up: classes and regexes built at import"),
     ("marshal.loads", "start-up: loading byte code"),

@@ -53,7 +53,10 @@ def test_cold_build_makes_a_complete_verified_bundle(
     with tarfile.open(bundle) as tar:
         members = tar.getmembers()
         names = [m.name for m in members]
-        assert names == sorted(names)
+        # Storm's release and its folders first (begun while it downloads), the rest sorted.
+        lead = "storm-0.9.5-zk-3.4.6/artifacts/apache-storm-0.9.5.tar.gz"
+        assert names[:3] == [lead.split("/")[0], lead.rsplit("/", 1)[0], lead]
+        assert names[3:] == sorted(names[3:])
         assert all(m.uid == 0 and m.gid == 0 and m.uname == "root" for m in members)
         assert len({m.mtime for m in members}) == 1
         top = "storm-0.9.5-zk-3.4.6"
@@ -642,3 +645,39 @@ def test_checksum_files_and_signature_are_asked_for_together(
     (run,) = runs
     assert run.code == 0, run
     assert {f"{STORM_PATH}.{ext}" for ext in ("asc", "md5")} <= asked_while_held
+
+
+def test_a_cold_build_writes_the_bundle_while_storm_downloads(
+    mirror_dir: Path, wheelhouse: Path, workdir: Path
+) -> None:
+    """The bundle begins in the cache's tmp/ as Storm's bytes arrive (seen there, growing,
+    while the mirror is still sending them) and is the same bundle a warm build writes."""
+    begun = workdir / "cache" / "v1" / "tmp"
+    storm_size = (mirror_dir / STORM_PATH.lstrip("/")).stat().st_size
+    sizes: set[int] = set()
+    runs = []
+    with MirrorServer(mirror_dir, throttle_bytes_per_sec=400_000) as server:
+        args = build_args(server.url, mirror_dir, wheelhouse, workdir)
+        build = threading.Thread(target=lambda: runs.append(bundler(*args)))
+        build.start()
+        try:
+            while build.is_alive():
+                storm = [r for r in server.requests if r.path == STORM_PATH]
+                if storm and storm[0].status == 200 and storm[0].bytes_sent < storm_size:
+                    sizes |= {p.stat().st_size for p in begun.glob("*/storm-0.9.5-zk-3.4.6.tar")}
+                time.sleep(0.02)
+        finally:
+            build.join()
+    (cold,) = runs
+    assert cold.code == 0, cold
+    assert len(sizes) > 1, sizes  # seen growing before Storm was all sent
+    assert not any(begun.iterdir())
+    warm_out = workdir / "warm"
+    warm_out.mkdir()
+    i = args.index("--output-dir")
+    args[i + 1] = str(warm_out)
+    with MirrorServer(mirror_dir) as server:
+        warm = bundler(*args)
+    assert warm.code == 0, warm
+    bundle = "storm-0.9.5-zk-3.4.6.tar"
+    assert (warm_out / bundle).read_bytes() == (workdir / "out" / bundle).read_bytes()

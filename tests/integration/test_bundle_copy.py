@@ -8,6 +8,7 @@ import errno
 import hashlib
 import os
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,114 @@ def test_a_member_changed_since_it_was_verified_is_hashed_and_refused(tmp_path: 
     with pytest.raises(IntegrityError, match="changed since it was verified"):
         write_archive(dest, "top", [member], 946684800)
     assert not dest.exists() and list(tmp_path.glob(".out.tar.*")) == []
+
+
+LEAD = "artifacts/artifact.tar.gz"
+
+
+def _members(tmp_path: Path) -> list[Member]:
+    src = _source(tmp_path)
+    sha = hashlib.sha256(PAYLOAD).hexdigest()
+    small = [
+        Member(name, name.encode() * 100, sha256=hashlib.sha256(name.encode() * 100).hexdigest())
+        for name in ("SHA256SUMS", "bundle.json", "artifacts/artifact.tar.gz.asc", "zz/last")
+    ]
+    return [*small, Member(LEAD, src, sha256=sha, verified=fingerprint(src))]
+
+
+def _prefix(tmp_path: Path, *feeds: bytes, restart_after: int = 0) -> bundle.Prefix:
+    """A Prefix in a folder of its own, fed in chunks; begun again after the first
+    `restart_after` feeds, as a download that starts over."""
+    folder = tmp_path / "staging"
+    folder.mkdir()
+    prefix = bundle.Prefix(folder / "out.tar", "top", LEAD)
+    for i, data in enumerate(feeds, 1):
+        for at in range(0, len(data), 100_000):
+            prefix.feed(data[at : at + 100_000])
+        if i == restart_after:
+            prefix.restart()
+    return prefix
+
+
+def test_the_lead_member_comes_first_after_its_folders(tmp_path: Path) -> None:
+    dest = tmp_path / "out.tar"
+    write_archive(dest, "top", _members(tmp_path), 1, lead=LEAD)
+    with tarfile.open(dest) as tar:
+        names = tar.getnames()
+    assert names[:3] == ["top", "top/artifacts", f"top/{LEAD}"]
+    assert names[3:] == sorted(names[3:])
+
+
+def test_an_archive_begun_while_its_lead_downloaded_is_the_same_archive(tmp_path: Path) -> None:
+    members = _members(tmp_path)
+    copied, streamed = tmp_path / "copied.tar", tmp_path / "streamed.tar"
+    expected = write_archive(copied, "top", members, 946684800, lead=LEAD)
+    # A first attempt cut short and begun again, then the whole member.
+    prefix = _prefix(tmp_path, PAYLOAD[:1_000_000], PAYLOAD, restart_after=1)
+    try:
+        assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
+        assert not (tmp_path / "staging" / "out.tar").exists()  # it became the bundle
+    finally:
+        prefix.discard()
+    assert streamed.read_bytes() == copied.read_bytes()
+    assert streamed.stat().st_mode & 0o777 == 0o644
+    assert not (tmp_path / "staging").exists()
+
+
+@pytest.mark.parametrize("fed", [PAYLOAD[:-1], PAYLOAD + b"x"], ids=["short", "long"])
+def test_a_begun_archive_of_another_size_is_not_used(tmp_path: Path, fed: bytes) -> None:
+    members = _members(tmp_path)
+    copied, streamed = tmp_path / "copied.tar", tmp_path / "streamed.tar"
+    expected = write_archive(copied, "top", members, 946684800, lead=LEAD)
+    prefix = _prefix(tmp_path, fed)
+    try:
+        assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
+        assert (tmp_path / "staging" / "out.tar").exists()  # written anew beside the bundle
+    finally:
+        prefix.discard()
+    assert streamed.read_bytes() == copied.read_bytes()
+    assert not (tmp_path / "staging").exists()
+
+
+def test_a_begun_archive_whose_lead_differs_from_its_hash_is_refused(tmp_path: Path) -> None:
+    data = bytearray(PAYLOAD)
+    data[2_000_000] ^= 0x01
+    prefix = _prefix(tmp_path, bytes(data))
+    dest = tmp_path / "out.tar"
+    try:
+        with pytest.raises(IntegrityError, match="changed since it was verified"):
+            write_archive(dest, "top", _members(tmp_path), 946684800, "tar", LEAD, prefix)
+    finally:
+        prefix.discard()
+    assert not dest.exists() and list(tmp_path.glob(".out.tar.*")) == []
+    assert not (tmp_path / "staging").exists()
+
+
+def test_a_begun_archive_on_another_filesystem_is_not_used(tmp_path: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on a filesystem other than the test's folder")
+    members = _members(tmp_path)
+    copied, streamed = tmp_path / "copied.tar", tmp_path / "streamed.tar"
+    expected = write_archive(copied, "top", members, 946684800, lead=LEAD)
+    folder = Path(tempfile.mkdtemp(dir=shm))
+    prefix = bundle.Prefix(folder / "out.tar", "top", LEAD)
+    try:
+        prefix.feed(PAYLOAD)
+        assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
+    finally:
+        prefix.discard()
+    assert streamed.read_bytes() == copied.read_bytes()
+    assert not folder.exists()
+
+
+def test_a_prefix_is_never_used_for_a_gzipped_bundle(tmp_path: Path) -> None:
+    members = _members(tmp_path)
+    plain, gz = tmp_path / "plain.tar.gz", tmp_path / "prefixed.tar.gz"
+    expected = write_archive(plain, "top", members, 1, "tar.gz", LEAD)
+    prefix = _prefix(tmp_path, PAYLOAD)
+    try:
+        assert write_archive(gz, "top", members, 1, "tar.gz", LEAD, prefix) == expected
+    finally:
+        prefix.discard()
+    assert gz.read_bytes() == plain.read_bytes()
