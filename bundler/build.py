@@ -11,6 +11,7 @@ unless every check passed.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -222,7 +223,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         cache = Cache(cache_root, paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
-    prefixes: list[Prefix] = []
+    prefixes: list[Prefix | None] = []  # at most one: Storm's, or None once it failed
     try:
         components = (storm, zookeeper)
         with in_cache():
@@ -230,19 +231,27 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
                 keys.prepare(component.project, component.artifact.keys_urls)
 
         name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-        lead = Release.of(storm).artifact  # the largest member: first in the archive
+        # A plain tar's largest member comes first, so it can be written as it downloads.
+        lead = Release.of(storm).artifact if options.format == "tar" else None
 
         def tee(artifact: Artifact) -> Prefix | None:
-            """A plain-tar bundle's start, written while Storm's release downloads."""
-            if artifact != storm.artifact or options.format != "tar":
+            """A plain-tar bundle's start, written while Storm's release downloads (asked
+            once per mirror tried); None where it could not become the bundle."""
+            if lead is None or artifact != storm.artifact:
                 return None
             if not prefixes:
+                folder = cache.tmpdir()
                 try:
-                    prefixes.append(Prefix(cache.tmpdir() / f"{name}.tar", name, lead))
+                    if _device(folder) != _device(options.output_dir):
+                        raise OSError("the cache and the output folder are on two filesystems")
+                    prefixes.append(Prefix(folder, name, lead))
                 except OSError:
-                    return None  # no head start; the archive is written after the download
-            prefixes[0].restart()
-            return prefixes[0]
+                    shutil.rmtree(folder, ignore_errors=True)
+                    prefixes.append(None)  # no head start: written after the download
+            prefix = prefixes[0]
+            if prefix is not None:
+                prefix.restart()
+            return prefix
 
         fetcher = ArtifactFetcher(
             mirrors,
@@ -319,8 +328,16 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
     finally:
         keys.close()
-        for prefix in prefixes:
-            prefix.discard()
+        for begun in prefixes:
+            if begun is not None:
+                begun.discard()
+
+
+def _device(path: Path) -> int:
+    """The filesystem `path` is on, or would be on once created."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path.stat().st_dev
 
 
 def _describe_index(index: IndexSettings) -> str:

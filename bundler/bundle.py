@@ -199,71 +199,99 @@ class Prefix:
     """The start of a plain-tar bundle, written while its lead member (the largest release)
     downloads: room for the headers of the member and its folders, then the member's bytes as
     they arrive, which the disk writes meanwhile (a _Flusher) instead of after the download.
-    write_archive fills in the headers once the size and the epoch are known, checks the bytes
-    as it reads them back for the archive's hash, and appends the other members. Whatever goes
-    wrong here (a full disk, another filesystem than the bundle's) costs only the head start:
-    write_archive then copies the member as it would have. The file lives in a folder of its
-    own that the caller removes, and that the cache sweeps if the build is killed."""
+    write_archive moves it beside the bundle, fills in the headers once the size and the epoch
+    are known, checks the bytes as it reads them back for the archive's hash, and appends the
+    other members. Whatever goes wrong here (a full disk, another filesystem or mount than the
+    bundle's) costs only the head start: write_archive then copies the member as it would have.
 
-    def __init__(self, path: Path, top: str, lead: str) -> None:
-        self.path = path
+    `folder` is a fresh folder for it alone, removed with it by discard() (and swept by the
+    cache if the build is killed). feed() runs on a download's consumer thread; restart(),
+    take() and discard() may run on others, so a lock keeps a write and a close apart."""
+
+    def __init__(self, folder: Path, top: str, lead: str) -> None:
+        self.folder = folder
+        self.path = folder / f"{top}.tar"
         self.lead = lead
-        # The lead's folders and the lead: the first entries of the archive (_entries).
-        self.start = 512 * (len(_directories([lead], top)) + 1)
+        self.start = 512 * len(_lead_entries(top, lead))
         self.size = 0
         self.broken = False
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        self._lock = threading.Lock()
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         self._flusher: _Flusher | None = _Flusher(self._fd)
         self.restart()
 
     def restart(self) -> None:
-        """Begin the member again (a download that starts over, or another mirror)."""
-        self.size = 0
-        try:
-            os.ftruncate(self._fd, self.start)
-            os.lseek(self._fd, self.start, os.SEEK_SET)
-        except OSError:
-            self.broken = True
+        """Begin the member again (a download that starts over, or another mirror). A write
+        that failed once is not tried again."""
+        with self._lock:
+            self.size = 0
+            try:
+                os.ftruncate(self._fd, self.start)
+                os.lseek(self._fd, self.start, os.SEEK_SET)
+            except OSError:
+                self.broken = True
 
     def feed(self, chunk: bytes) -> None:
-        if self.broken:
-            return
-        try:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(self._fd, view) :]
-        except OSError:
-            self.broken = True
-            return
-        self.size += len(chunk)
-        if self._flusher is not None:
-            self._flusher.wrote(len(chunk))
+        with self._lock:
+            if self.broken or self._fd < 0:
+                return
+            try:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                self.broken = True
+                return
+            self.size += len(chunk)
+            if self._flusher is not None:
+                self._flusher.wrote(len(chunk))
 
-    def take(self, size: int, dest: Path) -> int | None:
-        """The file descriptor, now the caller's, for an archive at `dest` whose lead has
-        `size` bytes, its early syncs stopped; None when what was written cannot be used."""
-        flusher, self._flusher = self._flusher, None
-        try:
-            if flusher is not None:
-                flusher.close()
-            same_disk = os.fstat(self._fd).st_dev == os.stat(dest.parent).st_dev
-        except OSError:
+    def take(self, lead: str, size: int, sha256: str | None, dest: Path) -> int | None:
+        """The file, moved beside `dest` (self.path follows it), and its descriptor, now the
+        caller's, for an archive whose lead member is `lead`, of `size` bytes, with the
+        sha256 it will be checked against; its early syncs stopped. None when what was written
+        cannot be used (its space is then given back at once)."""
+        with self._lock:
+            flusher, self._flusher = self._flusher, None
+            usable = not self.broken and self.size == size and lead == self.lead
+            usable = usable and sha256 is not None  # else nothing would check the bytes
+            try:
+                if flusher is not None:
+                    flusher.close()
+                if usable:
+                    # Renamed now, as the copy's temp file would have been made, so that the
+                    # last step is a rename within one folder: two mounts of one filesystem
+                    # refuse a rename between them although they share st_dev.
+                    moved = dest.parent / f".{dest.name}.{os.getpid()}.{id(self):x}.part"
+                    os.rename(self.path, moved)
+                    self.path = moved
+                    fd, self._fd = self._fd, -1  # the caller's to close from now on
+                    return fd
+            except OSError:
+                pass
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
             return None
-        if self.broken or self.size != size or not same_disk:
-            return None
-        fd, self._fd = self._fd, -1  # the caller's to close from now on
-        return fd
 
     def discard(self) -> None:
-        """Close and remove the file and its folder, whatever state they are in."""
-        if self._flusher is not None:
-            _quiet_close(self._flusher)
-            self._flusher = None
-        if self._fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = -1
-        shutil.rmtree(self.path.parent, ignore_errors=True)
+        """Close and remove the file (where take() left it, unless it became the bundle) and
+        its folder, whatever state they are in."""
+        with self._lock:
+            if self._flusher is not None:
+                _quiet_close(self._flusher)
+                self._flusher = None
+            if self._fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(self._fd)
+                self._fd = -1
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _lead_entries(top: str, lead: str) -> set[str]:
+    """The lead member and its folders: the first entries of the archive."""
+    return _directories([lead], top) | {f"{top}/{lead}"}
 
 
 def _header(name: str, size: int, mode: int, kind: bytes, mtime: int) -> bytes:
@@ -309,8 +337,10 @@ def write_archive(
     entries = _entries(top, members, lead)
     fd = None
     if prefix is not None and lead is not None and fmt == "tar":
-        fd = prefix.take(members[names.index(lead)].size, dest)
-    head = prefix.start // 512 if prefix is not None and fd is not None else 0
+        first = members[names.index(lead)]
+        if prefix.start == 512 * len(_lead_entries(top, lead)):
+            fd = prefix.take(lead, first.size, first.sha256, dest)
+    head = len(_lead_entries(top, lead)) if fd is not None and lead is not None else 0
     if fd is None:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         tmp = Path(tmp_name)
@@ -350,6 +380,7 @@ def write_archive(
             if fmt == "tar.gz":
                 out.close()
             raw.flush()
+            raw.truncate()  # a begun archive holds nothing past what was hashed
             hashing.flusher.close()
             os.fsync(raw.fileno())
         tmp.chmod(0o644)
@@ -369,7 +400,7 @@ def _entries(top: str, members: list[Member], lead: str | None) -> list[tuple[st
         (d, None) for d in _directories([m.name for m in members], top)
     ]
     entries += [(f"{top}/{m.name}", m) for m in members]
-    first = _directories([lead], top) | {f"{top}/{lead}"} if lead is not None else set()
+    first = _lead_entries(top, lead) if lead is not None else set()
     return sorted(entries, key=lambda e: (e[0] not in first, e[0]))
 
 
@@ -389,12 +420,18 @@ def _adopt(
     member = head[-1][1]
     assert member is not None
     blocks = b"".join(_entry_header(name, m, mtime) for name, m in head)
-    os.pwrite(raw.fileno(), blocks, 0)
+    if os.pwrite(raw.fileno(), blocks, 0) != len(blocks):
+        raise OSError(errno.EIO, "short write of the archive's first headers")
     h = hashlib.sha256()
     hashing.read_back(0, len(blocks), None)
     hashing.read_back(len(blocks), member.size, h.update)
     raw.seek(len(blocks) + member.size)
-    _check(member, h)
+    if h.hexdigest() != member.sha256:
+        raise IntegrityError(
+            f"{member.name}: the copy written into the bundle while it downloaded does not "
+            f"match its sha256 (found {h.hexdigest()}, expected {member.sha256}); nothing was "
+            "published; build again"
+        )
     return len(blocks) + member.size
 
 
@@ -440,17 +477,13 @@ def _copy(member: Member, size: int, out: BinaryIO, plain: _HashingWriter | None
             check.close()
         if copied != size:
             raise IntegrityError(f"{member.name}: shrank while it was copied ({copied} of {size})")
-    _check(member, h)
-    return size + _pad(out, size)
-
-
-def _check(member: Member, h: hashlib._Hash) -> None:
     if member.sha256 is not None and h.hexdigest() != member.sha256:
         raise IntegrityError(
             f"{member.name}: changed since it was verified (sha256 {h.hexdigest()}, "
             f"expected {member.sha256}); build again with --paranoid to re-check the cache and "
             "fetch what changed anew"
         )
+    return size + _pad(out, size)
 
 
 def _pad(out: BinaryIO, size: int) -> int:

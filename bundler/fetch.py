@@ -273,10 +273,18 @@ class ArtifactFetcher:
         self, url: str, artifact: Artifact, deadline: float | None
     ) -> tuple[list[bytes | None], bytes | None]:
         """The checksum files (None where the mirror has none) and the signature, asked for
-        all at once: on a distant mirror each request is a round trip before the download."""
+        all at once: on a distant mirror each request is a round trip before the download.
+        The first goes on this thread, whose connection the download then reuses."""
         exts = [*artifact.checksums, *([artifact.signature] if artifact.signature else [])]
-        with ThreadPoolExecutor(max(1, len(exts)), thread_name_prefix="sidecar") as pool:
-            bodies = list(pool.map(lambda ext: self._get_small(f"{url}.{ext}", deadline), exts))
+        if not exts:
+            return [], None
+
+        def get(ext: str) -> bytes | None:
+            return self._get_small(f"{url}.{ext}", deadline)
+
+        with ThreadPoolExecutor(max(1, len(exts) - 1), thread_name_prefix="sidecar") as pool:
+            others = [pool.submit(get, ext) for ext in exts[1:]]
+            bodies = [get(exts[0]), *(f.result() for f in others)]
         sums = bodies[: len(artifact.checksums)]
         return sums, (bodies[-1] if artifact.signature else None)
 

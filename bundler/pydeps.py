@@ -35,7 +35,7 @@ from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.pipconf import DEFAULT_INDEX
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
-from bundler.sbom import wheel_licence
+from bundler.sbom import LICENCE_READER, licence_of
 
 _HASH = re.compile(r"--hash[= ]sha256:([0-9a-fA-F]{64})")
 
@@ -217,10 +217,9 @@ class WheelResolver:
                 if path.suffix != ".whl" or not installable(path.name, python):
                     continue
                 record = self.cache.read_record(folder) or {}
-                known = record.get("fingerprint") if record.get("sha256") == sha else None
-                recorded = _recorded_licence(record if record.get("sha256") == sha else {})
-                # --paranoid reads every licence from its wheel again.
-                read, licence = (False, None) if self.cache.paranoid else recorded
+                ours = record.get("sha256") == sha
+                known = record.get("fingerprint") if ours else None
+                read, licence = _recorded_licence(record) if ours else (False, None)
                 try:
                     if not heal:
                         if self.cache.paranoid or fingerprint(path) != known:
@@ -239,8 +238,10 @@ class WheelResolver:
                     )
                     self.cache.evict(folder)
                     break
+                if self.cache.paranoid:
+                    read, licence = licence_of(path)  # no record trusted: read again
                 if state == "rehashed":
-                    update = _wheel_record(path.name, sha, now, *recorded)
+                    update = _wheel_record(path.name, sha, now, read, licence)
                     self.cache.update_record(folder, update)
                     self.progress.info(f"re-hashed cached {path.name}: unchanged")
                 size = path.stat().st_size
@@ -372,8 +373,8 @@ class WheelResolver:
             stat = fingerprint(staged / cand.filename)
             # Read here, while the releases still stream in, rather than when the SBOM is
             # rendered after them: opening a wheel parses its whole zip directory.
-            licence = wheel_licence(staged / cand.filename)
-            record = _wheel_record(cand.filename, digest, stat, True, licence)
+            read, licence = licence_of(staged / cand.filename)
+            record = _wheel_record(cand.filename, digest, stat, read, licence)
             self.cache.commit(staged, final, record)
         finally:
             # Whatever failed (bad bytes, a stall, a full disk): no half-written wheel stays.
@@ -382,23 +383,28 @@ class WheelResolver:
         self.progress.info(f"wheel   {cand.filename}")
         path = final / cand.filename
         size = path.stat().st_size
-        return Wheel(cand.filename, digest, path, cand.url, size, stat, licence, licence_read=True)
+        return Wheel(cand.filename, digest, path, cand.url, size, stat, licence, read)
 
 
 def _wheel_record(
     filename: str, sha256: str, stat: dict[str, int], read: bool, licence: str | None
 ) -> dict[str, object]:
-    """A wheel's cache record; with `read`, also the licence its METADATA declares."""
+    """A wheel's cache record; with `read`, also the licence its METADATA declares, and
+    which code read it."""
     record: dict[str, object] = {"schema": 1, "file": filename, "sha256": sha256}
     record["fingerprint"] = stat
     if read:
         record["licence"] = licence
+        record["licence_reader"] = LICENCE_READER
     return record
 
 
 def _recorded_licence(record: dict[str, Any]) -> tuple[bool, str | None]:
-    """Whether the record holds the wheel's licence (null: it declares none), and which."""
+    """Whether the record holds the wheel's licence (null: it declares none) as this
+    bundler's code reads it, and which."""
     value = record.get("licence", False)
+    if record.get("licence_reader") != LICENCE_READER:
+        return False, None
     return (True, value) if value is None or isinstance(value, str) else (False, None)
 
 

@@ -34,6 +34,11 @@ SPEC_VERSION = "1.6"
 # uuid5 namespace for serial numbers: the same content gives the same serial.
 _SERIAL_NAMESPACE = uuid.UUID("6b0f3c1e-0d7a-5d2b-9a53-0c2f8e6a4b11")
 _CLASSIFIER = "License :: "
+# This module's own text stands for the code that renders SBOMs and reads wheels' licences:
+# an edit to it is a new SBOM memo key (memo_key) and makes the licences cache records keep
+# stale (pydeps), even where the version number stays (an editable checkout).
+CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+LICENCE_READER = CODE
 
 
 @dataclass(frozen=True)
@@ -76,15 +81,26 @@ def _import_library() -> None:
 
 
 def wheel_licence(path: Path) -> str | None:
-    """The licence a wheel declares: License-Expression, else License, else its classifiers."""
+    """The licence a wheel declares: License-Expression, else License, else its classifiers;
+    None when it declares none or cannot be read."""
+    return licence_of(path)[1]
+
+
+def licence_of(path: Path) -> tuple[bool, str | None]:
+    """(True, the licence a wheel declares, or None), or (False, None) when it could not be
+    read: what a cache record may keep (LICENCE_READER)."""
     try:
         with zipfile.ZipFile(path) as whl:
             names = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
             if not names:
-                return None
+                return True, None
             text = whl.read(names[0]).decode("utf-8", "replace")
     except (OSError, zipfile.BadZipFile):
-        return None
+        return False, None
+    return True, _declared(text)
+
+
+def _declared(text: str) -> str | None:
     meta = email.parser.HeaderParser().parsestr(text)
     expression = (meta.get("License-Expression") or "").strip()
     if expression:
@@ -186,14 +202,12 @@ def render(name: str, epoch: int, items: list[Item]) -> bytes:
 
 def memo_key(name: str, epoch: int, items: list[Item]) -> str:
     """What an SBOM is made from, as one digest: the inputs (a wheel's licence is a function of
-    its sha256, so it may be left out) and the versions of the code that renders them."""
+    its sha256 and of CODE, so it may be left out) and the versions of the code that renders
+    them."""
     import cyclonedx
 
-    # This module's own text stands for the rendering code: an edit to it is a new key even
-    # where the version number stays (an editable checkout).
-    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
     canonical = json.dumps(
-        [code, __version__, cyclonedx.__version__, name, epoch, [asdict(i) for i in items]],
+        [CODE, __version__, cyclonedx.__version__, name, epoch, [asdict(i) for i in items]],
         sort_keys=True,
         separators=(",", ":"),
     )

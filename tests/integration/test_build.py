@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -655,6 +656,7 @@ def test_a_cold_build_writes_the_bundle_while_storm_downloads(
     begun = workdir / "cache" / "v1" / "tmp"
     storm_size = (mirror_dir / STORM_PATH.lstrip("/")).stat().st_size
     sizes: set[int] = set()
+    inodes: set[int] = set()
     runs = []
     with MirrorServer(mirror_dir, throttle_bytes_per_sec=400_000) as server:
         args = build_args(server.url, mirror_dir, wheelhouse, workdir)
@@ -664,13 +666,19 @@ def test_a_cold_build_writes_the_bundle_while_storm_downloads(
             while build.is_alive():
                 storm = [r for r in server.requests if r.path == STORM_PATH]
                 if storm and storm[0].status == 200 and storm[0].bytes_sent < storm_size:
-                    sizes |= {p.stat().st_size for p in begun.glob("*/storm-0.9.5-zk-3.4.6.tar")}
+                    for path in begun.glob("*/storm-0.9.5-zk-3.4.6.tar"):
+                        with contextlib.suppress(FileNotFoundError):
+                            stat = path.stat()
+                            sizes.add(stat.st_size)
+                            inodes.add(stat.st_ino)
                 time.sleep(0.02)
         finally:
             build.join()
     (cold,) = runs
     assert cold.code == 0, cold
     assert len(sizes) > 1, sizes  # seen growing before Storm was all sent
+    bundle = "storm-0.9.5-zk-3.4.6.tar"
+    assert (workdir / "out" / bundle).stat().st_ino in inodes  # and it became the bundle
     assert not any(begun.iterdir())
     warm_out = workdir / "warm"
     warm_out.mkdir()
@@ -679,5 +687,4 @@ def test_a_cold_build_writes_the_bundle_while_storm_downloads(
     with MirrorServer(mirror_dir) as server:
         warm = bundler(*args)
     assert warm.code == 0, warm
-    bundle = "storm-0.9.5-zk-3.4.6.tar"
     assert (warm_out / bundle).read_bytes() == (workdir / "out" / bundle).read_bytes()

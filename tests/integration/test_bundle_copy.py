@@ -7,8 +7,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -116,7 +118,7 @@ def _prefix(tmp_path: Path, *feeds: bytes, restart_after: int = 0) -> bundle.Pre
     `restart_after` feeds, as a download that starts over."""
     folder = tmp_path / "staging"
     folder.mkdir()
-    prefix = bundle.Prefix(folder / "out.tar", "top", LEAD)
+    prefix = bundle.Prefix(folder, "top", LEAD)
     for i, data in enumerate(feeds, 1):
         for at in range(0, len(data), 100_000):
             prefix.feed(data[at : at + 100_000])
@@ -142,7 +144,7 @@ def test_an_archive_begun_while_its_lead_downloaded_is_the_same_archive(tmp_path
     prefix = _prefix(tmp_path, PAYLOAD[:1_000_000], PAYLOAD, restart_after=1)
     try:
         assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
-        assert not (tmp_path / "staging" / "out.tar").exists()  # it became the bundle
+        assert not (tmp_path / "staging" / "top.tar").exists()  # it became the bundle
     finally:
         prefix.discard()
     assert streamed.read_bytes() == copied.read_bytes()
@@ -158,7 +160,8 @@ def test_a_begun_archive_of_another_size_is_not_used(tmp_path: Path, fed: bytes)
     prefix = _prefix(tmp_path, fed)
     try:
         assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
-        assert (tmp_path / "staging" / "out.tar").exists()  # written anew beside the bundle
+        # Written anew beside the bundle; the begun one gave its space back at once.
+        assert (tmp_path / "staging" / "top.tar").stat().st_size == 0
     finally:
         prefix.discard()
     assert streamed.read_bytes() == copied.read_bytes()
@@ -171,7 +174,7 @@ def test_a_begun_archive_whose_lead_differs_from_its_hash_is_refused(tmp_path: P
     prefix = _prefix(tmp_path, bytes(data))
     dest = tmp_path / "out.tar"
     try:
-        with pytest.raises(IntegrityError, match="changed since it was verified"):
+        with pytest.raises(IntegrityError, match="written into the bundle while it downloaded"):
             write_archive(dest, "top", _members(tmp_path), 946684800, "tar", LEAD, prefix)
     finally:
         prefix.discard()
@@ -187,7 +190,7 @@ def test_a_begun_archive_on_another_filesystem_is_not_used(tmp_path: Path) -> No
     copied, streamed = tmp_path / "copied.tar", tmp_path / "streamed.tar"
     expected = write_archive(copied, "top", members, 946684800, lead=LEAD)
     folder = Path(tempfile.mkdtemp(dir=shm))
-    prefix = bundle.Prefix(folder / "out.tar", "top", LEAD)
+    prefix = bundle.Prefix(folder, "top", LEAD)
     try:
         prefix.feed(PAYLOAD)
         assert write_archive(streamed, "top", members, 946684800, "tar", LEAD, prefix) == expected
@@ -207,3 +210,59 @@ def test_a_prefix_is_never_used_for_a_gzipped_bundle(tmp_path: Path) -> None:
     finally:
         prefix.discard()
     assert gz.read_bytes() == plain.read_bytes()
+
+
+def test_a_begun_archive_that_ran_out_of_space_gives_it_back_and_is_not_used(
+    tmp_path: Path, small_disk: Callable[..., Path]
+) -> None:
+    """A full disk while the lead downloads: the copy stops there, and its space is freed
+    before the bundle is written the usual way on the same disk (which could not hold both)."""
+    members = _members(tmp_path)
+    expected_path = tmp_path / "copied.tar"
+    expected = write_archive(expected_path, "top", members, 946684800, lead=LEAD)
+    disk = small_disk("disk", 3600)
+    filler = disk / "filler"
+    filler.write_bytes(bytes(2 << 20))
+    (disk / "staging").mkdir()
+    prefix = bundle.Prefix(disk / "staging", "top", LEAD)
+    try:
+        prefix.feed(PAYLOAD)
+        assert prefix.broken
+        filler.unlink()
+        dest = disk / "out.tar"
+        assert write_archive(dest, "top", members, 946684800, "tar", LEAD, prefix) == expected
+        assert dest.read_bytes() == expected_path.read_bytes()
+    finally:
+        prefix.discard()
+    assert sorted(p.name for p in disk.iterdir()) == ["out.tar"]
+
+
+def test_a_begun_archive_behind_another_mount_of_the_same_disk_is_not_used(
+    tmp_path: Path,
+) -> None:
+    """Two mounts of one filesystem (a bind mount, as containers make) share st_dev but refuse
+    a rename between them: the bundle is then written the usual way."""
+    if os.geteuid() != 0:
+        pytest.skip("a bind mount needs root")
+    members = _members(tmp_path)
+    copied = tmp_path / "copied.tar"
+    expected = write_archive(copied, "top", members, 946684800, lead=LEAD)
+    outside, inside = tmp_path / "outside", tmp_path / "inside"
+    outside.mkdir()
+    inside.mkdir()
+    subprocess.run(["mount", "--bind", outside, inside], check=True)
+    try:
+        assert os.stat(inside).st_dev == os.stat(tmp_path).st_dev
+        (tmp_path / "staging").mkdir()
+        prefix = bundle.Prefix(tmp_path / "staging", "top", LEAD)
+        try:
+            prefix.feed(PAYLOAD)
+            dest = inside / "out.tar"
+            assert write_archive(dest, "top", members, 946684800, "tar", LEAD, prefix) == expected
+            assert dest.read_bytes() == copied.read_bytes()
+        finally:
+            prefix.discard()
+        assert [p.name for p in inside.iterdir()] == ["out.tar"]
+    finally:
+        subprocess.run(["umount", inside], check=True)
+    assert not (tmp_path / "staging").exists()

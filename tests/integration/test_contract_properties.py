@@ -205,7 +205,7 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
             lambda picked: [r for r in contract.ROLES if r in picked]
         )
     )
-    zk_servers = draw(st.lists(ADDRESS, min_size=1, max_size=4, unique=True))
+    zk_servers = draw(st.lists(ADDRESS, min_size=1, max_size=4, unique_by=str.lower))
     zk_ids = draw(
         st.lists(
             st.integers(*contract.ZK_ID_RANGE),
@@ -217,7 +217,9 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     me = draw(st.integers(0, len(zk_servers) - 1))
     storm = any(r in contract.STORM_ROLES for r in roles)
     nimbus_hosts = draw(
-        st.lists(ADDRESS, min_size=1, max_size=1 if release[0] == "0.9.5" else 3, unique=True)
+        st.lists(
+            ADDRESS, min_size=1, max_size=1 if release[0] == "0.9.5" else 3, unique_by=str.lower
+        )
     )
     zk_ports = draw(st.lists(PORT, min_size=3, max_size=3, unique=True))
     prefix = draw(PREFIX)

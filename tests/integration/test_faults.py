@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tarfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -362,26 +362,6 @@ def test_a_rotten_entry_with_no_mirror_left_fails_and_says_so(
 
 
 # --- 4. the filesystem says no: one line with the path and a fix, exit 4, nothing half-made ---
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Callable[..., Path]]:
-    """mount(name, kib, ro=False): a tmpfs of that size under tmp_path, unmounted after."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mounted: list[Path] = []
-
-    def mount(name: str, kib: int, ro: bool = False) -> Path:
-        point = tmp_path / name
-        point.mkdir()
-        options = f"size={kib}k,mode=0755" + (",ro" if ro else "")
-        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", point], check=True)
-        mounted.append(point)
-        return point
-
-    yield mount
-    for point in reversed(mounted):
-        subprocess.run(["umount", point], check=True)
 
 
 def with_dirs(args: list[str | Path], cache: Path | None = None, out: Path | None = None) -> list:

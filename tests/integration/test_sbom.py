@@ -155,9 +155,23 @@ def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
     (component,) = [c for c in doc["components"] if c["name"] == "supervisor"]
     assert "LicenseRef-from-the-record" in json.dumps(component["licenses"])
 
-    # --paranoid trusts no record: every licence is read from its wheel again.
+    # --paranoid trusts no record: every licence is read from its wheel again, and recorded.
     paranoid = bundler(*args, "--paranoid")
     assert paranoid.code == 0, paranoid
+    assert _member(bundle, sbom.SBOM_FILE) == rendered
+    assert json.loads(supervisor.read_text())["licence"] == sbom.wheel_licence(
+        supervisor.parent / record["file"]
+    )
+
+    # A licence read by other code (another bundler) is not trusted either.
+    record = json.loads(supervisor.read_text())
+    record["licence"] = "LicenseRef-from-other-code"
+    record["licence_reader"] = "0" * 64
+    supervisor.write_text(json.dumps(record))
+    for memo in memos.glob("*.json"):
+        memo.unlink()
+    other = bundler(*args)
+    assert other.code == 0, other
     assert _member(bundle, sbom.SBOM_FILE) == rendered
 
     # Records written before licences were kept hold none: the wheel is read, as before.
