@@ -32,7 +32,7 @@ from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
 from bundler.jdk import inspect_jdk
 from bundler.keys import GpgMode, Keys, Trust
-from bundler.localfs import check_folder, writing
+from bundler.localfs import check_folder, device, writing
 from bundler.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
 from bundler.onhost import contract
 from bundler.pipconf import IndexSettings
@@ -242,7 +242,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             if not prefixes:
                 folder = cache.tmpdir()
                 try:
-                    if _device(folder) != _device(options.output_dir):
+                    if device(folder) != device(options.output_dir):
                         raise OSError("the cache and the output folder are on two filesystems")
                     prefixes.append(Prefix(folder, name, lead))
                 except OSError:
@@ -331,13 +331,6 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         for begun in prefixes:
             if begun is not None:
                 begun.discard()
-
-
-def _device(path: Path) -> int:
-    """The filesystem `path` is on, or would be on once created."""
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return path.stat().st_dev
 
 
 def _describe_index(index: IndexSettings) -> str:

@@ -211,6 +211,7 @@ class Prefix:
     def __init__(self, folder: Path, top: str, lead: str) -> None:
         self.folder = folder
         self.path = folder / f"{top}.tar"
+        self.top = top
         self.lead = lead
         self.start = 512 * len(_lead_entries(top, lead))
         self.size = 0
@@ -246,14 +247,14 @@ class Prefix:
             if self._flusher is not None:
                 self._flusher.wrote(len(chunk))
 
-    def take(self, lead: str, size: int, sha256: str | None, dest: Path) -> int | None:
+    def take(self, top: str, lead: str, size: int, sha256: str | None, dest: Path) -> int | None:
         """The file, moved beside `dest` (self.path follows it), and its descriptor, now the
-        caller's, for an archive whose lead member is `lead`, of `size` bytes, with the
-        sha256 it will be checked against; its early syncs stopped. None when what was written
-        cannot be used (its space is then given back at once)."""
+        caller's, for an archive under `top/` whose lead member is `lead`, of `size` bytes,
+        with the sha256 it will be checked against; its early syncs stopped. None when what
+        was written cannot be used (its space is then given back at once)."""
         with self._lock:
             flusher, self._flusher = self._flusher, None
-            usable = not self.broken and self.size == size and lead == self.lead
+            usable = not self.broken and self.size == size and (top, lead) == (self.top, self.lead)
             usable = usable and sha256 is not None  # else nothing would check the bytes
             try:
                 if flusher is not None:
@@ -338,9 +339,9 @@ def write_archive(
     fd = None
     if prefix is not None and lead is not None and fmt == "tar":
         first = members[names.index(lead)]
-        if prefix.start == 512 * len(_lead_entries(top, lead)):
-            fd = prefix.take(lead, first.size, first.sha256, dest)
-    head = len(_lead_entries(top, lead)) if fd is not None and lead is not None else 0
+        fd = prefix.take(top, lead, first.size, first.sha256, dest)
+    # Entries the begun archive holds already: the lead and its folders.
+    head = prefix.start // 512 if prefix is not None and fd is not None else 0
     if fd is None:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
         tmp = Path(tmp_name)

@@ -35,6 +35,11 @@ def _first_existing(path: Path) -> Path:
     return path
 
 
+def device(path: Path) -> int:
+    """The filesystem `path` is on, or would be on once created."""
+    return _first_existing(path.absolute()).stat().st_dev
+
+
 def check_folder(folder: Path, what: str, option: str) -> None:
     """Fail now, before any download, when `folder` cannot be created or written."""
     probe = _first_existing(folder.absolute())

@@ -90,14 +90,21 @@ def test_sbom_is_valid_complete_and_reproducible(
     assert f"{len(wanted)} components" in inspected.out
 
 
-def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted(
+def _cold_build(
     mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
-) -> None:
+) -> tuple[list[str | Path], Path, bytes]:
+    """A cold build's arguments, its bundle and the SBOM it rendered."""
     args = build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path)
     cold = bundler(*args)
     assert cold.code == 0, cold
     bundle = Path(cold.out.strip().splitlines()[-1])
-    rendered = _member(bundle, sbom.SBOM_FILE)
+    return args, bundle, _member(bundle, sbom.SBOM_FILE)
+
+
+def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted(
+    mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
+) -> None:
+    args, bundle, rendered = _cold_build(mirror_dir, mirror_server, wheelhouse, tmp_path)
     (memo,) = (tmp_path / "cache").glob("v1/sbom/*.json")
     assert json.loads(memo.read_text())["sbom"].encode() == rendered
 
@@ -128,11 +135,7 @@ def test_a_warm_build_takes_the_sbom_it_rendered_before_unless_the_record_rotted
 def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
     mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, tmp_path: Path
 ) -> None:
-    args = build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path)
-    cold = bundler(*args)
-    assert cold.code == 0, cold
-    bundle = Path(cold.out.strip().splitlines()[-1])
-    rendered = _member(bundle, sbom.SBOM_FILE)
+    args, bundle, rendered = _cold_build(mirror_dir, mirror_server, wheelhouse, tmp_path)
     records = {}
     for path in (tmp_path / "cache").glob("v1/wheels/*/record.json"):
         record = json.loads(path.read_text())
@@ -140,25 +143,26 @@ def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
         assert record["licence"] == sbom.wheel_licence(wheel), wheel.name
         records[record["file"]] = path
     (supervisor,) = [p for name, p in records.items() if name.startswith("supervisor-")]
-    memos = (tmp_path / "cache") / "v1" / "sbom"
 
-    # A later render (no SBOM memo) takes each licence from the record: changed here to show
-    # it is the record that was used.
+    def render_anew(*extra: str) -> bytes:
+        """Build again with no SBOM memo to take: the SBOM this build rendered."""
+        for memo in (tmp_path / "cache").glob("v1/sbom/*.json"):
+            memo.unlink()
+        run = bundler(*args, *extra)
+        assert run.code == 0, run
+        return _member(bundle, sbom.SBOM_FILE)
+
+    # A later render takes each licence from the record: changed here to show it is the record
+    # that was used.
     record = json.loads(supervisor.read_text())
     record["licence"] = "LicenseRef-from-the-record"
     supervisor.write_text(json.dumps(record))
-    for memo in memos.glob("*.json"):
-        memo.unlink()
-    warm = bundler(*args)
-    assert warm.code == 0, warm
-    doc = json.loads(_member(bundle, sbom.SBOM_FILE))
+    doc = json.loads(render_anew())
     (component,) = [c for c in doc["components"] if c["name"] == "supervisor"]
     assert "LicenseRef-from-the-record" in json.dumps(component["licenses"])
 
     # --paranoid trusts no record: every licence is read from its wheel again, and recorded.
-    paranoid = bundler(*args, "--paranoid")
-    assert paranoid.code == 0, paranoid
-    assert _member(bundle, sbom.SBOM_FILE) == rendered
+    assert render_anew("--paranoid") == rendered
     assert json.loads(supervisor.read_text())["licence"] == sbom.wheel_licence(
         supervisor.parent / record["file"]
     )
@@ -168,19 +172,11 @@ def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
     record["licence"] = "LicenseRef-from-other-code"
     record["licence_reader"] = "0" * 64
     supervisor.write_text(json.dumps(record))
-    for memo in memos.glob("*.json"):
-        memo.unlink()
-    other = bundler(*args)
-    assert other.code == 0, other
-    assert _member(bundle, sbom.SBOM_FILE) == rendered
+    assert render_anew() == rendered
 
     # Records written before licences were kept hold none: the wheel is read, as before.
     for path in records.values():
         record = json.loads(path.read_text())
         del record["licence"]
         path.write_text(json.dumps(record))
-    for memo in memos.glob("*.json"):
-        memo.unlink()
-    older = bundler(*args)
-    assert older.code == 0, older
-    assert _member(bundle, sbom.SBOM_FILE) == rendered
+    assert render_anew() == rendered
