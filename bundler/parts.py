@@ -149,23 +149,24 @@ def join_script(listing: Listing) -> str:
     sums = "".join(f"{p.sha256}  {p.name}\n" for p in listing.parts)
     names = " ".join(p.name for p in listing.parts)
     return f"""#!/bin/sh
-# Rebuild {b.name} from its parts with only sh and coreutils (sha256sum, cat, mv).
+# Rebuild {b.name} from its parts with only sh and coreutils (sha256sum, cat, mktemp, mv).
 # Run it in the folder that holds the parts: sh {b.name.split(".tar")[0]}.join.sh
 set -eu
 cd "$(dirname "$0")"
-if [ -e {b.name} ]; then
+if [ -e {b.name} ] || [ -L {b.name} ]; then
     echo "{b.name} already exists: check it with: echo '{b.sha256}  {b.name}' | sha256sum -c" >&2
     exit 1
 fi
 # 1. every part, before anything is written (a missing or damaged part is named)
 sha256sum -c <<'SUMS'
 {sums}SUMS
-# 2. join under a temporary name, check the whole, then rename into place
-trap 'rm -f .{b.name}.joining' EXIT
-cat {names} > .{b.name}.joining
-echo '{b.sha256}  .{b.name}.joining' | sha256sum -c
-mv .{b.name}.joining {b.name}
-trap - EXIT
+# 2. join in a new folder of our own (mktemp -d: mode 0700, a name nobody had), so no link
+#    can be waiting there; check the whole, then rename it into place (-T: never into a folder)
+work=$(mktemp -d .{b.name}.joining.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cat {names} > "$work/{b.name}"
+(cd "$work" && echo '{b.sha256}  {b.name}' | sha256sum -c)
+mv -T "$work/{b.name}" {b.name}
 echo "{b.name}: rebuilt from {len(listing.parts)} parts"
 """
 

@@ -118,6 +118,45 @@ def test_a_bad_part_is_named_and_nothing_is_written(fault: str, tmp_path: Path) 
         assert sorted(os.listdir(target)) == before  # no bundle, no temp file
 
 
+def test_the_sh_recipe_follows_no_planted_link(tmp_path: Path) -> None:
+    """Whoever else can write in the folder plants links where a join writes: at the fixed
+    temporary name earlier scripts used, at the bundle's own name (dangling), at a folder under
+    the bundle's name. Each target keeps its bytes; the join refuses or writes only its own."""
+    bundle = make_tar(tmp_path / "out", "a")
+    assert bundler("split", bundle, "--size", "100K").code == 0
+    carried = [f"{NAME}.tar.part-00{i}" for i in (1, 2, 3)] + [f"{NAME}.parts", f"{NAME}.join.sh"]
+    sentinel = tmp_path / "sentinel"
+    sentinel.write_bytes(b"root's own\n")
+    sentinel.chmod(0o600)
+
+    def join(target: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["dash", f"{NAME}.join.sh"], cwd=target, capture_output=True, text=True
+        )
+
+    target = carry(tmp_path / "out", tmp_path / "old-name", carried)
+    (target / f".{NAME}.tar.joining").symlink_to(sentinel)
+    proc = join(target)
+    assert proc.returncode == 0, proc.stderr
+    assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+    assert sentinel.read_bytes() == b"root's own\n"
+    assert not [n for n in os.listdir(target) if n.startswith(f".{NAME}.tar.joining.")]
+
+    target = carry(tmp_path / "out", tmp_path / "dangling", carried)
+    (target / f"{NAME}.tar").symlink_to(tmp_path / "nowhere")
+    proc = join(target)
+    assert proc.returncode == 1 and "already exists" in proc.stderr, proc
+    assert not (tmp_path / "nowhere").exists()
+
+    target = carry(tmp_path / "out", tmp_path / "into-folder", carried)
+    (tmp_path / "elsewhere").mkdir()
+    (target / f"{NAME}.tar").symlink_to(tmp_path / "elsewhere")
+    proc = join(target)
+    assert proc.returncode == 1, proc
+    assert os.listdir(tmp_path / "elsewhere") == []
+    assert sentinel.read_bytes() == b"root's own\n"
+
+
 def test_resplit_removes_the_old_parts_and_never_mixes(tmp_path: Path) -> None:
     bundle = make_tar(tmp_path / "out", "a")
     assert bundler("split", bundle, "--size", "100K").code == 0
