@@ -22,7 +22,7 @@ from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealth
 from .facts import ids_of, java_version
 from .healthcheck import check_health
 from .host import Host
-from .ownership import PREFIX_DIRS, created_before, log_files
+from .ownership import ONCE_SERVICE, PREFIX_DIRS, created_before, log_files, root_written
 from .programs import STORM_DIR_FILES as STORM_DIR_FILES  # re-exported
 from .programs import ZK_DIR_FILES as ZK_DIR_FILES  # re-exported
 from .programs import (
@@ -121,6 +121,7 @@ class Installer(object):
         self.service_user()
         for rel, mode in PREFIX_DIRS:
             self.host.ensure_dir(rel, mode)
+        self.host.clear_planted(ONCE_SERVICE, root_written(self.state))
         self.lock()
         if plan.upgrade:
             previous.keep(self)

@@ -22,8 +22,10 @@ import sys
 
 from . import health, pristine
 from .errors import EXIT_OK, EXIT_UNHEALTHY
+from .ownership import layout_problems
 from .state import load_state
 from .supervisord import parse_conf
+from .system import read_bytes, read_or_none
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -94,12 +96,12 @@ def file_report(prefix, state):
     same = 0
     for rel in sorted(state.get("files") or {}):
         path = os.path.join(prefix, *rel.split("/"))
-        if not os.path.isfile(path):
+        try:
+            data = read_bytes(path)  # as the service user in its folders (boundary.py)
+        except (IOError, OSError):
             lines.append("missing: %s" % rel)
             problems.append("%s missing" % rel)
             continue
-        with open(path, "rb") as handle:
-            data = handle.read()
         written = pristine.read(prefix, rel)
         if written is None:
             # The web password (by its recorded sha256, and its mode: a secret stays 0600),
@@ -153,10 +155,8 @@ def expected_programs(prefix):
     order."""
     data = pristine.read(prefix, "etc/supervisord.conf")
     if data is None:
-        try:
-            with open(os.path.join(prefix, "etc", "supervisord.conf"), "rb") as handle:
-                data = handle.read()
-        except (IOError, OSError):
+        data = read_or_none(os.path.join(prefix, "etc", "supervisord.conf"))
+        if data is None:
             return []
     conf = parse_conf(data)
     order = [
@@ -267,7 +267,9 @@ def run_check(prefix, out=None):
     bundle = (state.get("bundle") or {}).get("name") or "?"
     lines = ["check of %s (bundle %s)" % (prefix, bundle)]
     problems = []  # type: List[str]
-    reports = [file_report(prefix, state)]
+    layout = layout_problems(prefix, state)
+    said = ["privilege boundary  %s" % ("ok" if not layout else "BROKEN")]
+    reports = [(said + ["  " + p for p in layout], layout), file_report(prefix, state)]
     if state.get("programs"):
         reports += [program_report(prefix, state), ensemble_report(state)]
     else:

@@ -12,7 +12,7 @@ import pwd
 import socket
 import sys
 
-from . import archive, cluster, health, ownership
+from . import archive, boundary, cluster, health, ownership
 from .sha256check import digest as sha256_file
 from .state import load_state
 from .system import run, which
@@ -408,8 +408,7 @@ class HostFacts(object):
     def read(self, path, limit=1 << 20):
         # type: (str, int) -> bytes
         """The first bytes of a file; raises IOError/OSError as open() does."""
-        with open(path, "rb") as handle:
-            return handle.read(limit)
+        return boundary.read(path, limit)
 
     def member(self, tarball, name, limit):
         # type: (str, str, int) -> Optional[bytes]

@@ -12,6 +12,8 @@ from __future__ import absolute_import, print_function
 import socket
 import time
 
+from . import boundary
+
 try:  # Python 3
     import http.client as httplib
     import xmlrpc.client as xmlrpclib
@@ -34,11 +36,16 @@ ProtocolError = xmlrpclib.ProtocolError
 
 
 class _UnixHTTPConnection(httplib.HTTPConnection):
-    def __init__(self, path, timeout):
+    def __init__(self, path, timeout, strict):
         httplib.HTTPConnection.__init__(self, "localhost", timeout=timeout)
         self.unix_path = path
+        self.strict = strict
 
     def connect(self):
+        # Only a socket of root's in root's folders: never a server the service user put there
+        # (its answers name the PIDs a stop signals).
+        if self.strict:
+            boundary.check_socket(self.unix_path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
@@ -50,20 +57,22 @@ class _UnixHTTPConnection(httplib.HTTPConnection):
 
 
 class _UnixTransport(xmlrpclib.Transport):
-    def __init__(self, path, timeout):
+    def __init__(self, path, timeout, strict):
         xmlrpclib.Transport.__init__(self)
         self.unix_path = path
         self.timeout = timeout
+        self.strict = strict
 
     def make_connection(self, host):
         # A fresh connection per call: supervisord closes it after each response anyway.
-        return _UnixHTTPConnection(self.unix_path, self.timeout)
+        return _UnixHTTPConnection(self.unix_path, self.timeout, self.strict)
 
 
-def supervisor(socket_path, timeout=30.0):
-    """An XML-RPC proxy to supervisord listening on the unix socket `socket_path`."""
+def supervisor(socket_path, timeout=30.0, strict=True):
+    """An XML-RPC proxy to supervisord listening on the unix socket `socket_path`; strict: as
+    root, only on root's own socket in root's folders (boundary.check_socket)."""
     return xmlrpclib.ServerProxy(
-        "http://localhost/RPC2", transport=_UnixTransport(socket_path, timeout)
+        "http://localhost/RPC2", transport=_UnixTransport(socket_path, timeout, strict)
     )
 
 
@@ -140,12 +149,8 @@ def wait(check, deadline, interval=0.5):
 def tail(path, lines=30, max_bytes=64 << 10):
     """The last lines of a text file, '' when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            data = handle.read()
-    except (IOError, OSError):
+        data = boundary.tail(path, max_bytes)
+    except (IOError, OSError, boundary.Untrusted):
         return ""
     text = data.decode("utf-8", "replace")
     return "\n".join(text.splitlines()[-lines:])

@@ -4,11 +4,12 @@ from __future__ import absolute_import, print_function
 
 import os
 import re
-import shutil
 import stat
 import sys
 
+from . import boundary
 from .errors import InstallError, say
+from .ownership import is_service
 from .system import read_bytes, run, to_bytes
 
 MYPY = False
@@ -57,8 +58,8 @@ class Host(object):
         # type: (str, bool, Tuple[Optional[int], Optional[int]], Tuple[Optional[int], Optional[int]], Iterable[str]) -> None
         self.prefix = prefix
         self.dry_run = dry_run
-        self.owner = owner  # (uid, gid) for everything but data/logs/run
-        self.service = service  # (uid, gid) for data/logs/run
+        self.owner = owner  # (uid, gid) for everything but the service folders
+        self.service = service  # (uid, gid) for ownership.SERVICE_DIRS
         self.changed = []  # type: List[str]
         self.removed = set()  # type: Set[str]
         # Folders (relative to prefix) this installer created, earlier or in this run: the
@@ -85,43 +86,50 @@ class Host(object):
 
     def ids_for(self, rel):
         # type: (str) -> Tuple[Optional[int], Optional[int]]
-        top = rel.split("/", 1)[0]
-        return self.service if top in ("data", "logs", "run") else self.owner
+        return self.service if is_service(rel) else self.owner
 
     def ensure_dir(self, rel, mode):
         # type: (str, int) -> None
         path = self.abs(rel)
         uid, gid = self.ids_for(rel)
-        if os.path.islink(path) or (os.path.exists(path) and not os.path.isdir(path)):
-            raise InstallError("%s exists and is not a folder; move it away and run again" % path)
-        if not os.path.isdir(path):
+        st = boundary.lstat(path)
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            raise InstallError(
+                "%s exists and is not a folder (%s); nothing was written through it. Move it "
+                "away and run again" % (path, "a link" if stat.S_ISLNK(st.st_mode) else "a file")
+            )
+        if st is None:
             self.change("create folder %s (mode %04o)" % (path, mode))
             self.created.add(rel)
             self.owned.add(rel)
             if not self.dry_run:
-                os.mkdir(path, mode)
-                os.chmod(path, mode)
-                self._chown(path, uid, gid)
+                boundary.mkdir(path, mode)
+                boundary.set_meta(path, mode, uid, gid, "folder")
             return
         if rel in self.owned:
-            self.fix_meta(path, mode, uid, gid)
+            self.fix_meta(path, mode, uid, gid, "folder")
 
-    def fix_meta(self, path, mode, uid, gid):
-        # type: (str, int, Optional[int], Optional[int]) -> None
-        st = os.lstat(path)
-        if stat.S_IMODE(st.st_mode) != mode:
+    def fix_meta(self, path, mode, uid, gid, kind="file"):
+        # type: (str, int, Optional[int], Optional[int], str) -> None
+        """Mode and owner of path as given, set through a descriptor (a link is an error)."""
+        st = boundary.lstat(path)
+        if st is None:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            raise InstallError(
+                "%s is a link, expected a %s; nothing was changed through it. Move it away and "
+                "run again" % (path, kind)
+            )
+        moded = stat.S_IMODE(st.st_mode) != mode
+        owned = uid is not None and gid is not None and (st.st_uid, st.st_gid) != (uid, gid)
+        if boundary.untrusted_folder(path) is not None:
+            owned = False  # in the service user's folder: the user's own, as it wrote it
+        if moded:
             self.change("set mode %04o on %s" % (mode, path))
-            if not self.dry_run:
-                os.chmod(path, mode)
-        if uid is not None and gid is not None and (st.st_uid, st.st_gid) != (uid, gid):
-            self.change("set owner %d:%d on %s" % (uid, gid, path))
-            if not self.dry_run:
-                os.chown(path, uid, gid)
-
-    def _chown(self, path, uid, gid):
-        # type: (str, Optional[int], Optional[int]) -> None
-        if uid is not None and gid is not None:
-            os.lchown(path, uid, gid)
+        if owned:
+            self.change("set owner %s:%s on %s" % (uid, gid, path))
+        if (moded or owned) and not self.dry_run:
+            boundary.set_meta(path, mode, uid, gid, kind)
 
     def write(self, path, data, mode, uid=None, gid=None, show_diff=True):
         # type: (str, Union[str, bytes], int, Optional[int], Optional[int], bool) -> bool
@@ -129,9 +137,14 @@ class Host(object):
         path.bak. Returns True when the content changed."""
         data = to_bytes(data)
         old = None
-        if os.path.lexists(path):
-            if os.path.islink(path) or not os.path.isfile(path):
-                raise InstallError("%s exists and is not a regular file; move it away" % path)
+        st = boundary.lstat(path)
+        if st is not None:
+            if not stat.S_ISREG(st.st_mode):
+                raise InstallError(
+                    "%s exists and is not a regular file (%s); nothing was written through it. "
+                    "Move it away and run again"
+                    % (path, "a link" if stat.S_ISLNK(st.st_mode) else "not a file")
+                )
             old = read_bytes(path)
         if old == data:
             self.fix_meta(path, mode, uid, gid)
@@ -145,7 +158,7 @@ class Host(object):
         if self.dry_run:
             return True
         if old is not None:
-            self._atomic(path + ".bak", old, stat.S_IMODE(os.stat(path).st_mode), uid, gid)
+            self._atomic(path + ".bak", old, stat.S_IMODE(st.st_mode), uid, gid)  # type: ignore[union-attr]
         self._atomic(path, data, mode, uid, gid)
         return True
 
@@ -168,21 +181,8 @@ class Host(object):
 
     def _atomic(self, path, data, mode, uid, gid):
         # type: (str, bytes, int, Optional[int], Optional[int]) -> None
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, mode)
-            self._chown(tmp, uid, gid)
-            os.rename(tmp, path)
-        finally:
-            if os.path.lexists(tmp):
-                os.unlink(tmp)
+        """A new file renamed over path (as the service user in its folders: boundary.py)."""
+        boundary.write(path, data, mode, uid, gid)
 
     def symlink(self, rel, target):
         # type: (str, str) -> bool
@@ -191,6 +191,8 @@ class Host(object):
             return False
         if os.path.lexists(path) and not os.path.islink(path):
             raise InstallError("%s exists and is not a symlink; move it away and run again" % path)
+        if boundary.untrusted_folder(path) is not None:
+            raise InstallError("%s: its folder is not root's; no link is made there" % path)
         self.change("point %s at %s" % (path, target))
         if not self.dry_run:
             tmp = "%s.%d.tmp" % (path, os.getpid())
@@ -200,29 +202,73 @@ class Host(object):
             os.rename(tmp, path)
         return True
 
+    def clear_planted(self, folders, paths):
+        # type: (Iterable[str], Iterable[str]) -> None
+        """Make root's folders safe to write in again. Layouts before the privilege boundary
+        gave data/, logs/ and run/ to the service user, who may have left links there for
+        root to write through: once those folders are root's (ensure_dir), remove every link
+        in them, and at each path root writes (supervisord's logs, pid file, socket) anything
+        but root's own file or socket with one name. A link is removed, never followed."""
+        planted = set()  # type: Set[str]
+        for rel in folders:
+            folder = self.abs(rel)
+            st = boundary.lstat(folder)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                continue
+            for name in boundary.listdir(folder):
+                path = os.path.join(folder, name)
+                if stat.S_ISLNK(os.lstat(path).st_mode):
+                    planted.add(path)
+        for path in paths:
+            st = boundary.lstat(path)
+            if st is None or boundary.untrusted_folder(path) is not None:
+                continue
+            kind_ok = stat.S_ISREG(st.st_mode) or stat.S_ISSOCK(st.st_mode)
+            if not (kind_ok and st.st_uid == os.geteuid() and st.st_nlink == 1):
+                planted.add(path)
+        for path in sorted(planted):
+            self.remove(path)
+            say(
+                "warning: %s was not this installation's (a link, another owner or a hard link, "
+                "left while the service user owned its folder): removed, nothing followed" % path
+            )
+
     def would_be_empty(self, folder):
         # type: (str) -> bool
         """Empty now, or once what was removed (under --dry-run: would be) is gone."""
-        return all(os.path.join(folder, name) in self.removed for name in os.listdir(folder))
+        names = boundary.listdir(folder)
+        return all(os.path.join(folder, name) in self.removed for name in names)
 
     def remove(self, path):
         # type: (str) -> None
-        if not os.path.lexists(path):
+        """Remove a file, link or folder; in the service user's folders as that user, and a
+        link itself, never what it points at (boundary.py)."""
+        if boundary.lstat(path) is None:
             return
         self.change("remove %s" % path)
         self.removed.add(path)
         if self.dry_run:
             return
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
+        failed = None
+        try:
+            boundary.remove(path)
+        except (IOError, OSError) as exc:
+            failed = exc
+        if failed is not None:
+            raise InstallError(
+                "could not remove %s: %s (%s); in the service user's folders removal is done as "
+                "that user, who cannot remove what is not theirs: remove it by hand, then run "
+                "again" % (path, failed.strerror, failed.filename or path)
+            )
 
     def discard(self, path):
         # type: (str) -> None
         """Remove a scratch path of this run (never shown: it is not part of the plan)."""
-        if not self.dry_run and os.path.lexists(path):
-            shutil.rmtree(path, ignore_errors=True)
+        if not self.dry_run and boundary.lstat(path) is not None:
+            try:  # noqa: SIM105 (no contextlib.suppress on Python 2)
+                boundary.remove(path)
+            except (IOError, OSError, boundary.Untrusted):
+                pass
 
     def swap_in(self, new, path):
         # type: (str, str) -> None
@@ -233,7 +279,8 @@ class Host(object):
         if os.path.lexists(path):
             os.rename(path, old)
         os.rename(new, path)
-        shutil.rmtree(old, ignore_errors=True)
+        if boundary.lstat(old) is not None:
+            boundary.remove(old)
 
     def signal(self, pid, signum):
         # type: (int, int) -> None

@@ -7,7 +7,9 @@ from __future__ import absolute_import, print_function
 import os
 import posixpath
 import pwd
+import stat
 
+from . import boundary
 from .errors import UsageError
 
 MYPY = False
@@ -38,18 +40,32 @@ PREFIX_DIRS = (
     ("lib/onhost", 0o755),
     ("lib/onhost/templates", 0o755),
     ("state", 0o700),
-    ("data", 0o750),
+    ("data", 0o755),
     ("data/zookeeper", 0o750),
     ("data/storm", 0o750),
     ("logs", 0o755),
     ("logs/storm", 0o755),
+    ("logs/zookeeper", 0o755),
     ("run", 0o700),
 )
 
-# Folders handed to the daemons: what is in them is the installation's (ZooKeeper's snapshots,
-# Storm's local dir and logs, supervisord's socket), so --purge removes them whole when this
-# installer created them.
-SERVICE_TREES = ("data/zookeeper", "data/storm", "logs/storm", "run")
+# The privilege boundary: the only folders the service user owns, for what the daemons write
+# themselves (ZooKeeper's data, Storm's local dir, their own log files). Everything root opens,
+# writes or signals (supervisord's socket, pid file and logs, each program's stdout log, the
+# state) is in root's folders, where the service user cannot put a link (boundary.py).
+SERVICE_DIRS = ("data/zookeeper", "data/storm", "logs/storm", "logs/zookeeper")
+
+# Folders whose content is the installation's (ZooKeeper's snapshots, Storm's local dir and
+# logs, supervisord's socket), so --purge removes them whole when this installer created them.
+SERVICE_TREES = SERVICE_DIRS + ("run",)
+
+
+def is_service(rel):
+    # type: (str) -> bool
+    """Whether rel (relative to the prefix) is the service user's: one of SERVICE_DIRS or in
+    one."""
+    return any(rel == d or rel.startswith(d + "/") for d in SERVICE_DIRS)
+
 
 # How many rotated copies of a log supervisord may keep (stdout_logfile_backups and more).
 LOG_BACKUPS = 20
@@ -108,7 +124,7 @@ def listing_of(prefix):
         return None
     if os.path.islink(prefix) or not os.path.isdir(prefix):
         return False
-    return os.listdir(prefix)
+    return boundary.listdir(prefix)
 
 
 def check_prefix(prefix, state):
@@ -144,6 +160,63 @@ def log_files(conf):
             if path:
                 found.append(path)
     return sorted(found)
+
+
+# Files supervisord (root) opens or creates in run/.
+RUN_FILES = ("run/supervisord.sock", "run/supervisord.pid", "run/supervisord.start-errors")
+# Folders of root's that earlier layouts gave to the service user.
+ONCE_SERVICE = ("data", "logs", "run")
+
+
+def root_written(state):
+    # type: (Dict[str, Any]) -> List[str]
+    """Absolute paths root writes in its own folders: supervisord's logs with their rotated
+    copies, its pid file, socket and early errors."""
+    prefix = state.get("prefix") or ""
+    paths = [os.path.join(prefix, rel) for rel in RUN_FILES]
+    for log in state.get("logs", []):
+        paths += [log] + ["%s.%d" % (log, n) for n in range(1, LOG_BACKUPS + 1)]
+    return paths
+
+
+def layout_problems(prefix, state):
+    # type: (str, Dict[str, Any]) -> List[str]
+    """Where the privilege boundary does not hold at prefix: a folder of root's that is not
+    root's alone, a service folder that is a link or another user's, a file root writes that
+    is not root's own. Empty when it holds, or when not run as root (nothing to split)."""
+    if os.geteuid() != 0:
+        return []
+    problems = []
+    user = state.get("user")
+    try:
+        service = pwd.getpwnam(user).pw_uid if user else None
+    except KeyError:
+        service = None
+    for rel, _ in PREFIX_DIRS:
+        path = os.path.join(prefix, *rel.split("/")) if rel else prefix
+        st = boundary.lstat(path)
+        if st is None:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            problems.append("%s is not a folder (a link?)" % path)
+        elif rel in SERVICE_DIRS:
+            if service is not None and st.st_uid != service:
+                problems.append("%s is not the service user %s's" % (path, user))
+        elif st.st_uid != 0 or st.st_mode & 0o022:
+            problems.append(
+                "%s is not root's alone (owner %d, mode %04o): the service user could make "
+                "root act through it; run install.sh again to restore the layout"
+                % (path, st.st_uid, stat.S_IMODE(st.st_mode))
+            )
+    for path in root_written(state):
+        st = boundary.lstat(path)
+        if st is None or boundary.untrusted_folder(path) is not None:
+            continue
+        if stat.S_ISLNK(st.st_mode) or st.st_uid != 0 or st.st_nlink != 1:
+            problems.append(
+                "%s is not root's own file (a link, another owner or a hard link)" % path
+            )
+    return problems
 
 
 def purge_paths(state):

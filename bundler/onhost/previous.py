@@ -8,9 +8,10 @@ from __future__ import absolute_import, print_function
 import json
 import os
 import stat
+import time
 
-from . import configs, health
-from .errors import say
+from . import boundary, configs, datacopy, health
+from .errors import InstallError, say, warn
 from .state import state_bytes
 from .system import read_bytes
 from .upgrade import ZK_DATA, components_record
@@ -97,22 +98,56 @@ def before_start(inst):
     host = inst.host
     if up.zk_copy:
         src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
-        if os.path.lexists(dest):
+        if boundary.lstat(dest) is not None and datacopy.manifest_of(dest) is not None:
             say("keep %s: taken before an earlier attempt of this upgrade" % dest)
-        elif os.path.isdir(src):
+        elif boundary.lstat(src) is not None:
+            set_aside(host, dest)
             if health.supervisord_state(inst.plan.socket) is not None:
                 host.change("stop %s to copy its data folder" % ZK_PROGRAM)
                 if not host.dry_run:
                     stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
-            host.command(
-                "copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest),
-                ["cp", "-a", src, dest],
-            )
+            copy_data(host, src, dest, inst.old)
         if up.zk_copy not in inst.state["zk_data_copies"]:
             inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
     inst.state["components"] = components_record(inst.plan.components())
     inst.state.pop(PENDING, None)
     inst.save_state()
+
+
+def set_aside(host, dest):
+    # type: (Host, str) -> None
+    """A folder under the copy's name without a manifest is no copy of ours (cut short by an
+    earlier layout's `cp`, or not ours at all): renamed aside, never used, never deleted."""
+    if boundary.lstat(dest) is None:
+        return
+    aside = "%s.unverified-%d" % (dest, int(time.time()))
+    host.change("move %s aside to %s: it has no manifest, so it is not used" % (dest, aside))
+    if not host.dry_run:
+        os.rename(dest, aside)
+
+
+def copy_data(host, src, dest, old):
+    # type: (Host, str, str, Dict[str, Any]) -> None
+    """ZooKeeper's data folder copied for a rollback, read as its owner (datacopy.py)."""
+    host.change("copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest))
+    if host.dry_run:
+        return
+    zk = (old.get("components") or {}).get("zookeeper") or {}
+    failed = None
+    try:
+        found = datacopy.take(src, dest, {"release": zk.get("version")})
+    except (datacopy.CopyFailed, IOError, OSError) as exc:
+        failed = exc
+    if failed is not None:
+        raise InstallError(
+            "could not copy %s to %s: %s; nothing of the copy is left. Fix the cause and run "
+            "again" % (src, dest, failed)
+        )
+    say("copied %d files (%d bytes) with their sha256 in %s/%s" % (
+        len(found["files"]), sum(f["size"] for f in found["files"].values()), dest,
+        datacopy.MANIFEST))  # fmt: skip
+    for rel in found["skipped"]:
+        warn("not copied: %s/%s is not a file or folder" % (src, rel))
 
 
 def stop_program(proxy, name):

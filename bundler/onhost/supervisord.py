@@ -15,7 +15,7 @@ try:  # Python 3
 except ImportError:  # Python 2
     from ConfigParser import RawConfigParser  # type: ignore[no-redef,import-not-found]
 
-from . import health
+from . import boundary, health
 from .errors import Unhealthy, warn
 from .system import clean_env, read_bytes, read_or_none, run
 
@@ -105,7 +105,11 @@ def start_supervisord_direct(plan):
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p]
     env["PATH"] = os.pathsep.join(path + [p for p in SYSTEM_PATH if p not in path])
     errors = os.path.join(plan.prefix, "run", "supervisord.start-errors")
-    with open(errors, "wb") as err, open(os.devnull, "rb") as devnull:
+    if boundary.lstat(errors) is not None:
+        boundary.remove(errors)
+    # A new file, never one that was there: run/ is root's, and O_EXCL follows no link.
+    fd = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_EXCL | boundary.NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as err, open(os.devnull, "rb") as devnull:
         # supervisord daemonizes: the parent exits once the child is on its own. A file, not
         # a pipe, for its early errors: the daemon may hold on to the descriptor.
         code = subprocess.call(
@@ -149,16 +153,63 @@ def read_pid(pidfile):
         return None
 
 
+def started_at(pid):
+    # type: (int) -> Optional[str]
+    """When pid started (clock ticks since boot, /proc/PID/stat's 22nd field): with the pid, it
+    names one process, never a later one given the same number. None when it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(") ", 1)[1].split()[19]
+    except (IOError, OSError, IndexError):
+        return None
+
+
+def ours(pid, conf_path):
+    # type: (int, str) -> bool
+    """Whether pid is this installation's supervisord: run by this installer's user and
+    started with `-c conf_path`. A pid file is only a hint: this is what makes it safe to
+    signal (a pid the service user wrote names anything)."""
+    try:
+        with open("/proc/%d/status" % pid) as handle:
+            uids = [line.split()[1:] for line in handle if line.startswith("Uid:")][0]
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            args = handle.read().decode("utf-8", "replace").split("\0")
+    except (IOError, OSError, IndexError):
+        return False
+    if any(int(u) != os.geteuid() for u in uids):
+        return False
+    named = any(a.endswith("/supervisord") for a in args)
+    return named and any(args[i : i + 2] == ["-c", conf_path] for i in range(len(args)))
+
+
+def supervisord_pid(pidfile, conf_path):
+    # type: (str, str) -> Optional[int]
+    """supervisord's pid from its pid file, only when that process is this installation's."""
+    pid = read_pid(pidfile)
+    if pid is None or ours(pid, conf_path):
+        return pid
+    warn("%s names pid %d, not this installation's supervisord: left alone" % (pidfile, pid))
+    return None
+
+
 def stop_supervisord(host, socket_path, pidfile, init, unit):
     # type: (Host, str, str, Optional[str], Optional[str]) -> None
-    """Stop supervisord; wait until it and every program it ran are gone."""
-    pids = []
+    """Stop supervisord; wait until it and every program it ran are gone. Signals go only to
+    processes proven ours: supervisord by its command line, its programs by the pid and start
+    time supervisord itself reported."""
+    found = []  # type: List[Tuple[int, Optional[str]]]
     proxy = health.supervisor(socket_path)
     try:  # noqa: SIM105 (no contextlib.suppress on Python 2)
-        pids = [i["pid"] for i in proxy.supervisor.getAllProcessInfo() if i.get("pid")]
+        found = [
+            (i["pid"], started_at(i["pid"]))
+            for i in proxy.supervisor.getAllProcessInfo()
+            if i.get("pid")
+        ]
     except Exception:  # not answering: the pid file is all there is
         pass
-    main_pid = read_pid(pidfile)
+    main_pid = supervisord_pid(pidfile, host.abs("etc/supervisord.conf"))
+    if main_pid:
+        found.append((main_pid, started_at(main_pid)))
     if init == "systemd" and unit:
         run(["systemctl", "stop", os.path.basename(unit)], timeout=SUPERVISORD_STOP_TIMEOUT + 30)
     else:
@@ -167,11 +218,16 @@ def stop_supervisord(host, socket_path, pidfile, init, unit):
         except Exception:
             if main_pid and pid_alive(main_pid):
                 host.signal(main_pid, signal.SIGTERM)
-    everyone = [p for p in [main_pid] + pids if p]
+    everyone = [(p, t) for p, t in found if t is not None]
+
+    def same(pid, start):
+        # type: (int, Optional[str]) -> bool
+        return pid_alive(pid) and started_at(pid) == start
+
     deadline = time.time() + SUPERVISORD_STOP_TIMEOUT
-    health.wait(lambda: not any(pid_alive(p) for p in everyone), deadline)
-    for pid in everyone:
-        if pid_alive(pid):
+    health.wait(lambda: not any(same(p, t) for p, t in everyone), deadline)
+    for pid, start in everyone:
+        if same(pid, start):
             warn(
                 "pid %d still runs %ds after the stop; killing it" % (pid, SUPERVISORD_STOP_TIMEOUT)
             )

@@ -87,7 +87,7 @@ def _program(manifest, values, role, name, priority):
         environment = [
             ("JAVA_HOME", values["java_home"]),
             ("ZOOCFGDIR", "%s/etc/zookeeper" % prefix),
-            ("ZOO_LOG_DIR", "%s/logs" % prefix),
+            ("ZOO_LOG_DIR", "%s/logs/zookeeper" % prefix),
         ]
         comments = ["zkServer.sh start-foreground execs java: supervisord signals the JVM."]
     else:

@@ -12,7 +12,7 @@ from .host import Host
 from .ownership import PREFIX_DIRS, created_before, purge_paths
 from .plan import identify_host
 from .state import load_state, state_bytes
-from .supervisord import pid_alive, read_pid, stop_supervisord
+from .supervisord import pid_alive, stop_supervisord, supervisord_pid
 from .system import which
 
 MYPY = False
@@ -118,7 +118,7 @@ def remove_installation(host, state, args):
     # type: (Host, Dict[str, Any], Args) -> None
     socket_path = state.get("socket") or host.abs("run/supervisord.sock")
     pidfile = host.abs("run/supervisord.pid")
-    pid = read_pid(pidfile)
+    pid = supervisord_pid(pidfile, host.abs("etc/supervisord.conf"))
     if health.supervisord_state(socket_path) is not None or (pid and pid_alive(pid)):
         host.change("stop supervisord and every program it runs")
         if not args.dry_run:

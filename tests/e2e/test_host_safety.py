@@ -132,6 +132,9 @@ def test_purge_removes_exactly_what_the_record_says(bundle_dir: Path) -> None:
         # what someone else put beside it later.
         (n.prefix / "data" / "zookeeper" / "version-2").mkdir()
         (n.prefix / "data" / "zookeeper" / "version-2" / "snapshot.0").write_text("zk")
+        daemons = pwd.getpwnam(user)
+        for path in (n.prefix / "data" / "zookeeper").rglob("*"):
+            os.chown(path, daemons.pw_uid, daemons.pw_gid)
         (n.prefix / "logs" / "supervisord.log").write_text("ours")
         (n.prefix / "logs" / "supervisord.log.1").write_text("ours")
         (n.prefix / "data" / "important.db").write_text("theirs")

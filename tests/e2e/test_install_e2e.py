@@ -148,10 +148,20 @@ def test_modes_and_owners_of_configs_secrets_and_socket(root_node: Node) -> None
     )
     assert (mode(p / "etc" / "web-password"), owner(p / "etc" / "web-password")) == (0o600, "root")
     assert (mode(p / "state" / "installed.json"), mode(p / "state")) == (0o600, 0o700)
-    assert (mode(p / "run"), owner(p / "run")) == (0o700, user)
+    # The privilege boundary: supervisord's socket, pid file and every log it writes are in
+    # root's folders; the service user owns only what the daemons write themselves.
+    assert (mode(p / "run"), owner(p / "run")) == (0o700, "root")
     sock = p / "run" / "supervisord.sock"
-    assert stat.S_ISSOCK(sock.lstat().st_mode) and mode(sock) == 0o700
-    for rel in ("data", "data/zookeeper", "data/storm", "logs", "logs/storm"):
+    assert stat.S_ISSOCK(sock.lstat().st_mode) and mode(sock) == 0o700 and owner(sock) == "root"
+    for rel in (
+        "data",
+        "logs",
+        "logs/supervisord.log",
+        "logs/zookeeper.log",
+        "run/supervisord.pid",
+    ):
+        assert owner(p / rel) == "root", rel
+    for rel in ("data/zookeeper", "data/storm", "logs/storm", "logs/zookeeper"):
         assert owner(p / rel) == user, rel
     # Storm logs to STORM_HOME/logs: that points at the service user's logs/storm.
     (storm_logs,) = (p / "releases").glob("apache-storm-*/logs")

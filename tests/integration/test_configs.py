@@ -640,7 +640,7 @@ def test_supervisord_conf_programs(case: str) -> None:
             assert prog["command"] == f"{prefix}/zookeeper/bin/zkServer.sh start-foreground"
             assert prog["startsecs"] == "5"
             assert f'ZOOCFGDIR="{prefix}/etc/zookeeper"' in env
-            assert f'ZOO_LOG_DIR="{prefix}/logs"' in env
+            assert f'ZOO_LOG_DIR="{prefix}/logs/zookeeper"' in env
         else:
             launcher = f"{prefix}/storm/{facts['launcher']}"
             assert prog["command"] == f"{values['launcher_python']} {launcher} {role}"
@@ -776,7 +776,7 @@ def test_supervisord_accepts_the_conf(case: str, tmp_path_factory: pytest.TempPa
         assert env["JAVA_HOME"] == values["java_home"]
         if prog["name"] == "zookeeper":
             assert env["ZOOCFGDIR"] == f"{prefix}/etc/zookeeper"
-            assert env["ZOO_LOG_DIR"] == f"{prefix}/logs"
+            assert env["ZOO_LOG_DIR"] == f"{prefix}/logs/zookeeper"
             assert prog["directory"] == f"{prefix}/data/zookeeper"
         else:
             assert env["STORM_CONF_DIR"] == f"{prefix}/etc/storm"
@@ -904,7 +904,7 @@ def test_supervisord_runs_the_rendered_conf(live_prefix: Path, supervisor_site: 
 
         zk_env = (prefix / "data" / "zookeeper" / "zookeeper.env").read_text().splitlines()
         assert f"ZOOCFGDIR={prefix}/etc/zookeeper" in zk_env
-        assert f"ZOO_LOG_DIR={prefix}/logs" in zk_env
+        assert f"ZOO_LOG_DIR={prefix}/logs/zookeeper" in zk_env
         for role in configs.STORM_ROLES:
             record = json.loads((prefix / "data" / "storm" / f"{role}.started.json").read_text())
             assert record["argv"][1:] == [role]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import json
 import os
 import pwd
@@ -37,7 +38,11 @@ ZOOKEEPER = "3.8.4"
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 STATES = {0: "STOPPED", 10: "STARTING", 20: "RUNNING", 30: "BACKOFF", 100: "EXITED", 200: "FATAL"}
 
-_built: dict[tuple[str, str, Path | None, Path | None], Path] = {}
+# The last commit of the layout before the privilege boundary (data/, logs/ and run/ owned by
+# the service user): installs made by it must move into the new layout safely.
+PREVIOUS_LAYOUT = "17ba44707adace79a25815f66e8608e799bfb824"
+
+_built: dict[tuple[str, str, Path | None, Path | None, Path], Path] = {}
 _scratch = Path(tempfile.mkdtemp(prefix="bundler-install-tests-"))
 atexit.register(shutil.rmtree, _scratch, True)
 
@@ -58,10 +63,12 @@ def build_bundle(
     zk: str = ZOOKEEPER,
     jdk: Path | None = None,
     cluster: Path | None = None,
+    source: Path = ROOT,
 ) -> Path:
     """The bundle .tar for a version pair (and a JDK, and a cluster inventory), built once per
-    session from the local mirror."""
-    key = (storm, zk, jdk, cluster)
+    session from the local mirror by the bundler in source (this checkout, or an earlier
+    release's tree: source_at)."""
+    key = (storm, zk, jdk, cluster, source)
     if key in _built:
         return _built[key]
     work = Path(tempfile.mkdtemp(prefix=f"build-{storm}-{zk}-", dir=_scratch))
@@ -95,7 +102,8 @@ def build_bundle(
             ],
             capture_output=True,
             text=True,
-            cwd=ROOT,
+            cwd=source,
+            env={**os.environ, "PYTHONPATH": str(source)},
             timeout=600,
             check=False,
         )
@@ -104,6 +112,21 @@ def build_bundle(
     shutil.rmtree(work / "cache", ignore_errors=True)
     _built[key] = bundle
     return bundle
+
+
+def source_at(commit: str) -> Path:
+    """This repository's tree at commit (from its own history), once per session."""
+    dest = _scratch / f"source-{commit[:12]}"
+    if not dest.exists():
+        dest.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+            capture_output=True,
+            check=True,
+        )
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(dest, filter="data")
+    return dest
 
 
 def unpack(bundle: Path, dest: Path) -> Path:
@@ -255,7 +278,8 @@ def _ns_id(path: Path) -> str | None:
 def supervisor_proxy(socket_path: Path) -> xmlrpc.client.ServerProxy:
     from bundler.onhost import health  # the installer's own client: stdlib only
 
-    proxy = health.supervisor(str(socket_path))  # type: ignore[no-untyped-call]
+    # strict=False: the tests also ask non-root installs' supervisord, as root.
+    proxy = health.supervisor(str(socket_path), strict=False)  # type: ignore[no-untyped-call]
     return cast(xmlrpc.client.ServerProxy, proxy)
 
 
