@@ -87,7 +87,12 @@ def untrusted_folder(path):
         nxt = os.path.join(cur, name)
         st = _lstat(nxt)
         if st is None:
-            return None  # nothing there to follow: made anew (O_EXCL, mkdir) or not found
+            # Nothing there to follow: who may add names to cur decides (in a sticky folder
+            # such as /tmp, a name root makes anew with O_EXCL or mkdir stays root's).
+            sticky = cur_st.st_mode & stat.S_ISVTX
+            if _mine(cur_st.st_uid) and (not cur_st.st_mode & 0o022 or sticky):
+                return None
+            return cur, cur_st.st_uid, cur_st.st_gid
         if not _trusted_for(cur_st, st):
             return cur, cur_st.st_uid, cur_st.st_gid
         if not (stat.S_ISLNK(st.st_mode) or (pending and stat.S_ISDIR(st.st_mode))):

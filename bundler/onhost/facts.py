@@ -15,6 +15,7 @@ import sys
 from . import archive, boundary, cluster, health, ownership
 from .sha256check import digest as sha256_file
 from .state import load_state
+from .supervisord import supervisord_pid
 from .system import run, which
 from .versions import parse_java_version, version_tuple
 
@@ -357,7 +358,15 @@ class HostFacts(object):
 
     def supervisord_running(self, socket_path):
         # type: (str) -> bool
-        return health.supervisord_state(socket_path) is not None
+        """Whether this installation's supervisord runs: it answers on its socket, or (a
+        socket root does not trust, in an earlier layout's run/) its pid file names a process
+        that is provably it."""
+        if health.supervisord_state(socket_path) is not None:
+            return True
+        prefix = os.path.dirname(os.path.dirname(socket_path))
+        pidfile = os.path.join(prefix, "run", "supervisord.pid")
+        conf = os.path.join(prefix, "etc", "supervisord.conf")
+        return supervisord_pid(pidfile, conf) is not None
 
     def port_problem(self, port):
         # type: (int) -> Optional[str]

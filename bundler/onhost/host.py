@@ -138,6 +138,12 @@ class Host(object):
         data = to_bytes(data)
         old = None
         st = boundary.lstat(path)
+        if st is not None and not stat.S_ISREG(st.st_mode) and boundary.untrusted_folder(path):
+            # In the service user's folder the user may put anything; written anew as that
+            # user, the link is replaced and what it points at is never touched.
+            say("warning: %s is not a regular file (a link?) in the service user's folder: "
+                "written anew as that user, nothing followed" % path)  # fmt: skip
+            st = None
         if st is not None:
             if not stat.S_ISREG(st.st_mode):
                 raise InstallError(

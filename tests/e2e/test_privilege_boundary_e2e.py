@@ -105,7 +105,8 @@ def attack(n: Node, user: str, s: Sentinels) -> None:
         lines.append(f'ln -sf "{s.secret}" "{p}/{rel}"')
     # Pid files it can write get a root process's PID.
     write_pid = f"sh -c 'echo {s.root_pid} > \"$1\"' _"
-    lines.append(f'find "{p}" -name "*pid*" -type f -user "$(id -u)" -exec {write_pid} {{}} \\;')
+    found = f'find "{p}" -name "*pid*" -type f -user "$(id -u)"'
+    lines.append(f"{found} -exec {write_pid} {{}} \\; 2>/dev/null || true")
     script = "\n".join(lines)
     done = as_user(n, user, script)
     assert done.returncode == 0, done.stderr
@@ -170,6 +171,13 @@ def every_entry_point(n: Node, user: str, s: Sentinels, upgrade_to: Path) -> Non
     upgraded = install_with(n, upgrade_to, *flags, "--upgrade")
     assert "keep the previous install" in upgraded.out + upgraded.err, upgraded
     assert_safe(s, before, upgraded)
+    # ZooKeeper's data was copied as the user, into root's hands: no link, nothing of root's.
+    copy = n.prefix / "data" / f"zookeeper.before-{ZK_TO}"
+    assert (copy / "copy-manifest.json").is_file(), upgraded
+    assert "not copied: " in upgraded.err, upgraded  # the planted links
+    for path in [copy, *copy.rglob("*")]:
+        assert path.lstat().st_uid == 0 and not path.is_symlink(), path
+        assert path.is_dir() or SECRET.encode() not in path.read_bytes(), path
 
     attack(n, user, s)
     rolled = stormctl(n, "rollback", "--timeout", "60")

@@ -170,6 +170,19 @@ def test_a_write_replaces_a_planted_link_and_never_follows_it(
     assert unchanged(sentinel)
 
 
+def test_a_new_file_in_the_users_folder_is_the_users(
+    tree: dict[str, Path], user: pwd.struct_passwd
+) -> None:
+    boundary.write(str(tree["svc"] / "new"), b"1\n", 0o640, 0, 0)
+    st = (tree["svc"] / "new").lstat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (user.pw_uid, user.pw_gid, 0o640)
+    boundary.mkdir(str(tree["svc"] / "sub"), 0o750)
+    assert (tree["svc"] / "sub").lstat().st_uid == user.pw_uid
+    assert boundary.untrusted_folder(str(tree["svc"] / "missing" / "x")) == (
+        str(tree["svc"]), user.pw_uid, user.pw_gid)  # fmt: skip
+    assert boundary.untrusted_folder("/tmp/bundler-no-such-name") is None
+
+
 def test_mode_changes_refuse_a_link(tree: dict[str, Path], user: pwd.struct_passwd) -> None:
     svc, sentinel = tree["svc"], tree["sentinel"]
     as_service(user, "ln", "-s", str(sentinel), str(svc / "myid"))
