@@ -11,7 +11,7 @@ import stat
 import sys
 import time
 
-from . import health, pristine, rolling
+from . import datacopy, health, pristine, rolling
 from .errors import EXIT_OK, InstallError, Unhealthy, UsageError, say
 from .healthcheck import failure
 from .host import Host
@@ -95,13 +95,16 @@ def zookeeper_words(cur, old):
                old_zk["version"])
         )  # fmt: skip
     if os.path.isdir(os.path.join(prefix, *copy.split("/"))):
+        # The copy is root's (datacopy.py): the restored folder goes back to the service user.
+        user = cur.get("user")
+        chown = "chown -R %s: %s/%s; " % (user, prefix, ZK_DATA) if user else ""
         how = (
             "; if zookeeper does not serve again, return this member to the copy taken before "
             "the upgrade (what was written since is then lost on this member only; the others "
             "keep it): %s/bin/stormctl stop zookeeper; mv %s/%s %s/%s.after-%s; "
-            "cp -a %s/%s %s/%s; %s/bin/stormctl start zookeeper"
+            "cp -a %s/%s %s/%s; rm -f %s/%s/%s; %s%s/bin/stormctl start zookeeper"
             % (prefix, prefix, ZK_DATA, prefix, ZK_DATA, new_zk["version"], prefix, copy,
-               prefix, ZK_DATA, prefix)
+               prefix, ZK_DATA, prefix, ZK_DATA, datacopy.MANIFEST, chown, prefix)
         )  # fmt: skip
     else:
         how = "; no copy of its data from before the upgrade is there (%s/%s)" % (prefix, copy)

@@ -146,7 +146,7 @@ def test_going_back_a_zookeeper_line_says_how_to_return_to_the_copy(upgraded: Pa
     assert (
         f"{prefix}/bin/stormctl stop zookeeper; mv {prefix}/data/zookeeper "
         f"{prefix}/data/zookeeper.after-3.8.4; cp -a {copy} {prefix}/data/zookeeper; "
-        f"{prefix}/bin/stormctl start zookeeper"
+        f"rm -f {prefix}/data/zookeeper/copy-manifest.json; {prefix}/bin/stormctl start zookeeper"
     ) in done.stderr
     assert copy.is_dir() and not (prefix / "data" / "zookeeper").exists()  # nothing swapped
 
