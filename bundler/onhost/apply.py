@@ -17,6 +17,7 @@ from . import (
     selfcopy,
     upgrade,
     wheels,
+    zksnapshot,
 )
 from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from .facts import ids_of, java_version
@@ -123,6 +124,8 @@ class Installer(object):
             self.host.ensure_dir(rel, mode)
         self.host.clear_planted(ONCE_SERVICE, root_written(self.state))
         self.lock()
+        if plan.upgrade and plan.upgrade.snapshot_first:
+            zksnapshot.make_snapshot(self.host, plan, plan.upgrade.snapshot_first)
         if plan.upgrade:
             previous.keep(self)
         self.save_state()

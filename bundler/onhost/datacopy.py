@@ -93,8 +93,9 @@ class _Writer(object):
 
 def take(src, dest, facts):
     # type: (str, str, Dict[str, Any]) -> Dict[str, Any]
-    """Copy the folder src to dest (which must not exist) with a manifest that also holds
-    facts; returns the manifest. Raises CopyFailed (nothing left behind) or OSError."""
+    """Copy the folder src to dest with a manifest that also holds facts; returns the
+    manifest. A copy already at dest (an earlier attempt's) is replaced only once the new one
+    is whole. Raises CopyFailed or OSError, leaving nothing of the new copy behind."""
     st = os.lstat(src)
     if not stat.S_ISDIR(st.st_mode):
         raise CopyFailed("%s is not a folder (a link?); nothing copied" % src)
@@ -122,12 +123,77 @@ def take(src, dest, facts):
         boundary.write(os.path.join(tmp, MANIFEST), text.encode("utf-8"), 0o600)
         for folder in writer.folders:
             _sync(folder)
-        os.rename(tmp, dest)
-        _sync(os.path.dirname(dest))
+        _put_in_place(tmp, dest)
         return manifest
     finally:
         if boundary.lstat(tmp) is not None:
             boundary.remove(tmp)
+
+
+def _put_in_place(tmp, dest):
+    # type: (str, str) -> None
+    old = "%s.replaced-%d" % (dest, os.getpid())
+    if boundary.lstat(dest) is not None:
+        os.rename(dest, old)
+    os.rename(tmp, dest)
+    _sync(os.path.dirname(dest))
+    if boundary.lstat(old) is not None:
+        boundary.remove(old)
+
+
+def verify(copy):
+    # type: (str) -> Tuple[Optional[Dict[str, Any]], List[str]]
+    """(manifest, problems): every file the manifest lists, with its size and sha256, and no
+    other file. A copy without a manifest is (None, [why])."""
+    manifest = manifest_of(copy)
+    if manifest is None:
+        return None, ["%s has no manifest (%s)" % (copy, MANIFEST)]
+    problems = []
+    found = set()
+    for folder, _, names in os.walk(copy):
+        for name in names:
+            rel = os.path.relpath(os.path.join(folder, name), copy).replace(os.sep, "/")
+            if rel != MANIFEST:
+                found.add(rel)
+    for rel in sorted(set(manifest["files"]) | found):
+        want = manifest["files"].get(rel)
+        if want is None:
+            problems.append("%s: not in the manifest" % rel)
+            continue
+        if rel not in found:
+            problems.append("%s: missing" % rel)
+            continue
+        digest, size = _digest(os.path.join(copy, *rel.split("/")))
+        if (size, digest) != (want.get("size"), want.get("sha256")):
+            problems.append("%s: differs from the manifest" % rel)
+    return manifest, problems
+
+
+def _digest(path):
+    # type: (str) -> Tuple[str, int]
+    digest, size = hashlib.sha256(), 0
+    fd = os.open(path, os.O_RDONLY | boundary.NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def describe(manifest):
+    # type: (Dict[str, Any]) -> str
+    """One line of a copy's facts, for status and rollback."""
+    files = manifest.get("files") or {}
+    return "ZooKeeper %s data, zxid %s, %d files, %d bytes, taken %s" % (
+        manifest.get("release") or "?",
+        manifest.get("zxid") or "?",
+        len(files),
+        sum(int(f.get("size") or 0) for f in files.values()),
+        manifest.get("taken") or "?",
+    )
 
 
 def _sync(folder):

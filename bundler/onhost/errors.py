@@ -48,6 +48,20 @@ class PrerequisitesMissing(InstallError):
         self.problems = problems
 
 
+class DiskFull(InstallError):
+    """A filesystem ran out of space or inodes on the way: one line with the folder and the
+    fix; exit 4, as a host that lacks what the run needs."""
+
+    exit_code = EXIT_PREREQ
+
+
+def disk_full(exc):
+    # type: (BaseException) -> bool
+    import errno
+
+    return getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+
+
 class Unhealthy(InstallError):
     """A program did not reach RUNNING or does not answer; exit 5."""
 

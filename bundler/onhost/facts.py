@@ -444,6 +444,18 @@ class HostFacts(object):
         # type: (str) -> int
         return free_bytes(path)
 
+    def free_inodes(self, path):
+        # type: (str) -> int
+        return os.statvfs(nearest_existing(path)).f_favail
+
+    def usage(self, path):
+        # type: (str) -> Tuple[int, int]
+        """(bytes, entries) under path; (0, 0) when it cannot be read."""
+        try:
+            return boundary.usage(path)
+        except (IOError, OSError, boundary.Untrusted):
+            return 0, 0
+
     def state(self, prefix):
         # type: (str) -> Optional[Dict[str, Any]]
         return load_state(prefix)

@@ -92,6 +92,7 @@ def make_plan(args, bundle, facts):
     if not plan.problems and plan.roles:
         plan.render()
         plan.upgrade = upgrade.decide_for(plan)
+        preflight.check_copy_space(plan)
     plan.freeze()
     return plan
 

@@ -239,6 +239,28 @@ def check_disk(plan):
         )
 
 
+def check_copy_space(plan):
+    # type: (Plan) -> None
+    """An upgrade copies ZooKeeper's data before its member runs the new release: the copy
+    must fit (bytes and inodes) beside the data, checked before anything changes."""
+    up = plan.upgrade
+    if up is None or not up.zk_copy:
+        return
+    data = os.path.join(plan.prefix, "data", "zookeeper")
+    size, entries = plan.ask().usage(data)
+    need, inodes = size + size // 20 + (16 << 20), entries + 16
+    have = plan.ask().free_bytes(os.path.dirname(data))
+    free = plan.ask().free_inodes(os.path.dirname(data))
+    if have < need or free < inodes:
+        plan.problem(
+            "copying ZooKeeper's data (%s: %d MB in %d files and folders) before the upgrade "
+            "needs %d MB and %d inodes free on the filesystem of %s, which has %d MB and %d; "
+            "nothing was changed. Fix: free space there (older copies are %s.before-*), then "
+            "run again" % (data, size >> 20, entries, (need >> 20) + 1, inodes,
+                           os.path.dirname(data), have >> 20, free, data)
+        )  # fmt: skip
+
+
 def ports(plan, roles):
     # type: (Plan, List[str]) -> List[Tuple[int, str]]
     storm_ports = plan.storm_facts().get("ports", {})

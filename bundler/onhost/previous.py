@@ -11,7 +11,7 @@ import stat
 import time
 
 from . import boundary, configs, datacopy, health
-from .errors import InstallError, say, warn
+from .errors import DiskFull, InstallError, disk_full, say, warn
 from .state import state_bytes
 from .system import read_bytes
 from .upgrade import ZK_DATA, components_record
@@ -98,15 +98,22 @@ def before_start(inst):
     host = inst.host
     if up.zk_copy:
         src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
-        if boundary.lstat(dest) is not None and datacopy.manifest_of(dest) is not None:
-            say("keep %s: taken before an earlier attempt of this upgrade" % dest)
-        elif boundary.lstat(src) is not None:
-            set_aside(host, dest)
+        if boundary.lstat(src) is not None:
+            # Each attempt takes its own copy: until this run records the new releases the
+            # data is still the old release's, and a copy of an earlier attempt may be older.
+            if datacopy.manifest_of(dest) is None:
+                set_aside(host, dest)
+            zxid = None
             if health.supervisord_state(inst.plan.socket) is not None:
+                zxid = current_zxid(inst.plan)
                 host.change("stop %s to copy its data folder" % ZK_PROGRAM)
                 if not host.dry_run:
                     stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
-            copy_data(host, src, dest, inst.old)
+            try:
+                copy_data(host, src, dest, inst.old, zxid)
+            except InstallError:
+                back_to_old_zookeeper(inst)
+                raise
         if up.zk_copy not in inst.state["zk_data_copies"]:
             inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
     inst.state["components"] = components_record(inst.plan.components())
@@ -126,28 +133,72 @@ def set_aside(host, dest):
         os.rename(dest, aside)
 
 
-def copy_data(host, src, dest, old):
-    # type: (Host, str, str, Dict[str, Any]) -> None
+def current_zxid(plan):
+    # type: (Any) -> Optional[str]
+    """The member's last zxid as `srvr` says it (None when it does not answer)."""
+    port = int(plan.zk_ports.get("client") or 2181)
+    try:
+        for line in health.four_letter("127.0.0.1", port, "srvr").splitlines():
+            if line.startswith("Zxid:"):
+                return str(line.split(":", 1)[1].strip())
+    except (IOError, OSError):
+        pass
+    return None
+
+
+def back_to_old_zookeeper(inst):
+    # type: (Installer) -> None
+    """The copy failed after ZooKeeper stopped: its link and config files go back to the
+    previous install's and it starts again on its old release (supervisord still holds its
+    old program), so the member serves as before the run."""
+    host = inst.host
+    kept = host.abs(PREVIOUS)
+    if host.dry_run or not os.path.isfile(os.path.join(kept, "links.json")):
+        return
+    links = json.loads(read_bytes(os.path.join(kept, "links.json")).decode("utf-8"))
+    if "zookeeper" in links:
+        host.symlink("zookeeper", links["zookeeper"])
+    for rel in sorted((inst.old.get("files") or {})):
+        copy = os.path.join(kept, "files", *rel.split("/"))
+        if rel.startswith("etc/zookeeper/") and os.path.isfile(copy):
+            st = os.lstat(copy)
+            host.write(host.abs(rel), read_bytes(copy), stat.S_IMODE(st.st_mode),
+                       st.st_uid, st.st_gid, show_diff=False)  # fmt: skip
+    host.change("start %s again on its old release" % ZK_PROGRAM)
+    try:
+        health.supervisor(inst.plan.socket).supervisor.startProcess(ZK_PROGRAM, True)
+    except Exception as exc:  # reported with the copy's own failure
+        warn("%s did not start again: %s" % (ZK_PROGRAM, exc))
+
+
+def copy_data(host, src, dest, old, zxid):
+    # type: (Host, str, str, Dict[str, Any], Optional[str]) -> None
     """ZooKeeper's data folder copied for a rollback, read as its owner (datacopy.py)."""
     host.change("copy %s to %s (ZooKeeper's data as it was, for a rollback)" % (src, dest))
     if host.dry_run:
         return
     zk = (old.get("components") or {}).get("zookeeper") or {}
     failed = None
+    found = {}  # type: Dict[str, Any]
     try:
-        found = datacopy.take(src, dest, {"release": zk.get("version")})
+        found = datacopy.take(src, dest, {"release": zk.get("version"), "zxid": zxid})
     except (datacopy.CopyFailed, IOError, OSError) as exc:
         failed = exc
     if failed is not None:
-        raise InstallError(
-            "could not copy %s to %s: %s; nothing of the copy is left. Fix the cause and run "
-            "again" % (src, dest, failed)
-        )
-    say("copied %d files (%d bytes) with their sha256 in %s/%s" % (
-        len(found["files"]), sum(f["size"] for f in found["files"].values()), dest,
-        datacopy.MANIFEST))  # fmt: skip
+        text = _copy_failed(src, dest, failed)
+        raise (DiskFull if disk_full(failed) else InstallError)(text)
+    say("copied %s: %s (%s)" % (src, datacopy.describe(found), datacopy.MANIFEST))
     for rel in found["skipped"]:
         warn("not copied: %s/%s is not a file or folder" % (src, rel))
+
+
+def _copy_failed(src, dest, failed):
+    # type: (str, str, Any) -> str
+    return (
+        "could not copy %s to %s: %s; nothing of the copy is left and ZooKeeper runs its old "
+        "release again. Fix the cause (free space on the filesystem of %s), then run again"
+        % (src, dest, failed, os.path.dirname(dest))
+    )
 
 
 def stop_program(proxy, name):

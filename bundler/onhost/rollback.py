@@ -12,7 +12,7 @@ import sys
 import time
 
 from . import datacopy, health, pristine, rolling
-from .errors import EXIT_OK, InstallError, Unhealthy, UsageError, say
+from .errors import EXIT_OK, DiskFull, InstallError, Unhealthy, UsageError, disk_full, say
 from .healthcheck import failure
 from .host import Host
 from .ownership import created_before
@@ -94,20 +94,29 @@ def zookeeper_words(cur, old):
             % (new_zk["version"], old_zk["line"], old_zk["version"], new_zk["version"],
                old_zk["version"])
         )  # fmt: skip
-    if os.path.isdir(os.path.join(prefix, *copy.split("/"))):
+    manifest, problems = datacopy.verify(os.path.join(prefix, *copy.split("/")))
+    if manifest is not None and problems:
+        how = (
+            "; the copy taken before the upgrade (%s/%s) does NOT match its manifest (%s): do "
+            "not restore it" % (prefix, copy, "; ".join(problems[:3]))
+        )
+    elif manifest is not None:
         # The copy is root's (datacopy.py): the restored folder goes back to the service user.
         user = cur.get("user")
         chown = "chown -R %s: %s/%s; " % (user, prefix, ZK_DATA) if user else ""
         how = (
-            "; if zookeeper does not serve again, return this member to the copy taken before "
-            "the upgrade (what was written since is then lost on this member only; the others "
-            "keep it): %s/bin/stormctl stop zookeeper; mv %s/%s %s/%s.after-%s; "
-            "cp -a %s/%s %s/%s; rm -f %s/%s/%s; %s%s/bin/stormctl start zookeeper"
-            % (prefix, prefix, ZK_DATA, prefix, ZK_DATA, new_zk["version"], prefix, copy,
+            "; the copy taken before the upgrade matches its manifest (%s); if zookeeper does "
+            "not serve again, return this member to it (what was written since is then lost on "
+            "this member only; the others keep it): %s/bin/stormctl stop zookeeper; "
+            "mv %s/%s %s/%s.after-%s; cp -a %s/%s %s/%s; rm -f %s/%s/%s; "
+            "%s%s/bin/stormctl start zookeeper"
+            % (datacopy.describe(manifest), prefix, prefix, ZK_DATA, prefix, ZK_DATA,
+               new_zk["version"], prefix, copy,
                prefix, ZK_DATA, prefix, ZK_DATA, datacopy.MANIFEST, chown, prefix)
         )  # fmt: skip
     else:
-        how = "; no copy of its data from before the upgrade is there (%s/%s)" % (prefix, copy)
+        how = "; no usable copy of its data from before the upgrade is there (%s/%s: %s)" % (
+            prefix, copy, problems[0])  # fmt: skip
     return head + how
 
 
@@ -136,10 +145,22 @@ def rollback(prefix, args):
         say("nothing to roll back: no previous install is kept in %s" % kept)
         return EXIT_OK
     held = lock(prefix)
+    failed = None
     try:
         return restore(prefix, kept, cur, timeout, allow_major)
+    except EnvironmentError as exc:  # a full disk, or a file the run could not write
+        failed = exc
     finally:
         held.close()
+    where = getattr(failed, "filename", None) or prefix
+    if disk_full(failed):  # type: ignore[arg-type,unused-ignore]
+        raise DiskFull(
+            "the rollback stopped: no space left for %s (%s); fix: free space on that "
+            "filesystem, then run `stormctl rollback` again (it picks up where it stopped)"
+            % (where, failed)
+        )
+    raise InstallError("the rollback stopped at %s: %s; fix the cause, then run it again" % (
+        where, failed))  # fmt: skip
 
 
 def restore(prefix, kept, cur, timeout, allow_major):

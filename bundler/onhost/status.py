@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 
-from . import health
+from . import datacopy, health
 from .errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 from .previous import PREVIOUS, versions_text
 from .state import load_state
@@ -67,7 +67,10 @@ def status(prefix, args):
     else:
         out.append("previous:  none kept (nothing to roll back)")
     for rel in state.get("zk_data_copies") or []:
-        out.append("zookeeper data copy: %s/%s" % (prefix, rel))
+        copy = os.path.join(prefix, *rel.split("/"))
+        manifest = datacopy.manifest_of(copy)
+        facts = datacopy.describe(manifest) if manifest else "no manifest: not a usable copy"
+        out.append("zookeeper data copy: %s: %s" % (copy, facts))
     code = EXIT_OK
     socket_path = state.get("socket") or os.path.join(prefix, "run", "supervisord.sock")
     try:

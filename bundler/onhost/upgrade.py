@@ -11,6 +11,7 @@ import sys
 from .errors import PrerequisitesMissing, UsageError
 from .programs import fingerprint, program_component
 from .supervisord import parse_conf
+from .zksnapshot import trapped
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -68,7 +69,8 @@ class Upgrade(object):
         self.major = None  # type: Optional[Tuple[str, str]]
         self.restarts = []  # type: List[str]
         self.zk_copy = None  # type: Optional[str]
-        self.snapshot_problem = None  # type: Optional[str]
+        # The old release must write a snapshot first (zksnapshot.py): its version.
+        self.snapshot_first = None  # type: Optional[str]
 
     def changed(self, name):
         # type: (str) -> bool
@@ -93,8 +95,12 @@ class Upgrade(object):
                 "  before ZooKeeper restarts on the new release its data folder is copied to "
                 "%s/%s (for a rollback)" % (prefix, self.zk_copy)
             )
-        if self.snapshot_problem:
-            out.append("  ZooKeeper data: %s" % self.snapshot_problem)
+        if self.snapshot_first:
+            out.append(
+                "  ZooKeeper data: %s/version-2 has transaction logs and no snapshot, which "
+                "3.5.5+ refuses (ZOOKEEPER-2325): ZooKeeper %s is restarted once first to write "
+                "one (never snapshot.trust.empty, ZOOKEEPER-3644)" % (ZK_DATA, self.snapshot_first)
+            )
         out.append(
             "  the previous install (links, generated files, state) is kept in %s/state/previous "
             "for `%s/bin/stormctl rollback`" % (prefix, prefix)
@@ -105,26 +111,6 @@ class Upgrade(object):
                 "waits until the ensemble has a leader and a quorum again"
             )
         return out
-
-
-def snapshot_check(listing, new_facts):
-    # type: (Any, Dict[str, Any]) -> Optional[str]
-    """ZOOKEEPER-2325/3056: a release that refuses transaction logs without a snapshot, over a
-    data folder (its version-2 listing) that has logs and no snapshot, would not start. Say so
-    with the way out; never guess (snapshot.trust.empty can lose data, ZOOKEEPER-3644)."""
-    if not new_facts.get("refuses_logs_without_snapshot") or not isinstance(listing, list):
-        return None
-    logs = [n for n in listing if n.startswith("log.")]
-    snaps = [n for n in listing if n.startswith("snapshot.")]
-    if not logs or snaps:
-        return None
-    return (
-        "%s/version-2 has transaction logs (%d) but no snapshot: ZooKeeper from 3.5.5 refuses "
-        "to start on it (ZOOKEEPER-2325, ZOOKEEPER-3056); fix: let the running member write a "
-        "snapshot first (it writes one after snapCount transactions, or when it rejoins its "
-        "ensemble's leader: restart it with `stormctl restart zookeeper` on the old release "
-        "while the others serve), then run again" % (ZK_DATA, len(logs))
-    )
 
 
 def decide(installed, components, roles, restarts, zk_listing):
@@ -151,7 +137,9 @@ def decide(installed, components, roles, restarts, zk_listing):
     up.restarts = list(restarts)
     if "zookeeper" in roles and up.changed("zookeeper"):
         up.zk_copy = zk_copy_rel(components["zookeeper"]["version"])
-        up.snapshot_problem = snapshot_check(zk_listing, components["zookeeper"].get("facts") or {})
+        refuses = (components["zookeeper"].get("facts") or {}).get("refuses_logs_without_snapshot")
+        if refuses and trapped(zk_listing):
+            up.snapshot_first = str((installed.get("zookeeper") or {}).get("version"))
     return up
 
 
@@ -198,7 +186,7 @@ def gate(up, prefix, roles, args):
     # type: (Optional[Upgrade], str, List[str], Any) -> None
     """Prints the plan of an upgrade; returns when the run may go on. UsageError (exit 2)
     without --upgrade, or for a major line without --allow-major-upgrade; PrerequisitesMissing
-    (exit 4) for the snapshot trap."""
+    (exit 4) when the snapshot the old release must write first cannot be (--no-start)."""
     if up is None:
         return
     sys.stdout.write("\n".join(up.lines(prefix, roles)) + "\n")
@@ -218,5 +206,12 @@ def gate(up, prefix, roles, args):
             "this host has another release installed (%s); the plan is above: run again with "
             "--upgrade to carry it out" % versions
         )
-    if up.snapshot_problem:
-        raise PrerequisitesMissing([up.snapshot_problem])
+    if up.snapshot_first and args.no_start:
+        raise PrerequisitesMissing(
+            [
+                "%s/version-2 has transaction logs and no snapshot, which ZooKeeper 3.5.5+ "
+                "refuses (ZOOKEEPER-2325); this upgrade first restarts ZooKeeper %s once to "
+                "write one, which --no-start forbids; fix: run again without --no-start"
+                % (ZK_DATA, up.snapshot_first)
+            ]
+        )

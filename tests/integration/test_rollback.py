@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bundler.onhost import selfcopy
+from bundler.onhost import datacopy, selfcopy
 from bundler.onhost.state import state_bytes
 from tests.support.bundles import PYENV
 
@@ -102,9 +103,8 @@ def test_rollback_restores_files_links_and_record_once(upgraded: Path, python: s
     )
     # Going back a ZooKeeper line: said plainly, with where the copy would be.
     assert "to the older line 3.4 (3.4.14)" in done.stderr
-    assert f"no copy of its data from before the upgrade is there ({prefix}/data/zookeeper." in (
-        done.stderr
-    )
+    said = f"no usable copy of its data from before the upgrade is there ({prefix}/data/zookeeper."
+    assert said in done.stderr
     assert "supervisord does not run: nothing restarted" in done.stdout
     assert all(line.startswith("stormctl rollback: ") for line in done.stderr.splitlines())
     zoo = prefix / "etc" / "zookeeper" / "zoo.cfg"
@@ -139,7 +139,11 @@ def test_stormctl_refuses_what_it_does_not_know(upgraded: Path) -> None:
 def test_going_back_a_zookeeper_line_says_how_to_return_to_the_copy(upgraded: Path) -> None:
     prefix = upgraded
     copy = prefix / "data" / "zookeeper.before-3.8.4"
-    copy.mkdir(parents=True)
+    data = prefix / "data" / "zookeeper"
+    (data / "version-2").mkdir(parents=True, exist_ok=True)
+    (data / "version-2" / "snapshot.0").write_bytes(b"zk")
+    datacopy.take(str(data), str(copy), {"release": "3.4.14", "zxid": "0x0"})
+    shutil.rmtree(data)
     done = stormctl(prefix, sys.executable, "rollback")
     assert done.returncode == 0, done
     assert "The data folder stays as it is, this is not guessed further" in done.stderr
@@ -148,6 +152,9 @@ def test_going_back_a_zookeeper_line_says_how_to_return_to_the_copy(upgraded: Pa
         f"{prefix}/data/zookeeper.after-3.8.4; cp -a {copy} {prefix}/data/zookeeper; "
         f"rm -f {prefix}/data/zookeeper/copy-manifest.json; {prefix}/bin/stormctl start zookeeper"
     ) in done.stderr
+    assert "the copy taken before the upgrade matches its manifest (ZooKeeper 3.4.14 data, " in (
+        done.stderr
+    )
     assert copy.is_dir() and not (prefix / "data" / "zookeeper").exists()  # nothing swapped
 
 

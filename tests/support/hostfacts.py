@@ -103,6 +103,9 @@ class RecordedFacts:
     systemd: bool = False
     memory: int = 8192
     free: int = 100 << 30
+    inodes: int = 1 << 20
+    # (bytes, entries) under a folder, by path: ZooKeeper's data before an upgrade copies it.
+    usages: dict[str, tuple[int, int]] = field(default_factory=dict)
     running_sockets: set[str] = field(default_factory=set)
     asked: list[str] = field(default_factory=list)
 
@@ -188,6 +191,12 @@ class RecordedFacts:
 
     def free_bytes(self, path: str) -> int:
         return self.free
+
+    def free_inodes(self, path: str) -> int:
+        return self.inodes
+
+    def usage(self, path: str) -> tuple[int, int]:
+        return self.usages.get(path, (0, 0))
 
     def state(self, prefix: str) -> dict[str, Any] | None:
         return self.states.get(prefix)

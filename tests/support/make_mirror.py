@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from tests.support.maven import runtime_jars
+
 SUPPORT_DIR = Path(__file__).resolve().parent
 STANDIN_DIR = SUPPORT_DIR / "standin"
 # Each release's own conf/defaults.yaml and conf/zoo_sample.cfg, vendored beside the recipes.
@@ -43,7 +45,7 @@ DEBIAN_JAVA = Path(os.environ.get("BUNDLER_DEBIAN_JAVA", "/usr/share/java"))
 FIXED_MTIME = 1420070400
 ZIP_DATE = (2015, 1, 1, 0, 0, 0)
 # Bump when the mirror's content changes in a way a reused mirror would not show.
-MIRROR_FORMAT = 1
+MIRROR_FORMAT = 2
 
 STORM_VERSIONS = ("0.9.5", "1.2.4", "2.6.4")
 ZOOKEEPER_VERSIONS = ("3.4.6", "3.4.14", "3.8.4")
@@ -54,33 +56,24 @@ SIGNING_KEYS = {
     "intruder": "Stand-in Intruder (not in KEYS) <intruder@standin.invalid>",
 }
 
-# ZooKeeper 3.4 allowed every four-letter word but wchc/wchp and had no AdminServer; the 3.8.0
-# server classes need to be told so.
-ZK34_FLAGS = (
-    "-Dzookeeper.4lw.commands.whitelist=stat,ruok,conf,isro,cons,crst,dump,envi,mntr,srst,srvr,"
-    "wchs,gtmk,stmk,dirs -Dzookeeper.admin.enableServer=false"
+# Apache's ZooKeeper of each release, from Maven Central (tests/support/maven.py): the server's
+# jar and the runtime jars its POM declares; 3.4.6's POM lists junit at compile scope, which its
+# release leaves out. From 3.5 the release's lib/ also carries jars its POM marks "provided":
+# the AdminServer (Jetty, Jackson), metrics, snappy and zkCli's commons-cli and jline.
+ZK_GROUP = "org.apache.zookeeper"
+ZK_NOT_SHIPPED = ("junit",)
+ZK_PROVIDED = (
+    "org.eclipse.jetty:jetty-server",
+    "org.eclipse.jetty:jetty-servlet",
+    "com.fasterxml.jackson.core:jackson-databind",
+    "io.dropwizard.metrics:metrics-core",
+    "org.xerial.snappy:snappy-java",
+    "commons-cli:commons-cli",
+    "jline:jline",
 )
-# Found by trial: QuorumPeerMain of Debian's 3.8.0 starts and answers with exactly these (plus
-# the server jar and jute); commons-cli is for zkCli.sh. The Jetty and Jackson jars let the
-# AdminServer bind 8080 as the real 3.5+ does.
-ZK_SERVER_JARS = ("metrics-core", "snappy-java", "commons-cli", "slf4j-api")
-ZK_LOG4J_JARS = ("log4j-1.2", "slf4j-log4j12")
-ZK_SIMPLE_LOG_JARS = ("slf4j-simple",)
 # What the Storm stand-in's daemons need to register in ZooKeeper, as Storm's lib/ carries its
 # ZooKeeper client: the client classes, jute, and slf4j with a binding that writes to stderr.
 STORM_ZK_CLIENT_JARS = ("zookeeper", "zookeeper-jute", "slf4j-api", "slf4j-simple")
-ZK_ADMIN_JARS = (
-    "jetty9-server",
-    "jetty9-http",
-    "jetty9-io",
-    "jetty9-util",
-    "jetty9-servlet",
-    "jetty9-security",
-    "servlet-api",
-    "jackson-databind",
-    "jackson-core",
-    "jackson-annotations",
-)
 
 
 class MirrorError(Exception):
@@ -577,8 +570,7 @@ log4j.appender.ROLLINGFILE.layout.ConversionPattern=${zookeeper.log.pattern}
 """
 
 ZK_LOGBACK_XML = """\
-<!-- Stand-in for ZooKeeper's conf/logback.xml. This stand-in logs through slf4j-simple to
-     stderr (logback is not among Debian's jars), so this file is layout only. -->
+<!-- ZooKeeper's conf/logback.xml, as the release's: to the console (supervisord's log). -->
 <configuration>
   <property name="zookeeper.console.threshold" value="INFO" />
   <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
@@ -589,14 +581,13 @@ ZK_LOGBACK_XML = """\
 """
 
 ZK_STANDIN_TXT = """\
-This is a STAND-IN for Apache ZooKeeper {version}, built for tests. It is not Apache's release.
+This tarball is assembled for tests. It is not Apache's release tarball, but its server is:
 
-It was assembled from Debian's ZooKeeper 3.8.0 jars with the Apache binary layout of
-{version}. The server is real: bin/zkServer.sh start-foreground execs java with
-org.apache.zookeeper.server.quorum.QuorumPeerMain of ZooKeeper 3.8.0, which serves clients and
-four-letter words. bin/zkServer.sh (start-foreground, version), bin/zkEnv.sh and bin/zkCli.sh are
-small POSIX sh scripts written for the stand-in. {logging}
-{era_note}
+The jars are Apache ZooKeeper {version}'s own, from Maven Central (the release's artifact and
+the jars its binary release's lib/ holds), in the Apache binary layout of {version}:
+bin/zkServer.sh start-foreground execs java with org.apache.zookeeper.server.quorum.QuorumPeerMain
+of ZooKeeper {version}. bin/zkServer.sh (start-foreground, version), bin/zkEnv.sh and bin/zkCli.sh
+are small POSIX sh scripts written for the tests in place of Apache's. {logging}
 Jars: {jars}
 """
 
@@ -609,61 +600,42 @@ def _zk_uses_logback(version: str) -> bool:
     return version_tuple(version) >= (3, 8)
 
 
+def zookeeper_jars(version: str, dest: Path) -> list[Path]:
+    """Apache's jars of ZooKeeper version, as its binary release's lib/ holds them."""
+    if _zk_layout_is_34(version):
+        return runtime_jars(ZK_GROUP, "zookeeper", version, dest, exclude=ZK_NOT_SHIPPED)
+    parent = f"{ZK_GROUP}:parent:{version}"
+    return runtime_jars(ZK_GROUP, "zookeeper", version, dest, parent=parent, extra=ZK_PROVIDED)
+
+
 def zookeeper_standin_tarball(version: str, dest_dir: Path, file_name: str, top: str) -> Path:
-    """dest_dir/file_name, a ZooKeeper server in the binary layout of version, under top/."""
+    """dest_dir/file_name: ZooKeeper version's own jars in its binary layout, under top/, with
+    stand-in bin/ scripts."""
     layout_34 = _zk_layout_is_34(version)
     logback = _zk_uses_logback(version)
     tree = Tree(top)
     jar_names: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="zk-standin-", dir=dest_dir) as work:
-        work_dir = Path(work)
-        server, _ = _debian_jar("zookeeper")
-        jute, _ = _debian_jar("zookeeper-jute")
-        if layout_34:
-            # 3.4 shipped one jar at the top holding the jute classes too.
-            name = f"zookeeper-{version}.jar"
-            tree.add(name, write_jar(work_dir / name, _jar_entries(server, jute)))
+    with tempfile.TemporaryDirectory(prefix="zk-jars-", dir=dest_dir) as work:
+        for jar in zookeeper_jars(version, Path(work)):
+            # 3.4 shipped its own jar at the top, the rest in lib/; 3.5+ all in lib/.
+            own = jar.name == f"zookeeper-{version}.jar"
+            name = jar.name if layout_34 and own else f"lib/{jar.name}"
+            tree.add(name, jar.read_bytes())
             jar_names.append(name)
-        else:
-            for src, name in (
-                (server, f"zookeeper-{version}.jar"),
-                (jute, f"zookeeper-jute-{version}.jar"),
-            ):
-                tree.add(f"lib/{name}", write_jar(work_dir / name, _jar_entries(src)))
-                jar_names.append(f"lib/{name}")
-        stems = list(ZK_SERVER_JARS)
-        stems += ZK_SIMPLE_LOG_JARS if logback else ZK_LOG4J_JARS
-        if not layout_34:
-            stems += ZK_ADMIN_JARS
-        for stem in stems:
-            src, name = _debian_jar(stem)
-            tree.add(f"lib/{name}", _jar_member_bytes(src, work_dir, name))
-            jar_names.append(f"lib/{name}")
         for script in ("zkServer.sh", "zkEnv.sh", "zkCli.sh"):
             text = (STANDIN_DIR / "zookeeper" / script).read_text()
             text = text.replace("@ZK_VERSION@", version)
-            text = text.replace("@STANDIN_FLAGS@", ZK34_FLAGS if layout_34 else "")
             tree.add(f"bin/{script}", text, 0o755)
         tree.add("conf/zoo_sample.cfg", zoo_sample_file(version).read_bytes())
         if logback:
             tree.add("conf/logback.xml", ZK_LOGBACK_XML)
-            logging = (
-                "Logging goes through slf4j-simple to stderr; conf/logback.xml is layout only."
-            )
+            logging = "Logging goes through logback with conf/logback.xml."
         else:
             tree.add("conf/log4j.properties", ZK_LOG4J_PROPERTIES)
             logging = "Logging goes through log4j 1.2 with conf/log4j.properties."
-        era_note = (
-            "As in 3.4, every four-letter word but wchc/wchp is allowed and there is no\n"
-            "AdminServer (bin/zkEnv.sh passes flags for both).\n"
-            if layout_34
-            else "As in 3.5+, only srvr is allowed by default and the AdminServer binds 8080.\n"
-        )
         tree.add(
             "STANDIN.txt",
-            ZK_STANDIN_TXT.format(
-                version=version, logging=logging, era_note=era_note, jars=" ".join(jar_names)
-            ),
+            ZK_STANDIN_TXT.format(version=version, logging=logging, jars=" ".join(jar_names)),
         )
         return tree.write(dest_dir / file_name)
 
@@ -851,7 +823,8 @@ def _keys_file(home: Path) -> str:
 
 def _sources_fingerprint() -> str:
     hasher = hashlib.sha256(str(MIRROR_FORMAT).encode())
-    for path in [Path(__file__).resolve(), *sorted(STANDIN_DIR.rglob("*"))]:
+    sources = [Path(__file__).resolve(), SUPPORT_DIR / "maven.py"]
+    for path in [*sources, *sorted(STANDIN_DIR.rglob("*"))]:
         if path.is_file():
             hasher.update(path.relative_to(SUPPORT_DIR).as_posix().encode())
             hasher.update(path.read_bytes())

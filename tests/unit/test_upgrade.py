@@ -40,11 +40,13 @@ def plan(
     zookeeper: str = "3.8.4",
     record: dict[str, Any] | None = None,
     listing: list[str] | None = None,
+    **host: Any,
 ) -> Plan:
     args = parse_args(["--bundle-dir", "/bundle", *flags])
     facts = RecordedFacts(
         states={PREFIX: record} if record else {},
         listings={ZK_DATA: listing} if listing is not None else {},
+        **host,
     )
     return make_plan(args, RecordedBundle(storm, zookeeper), facts)
 
@@ -96,7 +98,7 @@ def test_other_versions_print_the_plan_and_need_upgrade(capsys: pytest.CaptureFi
 def test_with_upgrade_the_run_goes_on() -> None:
     p = plan("--role", "all", "--upgrade", record=installed("1.2.4", "3.4.14"), listing=[])
     gate(p)
-    assert p.upgrade is not None and p.upgrade.snapshot_problem is None
+    assert p.upgrade is not None and p.upgrade.snapshot_first is None
 
 
 def test_restart_order_follows_the_programs_zookeeper_first() -> None:
@@ -139,24 +141,48 @@ def test_allow_major_goes_with_upgrade() -> None:
         parse_args(["--bundle-dir", "/b", "--role", "all", "--allow-major-upgrade"])
 
 
-def test_logs_without_a_snapshot_are_refused_before_3_5_5_sees_them() -> None:
+def test_logs_without_a_snapshot_make_the_old_release_write_one_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     record = installed("1.2.4", "3.4.14")
     p = plan(
         "--role", "all", "--upgrade", record=record, listing=["log.100000001", "acceptedEpoch"]
     )
-    assert p.upgrade is not None
-    problem = p.upgrade.snapshot_problem
-    assert problem is not None and "ZOOKEEPER-2325" in problem and "no snapshot" in problem
+    assert p.upgrade is not None and p.upgrade.snapshot_first == "3.4.14"
+    gate(p)  # carried out, not refused
+    said = capsys.readouterr().out
+    assert "ZooKeeper 3.4.14 is restarted once first to write one" in said
+    assert "ZOOKEEPER-2325" in said and "never snapshot.trust.empty" in said
+    # --no-start forbids that restart: refused, with the way that works.
+    held = plan("--role", "all", "--upgrade", "--no-start", record=record, listing=["log.1"])
     with pytest.raises(PrerequisitesMissing) as refused:
-        gate(p)
-    assert refused.value.exit_code == 4 and refused.value.problems == [problem]
-    # With a snapshot, or with no data yet, there is nothing to fear.
+        gate(held)
+    assert refused.value.exit_code == 4
+    assert refused.value.problems[0].endswith("fix: run again without --no-start")
+    # With a snapshot, or with no data yet, there is nothing to do.
     ok = plan("--role", "all", record=record, listing=["log.1", "snapshot.0"])
-    assert ok.upgrade is not None and ok.upgrade.snapshot_problem is None
+    assert ok.upgrade is not None and ok.upgrade.snapshot_first is None
     # 3.4 -> 3.4 reads its own logs: not checked.
     same_line = plan("--role", "all", zookeeper="3.4.14", record=installed("1.2.4", "3.4.6"),
                      listing=["log.1"])  # fmt: skip
-    assert same_line.upgrade is not None and same_line.upgrade.snapshot_problem is None
+    assert same_line.upgrade is not None and same_line.upgrade.snapshot_first is None
+
+
+@pytest.mark.parametrize("short", ["bytes", "inodes"])
+def test_a_data_copy_that_cannot_fit_is_refused_before_any_change(short: str) -> None:
+    record = installed("1.2.4", "3.4.14")
+    data = f"{PREFIX}/data/zookeeper"
+    room = {"free": 100 << 20} if short == "bytes" else {"inodes": 500}
+    p = plan("--role", "all", "--upgrade", record=record, listing=["log.1", "snapshot.0"],
+             usages={data: (170 << 20, 1000)}, **room)  # fmt: skip
+    (problem,) = p.problems
+    assert f"copying ZooKeeper's data ({data}: 170 MB in 1000 files and folders)" in problem
+    assert f"needs 195 MB and 1016 inodes free on the filesystem of {PREFIX}/data" in problem
+    assert problem.endswith("nothing was changed. Fix: free space there (older copies are "
+                            f"{data}.before-*), then run again")  # fmt: skip
+    fits = plan("--role", "all", "--upgrade", record=record, listing=["log.1", "snapshot.0"],
+                usages={data: (170 << 20, 1000)})  # fmt: skip
+    assert fits.problems == []
 
 
 def test_check_prints_the_plan_and_refuses_nothing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,9 +2,6 @@
 # Stand-in for ZooKeeper's bin/zkEnv.sh, sourced by zkServer.sh and zkCli.sh with ZOOBINDIR set.
 # Sets ZOOKEEPER_PREFIX, ZOOCFGDIR, ZOOCFG, ZOO_LOG_DIR, JAVA and CLASSPATH.
 
-# JVM flags that give this release's defaults on the 3.8.0 server classes; set per release.
-ZK_STANDIN_FLAGS="@STANDIN_FLAGS@"
-
 ZOOKEEPER_PREFIX=$(cd "$ZOOBINDIR/.." && pwd)
 ZOOCFGDIR=${ZOOCFGDIR:-$ZOOKEEPER_PREFIX/conf}
 
@@ -39,4 +36,4 @@ for jar in "$ZOOKEEPER_PREFIX"/zookeeper-*.jar "$ZOOKEEPER_PREFIX"/lib/*.jar; do
   fi
 done
 
-export ZOOKEEPER_PREFIX ZOOCFGDIR ZOOCFG ZOO_LOG_DIR CLASSPATH ZK_STANDIN_FLAGS
+export ZOOKEEPER_PREFIX ZOOCFGDIR ZOOCFG ZOO_LOG_DIR CLASSPATH

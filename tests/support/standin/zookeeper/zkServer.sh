@@ -1,5 +1,5 @@
 #!/bin/sh
-# Stand-in for ZooKeeper's bin/zkServer.sh (server classes from Debian's ZooKeeper 3.8.0).
+# Stand-in for ZooKeeper's bin/zkServer.sh (the server classes are the release's own).
 # Supports what a process supervisor needs: start-foreground (exec java) and version.
 
 ZK_STANDIN_VERSION="@ZK_VERSION@"
@@ -39,10 +39,10 @@ main() {
       # The flag variables are word lists by design, as in the real script.
       # shellcheck disable=SC2086
       exec "$JAVA" "-Dzookeeper.log.dir=$ZOO_LOG_DIR" "-Dzookeeper.root.logger=$ZOO_LOG4J_PROP" \
-        -cp "$CLASSPATH" $ZK_STANDIN_FLAGS ${JVMFLAGS:-} ${SERVER_JVMFLAGS:-} "$ZOOMAIN" "$ZOOCFG"
+        -cp "$CLASSPATH" ${JVMFLAGS:-} ${SERVER_JVMFLAGS:-} "$ZOOMAIN" "$ZOOCFG"
       ;;
     version)
-      echo "Apache ZooKeeper, version $ZK_STANDIN_VERSION stand-in (server classes: Debian ZooKeeper 3.8.0)"
+      echo "Apache ZooKeeper, version $ZK_STANDIN_VERSION (stand-in scripts; the release's own server classes)"
       ;;
     *)
       usage
