@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from pathlib import Path
 
 from tests.support.netns import Host
 
@@ -78,3 +79,29 @@ class Probe:
             else:
                 run += 1
         return runs + ([run] if run else [])
+
+
+# The installer's own ZooKeeper client (stdlib only), run inside a host's namespace: unlike
+# 3.4's one-shot `zkCli.sh CMD`, it waits for its session before it asks.
+ZNODES = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from onhost import zkclient
+address, wanted = sys.argv[2], json.loads(sys.argv[3])
+with zkclient.Session(address, 2181, timeout=20) as zk:
+    for path, data in wanted.items():
+        zk.create(path, data.encode())
+found = zkclient.tree(address, 2181, timeout=20)
+sys.stdout.write(json.dumps(dict((p, d.decode()) for p, d in found)))
+"""
+ONHOST_PARENT = str(Path(__file__).resolve().parents[2] / "bundler")
+
+
+def znodes(host: Host, address: str, create: dict[str, str] | None = None) -> dict[str, str]:
+    """Every znode the ensemble serves through address (data as text), after creating
+    `create` through it."""
+    code = [ONHOST_PARENT, address, json.dumps(create or {})]
+    done = host.run("/usr/bin/python3", "-c", ZNODES, *code, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found: dict[str, str] = json.loads(done.stdout)
+    return found
