@@ -29,6 +29,7 @@ from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.keys import Keys, _sha256
 from bundler.progress import Progress
 from bundler.recipes import Artifact, Component
+from bundler.redact import redact
 from bundler.signatures import StreamingVerify
 from bundler.tarscan import TarScanner
 
@@ -426,8 +427,9 @@ class ArtifactFetcher:
             "project": artifact.project,
             "version": artifact.version,
             "file": artifact.file,
-            "url": url,
-            "mirror": mirror,
+            # Kept in the cache and the provenance: never with a password.
+            "url": redact(url),
+            "mirror": redact(mirror),
             "size": got.size,
             "last_modified": got.last_modified,
             "resumed": got.resumed,
