@@ -144,7 +144,11 @@ def dependencies(
     wheels: dict[str, tuple[Wheel, list[str]]] = {}
     for ps in python_sets:
         for wheel in ps.wheels:
-            wheels.setdefault(wheel.filename, (wheel, []))[1].append(ps.python)
+            first, pythons = wheels.setdefault(wheel.filename, (wheel, []))
+            pythons.append(ps.python)
+            if first.source == "cache" and wheel.source != "cache":
+                # Another Python took it from the cache this build had just filled.
+                wheels[wheel.filename] = (wheel, pythons)
     for filename, (wheel, pythons) in wheels.items():
         cached = wheel.source == "cache"
         deps.append(
