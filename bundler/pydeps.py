@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,15 @@ from packaging.version import Version
 
 from bundler.cache import Cache, fingerprint
 from bundler.errors import DownloadError, IntegrityError, UsageError
-from bundler.http import Http, HttpConfig, HttpFailure, NotFound, Stalled
+from bundler.http import (
+    Http,
+    HttpConfig,
+    HttpFailure,
+    NotFound,
+    Stalled,
+    check_pem,
+    default_verify,
+)
 from bundler.pipconf import IndexSettings, Lazy
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
@@ -246,16 +254,12 @@ def _read_local(path: Path, index_page: bool) -> list[Candidate]:
         body = path.read_bytes()
     except OSError as exc:
         raise Unavailable(f"cannot read {path} ({exc.strerror or exc})") from None
-    return _parse(path.as_uri(), body)
+    return _parse(path.resolve().as_uri(), body)
 
 
 def index_http(settings: IndexSettings, base: HttpConfig) -> Http:
     """The HTTP client pip's settings make: its CA bundle, client certificate, trusted hosts,
     proxy, timeout and retries over the build's own timeouts."""
-    from dataclasses import replace
-
-    from bundler.http import check_pem, default_verify
-
     if settings.cert:
         check_pem(settings.cert, "pip's cert setting", "a PEM file of CA certificates")
     if settings.client_cert:

@@ -260,7 +260,19 @@ def test_private_cas_basic_auth_and_a_redirect_with_no_password_anywhere(
     refused = build(site.closer.url, keys, other, site_env(home, conf))
     assert refused.code == 1, refused
     assert "TLS verification failed" in refused.err and "--ca-bundle" in refused.err
+    assert "no mirror served apache-storm-0.9.5.tar.gz" in refused.err, refused.err
     assert leaks(refused, other) == []
+
+    # A warm cache asks nothing: with the index stopped, the first build's cache still serves.
+    site.index.stop()
+    asked = len(site.mirror.requests) + len(site.closer.requests)
+    warm = build(
+        site.closer.url, keys, good, site_env(home, conf), "--ca-bundle", site.mirror_ca.cert
+    )
+    assert bundle_of(warm) == bundle
+    assert len(site.mirror.requests) + len(site.closer.requests) == asked
+    assert set(wheels_by(bundle).values()) == {"cache"}
+    assert leaks(warm, good) == []
 
 
 def test_mirror_credentials_in_the_url_and_a_wrong_password(
