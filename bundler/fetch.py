@@ -437,8 +437,9 @@ class ArtifactFetcher:
             "project": artifact.project,
             "version": artifact.version,
             "file": artifact.file,
-            # Kept in the cache and the provenance: never with a password.
-            "url": redact(url),
+            # Kept in the cache and the provenance: never with a password. The URL is the one
+            # that served the bytes, after any redirect from the mirror's download link.
+            "url": redact(got.url or url),
             "mirror": redact(mirror),
             "size": got.size,
             "last_modified": got.last_modified,

@@ -68,6 +68,7 @@ class Downloaded:
     size: int
     last_modified: str | None
     resumed: int  # how many times the body was resumed with a Range request
+    url: str = ""  # where the body came from, after any redirect (without credentials)
 
 
 @dataclass
@@ -337,6 +338,7 @@ class Http:
         resumed = 0
         validator: str | None = None
         last_modified: str | None = None
+        served = url
         total: int | None = None
         ranges = False
         limit: int | None = None  # where this stream stops once the rest is split off
@@ -377,6 +379,7 @@ class Http:
                             "Last-Modified"
                         )
                         last_modified = response.headers.get("Last-Modified")
+                        served = redact(response.url)
                         ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
                         started = time.monotonic()
                     try:
@@ -424,7 +427,7 @@ class Http:
                 for part_start, part_end, future in parts:
                     future.result()
                     received += _feed_back(out, part_start, part_end, on_data)
-                return Downloaded(size=received, last_modified=last_modified, resumed=resumed)
+                return Downloaded(received, last_modified, resumed, served)
         finally:
             if pool is not None:
                 for _, _, future in parts:

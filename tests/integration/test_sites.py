@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Run, bundler, provenance, provenance_sources
+from tests.support.cli import STORM_PATH, Run, bundler, provenance, provenance_sources
 from tests.support.mirror_server import MirrorServer
 from tests.support.pypi_index import PypiIndex, htpasswd
 from tests.support.tlscerts import CA
@@ -228,9 +228,12 @@ def test_private_cas_basic_auth_and_a_redirect_with_no_password_anywhere(
     bundle = bundle_of(run)
     with tarfile.open(bundle) as tar:
         assert any(m.name.endswith("/supervisor-4.3.0-py2.py3-none-any.whl") for m in tar)
-    # The download link redirected to the HTTPS mirror, which saw the netrc credentials.
+    # The download link redirected to the HTTPS mirror, which saw the netrc credentials; the
+    # provenance names both: the link as the mirror asked, the HTTPS URL as what served it.
     assert site.closer.requests and all(r.status == 302 for r in site.closer.requests)
     assert any(r.path.endswith(".tar.gz") and r.status == 200 for r in site.mirror.requests)
+    storm = provenance_sources(bundle)["apache-storm-0.9.5.tar.gz"]
+    assert storm == (f"{site.mirror.url}{STORM_PATH}", site.closer.url)
     # The provenance names the index without its password.
     shown = site.index.url(f"{INDEX_USER}:***@")
     assert set(wheels_by(bundle).values()) == {shown}
@@ -296,6 +299,18 @@ def test_mirror_credentials_in_the_url_and_a_wrong_password(
     assert leaks(run, tmp_path / "good") == []
 
     wrong = site.mirror.url.replace("https://", f"https://{MIRROR_USER}:Wrong-{MIRROR_PASSWORD}@")
+    # pip's trusted-host: the index's certificate goes unchecked (no cert given).
+    conf.write_text(
+        f"[global]\nindex-url = {site.index.url(f'{INDEX_USER}:{INDEX_PASSWORD}@')}\n"
+        f"trusted-host = 127.0.0.1:{site.index.port}\n"
+    )
+    # (The mirror's CA from SSL_CERT_FILE this time.)
+    env_ssl = site_env(home, conf, SSL_CERT_FILE=str(site.mirror_ca.cert))
+    trusted = build(mirror, keys, tmp_path / "trusted", env_ssl)
+    assert set(wheels_by(bundle_of(trusted)).values()) == {site.index.url(f"{INDEX_USER}:***@")}
+    assert "InsecureRequestWarning" not in trusted.err
+    assert leaks(trusted, tmp_path / "trusted") == []
+
     failed = build(wrong, keys, tmp_path / "bad", env)
     assert failed.code == 1, failed
     assert "HTTP 401: credentials were refused" in failed.err, failed.err
