@@ -28,6 +28,7 @@ deps:
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	command -v tinyproxy >/dev/null || missing="$$missing tinyproxy"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" -ne 0 ]; then echo "need root (or sudo) for apt-get install$$missing" >&2; exit 1; fi; \

@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from bundler.cache import Cache, default_root
 from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
 from bundler.fetch import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact
-from bundler.http import Http, HttpConfig
+from bundler.http import Http, HttpConfig, check_pem, default_verify
 from bundler.inventory import Inventory, KnownKeys
 from bundler.inventory import load as load_inventory
 from bundler.inventory import normalise as normalise_inventory
@@ -35,13 +35,13 @@ from bundler.keys import GpgMode, Keys, Trust
 from bundler.localfs import check_folder, device, writing
 from bundler.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
 from bundler.onhost import contract
-from bundler.pipconf import IndexSettings
-from bundler.pipconf import resolve as index_settings
+from bundler.pipconf import Lazy
 from bundler.progress import Progress
 from bundler.provenance import Provenance, dependencies
 from bundler.provenance import path_for as provenance_path
 from bundler.pydeps import PythonSet, WheelResolver, load_locks
 from bundler.recipes import RECIPES_DIR, Artifact, Component, Recipe, SupervisorRecipe
+from bundler.redact import redact
 from bundler.tarscan import TarScanner
 
 # The default epoch is the newest entry in the release tarballs, kept within what a ustar
@@ -64,6 +64,7 @@ class BuildOptions:
     default_mirrors: bool = True
     index_url: str | None = None  # None, and no find_links: pip's own settings
     find_links: list[str] = field(default_factory=list)
+    ca_bundle: Path | None = None  # the mirrors' CAs (None: the environment's, else the default)
     cache_dir: Path | None = None
     output_dir: Path = Path("bundles")
     jobs: int = 4
@@ -153,7 +154,7 @@ def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Comp
     return storm, zookeeper, supervisor
 
 
-def _run_parallel(jobs: int, tasks: list[Callable[[], T]], http: Http) -> list[T]:
+def _run_parallel(jobs: int, tasks: list[Callable[[], T]], cancel: Callable[[], None]) -> list[T]:
     """Run tasks on a pool; the first failure (or Ctrl-C) stops the rest and is raised."""
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures: list[Future[T]] = [pool.submit(task) for task in tasks]
@@ -164,7 +165,7 @@ def _run_parallel(jobs: int, tasks: list[Callable[[], T]], http: Http) -> list[T
                 f.cancel()
             # Transfers under way notice at their next chunk, so the pool winds down now
             # rather than after every download has finished.
-            http.cancel()
+            cancel()
             raise
 
 
@@ -188,12 +189,13 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     jdk = inspect_jdk(options.jdk) if options.jdk else None
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
-    index = index_settings(options.index_url, options.find_links)
-    if index.origin == "pip configuration":
-        progress.info(f"index   {_describe_index(index)} (pip's configuration)")
+    if options.ca_bundle is not None:
+        check_pem(str(options.ca_bundle), "--ca-bundle", "a PEM file of CA certificates")
+    # pip's settings are read when a wheel is first missing from the cache.
+    index = Lazy(options.index_url, options.find_links)
     provenance = Provenance(
         external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
-        internal={"index": index.to_json()},
+        internal={},
     )
 
     for flag, value in (
@@ -211,14 +213,13 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     check_folder(options.output_dir, "the output folder", "--output-dir")
     check_folder(cache_root, "the cache", "--cache-dir")
     in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
-    http = Http(
-        HttpConfig(
-            connect_timeout=options.connect_timeout,
-            read_timeout=options.read_timeout,
-            mirror_deadline=options.mirror_deadline,
-            segments=options.jobs,
-        )
+    base = HttpConfig(
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        mirror_deadline=options.mirror_deadline,
+        segments=options.jobs,
     )
+    http = Http(replace(base, verify=default_verify(_text(options.ca_bundle))))
     with in_cache():
         cache = Cache(cache_root, paranoid=options.paranoid)
     trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
@@ -263,22 +264,21 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
             on_download=sbom.preload,
             tee=tee,
         )
-        resolver = WheelResolver(
-            http,
-            cache,
-            progress,
-            index.index_url,
-            index.find_links,
-            index.extra_index_urls,
-            index.no_index,
-        )
+        resolver = WheelResolver(index, base, cache, progress)
         python_sets = [PythonSet(lock.python, lock) for lock in locks]
         wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
 
         tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
         tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
+
+        def cancel() -> None:
+            http.cancel()
+            resolver.cancel()
+
         with in_cache():
-            results = _run_parallel(options.jobs, tasks, http)
+            results = _run_parallel(options.jobs, tasks, cancel)
+        if index.value is not None:  # not asked when every wheel was in the cache
+            provenance.internal["index"] = index.value.to_json()
         fetched: list[FetchedArtifact] = results[: len(components)]
         for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
             ps.wheels.append(wheel)
@@ -325,18 +325,13 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
                 dest.unlink(missing_ok=True)
                 sidecar.unlink(missing_ok=True)
                 raise
-        return BuildResult(dest, digest, dest.stat().st_size, http.requests_made)
+        requests = http.requests_made + resolver.requests_made
+        return BuildResult(dest, digest, dest.stat().st_size, requests)
     finally:
         keys.close()
         for begun in prefixes:
             if begun is not None:
                 begun.discard()
-
-
-def _describe_index(index: IndexSettings) -> str:
-    parts = [index.index_url, *index.extra_index_urls]
-    parts += [f"find-links {link}" for link in index.find_links]
-    return ", ".join(parts)
 
 
 def _external_parameters(
@@ -351,9 +346,10 @@ def _external_parameters(
         "storm": storm.version,
         "zookeeper": zookeeper.version,
         "supervisor": supervisor,
-        "mirrors": mirrors,
-        "index_url": options.index_url,
-        "find_links": list(options.find_links),
+        "mirrors": [redact(m) for m in mirrors],
+        "index_url": redact(options.index_url) if options.index_url else None,
+        "find_links": [redact(link) for link in options.find_links],
+        "ca_bundle": _text(options.ca_bundle),
         "keys": [str(p) for p in options.keys],
         "gpg": options.gpg,
         "pins": options.pins,
@@ -361,6 +357,10 @@ def _external_parameters(
         "jdk": str(options.jdk) if options.jdk else None,
         "cluster": str(options.cluster) if options.cluster else None,
     }
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

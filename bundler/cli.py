@@ -97,6 +97,13 @@ def build_command(
     find_links: Annotated[
         list[str] | None, typer.Option(help="Folder or page of wheels, looked at before the index.")
     ] = None,
+    ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="PEM file of the CAs the release mirrors' HTTPS certificates come from "
+            "(default: REQUESTS_CA_BUNDLE or SSL_CERT_FILE, else the usual public CAs)."
+        ),
+    ] = None,
     cache_dir: Annotated[Path | None, typer.Option(help="Download cache folder.")] = None,
     output_dir: Annotated[Path, typer.Option(help="Where the bundle is written.")] = Path(
         "bundles"
@@ -164,6 +171,7 @@ def build_command(
         default_mirrors=not no_default_mirrors,
         index_url=index_url,
         find_links=list(find_links or []),
+        ca_bundle=ca_bundle,
         cache_dir=cache_dir,
         output_dir=output_dir,
         jobs=jobs,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from bundler.errors import BundlerError, ExitCode, UsageError
+from bundler.redact import redact
 
 if TYPE_CHECKING:
     from bundler.progress import Progress
@@ -27,18 +28,23 @@ def _run(debug: bool, action: Callable[[], T]) -> T:
 
 def _fail(exc: BaseException) -> NoReturn:
     if isinstance(exc, BundlerError):
-        print(f"bundler: error: {exc}", file=sys.stderr)
+        print(redact(f"bundler: error: {exc}"), file=sys.stderr)
         raise SystemExit(int(exc.exit_code))
     if isinstance(exc, OSError) and exc.filename is not None:
         # A filesystem refusal the core did not word itself: still one line with the path.
-        print(f"bundler: error: {exc.filename}: {exc.strerror}; fix that path", file=sys.stderr)
+        print(
+            redact(f"bundler: error: {exc.filename}: {exc.strerror}; fix that path"),
+            file=sys.stderr,
+        )
         raise SystemExit(int(ExitCode.PREREQ))
     if isinstance(exc, KeyboardInterrupt):
         print("bundler: interrupted; nothing was written", file=sys.stderr)
         raise SystemExit(int(ExitCode.INTERRUPTED))
     print(
-        f"bundler: internal error: {type(exc).__name__}: {exc} "
-        "(run again with --debug for details)",
+        redact(
+            f"bundler: internal error: {type(exc).__name__}: {exc} "
+            "(run again with --debug for details)"
+        ),
         file=sys.stderr,
     )
     raise SystemExit(int(ExitCode.ERROR))

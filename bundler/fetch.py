@@ -29,6 +29,7 @@ from bundler.http import Http, HttpFailure, NotFound, Stalled
 from bundler.keys import Keys, _sha256
 from bundler.progress import Progress
 from bundler.recipes import Artifact, Component
+from bundler.redact import redact
 from bundler.signatures import StreamingVerify
 from bundler.tarscan import TarScanner
 
@@ -68,10 +69,13 @@ class Tee(Protocol):
 class MirrorOutcome(Exception):
     """Why one mirror did not yield a verified artifact."""
 
-    def __init__(self, reason: str, integrity: bool, stalled: bool = False) -> None:
+    def __init__(
+        self, reason: str, integrity: bool, stalled: bool = False, absent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.integrity = integrity
         self.stalled = stalled  # the mirror has the file but stopped sending it
+        self.absent = absent  # the mirror answered that it lacks the file
 
 
 class ArtifactFetcher:
@@ -181,6 +185,7 @@ class ArtifactFetcher:
         outcomes: list[str] = []
         integrity = False
         stalled = False
+        absent = True  # until a mirror fails otherwise than by lacking the file
         for number, mirror in enumerate(self.mirrors, 1):
             staged = self.cache.tmpdir()
             try:
@@ -199,6 +204,7 @@ class ArtifactFetcher:
             except MirrorOutcome as outcome:
                 outcomes.append(f"{mirror}: {outcome}")
                 integrity = integrity or outcome.integrity
+                absent = absent and outcome.absent
                 if outcome.stalled:
                     stalled = True
                     after = (
@@ -222,9 +228,14 @@ class ArtifactFetcher:
                 "has the file but is slow or overloaded: try again later, pass another "
                 "--mirror URL, or raise --read-timeout / --mirror-deadline"
             )
+        if absent:
+            raise DownloadError(
+                f"no mirror has {artifact.file} (looked for {artifact.path}): {summary}; "
+                "check the version or pass --mirror URL"
+            )
         raise DownloadError(
-            f"no mirror has {artifact.file} (looked for {artifact.path}): {summary}; "
-            "check the version or pass --mirror URL"
+            f"no mirror served {artifact.file}: {summary}; fix what the mirror's reason names, "
+            "or pass another --mirror URL"
         )
 
     def _report(self, fetched: FetchedArtifact) -> None:
@@ -311,7 +322,7 @@ class ArtifactFetcher:
             if not published and pin is None:
                 tried = ", ".join(f".{e}" for e in artifact.checksums)
                 raise MirrorOutcome(
-                    f"no checksum file next to {artifact.file} (tried {tried})", False
+                    f"no checksum file next to {artifact.file} (tried {tried})", False, absent=True
                 )
             signature_file = None
             if artifact.signature and asc_body is not None:
@@ -375,7 +386,7 @@ class ArtifactFetcher:
                     raise error
             scan_error = errors[len(hashers)]
         except NotFound as exc:
-            raise MirrorOutcome(f"not found ({exc.url})", False) from None
+            raise MirrorOutcome(f"not found ({exc.url})", False, absent=True) from None
         except Stalled as exc:
             raise MirrorOutcome(f"{exc.reason} ({exc.url})", False, stalled=True) from None
         except HttpFailure as exc:
@@ -426,8 +437,10 @@ class ArtifactFetcher:
             "project": artifact.project,
             "version": artifact.version,
             "file": artifact.file,
-            "url": url,
-            "mirror": mirror,
+            # Kept in the cache and the provenance: never with a password. The URL is the one
+            # that served the bytes, after any redirect from the mirror's download link.
+            "url": redact(got.url or url),
+            "mirror": redact(mirror),
             "size": got.size,
             "last_modified": got.last_modified,
             "resumed": got.resumed,

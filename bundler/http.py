@@ -9,6 +9,11 @@
 - A mirror that goes silent (no byte for `read_timeout` seconds, before or after the headers)
   has stalled: that is a failure at once, not retried, so the caller moves on to the next
   mirror. A per-mirror deadline bounds the whole of one file from one mirror (a trickle).
+- Sites: a CA bundle (or the environment's REQUESTS_CA_BUNDLE / SSL_CERT_FILE), a client
+  certificate, hosts trusted without verification, one proxy for every request (pip's
+  `proxy`) or the environment's HTTPS_PROXY / HTTP_PROXY / NO_PROXY, credentials from the URL
+  (kept for later URLs on the same host, as pip does) or ~/.netrc, redirects followed.
+- No URL leaves this module with its password: failures carry it redacted.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bundler import __version__
+from bundler.errors import UsageError
+from bundler.redact import redact, secret
 
 # requests and urllib3 are imported by the methods that reach the network: a build from a warm
 # cache makes no request and does not pay for their import (about 0.1 s).
@@ -38,6 +45,7 @@ class HttpFailure(Exception):
     """A request that did not produce the file; `reason` is one short phrase for reports."""
 
     def __init__(self, url: str, reason: str) -> None:
+        url, reason = redact(url), redact(reason)
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
@@ -60,6 +68,7 @@ class Downloaded:
     size: int
     last_modified: str | None
     resumed: int  # how many times the body was resumed with a Range request
+    url: str = ""  # where the body came from, after any redirect (without credentials)
 
 
 @dataclass
@@ -76,6 +85,56 @@ class HttpConfig:
     segments: int = 4
     slow_seconds: float = 3.0
     min_split: int = 8 << 20
+    # TLS: a CA bundle file (True: the default one), a client certificate (PEM with its key),
+    # hosts (host or host:port) whose certificate is not checked; what to do when one fails.
+    verify: bool | str = True
+    client_cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    tls_hint: str = "pass --ca-bundle FILE with the CA that signed it"
+    # One proxy for every request (pip's `proxy`), else the environment's *_PROXY/NO_PROXY.
+    proxy: str | None = None
+
+
+def default_verify(ca_bundle: str | None, env: dict[str, str] | None = None) -> bool | str:
+    """The CA bundle a request checks servers against: the one given, else the environment's
+    REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE or SSL_CERT_FILE, else the default one (True)."""
+    environ = os.environ if env is None else env
+    for value in (ca_bundle, *(environ.get(v) for v in _CA_VARIABLES)):
+        if value:
+            return value
+    return True
+
+
+_CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def check_pem(path: str, what: str, expected: str) -> None:
+    """Refuse, before any download, a CA bundle or client certificate that TLS cannot load."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        if "key" in expected:
+            context.load_cert_chain(path)
+        elif os.path.isdir(path):
+            context.load_verify_locations(capath=path)
+        else:
+            context.load_verify_locations(cafile=path)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path}: no such file; expected {expected}") from None
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"{what} {path}: cannot be loaded ({exc}); expected {expected}") from None
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """url without its user:password@, and the (decoded) user and password it held."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    info, _, host = parts.netloc.rpartition("@")
+    user, _, password = info.partition(":")
+    secret(unquote(password))
+    return urlunsplit(parts._replace(netloc=host)), (unquote(user), unquote(password))
 
 
 class Http:
@@ -85,7 +144,13 @@ class Http:
         self._down: set[str] = set()
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._credentials: dict[str, tuple[str, str]] = {}  # netloc -> from an earlier URL
         self.requests_made = 0
+        if self.config.trusted_hosts:
+            import urllib3
+
+            # The user asked for these hosts to go unchecked; one line each is no news.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def _session(self) -> requests.Session:
         import requests
@@ -94,7 +159,9 @@ class Http:
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
-            # Proxies from the environment still apply; .netrc and friends too.
+            # Proxies and CA bundles from the environment still apply, and so does ~/.netrc
+            # for a host no URL gave credentials for.
+            session.cert = self.config.client_cert
             self._local.session = session
         return session
 
@@ -107,7 +174,7 @@ class Http:
             raise HttpFailure(url, "cancelled")
 
     def _host(self, url: str) -> str:
-        return urlsplit(url).netloc
+        return urlsplit(url).netloc.rpartition("@")[2]
 
     def deadline(self) -> float | None:
         """The monotonic time by which one mirror must have delivered one file, or None."""
@@ -139,6 +206,8 @@ class Http:
         if self._host(url) in self._down:
             raise Unreachable(url, "host did not answer earlier in this build")
         cfg = self.config
+        bare, auth = self._auth(url)
+        proxies = {"http": cfg.proxy, "https": cfg.proxy} if cfg.proxy else None
         last: HttpFailure | None = None
         for attempt in range(cfg.attempts):
             if attempt:
@@ -148,12 +217,23 @@ class Http:
                 self.requests_made += 1
             try:
                 response = self._session().get(
-                    url,
+                    bare,
                     headers=headers,
                     stream=True,
                     timeout=(cfg.connect_timeout, cfg.read_timeout),
                     allow_redirects=True,
+                    auth=auth,
+                    verify=self._verify(bare),
+                    proxies=proxies,
                 )
+            except requests.exceptions.SSLError as exc:
+                # Not worth a retry: the same certificate comes back.
+                raise HttpFailure(
+                    url, f"TLS verification failed ({_short(exc)}); {cfg.tls_hint}"
+                ) from None
+            except requests.exceptions.ProxyError as exc:
+                last = Unreachable(url, f"the proxy failed ({_short(exc)})")
+                continue
             except requests.exceptions.ConnectionError as exc:
                 last = Unreachable(url, f"cannot connect ({_short(exc)})")
                 continue
@@ -171,6 +251,14 @@ class Http:
                 response.close()
                 last = HttpFailure(url, f"HTTP {response.status_code}")
                 continue
+            if response.status_code == 401:
+                response.close()
+                given = "were refused" if auth or _netrc_auth(bare) else "are needed"
+                raise HttpFailure(
+                    url,
+                    f"HTTP {response.status_code}: credentials {given}; put user:password@ in "
+                    "the URL or the host in ~/.netrc",
+                )
             if response.status_code >= 400:
                 response.close()
                 raise HttpFailure(url, f"HTTP {response.status_code}")
@@ -180,6 +268,24 @@ class Http:
             with self._lock:
                 self._down.add(self._host(url))
         raise last
+
+    def _auth(self, url: str) -> tuple[str, tuple[str, str] | None]:
+        """The URL to ask without its credentials, and the credentials to send: its own,
+        else those an earlier URL gave for the same host (a file an index page links to on
+        its own host), else None, which leaves ~/.netrc to requests."""
+        bare, given = split_credentials(url)
+        netloc = urlsplit(bare).netloc
+        with self._lock:
+            if given is not None:
+                self._credentials[netloc] = given
+            return bare, self._credentials.get(netloc)
+
+    def _verify(self, url: str) -> bool | str:
+        parts = urlsplit(url)
+        trusted = self.config.trusted_hosts
+        if parts.hostname in trusted or parts.netloc in trusted:
+            return False
+        return self.config.verify
 
     def get_bytes(self, url: str, limit: int = 16 << 20, deadline: float | None = None) -> bytes:
         """A small file (checksum, signature, KEYS, index page) in memory."""
@@ -232,6 +338,7 @@ class Http:
         resumed = 0
         validator: str | None = None
         last_modified: str | None = None
+        served = url
         total: int | None = None
         ranges = False
         limit: int | None = None  # where this stream stops once the rest is split off
@@ -272,6 +379,7 @@ class Http:
                             "Last-Modified"
                         )
                         last_modified = response.headers.get("Last-Modified")
+                        served = redact(response.url)
                         ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
                         started = time.monotonic()
                     try:
@@ -319,7 +427,7 @@ class Http:
                 for part_start, part_end, future in parts:
                     future.result()
                     received += _feed_back(out, part_start, part_end, on_data)
-                return Downloaded(size=received, last_modified=last_modified, resumed=resumed)
+                return Downloaded(received, last_modified, resumed, served)
         finally:
             if pool is not None:
                 for _, _, future in parts:
@@ -424,6 +532,12 @@ def _content_range_start(value: str | None) -> int | None:
         return None
     first = value[6:].split("-", 1)[0]
     return int(first) if first.isdigit() else None
+
+
+def _netrc_auth(url: str) -> bool:
+    from requests.utils import get_netrc_auth
+
+    return get_netrc_auth(url) is not None
 
 
 def _short(exc: BaseException) -> str:

@@ -1,12 +1,15 @@
-"""Where supervisord's wheels come from when the command line does not say: pip's own settings.
+"""Where and how supervisord's wheels are fetched: pip's own settings.
 
-With neither --index-url nor --find-links, a site behind a package proxy needs no flags: we
-ask the running interpreter's pip (`python -m pip config list`), which reads the same files
-in the same order as `pip install` (global, user, site, then PIP_CONFIG_FILE, with
-PIP_CONFIG_FILE=os.devnull skipping them all) and the PIP_* variables. index-url,
-extra-index-url, find-links and no-index are honoured. Sections rank as pip
-ranks them for `pip install`: [global] < [install] < environment. Keys we do not use
-(cert, constraint, timeout...) are ignored.
+We ask the running interpreter's pip (`python -m pip config list`), which reads the same
+files in the same order as `pip install` (global, user, site, then PIP_CONFIG_FILE, with
+PIP_CONFIG_FILE=os.devnull skipping them all) and the PIP_* variables. Sections rank as pip
+ranks them for `pip install`: [global] < [install] < environment.
+
+Honoured: where (index-url, extra-index-url, find-links, no-index; the command line's
+--index-url and --find-links replace those four) and how (cert, client-cert, trusted-host,
+proxy, timeout, retries; credentials in the URLs, else ~/.netrc, as requests reads it for
+pip). A setting that would change where or how pip fetches and that we cannot follow is
+named in a warning; the rest (constraint, cache-dir...) play no part in taking locked wheels.
 """
 
 from __future__ import annotations
@@ -15,13 +18,22 @@ import ast
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from bundler.errors import UsageError
+from bundler.redact import redact
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 SECTIONS = ("global", "install", ":env:")  # lowest to highest, as pip ranks them
+# pip's own spellings of true (no-index = false, 0, no or off keeps the index).
+_TRUE = ("1", "true", "yes", "on")
+# Settings that change where or how pip fetches, which bundler does not follow, and why not.
+NOT_HONOURED = {
+    "keyring-provider": "credentials come from the index URL or ~/.netrc only",
+    "use-feature": "pip's optional features are not used; for truststore, give the CA with cert",
+}
 
 
 @dataclass(frozen=True)
@@ -31,16 +43,40 @@ class IndexSettings:
     find_links: tuple[str, ...] = ()
     origin: str = "default"  # "command line", "pip configuration" or "default"
     no_index: bool = False  # pip's no-index: the find-links only
+    # How: pip's cert, client-cert, trusted-host, proxy, timeout and retries (None: unset).
+    cert: str | None = None
+    client_cert: str | None = None
+    trusted_hosts: tuple[str, ...] = ()
+    proxy: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def describe(self) -> str:
+        parts = [] if self.no_index else [self.index_url, *self.extra_index_urls]
+        parts += [f"find-links {link}" for link in self.find_links]
+        return redact(", ".join(parts))
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
-            "index_url": self.index_url,
-            "extra_index_urls": list(self.extra_index_urls),
-            "find_links": list(self.find_links),
+            "index_url": redact(self.index_url),
+            "extra_index_urls": [redact(u) for u in self.extra_index_urls],
+            "find_links": [redact(u) for u in self.find_links],
             "from": self.origin,
         }
         if self.no_index:
             out["no_index"] = True
+        for key, value in (
+            ("cert", self.cert),
+            ("client_cert", self.client_cert),
+            ("proxy", redact(self.proxy) if self.proxy else None),
+            ("timeout", self.timeout),
+            ("retries", self.retries),
+        ):
+            if value is not None:
+                out[key] = value
+        if self.trusted_hosts:
+            out["trusted_hosts"] = list(self.trusted_hosts)
         return out
 
 
@@ -67,32 +103,89 @@ def effective(items: Mapping[str, str]) -> dict[str, str]:
         for key, value in items.items():
             where, _, name = key.partition(".")
             if where == section:
-                merged[name.replace("_", "-")] = value
+                name = name.replace("_", "-")
+                # PIP_DEFAULT_TIMEOUT is the old spelling of timeout.
+                merged["timeout" if name == "default-timeout" else name] = value
     return merged
+
+
+def _number(values: Mapping[str, str], key: str, kind: Callable[[str], float]) -> float | None:
+    raw = values.get(key, "").strip()
+    if not raw:
+        return None
+    try:
+        number = kind(raw)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise UsageError(
+            f"pip's {key} setting is {raw!r}, expected a number of 0 or more; fix it in "
+            "pip.conf or the PIP_* environment"
+        )
+    return number
+
+
+def _warnings(values: Mapping[str, str]) -> tuple[str, ...]:
+    out = []
+    for key, why in NOT_HONOURED.items():
+        value = values.get(key, "").strip()
+        if value and value.lower() not in ("disabled", "auto"):
+            out.append(f"pip's {key} = {value} is not honoured: {why}")
+    return tuple(out)
 
 
 def from_values(values: Mapping[str, str]) -> IndexSettings:
     index = values.get("index-url", "").strip()
     extras = tuple(values.get("extra-index-url", "").split())
     links = tuple(values.get("find-links", "").split())
-    # pip's boolean spellings; no-index = false (or 0, no, off) keeps the index.
-    no_index = values.get("no-index", "").strip().lower() in ("1", "true", "yes", "on")
+    no_index = values.get("no-index", "").strip().lower() in _TRUE
+    retries = _number(values, "retries", int)
+    how = IndexSettings(
+        DEFAULT_INDEX,
+        cert=values.get("cert", "").strip() or None,
+        client_cert=values.get("client-cert", "").strip() or None,
+        trusted_hosts=tuple(values.get("trusted-host", "").split()),
+        proxy=values.get("proxy", "").strip() or None,
+        timeout=_number(values, "timeout", float),
+        retries=None if retries is None else int(retries),
+        warnings=_warnings(values),
+    )
     if not (index or extras or links or no_index):
-        return IndexSettings(DEFAULT_INDEX)
-    return IndexSettings(index or DEFAULT_INDEX, extras, links, "pip configuration", no_index)
+        return how
+    return _where(how, index or DEFAULT_INDEX, extras, links, "pip configuration", no_index)
+
+
+def _where(
+    how: IndexSettings,
+    index: str,
+    extras: tuple[str, ...],
+    links: tuple[str, ...],
+    origin: str,
+    no_index: bool = False,
+) -> IndexSettings:
+    return replace(
+        how,
+        index_url=index,
+        extra_index_urls=extras,
+        find_links=links,
+        origin=origin,
+        no_index=no_index,
+    )
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, str]:
     """PIP_* alone, for an interpreter without pip."""
-    names = {"index-url": "PIP_INDEX_URL", "extra-index-url": "PIP_EXTRA_INDEX_URL"}
-    names["find-links"] = "PIP_FIND_LINKS"
-    return {key: env[var] for key, var in names.items() if env.get(var)}
+    keys = "index-url extra-index-url find-links no-index cert client-cert trusted-host proxy"
+    found = {key: env.get("PIP_" + key.upper().replace("-", "_"), "") for key in keys.split()}
+    found["timeout"] = env.get("PIP_TIMEOUT") or env.get("PIP_DEFAULT_TIMEOUT", "")
+    found["retries"] = env.get("PIP_RETRIES", "")
+    return {key: value for key, value in found.items() if value}
 
 
 def pip_settings(
     python: str = sys.executable, env: Mapping[str, str] | None = None
 ) -> IndexSettings:
-    """The index settings pip itself would use, asked of `python -m pip`."""
+    """The settings pip itself would use, asked of `python -m pip`."""
     environ = dict(os.environ if env is None else env)
     try:
         proc = subprocess.run(
@@ -119,7 +212,25 @@ def pip_settings(
 
 
 def resolve(index_url: str | None, find_links: list[str]) -> IndexSettings:
-    """The command line when it says anything, else pip's own settings."""
-    if index_url is not None or find_links:
-        return IndexSettings(index_url or DEFAULT_INDEX, (), tuple(find_links), "command line")
-    return pip_settings()
+    """pip's settings, with the command line's index and find-links in place of pip's own
+    when it gives either."""
+    settings = pip_settings()
+    if index_url is None and not find_links:
+        return settings
+    return _where(settings, index_url or DEFAULT_INDEX, (), tuple(find_links), "command line")
+
+
+class Lazy:
+    """The settings, asked of pip the first time a wheel is not in the cache: a warm build
+    starts no pip."""
+
+    def __init__(self, index_url: str | None, find_links: list[str]) -> None:
+        self._args = (index_url, find_links)
+        self._lock = threading.Lock()
+        self.value: IndexSettings | None = None
+
+    def get(self) -> IndexSettings:
+        with self._lock:
+            if self.value is None:
+                self.value = resolve(*self._args)
+            return self.value

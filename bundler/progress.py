@@ -1,7 +1,7 @@
 """Progress on stderr: tqdm bars on a terminal, plain lines otherwise, nothing when quiet.
 
 Warnings are always shown: a build that could not check a signature must say so even when
-asked to be quiet.
+asked to be quiet. Every line is redacted (bundler.redact).
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import threading
 from typing import Protocol, TextIO
+
+from bundler.redact import redact
 
 
 class Bar(Protocol):
@@ -62,6 +64,7 @@ class Progress:
         self._lock = threading.Lock()
 
     def _write(self, line: str) -> None:
+        line = redact(line)  # a URL's password never reaches the screen or a log
         with self._lock:
             if self.bars:
                 from tqdm import tqdm

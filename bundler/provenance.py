@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.bundle import sha256_of
+from bundler.redact import redact
 
 if TYPE_CHECKING:
     # Types only: `bundler verify` and `inspect` read provenance without the build machinery.
@@ -111,9 +112,9 @@ def _stamp(moment: datetime) -> str:
 
 
 def file_uri(location: str) -> str:
-    """A find-links path as a file: URI; URLs unchanged."""
+    """A find-links path as a file: URI; URLs unchanged, and without a password."""
     if location.startswith(("http://", "https://", "file:")):
-        return location
+        return redact(location)
     return Path(location).resolve().as_uri()
 
 
@@ -143,7 +144,11 @@ def dependencies(
     wheels: dict[str, tuple[Wheel, list[str]]] = {}
     for ps in python_sets:
         for wheel in ps.wheels:
-            wheels.setdefault(wheel.filename, (wheel, []))[1].append(ps.python)
+            first, pythons = wheels.setdefault(wheel.filename, (wheel, []))
+            pythons.append(ps.python)
+            if first.source == "cache" and wheel.source != "cache":
+                # Another Python took it from the cache this build had just filled.
+                wheels[wheel.filename] = (wheel, pythons)
     for filename, (wheel, pythons) in wheels.items():
         cached = wheel.source == "cache"
         deps.append(
@@ -151,7 +156,7 @@ def dependencies(
                 name=filename,
                 sha256=wheel.sha256,
                 uri=None if cached else file_uri(wheel.source),
-                served_by="cache" if cached else _served_by(wheel.source),
+                served_by="cache" if cached else file_uri(wheel.served_by),
                 kind="wheel",
                 annotations={"pythons": pythons},
             )
@@ -160,8 +165,3 @@ def dependencies(
         deps.append(Dependency(jdk.file, jdk.sha256, None, "user", "jdk"))
     unique = {(d.kind, d.name, d.sha256): d for d in deps}
     return list(unique.values())
-
-
-def _served_by(source: str) -> str:
-    """The index or folder a wheel came from (its URL or path without the file name)."""
-    return file_uri(source).rsplit("/", 1)[0]

@@ -2,9 +2,11 @@
 
 Each lock (recipes/python/supervisor-<v>/py<X.Y>.txt) was compiled by pip-tools under that
 Python, with hashes. For every locked requirement we take a wheel that installs on that
-Python and whose sha256 is one the lock lists: from --find-links folders first, then the
-package index (PEP 691 JSON or PEP 503 HTML). Wheels are cached by hash, so a warm build
-asks no index anything.
+Python and whose sha256 is one the lock lists: from the find-links locations first, then the
+package indexes (PEP 691 JSON or PEP 503 HTML), each over HTTP(S) or on disk (`file://` or a
+path: the pages, or a plain folder of wheels), as pip's settings say (bundler.pipconf). A
+location that fails is named in a warning and the others still serve. Wheels are cached by
+hash, so a warm build asks no index anything, nor pip for its settings.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
 
 from packaging.tags import Tag, compatible_tags
 from packaging.utils import (
@@ -31,10 +34,19 @@ from packaging.version import Version
 
 from bundler.cache import Cache, fingerprint
 from bundler.errors import DownloadError, IntegrityError, UsageError
-from bundler.http import Http, HttpFailure, NotFound, Stalled
-from bundler.pipconf import DEFAULT_INDEX
+from bundler.http import (
+    Http,
+    HttpConfig,
+    HttpFailure,
+    NotFound,
+    Stalled,
+    check_pem,
+    default_verify,
+)
+from bundler.pipconf import IndexSettings, Lazy
 from bundler.progress import Progress
 from bundler.recipes import RECIPES_DIR, SupervisorRecipe
+from bundler.redact import redact
 from bundler.sbom import LICENCE_READER, licence_of
 
 _HASH = re.compile(r"--hash[= ]sha256:([0-9a-fA-F]{64})")
@@ -59,13 +71,14 @@ class Wheel:
     filename: str
     sha256: str
     path: Path  # in the cache
-    source: str  # URL or folder it came from
+    source: str  # URL or path it came from ("cache": none in this build)
     size: int
     verified: dict[str, int] | None = None  # fingerprint when this build hashed it (bundle.py)
     # The licence its METADATA declares (None: none), when known without opening the wheel:
     # read once, on the thread that downloaded it, and kept in its cache record.
     licence: str | None = None
     licence_read: bool = False
+    served_by: str = "cache"  # the index or find-links location that listed it
 
 
 @dataclass
@@ -146,6 +159,15 @@ class Candidate:
     filename: str
     url: str  # http(s) URL or local path
     sha256: str | None
+    served_by: str = ""  # the index or find-links location that listed it
+
+
+class Unavailable(Exception):
+    """One index or find-links location could not be read (`reason`: why, for reports)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Anchors(HTMLParser):
@@ -177,32 +199,150 @@ def _from_html(page_url: str, html: str) -> list[Candidate]:
     for href, text in parser.links:
         url = urljoin(page_url, href)
         base, _, fragment = url.partition("#")
-        filename = os.path.basename(urlsplit(base).path) or text
+        filename = unquote(os.path.basename(urlsplit(base).path)) or text
         sha = fragment[7:].lower() if fragment.startswith("sha256=") else None
-        out.append(Candidate(filename, base, sha))
+        out.append(Candidate(filename, _local(base) or base, sha))
     return out
+
+
+def _from_json(page_url: str, text: str) -> list[Candidate]:
+    """A PEP 691 project page."""
+    out = []
+    for f in json.loads(text).get("files", []):
+        url = urljoin(page_url, f["url"])
+        sha = f.get("hashes", {}).get("sha256")
+        out.append(Candidate(f["filename"], _local(url) or url, sha))
+    return out
+
+
+def _parse(page_url: str, body: bytes) -> list[Candidate]:
+    text = body.decode("utf-8", "replace")
+    try:
+        if text.lstrip().startswith("{"):
+            return _from_json(page_url, text)
+        return _from_html(page_url, text)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise Unavailable(f"not an index page ({type(exc).__name__}: {exc})") from None
+
+
+def _local(location: str) -> str | None:
+    """The path a file: URL or a plain path names; None for an http(s) URL."""
+    if location.startswith(("http://", "https://")):
+        return None
+    if location.startswith("file:"):
+        return url2pathname(urlsplit(location).path)
+    return location
+
+
+def _read_local(path: Path, index_page: bool) -> list[Candidate]:
+    """A page on disk (a folder's index.html or index.json, as pip reads a file: index) or
+    a plain folder of files. A project folder an index lacks is no candidate, not a fault."""
+    if path.is_dir():
+        for page in ("index.html", "index.json"):
+            if (path / page).is_file():
+                return _read_local(path / page, index_page)
+        try:
+            files = sorted(p for p in path.iterdir() if p.is_file())
+        except OSError as exc:
+            raise Unavailable(f"cannot list {path} ({exc.strerror or exc})") from None
+        return [Candidate(p.name, str(p), None) for p in files]
+    if index_page and not path.exists():
+        if path.parent.is_dir():
+            return []
+        raise Unavailable(f"no such folder: {path.parent}")
+    try:
+        body = path.read_bytes()
+    except OSError as exc:
+        raise Unavailable(f"cannot read {path} ({exc.strerror or exc})") from None
+    return _parse(path.resolve().as_uri(), body)
+
+
+def index_http(settings: IndexSettings, base: HttpConfig) -> Http:
+    """The HTTP client pip's settings make: its CA bundle, client certificate, trusted hosts,
+    proxy, timeout and retries over the build's own timeouts."""
+    if settings.cert:
+        check_pem(settings.cert, "pip's cert setting", "a PEM file of CA certificates")
+    if settings.client_cert:
+        check_pem(settings.client_cert, "pip's client-cert setting", "a PEM file with a key")
+    timeout = settings.timeout
+    return Http(
+        replace(
+            base,
+            verify=default_verify(settings.cert),
+            client_cert=settings.client_cert,
+            trusted_hosts=settings.trusted_hosts,
+            proxy=settings.proxy,
+            connect_timeout=timeout or base.connect_timeout,
+            read_timeout=timeout or base.read_timeout,
+            attempts=base.attempts if settings.retries is None else settings.retries + 1,
+            tls_hint="set pip's cert (pip.conf or PIP_CERT) to the CA that signed it",
+        )
+    )
 
 
 class WheelResolver:
     def __init__(
         self,
-        http: Http,
+        settings: Lazy | IndexSettings,
+        base: HttpConfig,
         cache: Cache,
         progress: Progress,
-        index_url: str = DEFAULT_INDEX,
-        find_links: Iterable[str] = (),
-        extra_index_urls: Iterable[str] = (),
-        no_index: bool = False,  # pip's no-index: find-links only
     ) -> None:
-        self.http = http
+        """`settings`: where and how to fetch (pip's, read when a wheel is first missing from
+        the cache); `base`: the build's timeouts, under pip's own."""
+        self._settings = settings
+        self._base = base
         self.cache = cache
         self.progress = progress
-        self.index_url = index_url.rstrip("/")
-        self.find_links = list(find_links)
-        self.indexes = [self.index_url, *(u.rstrip("/") for u in extra_index_urls)]
-        if no_index:
-            self.indexes = []
-        self._pages: dict[str, list[Candidate]] = {}
+        self._lock = threading.Lock()
+        self._http: Http | None = None
+        self._cancelled = False
+        self._pages: dict[str, list[Candidate] | Unavailable] = {}
+        self._warned: set[str] = set()
+        self._announced = False
+
+    @property
+    def settings(self) -> IndexSettings:
+        source = self._settings
+        settings = source.get() if isinstance(source, Lazy) else source
+        with self._lock:
+            if not self._announced:
+                self._announced = True
+                if settings.origin == "pip configuration":
+                    self.progress.info(f"index   {settings.describe()} (pip's configuration)")
+                for warning in settings.warnings:
+                    self.progress.warn(warning)
+        return settings
+
+    @property
+    def http(self) -> Http:
+        """The index's HTTP client, made from pip's settings the first time it is needed."""
+        settings = self.settings
+        with self._lock:
+            if self._http is None:
+                self._http = index_http(settings, self._base)
+                if self._cancelled:
+                    self._http.cancel()
+            return self._http
+
+    @property
+    def requests_made(self) -> int:
+        return self._http.requests_made if self._http is not None else 0
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._http is not None:
+                self._http.cancel()
+
+    def sources(self) -> list[tuple[str, str]]:
+        """(kind, location) in the order they are asked: find-links, then the indexes."""
+        settings = self.settings
+        out = [("find-links", link) for link in settings.find_links]
+        if not settings.no_index:
+            indexes = (settings.index_url, *settings.extra_index_urls)
+            out += [("index", index.rstrip("/")) for index in indexes]
+        return out
 
     def cached(self, req: Locked, python: str, heal: bool = False) -> Wheel | None:
         """A cached wheel whose bytes still match its hash, or None.
@@ -250,45 +390,65 @@ class WheelResolver:
                 )
         return None
 
-    def _find_links_candidates(self, name: str) -> list[Candidate]:
-        out: list[Candidate] = []
-        for location in self.find_links:
-            if location.startswith(("http://", "https://")):
-                out += self._page(location)
-            else:
-                folder = Path(location)
-                if not folder.is_dir():
-                    raise UsageError(f"--find-links {location}: not a folder")
-                out += [Candidate(p.name, str(p), None) for p in sorted(folder.iterdir())]
-        return [c for c in out if _wheel_name(c.filename) == name]
-
-    def _page(self, url: str) -> list[Candidate]:
-        if url not in self._pages:
-            try:
-                body = self.http.get_bytes(url)
-            except NotFound:
-                body = b""
-            text = body.decode("utf-8", "replace")
-            if text.lstrip().startswith("{"):
-                data = json.loads(text)
-                self._pages[url] = [
-                    Candidate(
-                        f["filename"], urljoin(url, f["url"]), f.get("hashes", {}).get("sha256")
-                    )
-                    for f in data.get("files", [])
-                ]
-            else:
-                self._pages[url] = _from_html(url, text)
-        return self._pages[url]
-
-    def _index_candidates(self, name: str) -> list[Candidate]:
-        # pip looks at the index and every extra index alike; the lock's hashes decide.
+    def _listing(self, kind: str, location: str, name: str) -> list[Candidate]:
+        """The files one location offers for project `name`, each naming that location."""
+        if kind == "index":
+            page = f"{location}/{name}/"
+            found = self._page(page, index_page=True)
+        else:
+            found = [c for c in self._page(location, index_page=False) if _wheel_name(c.filename)]
         return [
-            c
-            for index in self.indexes
-            for c in self._page(f"{index}/{name}/")
+            Candidate(c.filename, c.url, c.sha256, location)
+            for c in found
             if _wheel_name(c.filename) == name
         ]
+
+    def _page(self, location: str, index_page: bool) -> list[Candidate]:
+        """One page (or folder), read once per build; a failure is remembered too."""
+        with self._lock:
+            known = self._pages.get(location)
+        if known is None:
+            try:
+                known = self._read(location, index_page)
+            except Unavailable as exc:
+                known = exc
+            with self._lock:
+                self._pages[location] = known
+        if isinstance(known, Unavailable):
+            raise known
+        return known
+
+    def _read(self, location: str, index_page: bool) -> list[Candidate]:
+        path = _local(location)
+        if path is not None:
+            if not index_page and not Path(path).exists():
+                raise Unavailable(f"no such folder or file: {path}")
+            return _read_local(Path(path), index_page)
+        try:
+            body = self.http.get_bytes(location)
+        except NotFound:
+            if not index_page:
+                raise Unavailable("HTTP 404") from None
+            return []  # the index has no such project
+        except HttpFailure as exc:
+            raise Unavailable(exc.reason) from None
+        return _parse(location, body)
+
+    def _candidates(self, name: str, problems: list[str]) -> list[Candidate]:
+        """Every location's files for `name`; a location that fails is reported and left."""
+        out: list[Candidate] = []
+        for kind, location in self.sources():
+            try:
+                out += self._listing(kind, location, name)
+            except Unavailable as exc:
+                where = f"{kind} {redact(location)}"
+                problems.append(f"{where}: {exc.reason}")
+                with self._lock:
+                    first = where not in self._warned
+                    self._warned.add(where)
+                if first:
+                    self.progress.warn(f"{where}: {exc.reason}; the other locations still serve")
+        return out
 
     def resolve(self, req: Locked, python: str) -> Wheel:
         wheel = self.cached(req, python)
@@ -300,31 +460,27 @@ class WheelResolver:
                 return wheel
             problems: list[str] = []
             tampered = False
-            for source in (self._find_links_candidates, self._index_candidates):
-                try:
-                    candidates = source(req.name)
-                except HttpFailure as exc:
-                    problems.append(exc.reason)
+            for cand in self._candidates(req.name, problems):
+                if not installable(cand.filename, python):
                     continue
-                for cand in candidates:
-                    if not installable(cand.filename, python):
-                        continue
-                    if _wheel_version(cand.filename) != Version(req.version):
-                        continue
-                    if cand.sha256 and cand.sha256.lower() not in req.hashes:
-                        continue
-                    try:
-                        return self._take(cand, req)
-                    except IntegrityError as exc:
-                        problems.append(str(exc))
-                        tampered = True
-                    except HttpFailure as exc:
-                        problems.append(f"{exc.url}: {exc.reason}")
-                        if isinstance(exc, Stalled):
-                            self.progress.warn(
-                                f"{exc.url} stalled: {exc.reason}; trying the next source"
-                            )
-        where = ", ".join([*self.find_links, *self.indexes])
+                if _wheel_version(cand.filename) != Version(req.version):
+                    continue
+                if cand.sha256 and cand.sha256.lower() not in req.hashes:
+                    continue
+                try:
+                    return self._take(cand, req)
+                except IntegrityError as exc:
+                    problems.append(str(exc))
+                    tampered = True
+                except HttpFailure as exc:
+                    problems.append(f"{exc.url}: {exc.reason}")
+                    if isinstance(exc, Stalled):
+                        self.progress.warn(
+                            f"{exc.url} stalled: {exc.reason}; trying the next source"
+                        )
+                except Unavailable as exc:
+                    problems.append(f"{redact(cand.url)}: {exc.reason}")
+        where = ", ".join(redact(location) for _, location in self.sources()) or "nowhere"
         detail = f" ({'; '.join(problems)})" if problems else ""
         if tampered:
             raise IntegrityError(
@@ -354,7 +510,11 @@ class WheelResolver:
                     deadline=self.http.deadline(),
                 )
         else:
-            with open(cand.url, "rb") as src, open(target, "wb") as out:
+            try:
+                src = open(cand.url, "rb")  # noqa: SIM115 (closed below; its errors are the source's)
+            except OSError as exc:
+                raise Unavailable(f"cannot read it ({exc.strerror or exc})") from None
+            with src, open(target, "wb") as out:
                 while chunk := src.read(1 << 20):
                     h.update(chunk)
                     out.write(chunk)
@@ -374,6 +534,7 @@ class WheelResolver:
             # Read here, while the releases still stream in, rather than when the SBOM is
             # rendered after them: opening a wheel parses its whole zip directory.
             read, licence = licence_of(staged / cand.filename)
+            served = redact(cand.served_by)
             record = _wheel_record(cand.filename, digest, stat, read, licence)
             self.cache.commit(staged, final, record)
         finally:
@@ -383,7 +544,8 @@ class WheelResolver:
         self.progress.info(f"wheel   {cand.filename}")
         path = final / cand.filename
         size = path.stat().st_size
-        return Wheel(cand.filename, digest, path, cand.url, size, stat, licence, read)
+        source = redact(cand.url)
+        return Wheel(cand.filename, digest, path, source, size, stat, licence, read, served)
 
 
 def _wheel_record(

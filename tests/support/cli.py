@@ -26,22 +26,25 @@ class Run:
 
 
 def bundler_proc(
-    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT, inherit: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m bundler ARGS` with this Python, its output captured."""
+    """`python -m bundler ARGS` with this Python, its output captured; `env` over this
+    process's environment, or (inherit=False) alone."""
     return subprocess.run(
         [sys.executable, "-m", "bundler", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env={**(os.environ if inherit else {}), **(env or {})},
         timeout=300,
         check=False,
     )
 
 
-def bundler(*args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT) -> Run:
-    return Run(bundler_proc(*args, env=env, cwd=cwd))
+def bundler(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT, inherit: bool = True
+) -> Run:
+    return Run(bundler_proc(*args, env=env, cwd=cwd, inherit=inherit))
 
 
 def build_args(

@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 that serves mirror trees, with fault injection.
 
     python -m tests.support.mirror_server --root DIR [--wheelhouse DIR] [--mount PREFIX=DIR]...
-        [--port N] [--port-file FILE] [--throttle BPS] [--verbose]
+        [--port N] [--port-file FILE] [--throttle BPS] [--verbose] [--host ADDR]
+        [--tls CERT KEY] [--auth-file FILE] [--redirect-to URL]
 
 GET and HEAD with Accept-Ranges, Content-Length, Last-Modified, ETag and single byte ranges
 (206, or 416 when unsatisfiable); no directory listings; dot-files and paths outside the served
@@ -12,11 +13,16 @@ silence with the connection held open until the server stops), "corrupt" (same l
 bytes flipped), "hang:SECS" (wait, then answer normally) and "ok". A throttle limits each
 connection's body rate separately, like a real throttled mirror. With a wheelhouse, /simple/
 is a PEP 503 index of its files.
+
+Sites' ways too: HTTPS with a given certificate (`tls`), basic auth on every request (`auth`;
+401 without it), and `redirect_to`: every request answered 302 to the same path under that
+base URL, as Apache's closer.lua?action=download sends a download to the chosen mirror.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
 import contextlib
 import email.utils
@@ -25,6 +31,7 @@ import html
 import re
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -115,6 +122,13 @@ class _Server(ThreadingHTTPServer):
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        if mirror.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*mirror.tls)
+            # The handshake happens on the handler's thread, not in the accept loop.
+            self.socket = context.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if self.mirror.verbose:
@@ -162,6 +176,15 @@ class _Handler(BaseHTTPRequestHandler):
         record = RequestRecord(self.command, url_path, self.headers.get("Range"))
         mirror._begin(record)
         try:
+            if not self._authorized(record, head):
+                return
+            if mirror.redirect_to is not None:
+                record.status = 302
+                self.send_response(302)
+                self.send_header("Location", mirror.redirect_to + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             fault = mirror._next_fault(url_path)
             record.fault = fault
             if fault is not None and fault.startswith("hang:"):
@@ -182,10 +205,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self._simple(record, 404, "not found\n", head)
                 return
             self._send_file(record, target, head, fault)
-        except (ConnectionError, TimeoutError):
+        except (ConnectionError, TimeoutError, ssl.SSLError):
             self.close_connection = True
         finally:
             mirror._end()
+
+    def _authorized(self, record: RequestRecord, head: bool) -> bool:
+        """With `auth`, only requests that carry its credentials; 401 for the others."""
+        auth = self.server.mirror.auth
+        if auth is None:
+            return True
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        if self.headers.get("Authorization") == f"Basic {token}":
+            return True
+        record.status = 401
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Basic realm="mirror"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return False
 
     def _simple(
         self,
@@ -336,7 +374,15 @@ class MirrorServer:
         port: int = 0,
         mounts: dict[str, Path] | None = None,
         verbose: bool = False,
+        tls: tuple[Path, Path] | None = None,
+        auth: tuple[str, str] | None = None,
+        redirect_to: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
+        self.tls = tls  # (certificate, key)
+        self.auth = auth  # (user, password) every request must carry
+        self.redirect_to = redirect_to
+        self.host = host
         self.root = Path(root).resolve()
         self.wheelhouse = Path(wheelhouse).resolve() if wheelhouse is not None else None
         self.throttle_bytes_per_sec = throttle_bytes_per_sec
@@ -364,7 +410,7 @@ class MirrorServer:
         if self._server is not None:
             return self
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", self.port), self)
+        self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -407,7 +453,8 @@ class MirrorServer:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("MirrorServer is not running: call start() first")
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     # --- requests seen ---
 
@@ -543,6 +590,11 @@ def _check_action(action: str) -> None:
         )
 
 
+def _auth_file(path: Path) -> tuple[str, str]:
+    user, _, password = path.read_text().strip().partition(":")
+    return user, password
+
+
 def _mount(text: str) -> tuple[str, Path]:
     prefix, sep, directory = text.partition("=")
     if not sep or not prefix or not directory:
@@ -561,6 +613,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", type=Path, help="write the port number here")
     parser.add_argument("--throttle", type=int, help="bytes per second per connection")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--tls", nargs=2, type=Path, metavar=("CERT", "KEY"), help="serve HTTPS")
+    parser.add_argument("--auth-file", type=Path, help="a file of user:password to require")
+    parser.add_argument("--redirect-to", help="answer every request 302 to this base URL")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"--root {args.root} is not a directory")
@@ -571,6 +627,10 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         mounts=dict(args.mount),
         verbose=args.verbose,
+        tls=(args.tls[0], args.tls[1]) if args.tls else None,
+        auth=_auth_file(args.auth_file) if args.auth_file else None,
+        redirect_to=args.redirect_to,
+        host=args.host,
     )
     stop = threading.Event()
 
@@ -582,7 +642,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server.start()
     except OSError as error:
-        print(f"mirror_server: cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
+        print(f"mirror_server: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
     if args.port_file is not None:
         tmp = args.port_file.with_name(args.port_file.name + ".tmp")

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
 
+import pytest
+
+from bundler.errors import UsageError
 from bundler.pipconf import (
     DEFAULT_INDEX,
     IndexSettings,
     effective,
+    from_values,
     parse_config_list,
     pip_settings,
     resolve,
@@ -48,7 +53,8 @@ def test_real_pip_reads_a_config_file_and_the_environment_over_it(tmp_path: Path
         "extra-index-url = http://127.0.0.1:2/simple\n  http://127.0.0.1:3/simple\n"
     )
     got = pip_settings(sys.executable, isolated(PIP_CONFIG_FILE=str(conf)))
-    assert got == IndexSettings(
+    # The machine's own global pip.conf is read too (as pip does): only the keys set here.
+    assert (got.index_url, got.extra_index_urls, got.find_links, got.origin) == (
         "http://127.0.0.1:1/simple",
         ("http://127.0.0.1:2/simple", "http://127.0.0.1:3/simple"),
         (),
@@ -60,7 +66,8 @@ def test_real_pip_reads_a_config_file_and_the_environment_over_it(tmp_path: Path
 
 def test_nothing_configured_is_pypi_and_the_command_line_wins() -> None:
     assert pip_settings(sys.executable, isolated()) == IndexSettings(DEFAULT_INDEX)
-    assert resolve(None, ["/w"]) == IndexSettings(DEFAULT_INDEX, (), ("/w",), "command line")
+    assert resolve(None, ["/w"]).find_links == ("/w",)
+    assert resolve(None, ["/w"]).origin == "command line"
     assert resolve("http://i/simple", []).origin == "command line"
 
 
@@ -72,3 +79,36 @@ def test_no_index_leaves_the_find_links_only(tmp_path: Path) -> None:
     assert got.to_json()["no_index"] is True
     env = isolated(PIP_CONFIG_FILE=str(conf), PIP_NO_INDEX="false")
     assert not pip_settings(sys.executable, env).no_index
+
+
+def test_how_pip_fetches_every_setting_and_its_spellings() -> None:
+    values = effective(
+        parse_config_list(
+            "global.cert='/etc/site-ca.pem'\n"
+            "global.client-cert='/etc/me.pem'\n"
+            "global.trusted-host='mirror.internal other:8443'\n"
+            "install.proxy='http://u:hunter22@proxy:3128'\n"
+            ":env:.default-timeout='7.5'\n"
+            "global.retries='2'\n"
+            "global.keyring-provider='import'\n"
+        )
+    )
+    got = from_values(values)
+    assert got.origin == "default" and got.index_url == DEFAULT_INDEX
+    assert (got.cert, got.client_cert) == ("/etc/site-ca.pem", "/etc/me.pem")
+    assert got.trusted_hosts == ("mirror.internal", "other:8443")
+    assert (got.proxy, got.timeout, got.retries) == ("http://u:hunter22@proxy:3128", 7.5, 2)
+    assert got.warnings == (
+        "pip's keyring-provider = import is not honoured: credentials come from the index URL "
+        "or ~/.netrc only",
+    )
+    # What is recorded says where, never with the proxy's password.
+    assert got.to_json()["proxy"] == "http://u:***@proxy:3128"
+    assert "hunter22" not in json.dumps(got.to_json())
+
+
+def test_a_bad_number_is_one_line_naming_the_setting() -> None:
+    with pytest.raises(UsageError, match=r"pip's retries setting is 'many', expected a number"):
+        from_values({"retries": "many"})
+    with pytest.raises(UsageError, match="pip's timeout setting is '-1'"):
+        from_values({"timeout": "-1"})
