@@ -309,6 +309,14 @@ def free_bytes(path):
     return st.f_bavail * st.f_frsize
 
 
+def free_inodes(path):
+    # type: (str) -> Optional[int]
+    """Inodes free for an unprivileged user where path is (or would be); None on a filesystem
+    with no fixed number of them (btrfs and others report 0)."""
+    st = os.statvfs(nearest_existing(path))
+    return st.f_favail if st.f_files else None
+
+
 def nearest_existing(path):
     # type: (str) -> str
     while not os.path.exists(path):
@@ -443,6 +451,10 @@ class HostFacts(object):
     def free_bytes(self, path):
         # type: (str) -> int
         return free_bytes(path)
+
+    def free_inodes(self, path):
+        # type: (str) -> Optional[int]
+        return free_inodes(path)
 
     def state(self, prefix):
         # type: (str) -> Optional[Dict[str, Any]]

@@ -189,6 +189,9 @@ class RecordedFacts:
     def free_bytes(self, path: str) -> int:
         return self.free
 
+    def free_inodes(self, path: str) -> int | None:
+        return None
+
     def state(self, prefix: str) -> dict[str, Any] | None:
         return self.states.get(prefix)
 
