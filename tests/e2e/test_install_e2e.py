@@ -186,8 +186,9 @@ def test_stormctl_talks_to_supervisord(root_node: Node) -> None:
     # In the node's namespace: status asks each program on its port there.
     proc = root_node.in_netns(str(root_node.prefix / "bin" / "stormctl"), "status")
     assert proc.returncode == 0, proc
-    running = [line for line in proc.stdout.splitlines() if line.startswith("  ")]
-    assert [line.split()[1] for line in running] == ["RUNNING"] * len(ALL_PROGRAMS), proc
+    states = {w[0]: w[1] for w in (line.split() for line in proc.stdout.splitlines()) if w}
+    assert {p: states.get(p) for p in ALL_PROGRAMS} == dict.fromkeys(ALL_PROGRAMS, "RUNNING")
+    assert proc.stdout.splitlines()[-1] == "status: healthy", proc
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(root_node: Node) -> None:
