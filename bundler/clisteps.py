@@ -80,4 +80,10 @@ def _print_split(result: Any, progress: Progress) -> None:
         progress.info(f"removed {stale} (a part of the split this one replaces)")
     for part in result.parts:
         progress.info(f"part    {part}")
+    carried = [p.name for p in result.parts] + [result.listing.name, result.script.name]
+    signature = result.bundle.with_name(result.bundle.name + ".asc")
+    if signature.is_file():
+        carried.append(signature.name)
+    progress.info(f"carry   {' '.join(carried)}")
     progress.info(f"join    sh {result.script}   or   bundler join {result.listing}")
+    progress.info(f"        (either writes {result.bundle.name} and {result.bundle.name}.sha256)")

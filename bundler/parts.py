@@ -148,31 +148,47 @@ def join_script(listing: Listing) -> str:
     b = listing.bundle
     sums = "".join(f"{p.sha256}  {p.name}\n" for p in listing.parts)
     names = " ".join(p.name for p in listing.parts)
+    line = f"{b.sha256}  {b.name}"
+    refused = (
+        f"{b.name} already exists and is not the bundle {b.name.split('.tar')[0]}.parts "
+        f"describes (sha256 {b.sha256}); move it away and join again"
+    )
     return f"""#!/bin/sh
-# Rebuild {b.name} from its parts with only sh and coreutils (sha256sum, cat, mktemp, mv).
+# Rebuild {b.name} from its parts with only sh and coreutils (sha256sum, cat, mktemp, mv),
+# and write {b.name}.sha256 beside it, as `bundler join` does.
 # Run it in the folder that holds the parts: sh {b.name.split(".tar")[0]}.join.sh
 set -eu
 cd "$(dirname "$0")"
-if [ -e {b.name} ] || [ -L {b.name} ]; then
-    echo "{b.name} already exists: check it with: echo '{b.sha256}  {b.name}' | sha256sum -c" >&2
-    exit 1
-fi
-# 1. every part, before anything is written (a missing or damaged part is named)
-sha256sum -c <<'SUMS'
-{sums}SUMS
-# 2. join in a new folder of our own (mktemp -d: mode 0700, a name nobody had), so no link
-#    can be waiting there; check the whole, then rename it into place (-T: never into a folder)
+# Work in a new folder of our own (mktemp -d: mode 0700, a name nobody had), so no link can
+# be waiting there; rename into place (-T: never into a folder).
 work=$(mktemp -d .{b.name}.joining.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+echo '{line}' > "$work/{b.name}.sha256"
+# 1. the bundle already there: the same one is left as it is (and gets its .sha256)
+if [ -e {b.name} ] || [ -L {b.name} ]; then
+    if [ -f {b.name} ] && [ ! -L {b.name} ] && echo '{line}' | sha256sum -c >/dev/null 2>&1; then
+        mv -T "$work/{b.name}.sha256" {b.name}.sha256
+        echo "{b.name}: already there, unchanged"
+        exit 0
+    fi
+    echo "{refused}" >&2
+    exit 1
+fi
+# 2. every part, before anything is written (a missing or damaged part is named)
+sha256sum -c <<'SUMS'
+{sums}SUMS
+# 3. join, check the whole, then rename it and its .sha256 into place
 cat {names} > "$work/{b.name}"
-(cd "$work" && echo '{b.sha256}  {b.name}' | sha256sum -c)
+(cd "$work" && echo '{line}' | sha256sum -c)
 mv -T "$work/{b.name}" {b.name}
+mv -T "$work/{b.name}.sha256" {b.name}.sha256
 echo "{b.name}: rebuilt from {len(listing.parts)} parts"
 """
 
 
 @dataclass(frozen=True)
 class SplitResult:
+    bundle: Path
     listing: Path
     script: Path
     parts: list[Path]
@@ -239,7 +255,7 @@ def split(bundle: Path, size: int, out_dir: Path | None = None) -> SplitResult:
     script = script_path(listing_file)
     _write_atomic(script, join_script(listing).encode(), 0o755)
     _write_atomic(listing_file, listing.text().encode())
-    return SplitResult(listing_file, script, paths, removed)
+    return SplitResult(bundle, listing_file, script, paths, removed)
 
 
 @dataclass(frozen=True)
@@ -286,6 +302,7 @@ def join(listing_file: Path, output: Path | None = None) -> JoinResult:
     if dest.exists():
         same_size = dest.is_file() and dest.stat().st_size == listing.bundle.size
         if same_size and _sha256(dest) == listing.bundle.sha256:
+            write_sidecar(dest, listing.bundle.sha256)
             return JoinResult(dest, listing.bundle.sha256, len(listing.parts), True)
         raise BundlerError(
             f"{dest}: already exists and is not the bundle {listing_file.name} describes "
@@ -314,4 +331,14 @@ def join(listing_file: Path, output: Path | None = None) -> JoinResult:
             )
         tmp.chmod(0o644)
         os.replace(tmp, dest)
+    write_sidecar(dest, listing.bundle.sha256)
     return JoinResult(dest, listing.bundle.sha256, len(listing.parts), False)
+
+
+def write_sidecar(bundle: Path, sha256: str) -> None:
+    """BUNDLE.sha256 as `bundler build` writes it, which `verify` and the playbooks read."""
+    _write_atomic(sidecar_path(bundle), f"{sha256}  {bundle.name}\n".encode())
+
+
+def sidecar_path(bundle: Path) -> Path:
+    return bundle.with_name(bundle.name + ".sha256")

@@ -131,6 +131,14 @@ class StreamingVerify:
         self._proc.communicate()
 
 
+# gpg's status words for a signature whose bytes match but whose key may not be trusted now.
+_KEY_STATES = {
+    "REVKEYSIG": "revoked",
+    "EXPKEYSIG": "expired",
+    "EXPSIG": "an expired signature",
+}
+
+
 def _result(
     returncode: int, stdout: str, stderr: str, signature: Path, what: str
 ) -> SignatureResult:
@@ -150,6 +158,14 @@ def _result(
             "do not use this file (or pass a KEYS that has the release manager's key)",
             key,
         )
+    for word, what_key in _KEY_STATES.items():
+        if word in status:
+            key, *uid = status[word] or ["?"]
+            raise SignatureError(
+                f"{what}: signed by key {key} ({' '.join(uid) or 'no user id'}), which is "
+                f"{what_key} (gpg {word}); do not use this file until the signer's key is "
+                "renewed, or the file is signed again with a current key"
+            )
     if returncode != 0 or "VALIDSIG" not in status or "GOODSIG" not in status:
         reason = stderr.strip().splitlines()[-1:] or ["no valid signature"]
         raise SignatureError(f"{what}: signature did not verify: {reason[0]}")

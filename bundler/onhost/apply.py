@@ -23,7 +23,9 @@ from .errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealth
 from .facts import ids_of, java_version
 from .healthcheck import check_health
 from .host import Host
+from .leftovers import sweep as sweep_leftovers
 from .ownership import ONCE_SERVICE, PREFIX_DIRS, created_before, log_files, root_written
+from .prefixlock import take as take_lock
 from .programs import STORM_DIR_FILES as STORM_DIR_FILES  # re-exported
 from .programs import ZK_DIR_FILES as ZK_DIR_FILES  # re-exported
 from .programs import (
@@ -33,7 +35,7 @@ from .programs import (
     started_with,
 )
 from .roles import ROLE_OF
-from .state import STATE_SCHEMA, state_bytes
+from .state import STATE_SCHEMA, load_state, state_bytes
 from .supervisord import global_sections, parse_conf, read_pid, start_hint, unit_name
 from .system import clean_env, read_bytes, read_or_none, sha256_bytes, to_bytes
 from .users import create_user
@@ -119,11 +121,12 @@ class Installer(object):
     def install(self):
         # type: () -> Optional[str]
         plan = self.plan
+        self.lock()
+        sweep_leftovers(self.host)
         self.service_user()
         for rel, mode in PREFIX_DIRS:
             self.host.ensure_dir(rel, mode)
         self.host.clear_planted(ONCE_SERVICE, root_written(self.state))
-        self.lock()
         if plan.upgrade and plan.upgrade.snapshot_first:
             zksnapshot.make_snapshot(self.host, plan, plan.upgrade.snapshot_first)
         if plan.upgrade:
@@ -189,8 +192,13 @@ class Installer(object):
         if not plan.user:
             return
         if ids_of(plan.user) is None:
-            create_user(self.host, plan.user)
-            self.state["user_created"] = True
+            try:
+                create_user(self.host, plan.user)
+                self.state["user_created"] = True
+            except InstallError:
+                # Another install (at another prefix) created it meanwhile: use it as found.
+                if ids_of(plan.user) is None:
+                    raise
         if plan.dry_run and ids_of(plan.user) is None:
             return
         entry = pwd.getpwnam(plan.user)
@@ -198,20 +206,15 @@ class Installer(object):
 
     def lock(self):
         # type: () -> None
+        """PREFIX/state/lock before the first change (prefixlock.py); a run that planned on
+        what another run has changed since starts again."""
         if self.plan.dry_run:
             return
-        import fcntl
-
-        # Held until the process exits.
-        self.lock_file = open(self.host.abs("state/lock"), "a")  # noqa: SIM115
-        try:
-            fcntl.flock(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except IOError:
-            pass
-        raise InstallError(
-            "another install.sh is working on %s; wait for it to finish" % self.prefix
-        )
+        self.lock_file = take_lock(self.host)
+        if load_state(self.prefix) != self.plan.state:
+            raise InstallError(
+                "another run changed %s while this one was planning; run again" % self.prefix
+            )
 
     def save_state(self):
         # type: () -> None

@@ -17,10 +17,9 @@ import difflib
 import hashlib
 import os
 import re
-import socket
 import sys
 
-from . import health, pristine
+from . import liveness, pristine
 from .errors import EXIT_OK, EXIT_UNHEALTHY
 from .ownership import layout_problems
 from .state import load_state
@@ -33,8 +32,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 # The diff's context lines, as the installer's --dry-run shows them.
 CONTEXT = 1
-ZK_PROGRAM = "zookeeper"
-SERVING = ("leader", "follower", "standalone")
 # role -> (the release's port key, how to ask): as the install's own health check asks.
 PORT_PROBES = {
     "nimbus": ("nimbus.thrift.port", "tcp"),
@@ -54,19 +51,6 @@ def probes(storm_ports, roles):
         if key in storm_ports:
             found[name] = [kind, int(storm_ports[key])]
     return found
-
-
-def answers(probe):
-    # type: (List[Any]) -> Tuple[bool, str]
-    kind, port = probe[0], int(probe[1])
-    if kind == "http":
-        status = health.http_status("127.0.0.1", port)
-        if status is not None and status < 500:
-            return True, "HTTP %d on port %d" % (status, port)
-        return False, "no HTTP answer on port %d" % port
-    if health.tcp_open("127.0.0.1", port):
-        return True, "port %d open" % port
-    return False, "port %d not answering" % port
 
 
 def shown(text):
@@ -169,9 +153,8 @@ def expected_programs(prefix):
 
 def program_report(prefix, state):
     # type: (str, Dict[str, Any]) -> Tuple[List[str], List[str]]
-    socket_path = state.get("socket") or os.path.join(prefix, "run", "supervisord.sock")
-    names = expected_programs(prefix)
-    supervisord = health.supervisord_state(socket_path)
+    socket_path = liveness.socket_of(prefix, state)
+    supervisord, entries = liveness.programs(prefix, state, expected_programs(prefix))
     if supervisord is None:
         return (
             ["%-17s NOT ANSWERING on %s" % ("supervisord", socket_path)],
@@ -179,80 +162,50 @@ def program_report(prefix, state):
         )
     lines = ["%-17s %s" % ("supervisord", supervisord)]
     problems = [] if supervisord == "RUNNING" else ["supervisord %s" % supervisord]
-    infos = health.process_infos(health.supervisor(socket_path))
-    for name in names:
-        info = infos.get(name)
-        if info is None:
-            lines.append("%-17s NOT LOADED in supervisord" % name)
-            problems.append("%s not loaded" % name)
-            continue
-        line = "%-17s %-9s" % (name, info["statename"])
-        if info["state"] == health.RUNNING:
-            line += " pid %s" % info["pid"]
-        else:
-            problems.append("%s %s" % (name, info["statename"]))
-        probe = (state.get("probes") or {}).get(name)
-        if probe and info["state"] == health.RUNNING:
-            ok, said = answers(probe)
-            line += " " + said
-            if not ok:
-                problems.append("%s: %s" % (name, said))
-        if name == ZK_PROGRAM and info["state"] == health.RUNNING:
-            port = zk_port(state)
-            mode = zk_mode("127.0.0.1", port)
-            line += " srvr Mode: %s" % (mode or "none (not serving)")
-            if mode not in SERVING:
-                problems.append("ZooKeeper not serving on port %d" % port)
-        lines.append(line)
+    for entry in entries:
+        lines.append(program_line(entry))
+        problems += entry["problems"]
     return lines, problems
 
 
-def zk_port(state):
-    # type: (Dict[str, Any]) -> int
-    ports = (state.get("values") or {}).get("zk_ports") or {}
-    return int(ports.get("client") or 2181)
+def program_line(entry):
+    # type: (Dict[str, Any]) -> str
+    """`name  STATE  pid N answer srvr Mode: m`, as much as is known."""
+    if entry["state"] == "NOT LOADED":
+        return "%-17s NOT LOADED in supervisord" % entry["name"]
+    line = "%-17s %-9s" % (entry["name"], entry["state"])
+    if entry["pid"] is not None:
+        line += " pid %s" % entry["pid"]
+    if entry["answer"]:
+        line += " " + entry["answer"]
+    if "zookeeper_mode" in entry:
+        line += " srvr Mode: %s" % (entry["zookeeper_mode"] or "none (not serving)")
+    return line
 
 
-def zk_mode(host, port):
-    # type: (str, int) -> Optional[str]
-    try:
-        mode = health.zookeeper_mode(host, port, timeout=3.0)  # type: Optional[str]
-    except (socket.error, OSError, IOError):
-        return None
-    return mode
+def ensemble_line(found):
+    # type: (Dict[str, Any]) -> str
+    port = found["port"]
+    said = ", ".join(
+        "%s:%d %s" % (m["host"], port, m["mode"] or "not serving") for m in found["members"]
+    )
+    return "ZooKeeper quorum  %s: %d of %d serving, %d needed; leader %s (%s)" % (
+        "ok" if found["quorum"] else "LOST",
+        found["serving"],
+        len(found["members"]),
+        found["needed"],
+        ",".join(found["leaders"]) or "none",
+        said,
+    )
 
 
 def ensemble_report(state):
     # type: (Dict[str, Any]) -> Tuple[List[str], List[str]]
     """The ensemble this host's programs use: a majority serving, and its leader."""
-    values = state.get("values") or {}
-    servers = list(values.get("zk_servers") or [])
-    if not servers or not values.get("roles"):
+    found = liveness.ensemble(state)
+    if found is None:
         return [], []
-    port = zk_port(state)
-    modes = [(host, zk_mode(host, port)) for host in servers]
-    # As the installer's own wait counts them: a member of an ensemble serves as leader or
-    # follower; a single server as standalone.
-    lead = "leader" if len(servers) > 1 else "standalone"
-    serving = [h for h, m in modes if m in (lead, "follower")]
-    need = len(servers) // 2 + 1
-    leaders = [h for h, m in modes if m == lead]
-    said = ", ".join("%s:%d %s" % (h, port, m or "not serving") for h, m in modes)
-    quorum = len(serving) >= need
-    line = "ZooKeeper quorum  %s: %d of %d serving, %d needed; leader %s (%s)" % (
-        "ok" if quorum else "LOST",
-        len(serving),
-        len(servers),
-        need,
-        ",".join(leaders) or "none",
-        said,
-    )
-    problems = []
-    if not quorum:
-        problems.append("no ZooKeeper quorum")
-    elif not leaders:
-        problems.append("no ZooKeeper leader answers")
-    return [line], problems
+    return [ensemble_line(found)], list(found["problems"])
 
 
 def run_check(prefix, out=None):

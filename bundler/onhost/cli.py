@@ -7,10 +7,11 @@ import sys
 
 from . import bundlesig, upgrade
 from .apply import Installer
+from .argsfirst import answer, refuse
 from .bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
 from .facts import HostFacts
-from .flags import USAGE, CommandLineError, parse_args
+from .flags import CommandLineError, parse_args
 from .host import JOURNAL
 from .plan import make_plan
 from .uninstall import uninstall
@@ -46,8 +47,7 @@ def report_problems(problems):
 def main(argv=None):
     # type: (Optional[List[str]]) -> int
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    if args.help:
-        sys.stdout.write(USAGE)
+    if answer(args):
         return EXIT_OK
     JOURNAL.active = True
     if not args.uninstall and (args.keys or args.require_signature):
@@ -105,8 +105,7 @@ def entry_point():
     try:
         code = main()
     except CommandLineError as exc:
-        sys.stderr.write("install.sh: error: %s; see --help\n" % exc)
-        code = exc.exit_code
+        code = refuse(exc)
     except PrerequisitesMissing as exc:
         report_problems(exc.problems)
         code = exc.exit_code

@@ -309,6 +309,14 @@ def free_bytes(path):
     return st.f_bavail * st.f_frsize
 
 
+def free_inodes(path):
+    # type: (str) -> Optional[int]
+    """Inodes free for an unprivileged user where path is (or would be); None on a filesystem
+    with no fixed number of them (btrfs and others report 0)."""
+    st = os.statvfs(nearest_existing(path))
+    return st.f_favail if st.f_files else None
+
+
 def nearest_existing(path):
     # type: (str) -> str
     while not os.path.exists(path):
@@ -445,8 +453,8 @@ class HostFacts(object):
         return free_bytes(path)
 
     def free_inodes(self, path):
-        # type: (str) -> int
-        return os.statvfs(nearest_existing(path)).f_favail
+        # type: (str) -> Optional[int]
+        return free_inodes(path)
 
     def usage(self, path):
         # type: (str) -> Tuple[int, int]

@@ -22,8 +22,10 @@ VALUE_FLAGS = (
 )  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
-    "--help", "-h", "--upgrade", "--allow-major-upgrade",
+    "--help", "-h", "--version", "--upgrade", "--allow-major-upgrade",
 )  # fmt: skip
+# Answered at once, before the bundle is read (install.sh asks before it verifies the bundle).
+ANSWERS = ("help", "version")
 # Flags that mean an installation; --uninstall takes none of them.
 INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
@@ -99,6 +101,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                           previous install is kept for `PREFIX/bin/stormctl rollback`
   --allow-major-upgrade   also across Storm major lines (0.x -> 1.x -> 2.x), after the
                           stop-the-world procedure in the README
+  --version               the bundle's name and the releases it installs
   --help                  this text
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
@@ -141,6 +144,7 @@ class Args(object):
         self.upgrade = False
         self.allow_major_upgrade = False
         self.help = False
+        self.version = False
         # The repeatable options (extras.OPTION_FLAGS), in the order given.
         self.storm_option = []  # type: List[str]
         self.zk_option = []  # type: List[str]
@@ -153,6 +157,8 @@ def parse_args(argv):
     # type: (List[str]) -> Args
     """Args from argv; raises CommandLineError naming the first bad flag."""
     args = Args()
+    for arg in argv:
+        check_text(arg)
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
@@ -174,9 +180,34 @@ def parse_args(argv):
         else:
             raise CommandLineError("unknown option '%s'" % arg)
         args.given.append(arg)
-    if not args.help:
+    if not (args.help or args.version):
         check_combinations(args)
     return args
+
+
+def as_bytes(arg):
+    # type: (Union[str, bytes]) -> bytes
+    """The argument's bytes as the shell gave them (Python 3 decodes them surrogateescape)."""
+    if isinstance(arg, bytes):
+        return arg
+    return arg.encode("utf-8", "surrogateescape")
+
+
+def check_text(arg):
+    # type: (Union[str, bytes]) -> None
+    """Every argument is UTF-8 text: bytes that are not (which Python 3 carries as lone
+    surrogates) would fail later, half-way, in a file written from them."""
+    try:
+        if isinstance(arg, bytes):  # Python 2's argv
+            arg.decode("utf-8")
+        else:
+            arg.encode("utf-8")
+        return
+    except UnicodeError:
+        shown = repr(as_bytes(arg)).lstrip("b")
+    raise CommandLineError(
+        "expected UTF-8 text in every argument, found %s; give the value in UTF-8" % shown
+    )
 
 
 def check_value(args, flag, value):

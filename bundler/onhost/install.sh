@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installer shipped at the top of every bundle: turns this host into a running Storm node.
 #
-# This script only bootstraps: it finds a Python the bundle has packages for, checks every
+# This script only bootstraps: it has the installer's package read the command line (after
+# checking that package against SHA256SUMS; --help, --version and usage errors are answered
+# there, before the bundle is read), finds a Python the bundle has packages for, checks every
 # file of the bundle against SHA256SUMS, and then runs the installer package (onhost/) with
-# the arguments untouched. The installer parses them; `./install.sh --help` lists them.
+# the arguments untouched. `./install.sh --help` lists them.
 #
 # Exit codes: 0 ok, 1 error, 2 usage, 3 bundle integrity failure, 4 prerequisites missing,
 # 5 services did not become healthy.
@@ -100,6 +102,70 @@ find_python() {
     printf '%s\n' "$best"
 }
 
+# A Python for reading the command line: --python's value, else the first of python3, python,
+# python2 on PATH that the installer runs on. The newest one the bundle has packages for is
+# chosen later (find_python asks every interpreter on PATH: seconds on some hosts).
+args_python() {
+    given=''
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --python=*) given=${1#--python=} ;;
+            --python) given=${2-} ;;
+        esac
+        shift
+    done
+    for candidate in "$given" python3 python python2; do
+        [ -n "$candidate" ] || continue
+        path=$(command -v "$candidate" 2>/dev/null) || continue
+        case $(python_version "$path") in
+            2.7 | 3.[6-9] | 3.[1-9][0-9]) printf '%s\n' "$path" && return 0 ;;
+        esac
+    done
+    return 1
+}
+
+# The installer's package and bundle.json against their lines of SHA256SUMS: what reads the
+# command line is checked before it runs; the whole bundle is checked after.
+verify_package() {
+    if [ ! -f "$1/SHA256SUMS" ]; then
+        return 0 # verify_bundle says what is missing
+    fi
+    if ! lines=$(grep -E '^[0-9a-f]{64}  (onhost/[^/]+|bundle\.json)$' "$1/SHA256SUMS"); then
+        return 0
+    fi
+    if command -v sha256sum >/dev/null 2>&1; then
+        report=$(cd "$1" && printf '%s\n' "$lines" | sha256sum -c - 2>&1) && return 0
+        printf '%s\n' "$report" | grep -v ': OK$' >&2
+    elif (cd "$1" && printf '%s\n' "$lines" | "$2" -E -S -B onhost/sha256check.py /dev/stdin); then
+        return 0
+    fi
+    err "bundle files do not match SHA256SUMS (tampered or truncated); copy the bundle again and check it with its .sha256"
+    return "$EXIT_INTEGRITY"
+}
+
+# --help, --version and usage errors, answered before the bundle is read. Returns 0 when the
+# installer should go on; otherwise the answer is shown and its exit code returned (0 for an
+# answer, 2 for a bad command line) with ANSWERED=1.
+read_args() {
+    root=$1
+    shift
+    ANSWERED=0
+    # No Python the installer runs on: find_python explains, after the whole check.
+    python=$(args_python "$@") || return 0
+    verify_package "$root" "$python" || {
+        ANSWERED=1
+        return "$EXIT_INTEGRITY"
+    }
+    code=0
+    answer=$(cd "$root" && "$python" -E -S -B -m onhost.argsfirst --bundle-dir "$root" "$@") ||
+        code=$?
+    if [ "$code" -ne 0 ] || [ -n "$answer" ]; then
+        ANSWERED=1
+        [ -z "$answer" ] || printf '%s\n' "$answer"
+    fi
+    return "$code"
+}
+
 # Files present but not listed in SHA256SUMS: a bundle is exactly what its sums say.
 extra_files() {
     (cd "$1" && find . \( -type f -o -type l \) -print) | sed 's|^\./||' |
@@ -146,6 +212,11 @@ main() {
         err "cannot find the bundle folder"
         return "$EXIT_ERROR"
     }
+    code=0
+    read_args "$root" "$@" || code=$?
+    if [ "$ANSWERED" = 1 ]; then
+        return "$code"
+    fi
     python=$(find_python "$root" "$@") || return $?
     verify_bundle "$root" "$python" || return $?
     # -E -S: no PYTHON* variables, user site or .pth files from this host steer the installer;

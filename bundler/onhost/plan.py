@@ -12,6 +12,7 @@ from .errors import UsageError
 from .facts import default_prefix
 from .ownership import prefix_problem
 from .planfiles import FLAG_OF as FLAG_OF  # re-exported: plan.FLAG_OF
+from .prefixlock import busy, held_by_another
 from .roles import DAEMONS
 
 MYPY = False
@@ -169,6 +170,8 @@ class Plan(object):
         self.prefix = os.path.normpath(
             args.prefix or (self.part and self.part["prefix"]) or default_prefix(self.root)
         )
+        if held_by_another(self.prefix):
+            raise busy(self.prefix)
         self.state = facts.state(self.prefix)
         refused = prefix_problem(
             self.prefix, facts.home_dirs(), facts.listing(self.prefix), self.state

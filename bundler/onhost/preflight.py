@@ -220,22 +220,40 @@ def check_launcher_python(plan):
     )
 
 
+# Files a release tarball unpacks to, estimated from its size (no entry count is recorded and
+# reading a large .tar.gz just to count takes seconds): generous, as the space estimate is.
+INODES_PER_ARTIFACT = 1000
+ARTIFACT_BYTES_PER_INODE = 64 << 10
+INODES_PER_WHEEL = 200
+INODES_OTHER = 200  # configs, state, the installer's package, logs
+
+
 def check_disk(plan):
     # type: (Plan) -> None
     need = 64 << 20
+    inodes = INODES_OTHER
     for component in plan.components().values():
         if not plan.ask().is_dir(os.path.join(plan.prefix, "releases", component["top"])):
             size = plan.ask().size(plan.bundle.path(component["artifact"]))
             need += size * 3  # release tarballs unpack to about 2 to 3 times their size
+            inodes += INODES_PER_ARTIFACT + size // ARTIFACT_BYTES_PER_INODE
     if plan.python_entry and not plan.site_ok:
         for wheel in plan.python_entry["wheels"]:
             need += plan.ask().size(plan.bundle.path(wheel)) * 3
+            inodes += INODES_PER_WHEEL
+    where = plan.ask().nearest_existing(plan.prefix)
     have = plan.ask().free_bytes(plan.prefix)
     if have < need:
         plan.problem(
             "%s has %d MB free, the installation needs about %d MB; fix: free some space "
-            "or choose another --prefix"
-            % (plan.ask().nearest_existing(plan.prefix), have >> 20, (need >> 20) + 1)
+            "or choose another --prefix" % (where, have >> 20, (need >> 20) + 1)
+        )
+    files = plan.ask().free_inodes(plan.prefix)
+    if files is not None and files < inodes:
+        plan.problem(
+            "%s has %d inodes free, the installation needs about %d (one per file and folder); "
+            "fix: remove files there or choose another --prefix on a filesystem with more "
+            "inodes" % (where, files, inodes)
         )
 
 
@@ -251,6 +269,8 @@ def check_copy_space(plan):
     need, inodes = size + size // 20 + (16 << 20), entries + 16
     have = plan.ask().free_bytes(os.path.dirname(data))
     free = plan.ask().free_inodes(os.path.dirname(data))
+    if free is None:  # a filesystem without an inode count (btrfs): bytes are what count
+        free = inodes
     if have < need or free < inodes:
         plan.problem(
             "copying ZooKeeper's data (%s: %d MB in %d files and folders) before the upgrade "

@@ -9,6 +9,7 @@ from . import health, pristine
 from .errors import EXIT_OK, say
 from .facts import HostFacts, default_prefix, ids_of
 from .host import Host
+from .leftovers import sweep as sweep_leftovers
 from .ownership import PREFIX_DIRS, created_before, purge_paths
 from .plan import identify_host
 from .state import load_state, state_bytes
@@ -84,6 +85,7 @@ def uninstall(args, bundle):
         )
         if not args.dry_run:
             host._atomic(host.abs("state/installed.json"), state_bytes(kept), 0o600, None, None)
+    sweep_leftovers(host)
     host.remove(host.abs("state/lock"))
     created = created_before(state)
     for rel, _ in reversed(PREFIX_DIRS):

@@ -183,15 +183,12 @@ def test_modes_and_owners_of_configs_secrets_and_socket(root_node: Node) -> None
 
 
 def test_stormctl_talks_to_supervisord(root_node: Node) -> None:
-    proc = subprocess.run(
-        [str(root_node.prefix / "bin" / "stormctl"), "status"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # In the node's namespace: status asks each program on its port there.
+    proc = root_node.in_netns(str(root_node.prefix / "bin" / "stormctl"), "status")
     assert proc.returncode == 0, proc
-    assert proc.stdout.count("RUNNING") == len(ALL_PROGRAMS)
+    states = {w[0]: w[1] for w in (line.split() for line in proc.stdout.splitlines()) if w}
+    assert {p: states.get(p) for p in ALL_PROGRAMS} == dict.fromkeys(ALL_PROGRAMS, "RUNNING")
+    assert proc.stdout.splitlines()[-1] == "status: healthy", proc
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(root_node: Node) -> None:

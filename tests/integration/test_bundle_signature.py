@@ -271,3 +271,47 @@ def test_install_sh_checks_the_signature_before_anything_else(
 
     unchecked = install("--require-signature")
     assert unchecked.returncode == 3 and "no --keys FILE given" in unchecked.stderr
+
+
+def test_verify_names_an_expired_and_a_revoked_signer_key(tmp_path: Path) -> None:
+    """Keys made with gpg itself: one that expired (made and used in 2020, valid a day), one
+    revoked with its own revocation certificate after it signed."""
+    home = Path(tempfile.mkdtemp(prefix="gpg-ex-", dir="/tmp"))
+    home.chmod(0o700)
+    bundle = tmp_path / f"{NAME}.tar"
+    bundle.write_bytes(b"not read: the signature is checked first\n")
+    then = ("--faked-system-time", "20200101T000000")
+    try:
+        for uid, when, expires in (
+            ("Old Operator <old@example.invalid>", then, "1d"),
+            ("Gone Operator <gone@example.invalid>", (), "never"),
+        ):
+            _gpg(home, *when, "--pinentry-mode", "loopback", "--passphrase", "",
+                 "--quick-gen-key", uid, "ed25519", "sign", expires)  # fmt: skip
+        cases = []
+        for who, when in (("old", then), ("gone", ())):
+            asc = tmp_path / who / f"{NAME}.tar.asc"
+            asc.parent.mkdir()
+            shutil.copy2(bundle, asc.parent / bundle.name)
+            _gpg(home, *when, "--local-user", f"{who}@example.invalid", "--armor",
+                 "--output", str(asc), "--detach-sign", str(bundle))  # fmt: skip
+            cases.append(asc.parent / bundle.name)
+        fingerprint = _gpg(home, "--with-colons", "--list-keys", "gone@example.invalid")
+        fpr = next(
+            line.split(":")[9] for line in fingerprint.splitlines() if line.startswith("fpr")
+        )
+        cert = (home / "openpgp-revocs.d" / f"{fpr}.rev").read_text()
+        (tmp_path / "rev.asc").write_text(cert.replace(":-----BEGIN", "-----BEGIN"))
+        _gpg(home, "--import", str(tmp_path / "rev.asc"))
+        for who, state, case in (("old", "expired", cases[0]), ("gone", "revoked", cases[1])):
+            keys = tmp_path / f"{who}.keys"
+            keys.write_text(_gpg(home, "--armor", "--export", f"{who}@example.invalid"))
+            run = bundler("verify", case, "--keys", keys)
+            assert run.code == 3, run
+            word = {"expired": "EXPKEYSIG", "revoked": "REVKEYSIG"}[state]
+            assert f"which is {state} (gpg {word})" in run.err, run
+            assert f"{who}@example.invalid" in run.err and len(run.err.splitlines()) == 1, run
+    finally:
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
+                       check=False, capture_output=True)  # fmt: skip
+        shutil.rmtree(home, ignore_errors=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import check, pristine
+from bundler.onhost import check, liveness, pristine
 from tests.support.bundles import pyenv_python
 
 TARGET = Path(__file__).resolve().parents[2] / "bundler" / "onhost"
@@ -165,14 +165,14 @@ def test_storm_daemons_are_asked_on_their_ports() -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        assert check.answers(["tcp", port]) == (True, f"port {port} open")
-        ok, said = check.answers(["http", port])
+        assert liveness.answers(["tcp", port]) == (True, f"port {port} open")
+        ok, said = liveness.answers(["http", port])
         assert ok and said.startswith("HTTP ") and said.endswith(f" on port {port}")
     finally:
         server.shutdown()
         server.server_close()
-    assert check.answers(["tcp", port]) == (False, f"port {port} not answering")
-    assert check.answers(["http", port]) == (False, f"no HTTP answer on port {port}")
+    assert liveness.answers(["tcp", port]) == (False, f"port {port} not answering")
+    assert liveness.answers(["http", port]) == (False, f"no HTTP answer on port {port}")
 
 
 class Srvr(socketserver.BaseRequestHandler):

@@ -67,21 +67,31 @@ def test_three_parts_join_back_with_bundler_and_with_sh(tmp_path: Path) -> None:
     assert lint.returncode == 0, lint.stdout
 
     carried = [*names, f"{NAME}.parts", f"{NAME}.join.sh"]
+    assert f"carry   {' '.join(carried)}\n" in run.err, run  # what split says to copy
+    sidecar = f"{sha256(bundle)}  {NAME}.tar\n"  # as `bundler build` writes it
+    joined = sorted([*carried, f"{NAME}.tar", f"{NAME}.tar.sha256"])
     target = carry(tmp_path / "out", tmp_path / "host1", carried)
     run = bundler("join", target / f"{NAME}.parts")
     assert run.code == 0, run
     assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+    assert (target / f"{NAME}.tar.sha256").read_text() == sidecar
+    (target / f"{NAME}.tar.sha256").unlink()
     again = bundler("join", target / f"{NAME}.parts")  # a second run changes nothing
     assert again.code == 0 and "already there" in again.err, again
     assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+    assert sorted(os.listdir(target)) == joined  # ... but puts back a missing .sha256
 
     target = carry(tmp_path / "out", tmp_path / "host2", carried)
-    proc = subprocess.run(
-        ["dash", f"{NAME}.join.sh"], cwd=target, capture_output=True, text=True, check=False
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert sha256(target / f"{NAME}.tar") == sha256(bundle)
-    assert sorted(os.listdir(target)) == sorted([*carried, f"{NAME}.tar"])
+    for _ in range(2):  # the recipe agrees with `bundler join`, a second run included
+        proc = subprocess.run(
+            ["dash", f"{NAME}.join.sh"], cwd=target, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert sha256(target / f"{NAME}.tar") == sha256(bundle)
+        assert (target / f"{NAME}.tar.sha256").read_text() == sidecar
+        assert sorted(os.listdir(target)) == joined
+        (target / f"{NAME}.tar.sha256").unlink()
+    assert proc.stdout == f"{NAME}.tar: already there, unchanged\n", proc
 
 
 @pytest.mark.parametrize("fault", ["missing", "truncated", "foreign"])

@@ -192,7 +192,7 @@ class RecordedFacts:
     def free_bytes(self, path: str) -> int:
         return self.free
 
-    def free_inodes(self, path: str) -> int:
+    def free_inodes(self, path: str) -> int | None:
         return self.inodes
 
     def usage(self, path: str) -> tuple[int, int]:
