@@ -84,7 +84,11 @@ class _Writer(object):
                     break
                 digest.update(chunk)
                 size += len(chunk)
-                out.write(chunk)
+                if chunk.strip(b"\0"):
+                    out.write(chunk)
+                else:  # ZooKeeper preallocates its logs with zeros: kept as a hole
+                    out.seek(len(chunk), os.SEEK_CUR)
+            out.truncate(size)
             out.flush()
             os.fchmod(out.fileno(), mode)
             os.fsync(out.fileno())

@@ -231,7 +231,17 @@ def test_a_data_copy_is_root_s_complete_and_follows_no_link(
     assert datacopy.manifest_of(str(dest)) == found
     assert SECRET not in b"".join(p.read_bytes() for p in dest.rglob("*") if p.is_file())
     assert unchanged(sentinel)
-    # Nothing half-made is left beside it, and a second copy under the same name is refused.
-    with pytest.raises(OSError):
-        datacopy.take(str(svc), str(dest), {})
+    # The log's preallocated zeros stay holes; a second copy replaces the first only whole,
+    # and nothing half-made is left beside it.
+    as_service(user, "truncate", "-s", "64M", str(svc / "version-2" / "log.1"))
+    again = datacopy.take(str(svc), str(dest), {"release": "3.4.14"})
+    copied = dest / "version-2" / "log.1"
+    assert again["files"]["version-2/log.1"]["size"] == copied.stat().st_size == 64 << 20
+    assert copied.stat().st_blocks * 512 < 8 << 20, "the zeros were written out"
+    assert datacopy.verify(str(dest)) == (again, [])
     assert sorted(os.listdir(tree["prefix"])) == ["copy", "svc"]
+    # A changed file is named by verify.
+    copied.chmod(0o600)
+    with copied.open("r+b") as handle:
+        handle.write(b"X")
+    assert datacopy.verify(str(dest))[1] == ["version-2/log.1: differs from the manifest"]
