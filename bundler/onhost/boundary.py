@@ -405,14 +405,15 @@ def _usage(path):
     size, entries = 0, 0
     for folder, dirs, files in os.walk(path):  # links are not followed
         for name in dirs + files:
-            size += os.lstat(os.path.join(folder, name)).st_size
+            # Blocks in use, not the length: a copy keeps ZooKeeper's preallocated holes.
+            size += os.lstat(os.path.join(folder, name)).st_blocks * 512
             entries += 1
     return ("%d %d" % (size, entries)).encode("ascii")
 
 
 def usage(path):
     # type: (str) -> Tuple[int, int]
-    """(bytes, files and folders) under path, counted by whoever may act on it."""
+    """(bytes in use, files and folders) under path, counted by whoever may act on it."""
     data = _through(path, _usage) or b"0 0"
     size, entries = data.split()
     return int(size), int(entries)

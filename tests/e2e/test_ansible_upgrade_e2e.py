@@ -1,12 +1,14 @@
 """upgrade.yml and rollback.yml, run by the real engine over real SSH, with quorum watched.
 
 Three hosts (network namespaces on a bridge) each run an sshd on their own address; a fourth
-namespace is the controller. site.yml of bundle A (Storm 1.2.4, ZooKeeper 3.4.14) brings the
-cluster up; upgrade.yml of bundle B's project (ZooKeeper 3.8.4) moves every host to B, followers
-first and the leader last, while a probe on the controller asks every member `srvr` every half
-second; rollback.yml returns every host to A, and a second rollback.yml reports no change. The
-only gaps without two serving members and a leader may be the elections a restarted leader
-causes, never more than 10 samples in a row. Root only, under the machine-wide e2e lock.
+namespace is the controller. site.yml of bundle A (Storm 1.2.4, ZooKeeper 3.4.14, Apache's own
+jars) brings the cluster up and znodes are written through it; upgrade.yml of bundle B's
+project (ZooKeeper 3.8.4) moves every host to B, followers first and the leader last, while a
+probe on the controller asks every member `srvr` every half second; rollback.yml returns every
+host to A, and a second rollback.yml reports no change. The only gaps without two serving
+members and a leader may be the elections a restarted leader causes, never more than 10 samples
+in a row, and every member serves every znode after each playbook. Root only, under the
+machine-wide e2e lock.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from tests.support.bundles import build_bundle
 from tests.support.netns import Host, Network, inventory
 from tests.support.sshd import Controller, ansible_project, needs_fleet, recap, sshd_fleet
-from tests.support.zkprobe import Probe
+from tests.support.zkprobe import Probe, znodes
 
 ROLES = {
     "h1": ["zookeeper", "nimbus", "ui"],
@@ -33,8 +35,19 @@ def user_name(tag: str) -> str:
     return f"bfu{os.getpid() % 100000}{tag}"
 
 
+# Written through the ensemble on Apache's 3.4.14 (logs, no snapshot: 3.8 would refuse it
+# unless the old release writes one first): every member serves them after each playbook.
+WRITTEN = {"/fleet": "kept", "/fleet/child": "kept too"}
+
+
 def zk_top(host: Host) -> str:
     return os.readlink(host.prefix / "zookeeper")
+
+
+def every_member_serves(ctl: Host, hosts: list[Host]) -> None:
+    for member in hosts:
+        found = znodes(ctl, member.address)
+        assert {k: found.get(k) for k in WRITTEN} == WRITTEN, (member.name, found)
 
 
 def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse: Path) -> None:
@@ -70,6 +83,9 @@ def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse
             playbook(project_a, "site.yml")
             for host in hosts:
                 assert zk_top(host) == "releases/zookeeper-3.4.14"
+            znodes(ctl, hosts[0].address, {"/fleet": "kept"})
+            znodes(ctl, hosts[1].address, {"/fleet/child": "kept too"})
+            every_member_serves(ctl, hosts)
 
             probe = Probe(ctl, hosts)
             try:
@@ -80,6 +96,7 @@ def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse
                     assert counts[host.name]["changed"] >= 1, (host.name, counts)
                     assert zk_top(host) == "releases/apache-zookeeper-3.8.4-bin"
                     assert (host.prefix / "state" / "previous" / "installed.json").is_file()
+                every_member_serves(ctl, hosts)
 
                 mark = probe.mark()
                 started = time.time()
@@ -88,6 +105,7 @@ def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse
                 for host in hosts:
                     assert counts[host.name]["changed"] >= 1, (host.name, counts)
                     assert zk_top(host) == "releases/zookeeper-3.4.14"
+                every_member_serves(ctl, hosts)
                 # Nothing is left to roll back: a second run changes nothing.
                 again = playbook(project_b, "rollback.yml")
                 assert all(c["changed"] == 0 for c in again.values()), again

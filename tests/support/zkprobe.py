@@ -3,9 +3,11 @@ second, and the runs of samples without two serving members and one leader (quor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.netns import Host
@@ -43,8 +45,11 @@ while True:
 class Probe:
     """The probe process inside one host's namespace, and the samples it reported."""
 
-    def __init__(self, host: Host, members: list[Host]) -> None:
-        cmd = host.exec_cmd("/usr/bin/python3", "-u", "-c", PROBE, *(m.address for m in members))
+    def __init__(self, host: Host, members: list[Host], addresses: list[str] | None = None) -> None:
+        """Asks members at their addresses (or at the given ones: a standalone server on
+        127.0.0.1)."""
+        asked = addresses or [m.address for m in members]
+        cmd = host.exec_cmd("/usr/bin/python3", "-u", "-c", PROBE, *asked)
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         self.samples: list[list[str | None]] = []
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -65,11 +70,14 @@ class Probe:
 
     @staticmethod
     def healthy(sample: list[str | None]) -> bool:
+        """A majority serving with one leader; a single server serving on its own."""
+        if len(sample) == 1:
+            return sample[0] == "standalone"
         serving = [m for m in sample if m in ("leader", "follower")]
-        return len(serving) >= 2 and serving.count("leader") == 1
+        return len(serving) > len(sample) // 2 and serving.count("leader") == 1
 
     def gaps(self, start: int = 0) -> list[int]:
-        """Lengths of the runs of samples without two serving members and one leader."""
+        """Lengths of the runs of samples without a serving majority and one leader."""
         runs, run = [], 0
         for sample in self.samples[start:]:
             if self.healthy(sample):
@@ -84,23 +92,40 @@ class Probe:
 # The installer's own ZooKeeper client (stdlib only), run inside a host's namespace: unlike
 # 3.4's one-shot `zkCli.sh CMD`, it waits for its session before it asks.
 ZNODES = """
-import json, sys
+import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
 from onhost import zkclient
-address, wanted = sys.argv[2], json.loads(sys.argv[3])
+address, wanted, bulk = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 with zkclient.Session(address, 2181, timeout=20) as zk:
     for path, data in wanted.items():
         zk.create(path, data.encode())
+    for path, size in bulk:
+        zk.create(path, (path * (size // len(path) + 1))[:size].encode())
+def shown(data):
+    if len(data) > 1000:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+    return data.decode()
 found = zkclient.tree(address, 2181, timeout=20)
-sys.stdout.write(json.dumps(dict((p, d.decode()) for p, d in found)))
+sys.stdout.write(json.dumps(dict((p, shown(d)) for p, d in found)))
 """
 ONHOST_PARENT = str(Path(__file__).resolve().parents[2] / "bundler")
 
 
-def znodes(host: Host, address: str, create: dict[str, str] | None = None) -> dict[str, str]:
-    """Every znode the ensemble serves through address (data as text), after creating
-    `create` through it."""
-    code = [ONHOST_PARENT, address, json.dumps(create or {})]
+def bulk_value(path: str, size: int) -> str:
+    """How znodes() shows the data it writes for a bulk znode of size bytes."""
+    data = (path * (size // len(path) + 1))[:size].encode()
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def znodes(
+    host: Host,
+    address: str,
+    create: dict[str, str] | None = None,
+    bulk: Sequence[tuple[str, int]] = (),
+) -> dict[str, str]:
+    """Every znode the ensemble serves through address (data as text, or the sha256 of data
+    over 1000 bytes), after creating `create`, then the bulk znodes (path, size) through it."""
+    code = [ONHOST_PARENT, address, json.dumps(create or {}), json.dumps(list(bulk))]
     done = host.run("/usr/bin/python3", "-c", ZNODES, *code, timeout=120)
     assert done.returncode == 0, done.stderr
     found: dict[str, str] = json.loads(done.stdout)
