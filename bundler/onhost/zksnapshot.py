@@ -22,6 +22,7 @@ import time
 
 from . import boundary, health, rolling, zkclient
 from .errors import InstallError, say
+from .supervisord import start_hint
 from .system import read_bytes
 
 MYPY = False
@@ -63,8 +64,8 @@ def make_snapshot(host, plan, old_version):
     if health.supervisord_state(plan.socket) is None:
         raise InstallError(
             "ZooKeeper %s must write a snapshot before this upgrade, but supervisord does not "
-            "run here; start it (%s/bin/stormctl status says how), then run again"
-            % (old_version, host.prefix)
+            "run here; nothing of the upgrade was done. Fix: start it (%s), then run again"
+            % (old_version, start_hint(plan))
         )
     conf = host.abs(ZOO_CFG)
     original = read_bytes(conf)
