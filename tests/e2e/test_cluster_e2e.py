@@ -133,7 +133,7 @@ def test_three_hosts_form_a_cluster_the_ui_sees_whole(trio: Trio) -> None:
     for host in (h1, h2, h3):
         assert host.program("zookeeper")["statename"] == "RUNNING"
         assert os.stat(f"/proc/{host.program('zookeeper')['pid']}").st_uid == (
-            os.stat(host.prefix / "data").st_uid
+            os.stat(host.prefix / "data" / "zookeeper").st_uid
         )
 
     # The proof: the UI on h1, asked from h2, reports every supervisor and the Nimbus.
