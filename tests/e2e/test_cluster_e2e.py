@@ -175,6 +175,35 @@ def test_render_shows_exactly_what_a_host_got(trio: Trio, tmp_path: Path) -> Non
         assert got == shown, rel
 
 
+def listening(host: Host) -> set[int]:
+    """The TCP ports something listens on in the host's namespace, as `ss -ltn` shows them."""
+    proc = host.run("ss", "-ltnH")
+    assert proc.returncode == 0, proc.stderr
+    return {int(line.split()[3].rsplit(":", 1)[1]) for line in proc.stdout.splitlines()}
+
+
+def test_ports_are_what_the_daemons_listen_on(trio: Trio) -> None:
+    """`bundler ports` for the inventory, and `stormctl ports` on each host, against `ss -ltn`
+    in each host's namespace."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bundler", "ports", "--cluster", str(trio.toml), "--format", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for entry in json.loads(proc.stdout):
+        host = trio.host(entry["name"])
+        stormctl = host.run(str(host.prefix / "bin" / "stormctl"), "ports", "--format", "json")
+        assert json.loads(stormctl.stdout) == [entry], stormctl.stderr
+        listed = {p["port"]: p for p in entry["ports"]}
+        # Not open with no topology running: the workers' slots. Only the ZooKeeper leader
+        # opens the peer port. The stand-in supervisor has no Thrift server of Storm 2's.
+        idle = {p for p, e in listed.items() if e["role"] == "worker"}
+        if host.zk_mode() != "leader":
+            idle |= {p for p, e in listed.items() if e["option"] == "zk_peer_port"}
+        idle |= {p for p, e in listed.items() if e["option"] == "supervisor.thrift.port"}
+        assert listening(host) == set(listed) - idle, entry["name"]
+
+
 def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> None:
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     hosts = [h1, h2, h3]
