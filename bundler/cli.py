@@ -458,12 +458,19 @@ def ansible_command(
     cluster: Annotated[Path, typer.Option(help="The cluster inventory the bundle was built with.")],
     bundle: Annotated[Path, typer.Option(help="The bundle .tar (its .sha256 beside it).")],
     out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
+    bundle_src: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle-src",
+            help="The bundle's path as the playbooks see it (default: relative to --out).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
     from bundler.ansible import write_project
 
-    written = _run(debug, lambda: write_project(cluster, bundle, out))
+    written = _run(debug, lambda: write_project(cluster, bundle, out, bundle_src))
     for path in written:
         print(path)
 

@@ -150,7 +150,7 @@ class _Checker:
         return self.rule(contract.check_slots, where, value)
 
     def prefix(self, where: str, value: Any) -> str:
-        return self.rule(contract.check_prefix, where, value)
+        return self.rule(contract.normal_prefix, where, value)
 
     def user(self, where: str, value: Any) -> str:
         return self.rule(contract.check_user, where, value)

@@ -57,7 +57,7 @@ def test_normalised_inventory_resolves_every_default(tmp_path: Path) -> None:
     inv = check(
         tmp_path,
         """\
-        prefix = "/srv/storm"
+        prefix = "/srv/storm/"  # a trailing slash is normalised away
         slots = [6700, 6701]
         zk_client_port = 2281
 
