@@ -16,7 +16,8 @@ QUICK ?=
 all: check
 
 # System packages the build, tests and demo use, installed only when missing (the README's
-# Set-up section says why each is there).
+# Set-up section says why each is there). sshd only for the tests (the Ansible test's hosts).
+test check: WITH_SSHD = 1
 deps:
 	@missing=""; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
@@ -28,7 +29,7 @@ deps:
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
-	[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
+	$(if $(WITH_SSHD),[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server";) \
 	command -v tinyproxy >/dev/null || missing="$$missing tinyproxy"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

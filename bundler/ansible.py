@@ -116,14 +116,12 @@ def check_inventory(cluster_toml: Path, bundle: BundleFacts) -> dict[str, Any]:
     zookeeper = Recipe.load("zookeeper", RECIPES_DIR).resolve(components["zookeeper"]["version"])
     data = cluster_inventory(cluster_toml, storm, zookeeper).data
     carried = bundle.cluster
-    # The file's name may differ (a copy); its content may not.
+    # Compared by meaning, as normalised: another name, comments or layout are the same cluster.
     differing = sorted(
         key
         for key in set(data) | set(carried)
         if key != "source" and data.get(key) != carried.get(key)
     )
-    if data["source"]["sha256"] != carried.get("source", {}).get("sha256"):
-        differing.insert(0, "the file's sha256")
     if differing:
         raise AnsibleError(
             f"--cluster {cluster_toml} does not match the inventory inside {bundle.path.name} "
@@ -163,12 +161,16 @@ def inventory_text(cluster: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def vars_text(bundle: BundleFacts) -> str:
+def vars_text(bundle: BundleFacts, src: str) -> str:
     """group_vars/all/bundle.yml: the bundle, where it goes, and the ensemble to ask."""
     client_port = bundle.cluster["zookeeper_ports"]["client"]
     ensemble = [f"{m['name']}={m['address']}:{client_port}" for m in bundle.cluster["ensemble"]]
     values: list[tuple[str, Any, str]] = [
-        ("bundler_bundle_src", str(bundle.path), "the bundle on this machine (its .sha256 beside)"),
+        (
+            "bundler_bundle_src",
+            src,
+            "the bundle on the control machine, its .sha256 beside (relative: to this project)",
+        ),
         ("bundler_bundle_file", bundle.path.name, ""),
         ("bundler_bundle_sha256", bundle.sha256, "from its .sha256"),
         ("bundler_bundle_top", bundle.top, "the folder it unpacks to"),
@@ -185,10 +187,29 @@ def vars_text(bundle: BundleFacts) -> str:
     lines.append(
         'bundler_install_sh: "{{ bundler_stage_dir }}/{{ bundler_bundle_top }}/install.sh"'
     )
+    # A relative bundler_bundle_src is relative to the project, where the playbooks are.
+    lines.append(
+        "bundler_bundle_local: \"{{ bundler_bundle_src if bundler_bundle_src.startswith('/') "
+        "else playbook_dir + '/' + bundler_bundle_src }}\""
+    )
     return "\n".join(lines) + "\n"
 
 
-def write_project(cluster_toml: Path, bundle_path: Path, out: Path) -> list[Path]:
+def bundle_src(bundle: Path, out: Path, given: str | None) -> str:
+    """Where the playbooks find the bundle: the operator's path as given, else the bundle's
+    path relative to the project, so that the two can move together to another machine."""
+    if given is not None:
+        if not given.strip() or "\n" in given:
+            raise AnsibleError(
+                f"--bundle-src {given!r}: expected a path to the bundle on the control machine"
+            )
+        return given
+    return os.path.relpath(bundle.resolve(), out.resolve())
+
+
+def write_project(
+    cluster_toml: Path, bundle_path: Path, out: Path, src: str | None = None
+) -> list[Path]:
     """Write the project to `out` (new or empty), all or nothing; returns the files written."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise AnsibleError(
@@ -199,7 +220,7 @@ def write_project(cluster_toml: Path, bundle_path: Path, out: Path) -> list[Path
     cluster = check_inventory(cluster_toml, bundle)
     files: dict[str, str] = {
         "inventory.yml": inventory_text(cluster),
-        "group_vars/all/bundle.yml": vars_text(bundle),
+        "group_vars/all/bundle.yml": vars_text(bundle, bundle_src(bundle.path, out, src)),
     }
     package = resources.files("bundler") / "ansible_project"
     for source, rel in PROJECT_FILES.items():

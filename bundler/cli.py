@@ -258,6 +258,32 @@ def render_command(
         print(out / rel)
 
 
+@_command("ports")
+def ports_command(
+    cluster: Annotated[Path, typer.Option(help="The cluster inventory (cluster.toml).")],
+    host: Annotated[
+        str | None, typer.Option(help="Only this inventory host (default: every host).")
+    ] = None,
+    output: Annotated[
+        str, typer.Option("--format", help="table, json, nftables, firewalld or iptables.")
+    ] = "table",
+    storm: Annotated[
+        str | None, typer.Option("--storm", help="Storm version (default: the inventory's).")
+    ] = None,
+    zk: Annotated[
+        str | None, typer.Option("--zk", help="ZooKeeper version (default: the inventory's).")
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
+) -> None:
+    """Every port each host of a cluster inventory listens on, with its role and the hosts
+    that must reach it; with --format, firewall rules to paste on each host."""
+    from bundler.portlist import check_format, host_ports, text
+
+    _run(debug, lambda: check_format(output))
+    hosts = _run(debug, lambda: host_ports(cluster, host, storm, zk))
+    print(text(hosts, output), end="")
+
+
 @_command("verify")
 def verify_command(
     bundle: Annotated[Path, typer.Argument(help="A bundle .tar/.tar.gz, or its unpacked folder.")],
@@ -432,12 +458,19 @@ def ansible_command(
     cluster: Annotated[Path, typer.Option(help="The cluster inventory the bundle was built with.")],
     bundle: Annotated[Path, typer.Option(help="The bundle .tar (its .sha256 beside it).")],
     out: Annotated[Path, typer.Option(help="A new (or empty) folder for the Ansible project.")],
+    bundle_src: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle-src",
+            help="The bundle's path as the playbooks see it (default: relative to --out).",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on errors.")] = False,
 ) -> None:
     """Write an Ansible project (inventory, site.yml, upgrade.yml, rollback.yml) for a bundle."""
     from bundler.ansible import write_project
 
-    written = _run(debug, lambda: write_project(cluster, bundle, out))
+    written = _run(debug, lambda: write_project(cluster, bundle, out, bundle_src))
     for path in written:
         print(path)
 

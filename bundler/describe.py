@@ -66,7 +66,10 @@ def text(manifest: Manifest, provenance: dict[str, Any] | None = None) -> str:
             f"hosts {', '.join(cluster.hosts)}"
         )
     total = sum(f.size for f in manifest.files.values())
-    lines.append(f"{len(manifest.files)} files, {total} bytes")
+    lines.append(
+        f"{manifest.file_count} files (bundle.json and SHA256SUMS included), {total} bytes "
+        "besides those two"
+    )
     if provenance is not None:
         run = provenance.get("predicate", {}).get("runDetails", {})
         version = run.get("builder", {}).get("version", {}).get("bundler")

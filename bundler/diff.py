@@ -22,7 +22,7 @@ from bundler.inventory import KnownKeys, normalise
 from bundler.inventory import load as load_inventory
 from bundler.manifest import MANIFEST_FILE, Manifest
 from bundler.onhost import cluster as target_cluster
-from bundler.onhost import configs
+from bundler.onhost import configs, upgrade
 from bundler.render import HostFacts, host_values
 from bundler.tarscan import safe_name
 
@@ -46,11 +46,14 @@ class Report:
     inventory: str | None = None
     hosts: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # What install.sh needs on a host that has OLD to take NEW.
+    install_flags: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "old": self.old,
             "new": self.new,
+            "install_flags": self.install_flags,
             "versions": self.versions,
             "artifacts": self.artifacts,
             "wheels": self.wheels,
@@ -214,6 +217,7 @@ def diff(old_path: Path, new_path: Path, cluster: Path | None = None) -> Report:
         a = getattr(old.manifest, project).version
         b = getattr(new.manifest, project).version
         report.versions[project] = [a, b]
+    report.install_flags = _install_flags(old, new)
     report.versions["supervisor"] = [
         old.manifest.supervisor.version,
         new.manifest.supervisor.version,
@@ -262,6 +266,19 @@ def diff(old_path: Path, new_path: Path, cluster: Path | None = None) -> Report:
     return report
 
 
+def _install_flags(old: Side, new: Side) -> list[str]:
+    """The installer's own rule (upgrade.py) on the two bundles' releases."""
+    changes = []
+    for project in upgrade.COMPONENTS:
+        a = getattr(old.manifest, project).version
+        b = getattr(new.manifest, project).version
+        if a != b:
+            changes.append((project, a, b))
+    groups = [side.manifest.storm.facts.get("upgrade_group") for side in (old, new)]
+    major = upgrade.major_line(groups[0], groups[1], any(c[0] == "storm" for c in changes))
+    return upgrade.install_flags(changes, major)
+
+
 def _short(value: Any) -> str:
     return "(absent)" if value is None else str(value)
 
@@ -273,6 +290,10 @@ def text(report: Report) -> str:
             lines.append(f"  {project:<10} {_short(a)} (unchanged)")
         else:
             lines.append(f"  {project:<10} {_short(a)} -> {_short(b)}")
+    if report.install_flags:
+        lines.append(f"install: each host needs install.sh {' '.join(report.install_flags)}")
+        if "--allow-major-upgrade" in report.install_flags:
+            lines.append(f"  (a major Storm line: stop-the-world, see {upgrade.MAJOR_PROCEDURE})")
     lines.append("artifacts:" if report.artifacts else "artifacts: unchanged")
     for art in report.artifacts:
         a, b = art["old"], art["new"]

@@ -20,6 +20,7 @@ ABOUT = "Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."
 HELP: dict[str, str] = {
     "build": "Download, verify and pack Storm, ZooKeeper and supervisord.",
     "render": "Show the config files one inventory host gets, without building.",
+    "ports": "Every port each inventory host opens, who reaches it, firewall rules.",
     "verify": "Re-check every file of a bundle against its manifest.",
     "inspect": "Show a bundle's components, sources, sizes, hashes and checks.",
     "recipes": "Supported versions and what each needs (Java, Python).",

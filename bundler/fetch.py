@@ -398,12 +398,8 @@ class ArtifactFetcher:
                 checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
                 checked.append({"source": "apache", "algorithm": best.algorithm})
             if pin is not None:
-                checksums.check(
-                    f"{artifact.file} (recipes pin)",
-                    pin.algorithm,
-                    pin.digest,
-                    digests[pin.algorithm],
-                )
+                if not checksums.same(pin.digest, digests[pin.algorithm]):
+                    raise IntegrityError(pin_mismatch(artifact.file, pin, digests, best))
                 checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
             if scan_error is not None:
                 if isinstance(scan_error, UnsafeArchiveError):
@@ -458,3 +454,20 @@ class ArtifactFetcher:
             },
             "streamed_signature": signature,
         }
+
+
+def pin_mismatch(file: str, pin: Any, digests: dict[str, str], apache: Any) -> str:
+    """One line for bytes that are not the ones the recipes pin, saying when --no-pins is
+    the answer: only for a mirror that serves rebuilt artifacts on purpose."""
+    said = (
+        f"the {apache.algorithm} checksum file served with them agrees, so these are other "
+        "bytes than Apache published, with a checksum made to match"
+        if apache is not None
+        else "no checksum file vouches for them"
+    )
+    return (
+        f"{file} (recipes pin): {pin.algorithm} mismatch: expected {pin.digest}, got "
+        f"{digests[pin.algorithm]}; {said}. If this mirror rebuilds artifacts on purpose (a "
+        "test mirror, a trusted internal rebuild), build with --no-pins; otherwise do not: the "
+        "bytes are corrupt or tampered with, use another --mirror"
+    )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bundler.errors import UsageError
-from bundler.onhost import configs, contract, extras
+from bundler.onhost import configs, contract, extras, ports
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -48,15 +48,6 @@ CLUSTER_KEYS = (
     *EXTRA_KEYS,
 )
 HOST_KEYS = ("name", "address", "roles", "zk_id", "slots", "prefix", "user", "heaps", *EXTRA_KEYS)
-# Storm's port of each daemon, by its key in the release facts.
-DAEMON_PORT_KEYS = {
-    "nimbus": "nimbus.thrift.port",
-    "ui": "ui.port",
-    "logviewer": "logviewer.port",
-    "drpc": "drpc.port",
-}
-
-
 T = TypeVar("T")
 
 
@@ -159,7 +150,7 @@ class _Checker:
         return self.rule(contract.check_slots, where, value)
 
     def prefix(self, where: str, value: Any) -> str:
-        return self.rule(contract.check_prefix, where, value)
+        return self.rule(contract.normal_prefix, where, value)
 
     def user(self, where: str, value: Any) -> str:
         return self.rule(contract.check_user, where, value)
@@ -417,27 +408,19 @@ def host_ports(
     zk_ports: Mapping[str, int | None],
     ensemble_size: int,
 ) -> list[tuple[int, str]]:
-    """(port, what listens on it) for every port a host of the inventory binds."""
-    roles = entry["roles"]
-    ports: list[tuple[int, str]] = []
-    if "zookeeper" in roles:
-        ports.append((cast(int, zk_ports["client"]), "ZooKeeper's client port (zk_client_port)"))
-        if ensemble_size > 1:
-            ports.append((cast(int, zk_ports["peer"]), "ZooKeeper's peer port (zk_peer_port)"))
-            ports.append(
-                (cast(int, zk_ports["election"]), "ZooKeeper's election port (zk_election_port)")
-            )
-        admin = configs.zk_admin_port(dict(zk_facts), list(roles), dict(zk_ports))
-        if admin is not None:
-            ports.append((int(admin), "ZooKeeper's AdminServer (zk_admin_port)"))
-    storm_ports = storm_facts.get("ports", {})
-    for role, key in DAEMON_PORT_KEYS.items():
-        if role in roles and key in storm_ports:
-            ports.append((int(storm_ports[key]), f"the Storm {role} ({key})"))
-    if "supervisor" in roles:
-        ports += [(p, "a worker slot (slots)") for p in entry["slots"]]
-    ports.append((int(configs.SUPERVISORD_HTTP_PORT), "supervisord's web interface"))
-    return ports
+    """(port, what listens on it, and the key that sets it) for every port a host of the
+    inventory binds, as the installer's ports.py lists them."""
+    values = {
+        "roles": entry["roles"],
+        "zk_ports": zk_ports,
+        "zk_servers": [None] * ensemble_size,
+        "slots": entry["slots"],
+        "http_port": configs.SUPERVISORD_HTTP_PORT,
+        "storm_options": entry.get("storm_options"),
+        "zk_options": entry.get("zk_options"),
+    }
+    found = ports.listening(values, storm_facts, zk_facts)
+    return [(int(e["port"]), f"{e['what']} ({e['option']})") for e in found]
 
 
 def _check_ports(

@@ -246,6 +246,12 @@ class Manifest:
     cluster: ClusterRef | None = None
     schema: int = field(default=SCHEMA_VERSION)
 
+    @property
+    def file_count(self) -> int:
+        """Every file of the bundle: those bundle.json lists, and bundle.json and SHA256SUMS
+        themselves (what `verify`, `inspect` and the installer all count)."""
+        return len(set(self.files) | set(wire.SELF_DESCRIBED))
+
     def to_json(self) -> Json:
         components: Json = {
             wire.STORM: self.storm.to_json(),

@@ -17,6 +17,7 @@ from packaging.specifiers import SpecifierSet
 
 from bundler.build import bundle_name, cluster_inventory
 from bundler.errors import UsageError
+from bundler.inventory import Inventory
 from bundler.inventory import load as load_inventory
 from bundler.manifest import Release, config_view
 from bundler.onhost import cluster as target_cluster
@@ -115,15 +116,13 @@ def host_values(
     return values
 
 
-def render(
+def load_cluster(
     cluster_path: Path,
-    host: str,
     storm_version: str | None,
     zk_version: str | None,
-    facts: HostFacts,
     recipes_dir: Path = RECIPES_DIR,
-) -> RenderResult:
-    check_facts(facts)
+) -> tuple[Component, Component, Inventory]:
+    """The releases (the inventory's versions unless given) and the normalised inventory."""
     source_storm, source_zk = _versions_of(cluster_path)
     storm_version = storm_version or source_storm
     zk_version = zk_version or source_zk
@@ -134,7 +133,19 @@ def render(
         )
     storm = _component("storm", storm_version, recipes_dir)
     zookeeper = _component("zookeeper", zk_version, recipes_dir)
-    inventory = cluster_inventory(cluster_path, storm, zookeeper)
+    return storm, zookeeper, cluster_inventory(cluster_path, storm, zookeeper)
+
+
+def render(
+    cluster_path: Path,
+    host: str,
+    storm_version: str | None,
+    zk_version: str | None,
+    facts: HostFacts,
+    recipes_dir: Path = RECIPES_DIR,
+) -> RenderResult:
+    check_facts(facts)
+    storm, zookeeper, inventory = load_cluster(cluster_path, storm_version, zk_version, recipes_dir)
     entry = inventory.host(host)
     name = bundle_name(storm, zookeeper, inventory.name)
     # The same Release entries `build` writes into bundle.json, so the preview reads what a

@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bundler import __version__
+from bundler import __version__, package_data
 from bundler.errors import BundleFormatError, BundlerError
 
 SBOM_FILE = "sbom.cdx.json"
@@ -37,8 +37,20 @@ _CLASSIFIER = "License :: "
 # This module's own text stands for the code that renders SBOMs and reads wheels' licences:
 # an edit to it is a new SBOM memo key (memo_key) and makes the licences cache records keep
 # stale (pydeps), even where the version number stays (an editable checkout).
-CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+# Licence names and the SPDX id each means (data, in the recipes): part of the reader too.
+LICENCES_FILE = package_data.recipes_dir() / "licences.toml"
+CODE = hashlib.sha256(Path(__file__).read_bytes() + LICENCES_FILE.read_bytes()).hexdigest()
 LICENCE_READER = CODE
+_SPDX: dict[str, str] = {}
+
+
+def spdx_id(name: str) -> str:
+    """The SPDX id a declared licence name means ("MIT License" -> "MIT"), else the name."""
+    if not _SPDX:
+        from bundler.recipes import _load_toml
+
+        _SPDX.update(_load_toml(LICENCES_FILE)["spdx"])
+    return _SPDX.get(name.strip().lower(), name)
 
 
 @dataclass(frozen=True)
@@ -108,13 +120,13 @@ def _declared(text: str) -> str | None:
     declared = (meta.get("License") or "").strip()
     # Some projects paste the whole licence text into License: keep only a short name.
     if declared and "\n" not in declared and len(declared) <= 100 and declared != "UNKNOWN":
-        return declared
+        return spdx_id(declared)
     classifiers = [
-        c.split(" :: ")[-1]
+        spdx_id(c.split(" :: ")[-1])
         for c in meta.get_all("Classifier") or []
         if c.startswith(_CLASSIFIER) and c.count(" :: ") >= 2
     ]
-    return " OR ".join(classifiers) if classifiers else None
+    return " OR ".join(dict.fromkeys(classifiers)) if classifiers else None
 
 
 def _component(item: Item) -> Any:

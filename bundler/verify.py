@@ -211,7 +211,7 @@ def verify(path: Path) -> VerifyReport:
         raise IntegrityError(f"{path}: bundle does not match its manifest: {shown}")
     return VerifyReport(
         name=manifest.name,
-        files=len(contents.hashes),
+        files=manifest.file_count,
         bytes=sum(contents.sizes.values()),
         sidecar=sidecar_note,
     )

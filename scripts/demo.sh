@@ -14,6 +14,8 @@ PY=${PY:-.venv/bin/python}
 MIRROR=${MIRROR:-build/test-mirror}
 WHEELHOUSE=${WHEELHOUSE:-build/wheelhouse}
 OUT=${OUT:-bundles}
+# The demo's own service user: never the machine-wide `storm` another install may be using.
+DEMO_USER=${DEMO_USER:-stormdemo}
 
 say() {
     printf '\n== %s\n' "$*" >&2
@@ -55,18 +57,18 @@ main() {
     chmod 755 "$workdir"
     if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1; then
         say "install on a host with no network: unshare -n, only lo up"
-        # The inner script takes its values as "$1".."$3"; single quotes on purpose.
+        # The inner script takes its values as "$1".."$4"; single quotes on purpose.
         # shellcheck disable=SC2016
         unshare -n sh -c '
             ip link set lo up || exit 1
-            sh "$1/install.sh" --role all --prefix "$2" || exit $?
+            sh "$1/install.sh" --role all --prefix "$2" --user "$4" || exit $?
             printf "\n== stormctl status\n" >&2
             "$2/bin/stormctl" status
             printf "\n== ZooKeeper: srvr\n" >&2
             "$3" -c "import socket; s = socket.create_connection((\"127.0.0.1\", 2181)); s.sendall(b\"srvr\"); print(s.recv(4096).decode())"
             printf "\n== remove it all again: install.sh --uninstall --purge\n" >&2
             sh "$1/install.sh" --uninstall --purge --prefix "$2"
-        ' sh "$workdir/$top" "$workdir/prefix" "$PY"
+        ' sh "$workdir/$top" "$workdir/prefix" "$PY" "$DEMO_USER"
     else
         say "not root: installing into $workdir/prefix on this host's own network"
         sh "$workdir/$top/install.sh" --role all --prefix "$workdir/prefix"

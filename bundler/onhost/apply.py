@@ -10,6 +10,7 @@ from . import (
     check,
     health,
     normalize,
+    ports,
     previous,
     pristine,
     programs,
@@ -93,6 +94,8 @@ class Installer(object):
                 self.bundle.storm["facts"].get("ports", {}),
                 dict((name, ROLE_OF.get(name)) for name in plan.program_order),
             ),
+            # What `stormctl ports` shows, with the inventory's hosts that reach each port.
+            "ports": ports.record(plan),
             "python": old.get("python"),
             "releases": sorted(set(old.get("releases", []))),
             "files": dict(old.get("files", {})),

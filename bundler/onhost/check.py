@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-from . import liveness, pristine
+from . import liveness, ports, pristine
 from .errors import EXIT_OK, EXIT_UNHEALTHY
 from .ownership import layout_problems
 from .state import load_state
@@ -32,13 +32,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 # The diff's context lines, as the installer's --dry-run shows them.
 CONTEXT = 1
-# role -> (the release's port key, how to ask): as the install's own health check asks.
-PORT_PROBES = {
-    "nimbus": ("nimbus.thrift.port", "tcp"),
-    "drpc": ("drpc.port", "tcp"),
-    "ui": ("ui.port", "http"),
-    "logviewer": ("logviewer.port", "http"),
-}
 
 
 def probes(storm_ports, roles):
@@ -47,7 +40,7 @@ def probes(storm_ports, roles):
     recorded in state/installed.json at install time."""
     found = {}  # type: Dict[str, List[Any]]
     for name, role in roles.items():
-        key, kind = PORT_PROBES.get(role or "", (None, None))
+        key, kind = ports.probe_of(role) or (None, None)
         if key in storm_ports:
             found[name] = [kind, int(storm_ports[key])]
     return found

@@ -56,6 +56,7 @@ from .valuerules import check_zk_id as check_zk_id
 from .valuerules import has_control as has_control
 from .valuerules import is_int as is_int
 from .valuerules import is_ipv4 as is_ipv4
+from .valuerules import normal_prefix as normal_prefix
 from .valuerules import parse_bind as parse_bind
 from .valuerules import parse_host_list as parse_host_list
 from .valuerules import parse_int as parse_int
@@ -200,7 +201,7 @@ def check_file_arg(value, label):
 # what the installer uses (lists, ints, (address, port) for --ui-bind with None for no port).
 FLAG_RULES = {
     "--role": parse_roles,
-    "--prefix": check_prefix,
+    "--prefix": normal_prefix,
     "--user": check_user,
     "--zk-servers": parse_host_list,
     "--zk-id": lambda text, label: parse_int(text, label, ZK_ID_RANGE),

@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 import os
 import time
 
-from . import health
+from . import health, ports
 from .errors import Unhealthy
 from .peers import safe, wait_for_peers
 from .roles import ROLE_OF
@@ -111,15 +111,10 @@ def probe_for(role, plan):
             return None
 
         return "ZooKeeper on port %s" % port, zk_check
-    keys = {
-        "nimbus": ("nimbus.thrift.port", "tcp"),
-        "drpc": ("drpc.port", "tcp"),
-        "ui": ("ui.port", "http"),
-        "logviewer": ("logviewer.port", "http"),
-    }
-    if role not in keys or keys[role][0] not in storm_ports:
+    probe = ports.probe_of(role)
+    if probe is None or probe[0] not in storm_ports:
         return None
-    key, kind = keys[role]
+    key, kind = probe
     port = storm_ports[key]
     if kind == "tcp":
         return "port %d" % port, lambda: health.tcp_open(local, port) and "port %d open" % port

@@ -6,7 +6,7 @@ from __future__ import absolute_import, print_function
 import os
 import re
 
-from . import configs
+from . import ports as portlist
 from .facts import LAUNCHER_PYTHON_PATHS, LAUNCHER_PYTHONS
 from .roles import STORM_DAEMONS
 from .versions import satisfies, version_tuple
@@ -283,32 +283,19 @@ def check_copy_space(plan):
 
 def ports(plan, roles):
     # type: (Plan, List[str]) -> List[Tuple[int, str]]
-    storm_ports = plan.storm_facts().get("ports", {})
-    ports = []  # type: List[Tuple[int, str]]
-    if "zookeeper" in roles:
-        wanted = [("client", "ZooKeeper client port")]
-        if len(plan.zk_servers) > 1:
-            wanted += [("peer", "ZooKeeper peer port"), ("election", "ZooKeeper election port")]
-        for key, what in wanted:
-            port = plan.zk_ports[key]
-            if port is not None:
-                ports.append((port, what))
-        admin = configs.zk_admin_port(plan.zk_facts(), roles, plan.zk_ports)
-        if admin is not None:
-            ports.append((admin, "ZooKeeper AdminServer"))
-    named = {
-        "nimbus": "nimbus.thrift.port",
-        "ui": "ui.port",
-        "logviewer": "logviewer.port",
-        "drpc": "drpc.port",
+    """(port, what) for every port these roles open on this host, supervisord's aside."""
+    values = {
+        "roles": roles,
+        "zk_ports": plan.zk_ports,
+        "zk_servers": plan.zk_servers,
+        "slots": plan.slots,
+        "http_bind": plan.http_bind,
+        "http_port": plan.http_port,
+        "storm_options": plan.extras.get("storm_options"),
+        "zk_options": plan.extras.get("zk_options"),
     }
-    for role in STORM_DAEMONS:
-        if role in roles and named.get(role) in storm_ports:
-            ports.append((storm_ports[named[role]], "%s (%s)" % (role, named[role])))
-    if "supervisor" in roles:
-        for port in plan.slots:
-            ports.append((port, "worker slot (supervisor.slots.ports)"))
-    return ports
+    found = portlist.listening(values, plan.storm_facts(), plan.zk_facts())
+    return [(e["port"], e["what"]) for e in found if e["role"] != "supervisord"]
 
 
 def check_ports(plan):

@@ -42,9 +42,17 @@ def run_check(prefix, args):
     return code
 
 
+def run_ports(prefix, args):
+    # type: (str, List[str]) -> int
+    from .firewall import show_installed
+
+    return show_installed(prefix, args)
+
+
 SUBCOMMANDS = {
     "status": (run_status, "the installed bundle, versions, the previous install, programs"),
     "check": (run_check, "hand edits to generated files, and the health of every program"),
+    "ports": (run_ports, "the ports this host listens on, who reaches them, firewall rules"),
     "rollback": (run_rollback, "return to the install an upgrade replaced"),
 }  # type: Dict[str, Any]
 

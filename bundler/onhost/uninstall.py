@@ -7,14 +7,14 @@ import sys
 
 from . import health, pristine
 from .errors import EXIT_OK, say
-from .facts import HostFacts, default_prefix, ids_of
+from .facts import HostFacts, default_prefix
 from .host import Host
 from .leftovers import sweep as sweep_leftovers
 from .ownership import PREFIX_DIRS, created_before, purge_paths
 from .plan import identify_host
 from .state import load_state, state_bytes
 from .supervisord import pid_alive, stop_supervisord, supervisord_pid
-from .system import which
+from .users import remove_user
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -67,9 +67,8 @@ def uninstall(args, bundle):
         for path in purge_paths(state):
             host.remove(path)
         user = state.get("user")
-        if user and state.get("user_created") and ids_of(user):
-            tool = "userdel" if which("userdel") else "deluser"
-            host.command("remove service user %s" % user, [tool, user])
+        if user and state.get("user_created"):
+            remove_user(host, user)
         host.remove(host.abs("state/installed.json"))
     else:
         kept = dict((k, state.get(k)) for k in ("schema", "prefix", "user", "user_created"))

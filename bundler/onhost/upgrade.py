@@ -113,6 +113,22 @@ class Upgrade(object):
         return out
 
 
+def major_line(group_old, group_new, storm_changed):
+    # type: (Optional[str], Optional[str], bool) -> Optional[Tuple[str, str]]
+    """(old, new) upgrade groups when Storm moves to another major line, else None."""
+    if storm_changed and group_old and group_new and group_old != group_new:
+        return (str(group_old), str(group_new))
+    return None
+
+
+def install_flags(changes, major):
+    # type: (List[Tuple[str, str, str]], Optional[Tuple[str, str]]) -> List[str]
+    """The install.sh flags a host with the old releases needs to take the new ones (gate)."""
+    if not changes:
+        return []
+    return ["--upgrade", "--allow-major-upgrade"] if major else ["--upgrade"]
+
+
 def decide(installed, components, roles, restarts, zk_listing):
     # type: (Optional[Dict[str, Any]], Dict[str, Dict[str, Any]], List[str], List[str], Any) -> Optional[Upgrade]
     """None when nothing was installed here, or the record predates component records, or the
@@ -131,9 +147,7 @@ def decide(installed, components, roles, restarts, zk_listing):
         return None
     storm_old = installed.get("storm") or {}
     group_new = (components["storm"].get("facts") or {}).get("upgrade_group")
-    group_old = storm_old.get("upgrade_group")
-    if up.changed("storm") and group_old and group_new and group_old != group_new:
-        up.major = (str(group_old), str(group_new))
+    up.major = major_line(storm_old.get("upgrade_group"), group_new, up.changed("storm"))
     up.restarts = list(restarts)
     if "zookeeper" in roles and up.changed("zookeeper"):
         up.zk_copy = zk_copy_rel(components["zookeeper"]["version"])

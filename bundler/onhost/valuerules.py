@@ -387,3 +387,12 @@ def check_prefix(value, label):
     if text == "/":
         raise Invalid(label, "expected a folder of its own, found /", "use e.g. /opt/storm")
     return text
+
+
+def normal_prefix(value, label):
+    # type: (Any, str) -> str
+    """check_prefix for what an operator types (--prefix, cluster.toml's prefix): trailing
+    slashes, as shell completion leaves them, are dropped first."""
+    if isinstance(value, str) and len(value) > 1:
+        value = value.rstrip("/") or "/"
+    return check_prefix(value, label)

@@ -175,6 +175,40 @@ def test_render_shows_exactly_what_a_host_got(trio: Trio, tmp_path: Path) -> Non
         assert got == shown, rel
 
 
+def listening(host: Host) -> set[int]:
+    """The TCP ports something listens on in the host's namespace, as `ss -ltn` shows them."""
+    proc = host.run("ss", "-ltnH")
+    assert proc.returncode == 0, proc.stderr
+    return {int(line.split()[3].rsplit(":", 1)[1]) for line in proc.stdout.splitlines()}
+
+
+def ports_match_listening(toml: Path, hosts: list[Host]) -> None:
+    """`bundler ports` for the inventory, and `stormctl ports` on each host, against `ss -ltn`
+    in each host's namespace."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bundler", "ports", "--cluster", str(toml), "--format", "json"],
+        capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    by_name = {h.name: h for h in hosts}
+    for entry in json.loads(proc.stdout):
+        host = by_name[entry["name"]]
+        stormctl = host.run(str(host.prefix / "bin" / "stormctl"), "ports", "--format", "json")
+        assert json.loads(stormctl.stdout) == [entry], stormctl.stderr
+        listed = {p["port"]: p for p in entry["ports"]}
+        # Not open with no topology running: the workers' slots. Only the ZooKeeper leader
+        # opens the peer port. The stand-in supervisor has no Thrift server of Storm 2's.
+        idle = {p for p, e in listed.items() if e["role"] == "worker"}
+        if host.zk_mode() != "leader":
+            idle |= {p for p, e in listed.items() if e["option"] == "zk_peer_port"}
+        idle |= {p for p, e in listed.items() if e["option"] == "supervisor.thrift.port"}
+        assert listening(host) == set(listed) - idle, entry["name"]
+
+
+def test_ports_are_what_the_daemons_listen_on(trio: Trio) -> None:
+    ports_match_listening(trio.toml, trio.net.hosts)
+
+
 def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> None:
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     hosts = [h1, h2, h3]
@@ -265,6 +299,7 @@ def test_book_two_hosts_with_waits_and_detection(mirror_dir: Path, wheelhouse: P
         found = wait_until(lambda: supervisors_seen(storm2, storm1, 2), 60, "2 supervisors")
         assert sorted(s["host"] for s in found) == ["storm1", "storm2"]
         assert summary(storm1, storm1)["stormVersion"] == "0.9.5"
+        ports_match_listening(toml, [storm1, storm2])
 
         # Removed again by name: the prefix is the inventory's. Its supervisor leaves the UI
         # at once (a clean stop closes its ZooKeeper session).

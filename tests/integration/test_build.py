@@ -361,6 +361,12 @@ def test_recipe_pin_is_checked(
         "recipes pin" in run.err
         and "01b3938547cd620dc4c93efe07c0360411f4a66962a70500b163b59014046994" in run.err
     )
+    # One line that says when --no-pins is the answer, and when it is not.
+    (error,) = [line for line in run.err.splitlines() if line.startswith("bundler: error:")]
+    assert error == run.err.splitlines()[-1]
+    assert "checksum file served with them agrees" in error
+    assert "rebuilds artifacts on purpose (a test mirror" in error
+    assert "build with --no-pins; otherwise do not" in error
 
 
 def test_two_builds_at_once_share_the_cache(
@@ -500,6 +506,10 @@ def test_verify_inspect_and_the_bundles_own_check(
     top = unpacked / "storm-0.9.5-zk-3.4.6"
     subprocess.run(["sha256sum", "-c", "--quiet", "SHA256SUMS"], cwd=top, check=True)
     assert bundler("verify", top).code == 0
+    # One file count everywhere: what is in the folder, what verify and inspect say.
+    count = len([p for p in top.rglob("*") if p.is_file()])
+    assert f"({ok.out.split('(', 1)[1]}".startswith(f"(storm-0.9.5-zk-3.4.6: {count} files, ")
+    assert f"\n{count} files (bundle.json and SHA256SUMS included), " in text.out
     check = subprocess.run(
         ["dash", str(top / "install.sh"), "--check"], capture_output=True, text=True
     )

@@ -51,6 +51,11 @@ def test_versions_artifacts_and_hashes(bundles: tuple[Path, Path, Path]) -> None
     assert report["versions"]["storm"] == ["1.2.4", "2.6.4"]
     assert report["versions"]["zookeeper"] == ["3.4.14", "3.8.4"]
     assert report["versions"]["supervisor"][0] == report["versions"]["supervisor"][1]
+    # 1.x -> 2.x is another major line: the installer's gate wants both flags.
+    assert report["install_flags"] == ["--upgrade", "--allow-major-upgrade"]
+    assert "install: each host needs install.sh --upgrade --allow-major-upgrade" in (
+        bundler("diff", old, new).stdout
+    )
     hashes = {
         side: {a["component"]: a["sha256"] for a in manifest(bundle)["artifacts"]}
         for side, bundle in (("old", old), ("new", new))
@@ -91,6 +96,7 @@ def test_a_bundle_against_itself_changes_nothing(bundles: tuple[Path, Path, Path
     old, _, _ = bundles
     report = diff_json(old, old)
     assert report["artifacts"] == [] and report["wheels"] == {}
+    assert report["install_flags"] == []
     assert report["hosts"] == {"zk1": {}, "zk2": {}, "zk3": {}}
     text = bundler("diff", old, old).stdout
     assert "artifacts: unchanged" in text and "zk2: unchanged" in text

@@ -57,7 +57,7 @@ def test_normalised_inventory_resolves_every_default(tmp_path: Path) -> None:
     inv = check(
         tmp_path,
         """\
-        prefix = "/srv/storm"
+        prefix = "/srv/storm/"  # a trailing slash is normalised away
         slots = [6700, 6701]
         zk_client_port = 2281
 
@@ -126,8 +126,8 @@ def test_release_facts_fill_the_slots_and_move_the_adminserver(tmp_path: Path) -
         )
     )
     # The Storm UI has 8080 on zk1: ZooKeeper's AdminServer moves to the recipe's 8081.
-    assert ports["ZooKeeper's AdminServer (zk_admin_port)"] == 8081
-    assert ports["the Storm ui (ui.port)"] == 8080
+    assert ports["ZooKeeper AdminServer (zk_admin_port)"] == 8081
+    assert ports["Storm UI (ui.port)"] == 8080
 
 
 @pytest.mark.parametrize(
@@ -158,12 +158,12 @@ def test_release_facts_fill_the_slots_and_move_the_adminserver(tmp_path: Path) -
         ),
         (
             "zk_admin_port = 8080\n" + THREE,
-            "host zk1: port 8080 is both ZooKeeper's AdminServer (zk_admin_port) and the Storm "
-            "ui (ui.port)",
+            "host zk1: port 8080 is both ZooKeeper AdminServer (zk_admin_port) and Storm UI "
+            "(ui.port)",
         ),
         (
             THREE.replace('"supervisor"]', '"supervisor"]\nslots = [2181, 6700]', 1),
-            "host zk2: port 2181 is both ZooKeeper's client port (zk_client_port) and a worker "
+            "host zk2: port 2181 is both ZooKeeper client port (zk_client_port) and worker "
             "slot (slots)",
         ),
         (

@@ -34,7 +34,7 @@ VERDICTS: list[tuple[str, str, bool]] = [
     ("prefix", "/opt/../storm", False),
     ("prefix", "/opt/./storm", False),
     ("prefix", "/opt//storm", False),
-    ("prefix", "/opt/storm/", False),
+    # "/opt/storm/" as typed is normalised (below); in values and cluster.json it is refused.
     ("prefix", "/", False),
     ("prefix", "/" + "a" * 80, False),
     ("user", "storm", True),
@@ -426,3 +426,15 @@ def test_check_flag_refuses_in_one_line(flag: str, text: str) -> None:
     with pytest.raises(contract.Invalid) as info:
         contract.check_flag(flag, text)
     _one_line(str(info.value), f"{flag}: ")
+
+
+def test_a_prefix_with_trailing_slashes_is_normalised_not_refused() -> None:
+    """As an operator types it (--prefix, cluster.toml); what the installer was given as
+    values, normalised already, stays strict."""
+    with pytest.raises(contract.Invalid):
+        contract.check_prefix("/srv/storm/", "prefix")
+    assert contract.check_flag("--prefix", "/srv/storm/") == "/srv/storm"
+    assert contract.check_flag("--prefix", "/srv/storm//") == "/srv/storm"
+    for bad in ("/", "//", "srv/storm/", "/srv//storm"):
+        with pytest.raises(contract.Invalid):
+            contract.check_flag("--prefix", bad)
