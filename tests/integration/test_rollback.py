@@ -6,6 +6,7 @@ nothing to roll back."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -177,3 +178,35 @@ def test_going_back_a_major_storm_line_needs_saying_so(upgraded: Path) -> None:
     done = stormctl(upgraded, sys.executable, "rollback", "--allow-major-rollback")
     assert done.returncode == 0, done
     assert not kept.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (mounts a small tmpfs)")
+def test_a_full_disk_stops_the_rollback_with_one_line_and_a_rerun_finishes_it(
+    upgraded: Path,
+) -> None:
+    prefix = upgraded
+    etc = prefix / "etc" / "zookeeper"
+    kept = {p.name: p.read_bytes() for p in etc.iterdir()}
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(etc)], check=True)
+    try:
+        for name, data in kept.items():
+            (etc / name).write_bytes(data)
+        filler = etc / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+        with contextlib.suppress(OSError):  # every block of that filesystem, taken
+            while True:
+                os.write(fd, b"x" * 4096)
+        os.close(fd)
+        done = stormctl(prefix, sys.executable, "rollback")
+        assert done.returncode == 4, done
+        assert "Traceback" not in done.stderr
+        (said,) = [line for line in done.stderr.splitlines() if "error:" in line]
+        assert said.startswith("stormctl rollback: error: the rollback stopped: no space left for ")
+        assert said.endswith("fix: free space on that filesystem, then run `stormctl rollback` "
+                             "again (it picks up where it stopped)")  # fmt: skip
+        filler.unlink()
+        again = stormctl(prefix, sys.executable, "rollback")
+        assert again.returncode == 0, again
+        assert (etc / "zoo.cfg").read_text() == "old\n"
+    finally:
+        subprocess.run(["umount", str(etc)], check=False)
