@@ -111,7 +111,12 @@ def test_three_host_cluster_bundle(mirror_dir: Path, wheelhouse: Path, tmp_path:
         strict=True,
     ):  # fmt: skip
         assert ": healthy; stormctl status" in block.splitlines()[0]
-        listed = [line.split()[0] for line in block.splitlines()[1:] if "RUNNING" in line]
+        # The programs, indented under supervisord's own line.
+        listed = [
+            line.split()[0]
+            for line in block.splitlines()[1:]
+            if "RUNNING" in line and line.startswith("  ")
+        ]
         assert sorted(listed) == programs, block
     assert re.search(r"^rehearsal healthy: 3 host\(s\) in \d+\.\ds ", proc.stdout, re.M)
     print(proc.stdout.splitlines()[-1])

@@ -180,7 +180,7 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
                 assert f"installed: {name_b} " in status.stdout, status.stdout
                 assert "zookeeper 3.8.4" in status.stdout
                 assert f"previous:  {name_a} (storm 1.2.4, zookeeper 3.4.14)" in status.stdout
-                assert "zookeeper mode: " in status.stdout
+                assert "ZooKeeper quorum  ok: 3 of 3 serving" in status.stdout
 
             mark = probe.mark()
             started = time.time()

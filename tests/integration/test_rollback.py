@@ -130,7 +130,9 @@ def test_rollback_restores_files_links_and_record_once(upgraded: Path, python: s
 def test_stormctl_refuses_what_it_does_not_know(upgraded: Path) -> None:
     wrong = stormctl(upgraded, sys.executable, "rollforward")
     assert wrong.returncode == 2
-    assert wrong.stderr == "stormctl: expected one of check, rollback, status, found rollforward\n"
+    assert wrong.stderr == (
+        "stormctl: expected one of check, ports, rollback, status, found rollforward\n"
+    )
     extra = stormctl(upgraded, sys.executable, "rollback", "--now")
     assert extra.returncode == 2
     assert "expected [--timeout SECONDS] [--allow-major-rollback], found --now" in extra.stderr
