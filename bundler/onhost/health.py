@@ -76,6 +76,15 @@ def supervisor(socket_path, timeout=30.0, strict=True):
     )
 
 
+def stop_program(proxy, name):
+    """Stop one program and wait for it; one that is not running (or not known) is stopped."""
+    try:
+        proxy.supervisor.stopProcess(name, True)
+    except Fault as exc:
+        if "NOT_RUNNING" not in exc.faultString and "BAD_NAME" not in exc.faultString:
+            raise
+
+
 def supervisord_state(socket_path, timeout=5.0):
     """supervisord's own state name (RUNNING, RESTARTING, SHUTDOWN...), None when it does
     not answer on the socket."""

@@ -108,7 +108,7 @@ def before_start(inst):
                 zxid = current_zxid(inst.plan)
                 host.change("stop %s to copy its data folder" % ZK_PROGRAM)
                 if not host.dry_run:
-                    stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
+                    health.stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
             try:
                 copy_data(host, src, dest, inst.old, zxid)
             except InstallError:
@@ -200,11 +200,3 @@ def _copy_failed(src, dest, failed):
         % (src, dest, failed, os.path.dirname(dest))
     )
 
-
-def stop_program(proxy, name):
-    # type: (Any, str) -> None
-    try:
-        proxy.supervisor.stopProcess(name, True)
-    except health.Fault as exc:
-        if "NOT_RUNNING" not in exc.faultString and "BAD_NAME" not in exc.faultString:
-            raise

@@ -100,11 +100,7 @@ def start(inst):
         host.change("restart %s (its config or release changed)" % name)
         if plan.dry_run:
             continue
-        try:
-            proxy.supervisor.stopProcess(name, True)
-        except health.Fault as exc:
-            if "NOT_RUNNING" not in exc.faultString:
-                raise
+        health.stop_program(proxy, name)
         proxy.supervisor.startProcess(name, False)
     if plan.dry_run:
         return

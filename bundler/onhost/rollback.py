@@ -16,7 +16,7 @@ from .errors import EXIT_OK, DiskFull, InstallError, Unhealthy, UsageError, disk
 from .healthcheck import failure
 from .host import Host
 from .ownership import created_before
-from .previous import PREVIOUS, stop_program, versions_text
+from .previous import PREVIOUS, versions_text
 from .roles import ROLE_OF
 from .state import load_state, state_bytes
 from .supervisord import parse_conf
@@ -273,7 +273,7 @@ def restart(host, cur, record, conf_changed):
         if name in touched or was.get(name) == now.get(name):
             continue
         host.change("restart %s on its previous release and config" % name)
-        stop_program(proxy, name)
+        health.stop_program(proxy, name)
         proxy.supervisor.startProcess(name, False)
     return ""
 

@@ -92,11 +92,7 @@ def make_snapshot(host, plan, old_version):
 
 def _restart(proxy):
     # type: (Any) -> None
-    try:
-        proxy.supervisor.stopProcess(ZK_PROGRAM, True)
-    except health.Fault as exc:
-        if "NOT_RUNNING" not in exc.faultString:
-            raise
+    health.stop_program(proxy, ZK_PROGRAM)
     proxy.supervisor.startProcess(ZK_PROGRAM, True)
 
 
