@@ -49,6 +49,19 @@ python_fix() {
         "RHEL/Rocky: dnf install python3) or pass --python /path/to/python"
 }
 
+# The value of --python among the arguments (the last one given), or nothing.
+python_flag() {
+    flag=''
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --python=*) flag=${1#--python=} ;;
+            --python) flag=${2-} ;;
+        esac
+        shift
+    done
+    printf '%s' "$flag"
+}
+
 # Prints the interpreter to run: --python's value when given (the installer checks it
 # further), else the newest Python on PATH the bundle has packages for.
 find_python() {
@@ -58,14 +71,7 @@ find_python() {
         err "the bundle has no python/locks/py*.txt; unpack the whole bundle again"
         return "$EXIT_INTEGRITY"
     fi
-    given=''
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --python=*) given=${1#--python=} ;;
-            --python) given=${2-} ;;
-        esac
-        shift
-    done
+    given=$(python_flag "$@")
     if [ -n "$given" ]; then
         if ! version=$(python_version "$given") || [ -z "$version" ]; then
             err "--python $given does not run; expected a Python interpreter"
@@ -106,14 +112,7 @@ find_python() {
 # python2 on PATH that the installer runs on. The newest one the bundle has packages for is
 # chosen later (find_python asks every interpreter on PATH: seconds on some hosts).
 args_python() {
-    given=''
-    while [ $# -gt 0 ]; do
-        case "$1" in
-            --python=*) given=${1#--python=} ;;
-            --python) given=${2-} ;;
-        esac
-        shift
-    done
+    given=$(python_flag "$@")
     for candidate in "$given" python3 python python2; do
         [ -n "$candidate" ] || continue
         path=$(command -v "$candidate" 2>/dev/null) || continue
