@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from . import health, pristine
+from . import boundary, health, pristine
 from .errors import EXIT_OK, say
 from .facts import HostFacts, default_prefix
 from .host import Host
@@ -96,7 +96,7 @@ def uninstall(args, bundle):
         if not host.would_be_empty(path):
             foreign = [
                 n
-                for n in sorted(os.listdir(path))
+                for n in sorted(boundary.listdir(path))
                 if os.path.join(path, n) not in host.removed
                 and (rel + "/" + n).lstrip("/") not in created
             ]
