@@ -16,8 +16,9 @@ QUICK ?=
 all: check
 
 # System packages the build, tests and demo use, installed only when missing (the README's
-# Set-up section says why each is there). sshd only for the tests (the Ansible test's hosts).
-test check: WITH_SSHD = 1
+# Set-up section says why each is there). sshd (the Ansible test's hosts) and tinyproxy (the
+# proxy test's way out) only for the tests.
+test check: TEST_DEPS = 1
 deps:
 	@missing=""; \
 	command -v gpg >/dev/null || missing="$$missing gnupg"; \
@@ -29,8 +30,8 @@ deps:
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
-	$(if $(WITH_SSHD),[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server";) \
-	command -v tinyproxy >/dev/null || missing="$$missing tinyproxy"; \
+	$(if $(TEST_DEPS),[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server";) \
+	$(if $(TEST_DEPS),command -v tinyproxy >/dev/null || missing="$$missing tinyproxy";) \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" -ne 0 ]; then echo "need root (or sudo) for apt-get install$$missing" >&2; exit 1; fi; \

@@ -1,5 +1,5 @@
-"""`make deps` installs what a target needs: sshd only for the tests (the Ansible test's hosts),
-never for `make demo`. Read from make's own dry run of each target."""
+"""`make deps` installs what a target needs: sshd (the Ansible test's hosts) and tinyproxy (the
+proxy test) only for the tests, never for `make demo`. Read from make's dry run of each target."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def dry_run(target: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize(("target", "sshd"), [("demo", False), ("test", True), ("check", True)])
-def test_sshd_only_for_the_tests(target: str, sshd: bool) -> None:
+@pytest.mark.parametrize(("target", "tests"), [("demo", False), ("test", True), ("check", True)])
+def test_sshd_and_the_proxy_only_for_the_tests(target: str, tests: bool) -> None:
     out = dry_run(target)
     assert "gnupg" in out
-    assert ("openssh-server" in out) is sshd
+    assert ("openssh-server" in out) is tests
+    assert ("tinyproxy" in out) is tests
