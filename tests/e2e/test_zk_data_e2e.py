@@ -25,7 +25,7 @@ import pytest
 
 from bundler.onhost import datacopy
 from tests.support.bundles import build_bundle, unpack
-from tests.support.netns import Host, Network
+from tests.support.netns import Host, Network, wait_until
 from tests.support.zkprobe import Probe, bulk_value, znodes
 
 pytestmark = pytest.mark.skipif(
@@ -77,13 +77,26 @@ def copy_holds(host: Host, value: str) -> bool:
     return any(wanted in p.read_bytes() for p in (host.prefix / COPY).rglob("*") if p.is_file())
 
 
+def standalone(
+    net: Network, tag: str, mirror_dir: Path, wheelhouse: Path
+) -> tuple[Host, Path, Path]:
+    """One host of its own, and bundles A (ZooKeeper 3.4.14) and B (3.8.4) unpacked."""
+    host = net.add("z1", f"{tag}{os.getpid() % 100000}")
+    a = unpack(build_bundle(mirror_dir, wheelhouse, STORM, OLD), net.root / "a")
+    b = unpack(build_bundle(mirror_dir, wheelhouse, STORM, NEW), net.root / "b")
+    return host, a, b
+
+
+def zookeeper_as_installed(host: Host) -> tuple[str, bytes]:
+    zoo = host.prefix / "etc" / "zookeeper" / "zoo.cfg"
+    return os.readlink(host.prefix / "zookeeper"), zoo.read_bytes()
+
+
 def test_standalone_upgrade_rollback_and_the_faults_of_its_data_copy(
     mirror_dir: Path, wheelhouse: Path
 ) -> None:
     with Network("bzd", "10.231.64") as net:
-        host = net.add("z1", f"bzd{os.getpid() % 100000}")
-        a = unpack(build_bundle(mirror_dir, wheelhouse, STORM, OLD), net.root / "a")
-        b = unpack(build_bundle(mirror_dir, wheelhouse, STORM, NEW), net.root / "b")
+        host, a, b = standalone(net, "bzd", mirror_dir, wheelhouse)
         first = install(host, a)
         assert first.returncode == 0, first
         znodes(host, "127.0.0.1", {"/kept": "before the upgrade", "/bulk": ""}, BULK)
@@ -94,6 +107,22 @@ def test_standalone_upgrade_rollback_and_the_faults_of_its_data_copy(
             # A folder under the copy's name that is no copy of ours: set aside, never used.
             (host.prefix / COPY).mkdir()
             (host.prefix / COPY / "myid").write_text("9\n")
+
+            # The copy fails once ZooKeeper has stopped (a file in its data that the service
+            # user cannot read): the member is back on its old release and config, serving.
+            blocker = host.prefix / "data" / "zookeeper" / "root-only"
+            blocker.write_text("not the service user's\n")
+            blocker.chmod(0o600)
+            before = zookeeper_as_installed(host)
+            failed = install(host, b, "--upgrade")
+            assert failed.returncode == 1, failed
+            assert "nothing of the copy is left and ZooKeeper runs its old release again" in (
+                failed.stderr
+            )
+            assert zookeeper_as_installed(host) == before
+            wait_until(lambda: host.zk_mode("127.0.0.1") == "standalone" or None, 60,
+                       "ZooKeeper serving on its old release again")  # fmt: skip
+            blocker.unlink()
 
             # Killed while copying (the re-run takes a fresh copy), and just after the copy is in
             # place (the re-run finds the upgrade recorded and the copy whole, or takes it anew):
@@ -142,9 +171,7 @@ def test_a_disk_too_small_for_the_copy_is_refused_before_any_change(
     mirror_dir: Path, wheelhouse: Path
 ) -> None:
     with Network("bzs", "10.231.65") as net:
-        host = net.add("z1", f"bzs{os.getpid() % 100000}")
-        a = unpack(build_bundle(mirror_dir, wheelhouse, STORM, OLD), net.root / "a")
-        b = unpack(build_bundle(mirror_dir, wheelhouse, STORM, NEW), net.root / "b")
+        host, a, b = standalone(net, "bzs", mirror_dir, wheelhouse)
         staged = install(host, a, "--no-start")
         assert staged.returncode == 0, staged
         # ZooKeeper's data on a filesystem of its own, 48 MB.
