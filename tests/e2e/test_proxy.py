@@ -21,6 +21,7 @@ import pytest
 
 from bundler import netns
 from tests.support.cli import provenance_sources
+from tests.support.procs import end
 from tests.support.pypi_index import PypiIndex, htpasswd
 from tests.support.tlscerts import CA
 
@@ -131,13 +132,7 @@ class Gate:
         if self.index is not None:
             self.index.stop()
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            end(proc)
         self.net.close()  # ends whatever still runs in the namespaces, by pid
 
     def build(

@@ -28,6 +28,7 @@ import pytest
 
 from tests.support import make_mirror
 from tests.support.mirror_server import MirrorServer
+from tests.support.procs import end
 
 STORM_095 = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
 ZK_346 = "/zookeeper/zookeeper-3.4.6/zookeeper-3.4.6.tar.gz"
@@ -107,12 +108,7 @@ def running(
         sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
         raise
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        end(proc)
         log.close()
 
 

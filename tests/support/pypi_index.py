@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from tests.support.procs import end
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -112,13 +114,7 @@ class PypiIndex:
         return f"https://{credentials}{self.host}:{self.port}/simple"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        end(self.proc)
         if self.proc.stderr is not None:
             self.proc.stderr.close()
 
