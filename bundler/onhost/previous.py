@@ -199,4 +199,3 @@ def _copy_failed(src, dest, failed):
         "release again. Fix the cause (free space on the filesystem of %s), then run again"
         % (src, dest, failed, os.path.dirname(dest))
     )
-
