@@ -1,3 +1,3 @@
-from bundler.entry import main
+from bundler.cli.entry import main
 
 main()

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from bundler.onhost import contract
+from bundler.onhost.contract import contract
 
 
 class ExitCode(IntEnum):
-    """The one exit-code table (bundler/onhost/contract.py), shared with the installer."""
+    """The one exit-code table (bundler/onhost/contract/contract.py), shared with the installer."""
 
     OK = contract.EXIT_OK
     ERROR = contract.EXIT_ERROR

@@ -1,2 +1,2 @@
 """Package data, installed as `bundler.recipe_data`: the recipes, the supervisor locks and the
-vendored Apache defaults. Read it through bundler.package_data, never by path from the code."""
+vendored Apache defaults. Read it through bundler.recipes.package_data, never by path from the code."""

@@ -5,16 +5,17 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from . import bundlesig, upgrade
-from .apply import Installer
+from . import bundlesig
+from .apply.apply import Installer
 from .argsfirst import answer, refuse
-from .bundle import Bundle
+from .bundle.bundle import Bundle
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, InstallError, PrerequisitesMissing, say
-from .facts import HostFacts
 from .flags import CommandLineError, parse_args
-from .host import JOURNAL
-from .plan import make_plan
-from .uninstall import uninstall
+from .host.facts import HostFacts
+from .host.host import JOURNAL
+from .operate.uninstall import uninstall
+from .plan import upgrade
+from .plan.plan import make_plan
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -82,7 +83,7 @@ def main(argv=None):
         say("preflight ok: this host can take %s into %s" % (bundle.name, plan.prefix))
         installed = (plan.state or {}).get("bundle") or {}
         if plan.installed_here() and installed.get("id") == bundle.id:
-            from .check import run_check
+            from .operate.check import run_check
 
             return run_check(plan.prefix)
         if plan.installed_here():

@@ -10,13 +10,13 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 
 # The one exit-code table is contract.py's; re-exported here for the installer's modules.
-from .contract import EXIT_ERROR as EXIT_ERROR  # noqa: E402
-from .contract import EXIT_INTEGRITY as EXIT_INTEGRITY  # noqa: E402
-from .contract import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # noqa: E402
-from .contract import EXIT_OK as EXIT_OK  # noqa: E402
-from .contract import EXIT_PREREQ as EXIT_PREREQ  # noqa: E402
-from .contract import EXIT_UNHEALTHY as EXIT_UNHEALTHY  # noqa: E402
-from .contract import EXIT_USAGE as EXIT_USAGE  # noqa: E402
+from .contract.contract import EXIT_ERROR as EXIT_ERROR  # noqa: E402
+from .contract.contract import EXIT_INTEGRITY as EXIT_INTEGRITY  # noqa: E402
+from .contract.contract import EXIT_INTERRUPTED as EXIT_INTERRUPTED  # noqa: E402
+from .contract.contract import EXIT_OK as EXIT_OK  # noqa: E402
+from .contract.contract import EXIT_PREREQ as EXIT_PREREQ  # noqa: E402
+from .contract.contract import EXIT_UNHEALTHY as EXIT_UNHEALTHY  # noqa: E402
+from .contract.contract import EXIT_USAGE as EXIT_USAGE  # noqa: E402
 
 
 class InstallError(Exception):

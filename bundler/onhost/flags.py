@@ -5,9 +5,9 @@ from __future__ import absolute_import, print_function
 
 import os
 
-from . import contract, extras
+from .contract import contract, extras
 from .errors import UsageError
-from .peers import DEFAULT_PEER_TIMEOUT
+from .plan.peers import DEFAULT_PEER_TIMEOUT
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

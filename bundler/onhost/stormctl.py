@@ -8,7 +8,7 @@ import os
 import sys
 
 from .errors import EXIT_INTERRUPTED, EXIT_USAGE, VOICE, InstallError
-from .host import JOURNAL
+from .host.host import JOURNAL
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -17,14 +17,14 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 def run_status(prefix, args):
     # type: (str, List[str]) -> int
-    from .status import status
+    from .operate.status import status
 
     return status(prefix, args)
 
 
 def run_rollback(prefix, args):
     # type: (str, List[str]) -> int
-    from .rollback import rollback
+    from .operate.rollback import rollback
 
     # Like install.sh, rollback ends with `install.sh: changed|unchanged` (rollback.yml reads it).
     JOURNAL.active = True
@@ -34,7 +34,7 @@ def run_rollback(prefix, args):
 def run_check(prefix, args):
     # type: (str, List[str]) -> int
     try:
-        from . import check  # type: ignore[attr-defined,unused-ignore]
+        from .operate import check  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         sys.stderr.write("stormctl: check: this installation's package has no check module\n")
         return EXIT_USAGE
@@ -44,7 +44,7 @@ def run_check(prefix, args):
 
 def run_ports(prefix, args):
     # type: (str, List[str]) -> int
-    from .firewall import show_installed
+    from .operate.firewall import show_installed
 
     return show_installed(prefix, args)
 

@@ -83,7 +83,7 @@ def _cold_notes(series: dict[str, Series], missed: list[Target], setting: Settin
         f"gpg checks the Storm tarball's signature in {setting.gpg['framed']:.2f} s when it is "
         "fed the download framed as a signed message, as the build does, and in "
         f"{setting.gpg['detached']:.2f} s when given the file beside its detached signature: "
-        "gpg 2.2 hashes a detached signature's file one byte at a time (bundler/openpgp.py). "
+        "gpg 2.2 hashes a detached signature's file one byte at a time (bundler/fetch/openpgp.py). "
         f"The tar-header check inflates with zlib-ng at {rates['inflate (zlib-ng)']:,.0f} MB/s; "
         f"the system zlib manages {rates['inflate (system zlib)']:,.0f} MB/s on these bytes.",
     ]
@@ -214,7 +214,7 @@ def _start_notes(series: dict[str, Series], missed: list[Target], setting: Setti
     if missed:
         notes.append(
             "Why it is missed: the interpreter's own start (the anchor) is most of it on a "
-            "machine this loaded; the overview imports no more than bundler/entry.py and "
+            "machine this loaded; the overview imports no more than bundler/cli/entry.py and "
             "textwrap. What would close it: a less loaded machine."
         )
     return notes
@@ -227,8 +227,8 @@ def _memory_notes(series: dict[str, Series], missed: list[Target], setting: Sett
         _phases_line(split, setting),
         "Every stage streams in 1 MiB chunks through bounded queues; small reads (the throttled "
         "mirror's) are joined into 1 MiB before they are handed between threads "
-        "(bundler/fanout.py), and the heap's free pages are given back every 32 MiB handed "
-        "over (bundler/heap.py). Measured on a 2-core machine when those two were added "
+        "(bundler/fetch/fanout.py), and the heap's free pages are given back every 32 MiB handed "
+        "over (bundler/fetch/heap.py). Measured on a 2-core machine when those two were added "
         "(commit 44b5e7e): the split download peaked at 106 to 138 MB before, 72 to 78 MB "
         "after; the plain one at 70 to 76 MB before, 66 to 71 MB after.",
     ]

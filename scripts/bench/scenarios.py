@@ -284,7 +284,7 @@ def start_scenario(setting: Setting) -> Scenario:
         + (f", the mean of {repeat} invocations back to back per run," if repeat > 1 else "")
         + " against the interpreter alone (`python -c pass`, the same venv): what "
         "every command pays before it does anything. The overview and `--version` are answered "
-        "before typer is imported (bundler/entry.py); `bundler build --help`, shown alongside, "
+        "before typer is imported (bundler/cli/entry.py); `bundler build --help`, shown alongside, "
         "goes through typer as every command does.",
         targets=[Target("<= 0.12 s", 0.12)],
     )

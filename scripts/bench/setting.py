@@ -23,8 +23,8 @@ REPO = SCRIPTS_DIR.parent
 
 # The test mirror's tools (tests.support, importable from the repository root __main__ adds).
 MAKE_MIRROR = "tests.support.make_mirror"
-from bundler.checksums import for_file, strongest  # noqa: E402
-from bundler.signatures import Keyring  # noqa: E402
+from bundler.fetch.checksums import for_file, strongest  # noqa: E402
+from bundler.fetch.signatures import Keyring  # noqa: E402
 from tests.support.make_mirror import mirror_is_current  # noqa: E402
 from tests.support.mirror_server import MirrorServer as MirrorServer  # noqa: E402  (used by __main__)
 

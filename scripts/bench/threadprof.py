@@ -37,7 +37,7 @@ def main() -> int:
     code: Any = 0
     main_profile.enable()
     try:
-        from bundler.cli import main as cli
+        from bundler.cli.app import main as cli
 
         cli()
     except SystemExit as exc:

@@ -442,7 +442,7 @@ def test_dry_run_on_a_fresh_host_writes_nothing(bundle_dir: Path) -> None:
 def test_tampered_bundle_exits_3_and_writes_nothing(bundle_dir: Path, damage: str) -> None:
     user = service_user()
     if damage == "altered":
-        target = bundle_dir / "onhost" / "configs.py"
+        target = bundle_dir / "onhost" / "render" / "configs.py"
         target.write_text(target.read_text() + "\n# changed\n")
     elif damage == "truncated":
         art = next((bundle_dir / "artifacts").glob("apache-storm-*.tar.gz"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler import netns
+from bundler.tools import netns
 from tests.support.cli import provenance_sources
 from tests.support.procs import end
 from tests.support.pypi_index import PypiIndex, htpasswd

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import apply, supervisord
+from bundler.onhost.apply import apply, supervisord
 from tests.support.bundles import build_bundle, manifest, node, public_dir, pyenv_python, unpack
 
 pytestmark = pytest.mark.skipif(

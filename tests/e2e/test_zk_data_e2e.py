@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import datacopy
+from bundler.onhost.apply import datacopy
 from tests.support.bundles import build_bundle, unpack
 from tests.support.netns import Host, Network, wait_until
 from tests.support.zkprobe import Probe, bulk_value, znodes

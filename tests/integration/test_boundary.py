@@ -1,4 +1,4 @@
-"""The privilege boundary's primitives (bundler/onhost/boundary.py, datacopy.py), as root
+"""The privilege boundary's primitives (bundler/onhost/host/boundary.py, datacopy.py), as root
 against a real unprivileged user who plants links, FIFOs and swapped folders: root never
 reads, writes, chmods or deletes through them, and what it does in that user's folder it does
 as that user."""
@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import boundary, datacopy
+from bundler.onhost.apply import datacopy
+from bundler.onhost.host import boundary
 from tests.support.bundles import public_dir
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (a real service user)")

@@ -75,15 +75,17 @@ def test_cold_build_makes_a_complete_verified_bundle(
             "python/locks/py2.7.txt",
             "python/locks/py3.13.txt",
             "onhost/sha256check.py",
-            "onhost/manifest.py",
-            "onhost/bundle.schema.json",
+            "onhost/contract/manifest.py",
+            "onhost/contract/bundle.schema.json",
         ):
             assert f"{top}/{expected}" in names, expected
         assert tar.getmember(f"{top}/install.sh").mode == 0o755
         manifest = json.load(tar.extractfile(f"{top}/bundle.json"))  # type: ignore[arg-type]
 
     assert manifest["schema"] == 1
-    schema = json.loads((ROOT / "bundler" / "onhost" / "bundle.schema.json").read_text())
+    schema = json.loads(
+        (ROOT / "bundler" / "onhost" / "contract" / "bundle.schema.json").read_text()
+    )
     jsonschema.validate(manifest, schema)
     # Where the files came from is provenance, beside the bundle: not in it.
     assert mirror_server.url not in json.dumps(manifest)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bundler import bundle
-from bundler.bundle import Member, write_archive
-from bundler.cache import fingerprint
 from bundler.errors import IntegrityError
+from bundler.fetch.cache import fingerprint
+from bundler.pack import bundle
+from bundler.pack.bundle import Member, write_archive
 
 PAYLOAD = os.urandom(3 * (1 << 20) + 123)  # more than one chunk, not a multiple of 512
 

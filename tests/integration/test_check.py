@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import check, liveness, pristine
+from bundler.onhost.host import pristine
+from bundler.onhost.operate import check, liveness
 from tests.support.bundles import pyenv_python
 
 TARGET = Path(__file__).resolve().parents[2] / "bundler" / "onhost"
@@ -138,7 +139,7 @@ def test_same_report_on_every_target_python(tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     shutil.copytree(TARGET, package / "onhost")
     script = (
-        "import sys\nsys.path.insert(0, sys.argv[1])\nfrom onhost import check\n"
+        "import sys\nsys.path.insert(0, sys.argv[1])\nfrom onhost.operate import check\n"
         "sys.exit(check.run_check(sys.argv[2]))\n"
     )
     for version in ("2.7", "3.6", "3.13"):

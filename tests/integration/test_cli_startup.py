@@ -20,9 +20,9 @@ HEAVY = (
     "urllib3",
     "tqdm",
     "pydantic",
-    "bundler.build",
-    "bundler.fetch",
-    "bundler.http",
+    "bundler.pack.build",
+    "bundler.fetch.mirrors",
+    "bundler.fetch.http",
 )
 
 PROBE = """
@@ -30,13 +30,13 @@ import json, sys
 sys.argv = ["bundler"] + json.loads(sys.argv[1])
 code = None
 if sys.argv[1:] != ["--import-only"]:
-    from bundler.entry import main  # the console script's entry point
+    from bundler.cli.entry import main  # the console script's entry point
     try:
         main()
     except SystemExit as exc:
         code = exc.code
 else:
-    import bundler.cli
+    import bundler.cli.app
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
 
@@ -70,7 +70,7 @@ def _modules(args: list[str]) -> tuple[object, set[str]]:
 def test_light_commands_skip_the_heavy_imports(args: list[str]) -> None:
     code, modules = _modules(args)
     assert code in (None, 0, 2, 4), code  # ran (verify of a missing file fails cleanly)
-    assert "bundler.cli" in modules or args in (["--help"], ["--version"])
+    assert "bundler.cli.app" in modules or args in (["--help"], ["--version"])
     assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
 
 
@@ -83,15 +83,15 @@ def test_inspect_skips_the_heavy_imports(tmp_path: Path) -> None:
 def test_help_and_version_skip_packaging_too() -> None:
     for args in (["--help"], ["--version"]):
         _, modules = _modules(args)
-        assert "packaging" not in modules and "bundler.recipes" not in modules, args
+        assert "packaging" not in modules and "bundler.recipes.recipes" not in modules, args
 
 
 @pytest.mark.parametrize("args", [[], ["--help"], ["--version"]], ids=["none", "help", "version"])
 def test_the_overview_and_version_start_without_typer(args: list[str]) -> None:
-    """bundler.entry answers these three alone (tests/unit/test_entry.py checks its text)."""
+    """bundler.cli.entry answers these three alone (tests/unit/test_entry.py checks its text)."""
     code, modules = _modules(args)
     assert code == 0
-    assert "typer" not in modules and "bundler.cli" not in modules, sorted(modules)
+    assert "typer" not in modules and "bundler.cli.app" not in modules, sorted(modules)
 
 
 def test_the_probe_sees_imports() -> None:
@@ -100,7 +100,7 @@ def test_the_probe_sees_imports() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; import bundler.build; print('bundler.fetch' in sys.modules)",
+            "import sys; import bundler.pack.build; print('bundler.fetch.mirrors' in sys.modules)",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -117,5 +117,5 @@ def test_a_build_parses_its_options_without_pydantic_or_requests(tmp_path: Path)
         ["build", "--storm", "0.0.1", "--zk", "3.4.6", "--cache-dir", str(tmp_path / "c")]
     )
     assert code == 2, code  # the version is refused before anything is fetched
-    assert "bundler.build" in modules
+    assert "bundler.pack.build" in modules
     assert not modules & {"pydantic", "requests", "urllib3", "tqdm"}, sorted(modules)

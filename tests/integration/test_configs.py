@@ -1,4 +1,4 @@
-"""bundler/onhost/configs.py: every rendered config file, per Storm and ZooKeeper line.
+"""bundler/onhost/render/configs.py: every rendered config file, per Storm and ZooKeeper line.
 
 Golden files under tests/golden/configs/<case>/ hold the exact expected output of each case
 (`_files.txt` lists every file with its mode). After a deliberate change, regenerate them with
@@ -33,8 +33,8 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from bundler.onhost import configs
-from bundler.recipes import RECIPES_DIR, Recipe
+from bundler.onhost.render import configs
+from bundler.recipes.recipes import RECIPES_DIR, Recipe
 from tests.support.bundles import pyenv_python as _pyenv_python
 from tests.support.configfiles import config_manifest as _manifest
 from tests.support.configfiles import supervisord_ini as _supervisord_ini
@@ -43,7 +43,7 @@ from tests.support.configfiles import zoo_cfg as _zoo_cfg
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "configs"
 # The on-host renderer's command line, run from the repository root as the package it is.
-CONFIGS = ("-m", "bundler.onhost.configs")
+CONFIGS = ("-m", "bundler.onhost.render.configs")
 STORM_DEFAULTS = RECIPES_DIR / "storm-defaults"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 

@@ -1,4 +1,4 @@
-"""The contract (bundler/onhost/contract.py) where it takes a process: on each target Python, and
+"""The contract (onhost/contract/contract.py) where it takes a process: on each target Python, and
 through `bundler render`'s command line. The contract's own tests are in tests/unit."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def test_bundler_render_refuses_a_bad_option_with_exit_2(tmp_path: Path) -> None
 
 # Run from the repository root: the on-host code is the package bundler.onhost, as here.
 ON_TARGET = r"""
-from bundler.onhost import contract
+from bundler.onhost.contract import contract
 assert contract.check_address("zk-1.example.org", "a") == "zk-1.example.org"
 for bad in (u"999.1.1.1", u"a" * 300, u"zk1\n", u"zk_1"):
     try:
@@ -61,7 +61,8 @@ try:
     contract.check_user(u"St\u00f6rm", "--user")
 except contract.Invalid as exc:
     print(str(exc))
-from bundler.onhost import configs, cluster
+from bundler.onhost.render import configs
+from bundler.onhost.contract import cluster
 assert configs.ROLES is contract.ROLES
 """
 

@@ -28,8 +28,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from supervisor.datatypes import dict_of_key_value_pairs
 
-from bundler.onhost import configs, contract
-from bundler.recipes import Recipe
+from bundler.onhost.contract import contract
+from bundler.onhost.render import configs
+from bundler.recipes.recipes import Recipe
 from tests.support.configfiles import supervisord_ini as _ini
 from tests.support.configfiles import zoo_cfg as _zoo_cfg
 

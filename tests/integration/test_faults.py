@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import archive
+from bundler.onhost.contract import archive
 from tests.support.cli import STORM_PATH, Run, build_args, bundler, cache_entries
 from tests.support.make_mirror import evil_tarball, sign, write_checksum
 from tests.support.mirror_server import MirrorServer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.http import Http, HttpConfig, HttpFailure, NotFound, Unreachable
+from bundler.fetch.http import Http, HttpConfig, HttpFailure, NotFound, Unreachable
 from tests.support.mirror_server import MirrorServer
 
 

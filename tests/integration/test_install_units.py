@@ -18,7 +18,7 @@ from tests.support.bundles import pyenv_python
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "bundler" / "onhost"
 
-from bundler.onhost import archive, versions  # noqa: E402
+from bundler.onhost.contract import archive, versions  # noqa: E402
 
 # --- the command line (flags.py): usage errors are one line and exit 2, before anything else ---
 
@@ -173,7 +173,11 @@ def test_java_version_output_of_every_era(output: str, major: int | None) -> Non
 CHECKS = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from onhost import archive, cli, configs, health, versions, supervisord
+from onhost.contract import archive, versions
+from onhost import cli
+from onhost.render import configs
+from onhost.host import health
+from onhost.apply import supervisord
 assert versions.satisfies((2, 7, 18), ">=2.6,<3") and not versions.satisfies((3, 1), ">=2.6,<3")
 assert versions.parse_java_version('java version "1.8.0_1"') == 8
 assert versions.parse_java_version('openjdk version "17.0.1"') == 17

@@ -1,4 +1,4 @@
-"""The cluster inventory: cluster.toml checked and normalised (bundler/inventory.py), carried
+"""The cluster inventory: cluster.toml checked and normalised (recipes/inventory.py), carried
 in the bundle as cluster.json, shown per host by `bundler render`, and found again on the host
 by the target's cluster.py (by --host, host name or address), on every target Python."""
 
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bundler.errors import ExitCode, UsageError
-from bundler.inventory import host_ports, load, normalise
-from bundler.onhost import cluster
-from bundler.recipes import Recipe
+from bundler.onhost.contract import cluster
+from bundler.recipes.inventory import host_ports, load, normalise
+from bundler.recipes.recipes import Recipe
 from tests.support.bundles import build_bundle, public_dir, pyenv_python, unpack
 from tests.support.cli import bundler_proc as bundler
 from tests.support.inventories import THREE_HOSTS as THREE
@@ -319,7 +319,7 @@ def test_cluster_py_on_old_target_pythons(version: str) -> None:
     code = textwrap.dedent(
         """\
         import sys
-        from bundler.onhost import cluster
+        from bundler.onhost.contract import cluster
         hosts = {"hosts": [{"name": "a", "address": "127.0.0.1"},
                            {"name": "b", "address": "10.9.9.9"}]}
         entry, how = cluster.identify(hosts, "box")

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bundler.cache import Cache
 from bundler.errors import KeysUnavailableError, SignatureError
-from bundler.http import Http, HttpConfig
-from bundler.keys import Keys, Trust
+from bundler.fetch.cache import Cache
+from bundler.fetch.http import Http, HttpConfig
+from bundler.fetch.keys import Keys, Trust
+from bundler.fetch.signatures import Keyring
 from bundler.progress import Progress
-from bundler.signatures import Keyring
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 
 from bundler.errors import BundleFormatError, IntegrityError
-from bundler.manifest import (
+from bundler.onhost.contract import manifest as contract
+from bundler.pack.manifest import (
     Artifact,
     Checked,
     ClusterRef,
@@ -30,8 +31,7 @@ from bundler.manifest import (
     Supervisor,
     config_view,
 )
-from bundler.onhost import manifest as contract
-from bundler.recipes import Recipe
+from bundler.recipes.recipes import Recipe
 from tests.support.bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def sample() -> Manifest:
 
 
 def schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((ONHOST / "bundle.schema.json").read_text())
+    data: dict[str, Any] = json.loads((ONHOST / "contract" / "bundle.schema.json").read_text())
     return data
 
 
@@ -198,7 +198,7 @@ def test_reader_runs_on_every_host_python(python: str, tmp_path: Path) -> None:
     script = (
         "from __future__ import print_function\n"
         "import sys\n"
-        "from bundler.onhost import manifest\n"
+        "from bundler.onhost.contract import manifest\n"
         "m = manifest.read(sys.argv[1])\n"
         "print(m.name, m.storm.version, sorted(m.supervisor.pythons), m.jdk.java_major)\n"
         "try:\n"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost import apply, normalize
+from bundler.onhost.apply import apply
+from bundler.onhost.render import normalize
 from tests.support.bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,7 +128,7 @@ def test_a_program_record_of_the_byte_scheme_is_translated_not_restarted() -> No
 CHECKS = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from onhost import normalize
+from onhost.render import normalize
 a = normalize.digest("etc/zookeeper/zoo.cfg", b"# a\\ntickTime=2000\\nb=1\\n")
 assert a == normalize.digest("etc/zookeeper/zoo.cfg", b"b = 1\\n# b\\ntickTime=2000\\n")
 assert a != normalize.digest("etc/zookeeper/zoo.cfg", b"tickTime=2001\\nb=1\\n")

@@ -15,10 +15,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bundler.configkeys import storm_keys, zookeeper_keys
 from bundler.errors import UsageError
-from bundler.inventory import Inventory, KnownKeys
-from bundler.onhost import cluster, configs, contract, extras
+from bundler.onhost.contract import cluster, contract, extras
+from bundler.onhost.render import configs
+from bundler.recipes.configkeys import storm_keys, zookeeper_keys
+from bundler.recipes.inventory import Inventory, KnownKeys
 from tests.support.bundles import pyenv_python
 from tests.support.configfiles import config_manifest as manifest
 from tests.support.inventories import check
@@ -332,7 +333,7 @@ def test_the_extras_render_the_same_bytes_on_old_pythons(tmp_path: Path, version
     (tmp_path / "values.json").write_text(json.dumps(vals))
     out = tmp_path / "out"
     proc = subprocess.run(
-        [str(python), "-E", "-S", "-B", "-m", "bundler.onhost.configs",
+        [str(python), "-E", "-S", "-B", "-m", "bundler.onhost.render.configs",
          "--manifest", str(tmp_path / "manifest.json"), "--values", str(tmp_path / "values.json"),
          "--out", str(out)],
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
@@ -386,7 +387,7 @@ def test_installer_options_refused_in_one_line(kwargs: dict[str, list[str]], say
 
 
 def test_installer_options_are_checked_against_the_bundles_key_sets(tmp_path: Path) -> None:
-    from bundler.configkeys import known_keys_file
+    from bundler.recipes.configkeys import known_keys_file
 
     path = tmp_path / "known-keys.json"
     path.write_bytes(known_keys_file("0.9.5", "3.4.6"))

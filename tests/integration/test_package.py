@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import bundler
-from bundler import package_data
+from bundler.recipes import package_data
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]

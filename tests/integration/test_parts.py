@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import UsageError
-from bundler.parts import parse_size
+from bundler.tools.parts import parse_size
 from tests.support.cli import bundler
 
 NAME = "storm-9.9.9-zk-9.9.9"

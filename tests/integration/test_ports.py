@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bundler.recipes import RECIPES_DIR, Recipe
+from bundler.recipes.recipes import RECIPES_DIR, Recipe
 from tests.support.cli import ROOT, bundler
 from tests.support.configfiles import supervisord_ini, zoo_cfg
 from tests.support.inventories import THREE_HOSTS

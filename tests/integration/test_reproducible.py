@@ -169,7 +169,9 @@ def test_same_bytes_through_two_mirrors_any_cache_umask_tz_locale_or_folder(
     assert manifest["source_date_epoch"] == RELEASE_MTIME
     internal = provenance(b)["predicate"]["buildDefinition"]["internalParameters"]
     assert internal["epoch_from"] == "release tarballs"
-    schema = json.loads((ROOT / "bundler" / "onhost" / "bundle.schema.json").read_text())
+    schema = json.loads(
+        (ROOT / "bundler" / "onhost" / "contract" / "bundle.schema.json").read_text()
+    )
     jsonschema.validate(manifest, schema)
     assert first_url not in json.dumps(manifest) and second_url not in json.dumps(manifest)
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bundler.onhost import datacopy, selfcopy
-from bundler.onhost.state import state_bytes
+from bundler.onhost.apply import datacopy, selfcopy
+from bundler.onhost.host.state import state_bytes
 from tests.support.bundles import PYENV
 
 ROOT = Path(__file__).resolve().parents[2]

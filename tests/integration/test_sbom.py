@@ -7,7 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from bundler import sbom
+from bundler.pack import sbom
 from tests.support.cli import build_args, bundler
 from tests.support.mirror_server import MirrorServer
 

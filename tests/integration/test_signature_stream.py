@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import SignatureError, UnknownSignerError
-from bundler.openpgp import PART, Framing
-from bundler.signatures import Keyring
+from bundler.fetch.openpgp import PART, Framing
+from bundler.fetch.signatures import Keyring
 
 pytestmark = pytest.mark.skipif(shutil.which("gpg") is None, reason="needs gpg (make deps)")
 

@@ -1,4 +1,4 @@
-"""onhost/wheels.py: supervisord's locked wheels installed by unpacking, on every target Python,
+"""bundle/wheels.py: supervisord's locked wheels installed by unpacking, on every target Python,
 with the same result as `pip install --target`; and every wheel that is not what the lock and
 its own RECORD say is refused with nothing written."""
 
@@ -26,7 +26,7 @@ PYTHONS = ["2.7", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 UNPACK = """
 import json, os, sys
 sys.path.insert(0, sys.argv[1])
-from onhost import wheels
+from onhost.bundle import wheels
 from onhost.errors import InstallError
 lock, folder, version, python, target = sys.argv[2:7]
 paths = sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".whl"))

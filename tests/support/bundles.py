@@ -276,7 +276,7 @@ def _ns_id(path: Path) -> str | None:
 
 
 def supervisor_proxy(socket_path: Path) -> xmlrpc.client.ServerProxy:
-    from bundler.onhost import health  # the installer's own client: stdlib only
+    from bundler.onhost.host import health  # the installer's own client: stdlib only
 
     # strict=False: the tests also ask non-root installs' supervisord, as root.
     proxy = health.supervisor(str(socket_path), strict=False)  # type: ignore[no-untyped-call]

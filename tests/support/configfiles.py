@@ -6,8 +6,8 @@ from __future__ import annotations
 import configparser
 from typing import Any
 
-from bundler.manifest import Release, config_view
-from bundler.recipes import Recipe
+from bundler.pack.manifest import Release, config_view
+from bundler.recipes.recipes import Recipe
 
 
 def config_manifest(storm: str = "2.6.4", zookeeper: str = "3.8.4") -> dict[str, Any]:

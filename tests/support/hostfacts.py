@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.onhost import cluster, extras
+from bundler.onhost.contract import cluster, extras
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _component(project: str, version: str) -> dict[str, Any]:
-    from bundler.recipes import Recipe
+    from bundler.recipes.recipes import Recipe
 
     comp = Recipe.load(project).resolve(version)
     top = f"apache-storm-{version}" if project == "storm" else f"apache-zookeeper-{version}-bin"
@@ -51,12 +51,12 @@ class RecordedBundle:
             },
         }
         # onhost/known-keys.json as the build writes it for these two releases.
-        from bundler.configkeys import known_keys_file
+        from bundler.recipes.configkeys import known_keys_file
 
         self.known_keys = extras.parse_known(json.loads(known_keys_file(storm, zookeeper)))
         self.cluster = None
         if inventory is not None:
-            from bundler.inventory import load, normalise
+            from bundler.recipes.inventory import load, normalise
 
             self.cluster = normalise(
                 load(inventory), self.storm["facts"], self.zookeeper["facts"]

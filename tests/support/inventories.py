@@ -6,8 +6,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from bundler.inventory import Inventory, KnownKeys, load, normalise
-from bundler.recipes import Recipe
+from bundler.recipes.inventory import Inventory, KnownKeys, load, normalise
+from bundler.recipes.recipes import Recipe
 
 # Three ZooKeeper members; Nimbus and the UI on the first, supervisors on the other two.
 THREE_HOSTS = """\

@@ -1,4 +1,4 @@
-"""Several "hosts" on one machine for the cluster and Ansible tests, built on bundler.netns (the
+"""Several "hosts" on one machine for the cluster and Ansible tests, built on tools/netns.py (the
 namespaces `bundler rehearse` uses): each host is a network namespace with its own address on a
 bridge inside a "switch" namespace, with a route to every other host and none out. No address
 is put on the root namespace, so nothing leaves the namespaces.
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from bundler import netns
+from bundler.tools import netns
 from tests.support.bundles import SYSTEM_PATH, Result, public_dir, remove_user, supervisor_proxy
 
 T = TypeVar("T")
@@ -125,7 +125,7 @@ class Host:
 
 
 class Network:
-    """Hosts on one bridge (a bundler.netns.Network), each with a prefix and a service user."""
+    """Hosts on one bridge (a tools.netns.Network), each with a prefix and a service user."""
 
     def __init__(self, tag: str, subnet: str) -> None:
         # Unique per test run: other sessions on this machine may run these tests too.
@@ -139,7 +139,7 @@ class Network:
         address = f"{self.subnet}.{len(self.hosts) + 1}"
         host = Host(node=self.net.add(name, address), prefix=self.root / name / "storm", user=user)
         # A /32 route each way between the new host and every earlier one (what
-        # bundler.netns.Network.connect() does for all hosts at once).
+        # bundler.tools.netns.Network.connect() does for all hosts at once).
         for other in self.hosts:
             netns.ip("-n", host.netns, "route", "add", f"{other.address}/32", "dev", "eth0")
             netns.ip("-n", other.netns, "route", "add", f"{address}/32", "dev", "eth0")

@@ -94,7 +94,7 @@ class Probe:
 ZNODES = """
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
-from onhost import zkclient
+from onhost.host import zkclient
 address, wanted, bulk = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 with zkclient.Session(address, 2181, timeout=20) as zk:
     for path, data in wanted.items():

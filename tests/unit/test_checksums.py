@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from bundler import checksums
 from bundler.errors import IntegrityError
+from bundler.fetch import checksums
 
 DATA = b"apache storm release bytes\n"
 MD5 = hashlib.md5(DATA).hexdigest()

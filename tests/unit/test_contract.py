@@ -1,4 +1,4 @@
-"""bundler/onhost/contract.py: one definition of the roles, presets, exit codes and value rules,
+"""onhost/contract/contract.py: one definition of the roles, presets, exit codes and value rules,
 and every layer that takes an operator's value (cluster.toml, `bundler render`, the bundle's
 name, the config writers, the host's cluster.json) giving the same verdict through it."""
 
@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from bundler.build import bundle_name
 from bundler.errors import ExitCode, UsageError
-from bundler.inventory import load, normalise
-from bundler.onhost import cluster, configs, contract
-from bundler.recipes import Recipe
+from bundler.onhost.contract import cluster, contract
+from bundler.onhost.render import configs
+from bundler.pack.build import bundle_name
+from bundler.recipes.inventory import load, normalise
+from bundler.recipes.recipes import Recipe
 
 ROOT = Path(__file__).resolve().parents[2]
 ONHOST = ROOT / "bundler" / "onhost"
@@ -324,7 +325,7 @@ def test_the_installers_own_exit_codes_are_the_contracts() -> None:
 
     for name, code, _ in contract.EXIT_CODES:
         assert getattr(onhost_errors, f"EXIT_{name}") == code
-    for path in sorted(ONHOST.glob("*.py")):
+    for path in sorted(ONHOST.rglob("*.py")):
         found = dict(re.findall(r"^(EXIT_[A-Z]+) ?= ?(\d+)$", path.read_text(), re.M))
         if path.name == "bundlesig.py":
             # Runs alone, before the package is trusted: its codes must be the table's.
@@ -347,10 +348,11 @@ def test_roles_are_defined_once() -> None:
         for p in sorted((ROOT / "bundler").rglob("*.py"))
         if literal.search(p.read_text())
     ]
-    assert own == ["bundler/onhost/contract.py"]
+    assert own == ["bundler/onhost/contract/contract.py"]
     assert configs.ROLES is contract.ROLES
-    import bundler.inventory as inventory
-    from bundler.onhost import flags, roles
+    import bundler.recipes.inventory as inventory
+    from bundler.onhost import flags
+    from bundler.onhost.render import roles
 
     assert inventory.ROLES is contract.ROLES
     assert roles.DAEMONS is contract.ROLES

@@ -1,4 +1,4 @@
-"""`bundler`, `bundler --help` and `bundler --version` are answered by bundler.entry without
+"""`bundler`, `bundler --help` and `bundler --version` are answered by bundler.cli.entry without
 typer; what they print must be what typer and click would print, at every terminal width."""
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from bundler import __version__, entry
-from bundler.cli import app
+from bundler import __version__
+from bundler.cli import entry
+from bundler.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The typer path, as `bundler.cli.main` runs it for every other command.
-TYPER = "import sys; sys.argv[0] = {prog!r}; from bundler.cli import main; main()"
-ENTRY = "import sys; sys.argv[0] = {prog!r}; from bundler.entry import main; main()"
+# The typer path, as `bundler.cli.app.main` runs it for every other command.
+TYPER = "import sys; sys.argv[0] = {prog!r}; from bundler.cli.app import main; main()"
+ENTRY = "import sys; sys.argv[0] = {prog!r}; from bundler.cli.entry import main; main()"
 
 
 def _click_help(prog: str, columns: int, monkeypatch: pytest.MonkeyPatch) -> str:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.fanout import BATCH, Fanout
+from bundler.fetch.fanout import BATCH, Fanout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +80,7 @@ def test_feeding_after_close_is_refused() -> None:
 # in the heap until trimmed.
 HOLES = """
 import sys
-from bundler import heap
+from bundler.fetch import heap
 
 def rss():
     with open("/proc/self/statm") as f:

@@ -1,4 +1,4 @@
-"""The signed-message framing of bundler/openpgp.py, read back packet by packet: the literal
+"""The signed-message framing of bundler/fetch/openpgp.py, read back packet by packet: the literal
 data is the document, byte for byte, whatever its size and however it arrives, and what the
 reader does not understand is left to the detached check (None)."""
 
@@ -10,7 +10,7 @@ import struct
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.openpgp import PART, Framing, _crc24
+from bundler.fetch.openpgp import PART, Framing, _crc24
 
 # A v4 EdDSA signature packet of class 0x00 (binary document), SHA-256, issuer fingerprint in
 # the hashed area and issuer key id in the unhashed one, as gpg 2.2 writes them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bundler.onhost.ownership import created_before, log_files, prefix_problem, purge_paths
+from bundler.onhost.host.ownership import created_before, log_files, prefix_problem, purge_paths
 
 
 @pytest.mark.parametrize("prefix", ["/", "/tmp", "/etc", "/usr", "/var", "/opt", "/home"])

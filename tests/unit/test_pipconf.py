@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import UsageError
-from bundler.pipconf import (
+from bundler.recipes.pipconf import (
     DEFAULT_INDEX,
     IndexSettings,
     effective,

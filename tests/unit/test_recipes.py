@@ -7,7 +7,7 @@ import re
 import pytest
 
 from bundler.errors import UsageError
-from bundler.recipes import RECIPES_DIR, Recipe, SupervisorRecipe, load_all
+from bundler.recipes.recipes import RECIPES_DIR, Recipe, SupervisorRecipe, load_all
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bundler.http import HttpFailure, split_credentials
+from bundler.fetch.http import HttpFailure, split_credentials
 from bundler.redact import redact, secret
 
 

@@ -8,7 +8,7 @@ import tarfile
 import pytest
 
 from bundler.errors import UnsafeArchiveError
-from bundler.tarscan import TarScanner
+from bundler.fetch.tarscan import TarScanner
 
 
 def make_tgz(entries: list[tuple[str, bytes | str | None]], fmt: int = tarfile.GNU_FORMAT) -> bytes:

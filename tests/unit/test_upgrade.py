@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bundler.onhost import upgrade
 from bundler.onhost.errors import PrerequisitesMissing, UsageError
 from bundler.onhost.flags import CommandLineError, parse_args
-from bundler.onhost.plan import Plan, make_plan
+from bundler.onhost.plan import upgrade
+from bundler.onhost.plan.plan import Plan, make_plan
 from tests.support.hostfacts import RecordedBundle, RecordedFacts
 
 PREFIX = "/opt/storm"

@@ -1,0 +1,244 @@
+"""What the build side and the on-host installer must agree on, defined once: the roles and
+the --role presets, the exit codes, and the rule for every value an operator supplies (names,
+addresses, users, paths, ports, ids, slots, heaps).
+
+Both sides import this module: the build side as `bundler.onhost.contract.contract`, the
+installer from the bundle's onhost/ folder. A value the inventory accepts is therefore one the
+installer and the config writers accept too, and the other way round.
+
+Every rule is a full match (`\\Z`, never `$`, which lets a trailing newline through), refuses
+control characters anywhere, bounds the length, and either returns the value or raises
+`Invalid`, whose message is one line: what was expected, what was found, what to do. The
+caller names the value (`--prefix`, `[cluster] prefix`, `values['prefix']`) in `label`.
+
+The value rules themselves are in valuerules.py; this module re-exports every one of them, so
+`contract.X` stays the one name for each.
+
+Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundle).
+"""
+
+from __future__ import absolute_import, division, print_function, unicode_literals
+
+# Re-exported: the value rules (valuerules.py), and the two helpers other modules use.
+from .valuerules import _CONTROL as _CONTROL
+from .valuerules import HEAP_KEYS as HEAP_KEYS
+from .valuerules import HEAP_MB_RANGE as HEAP_MB_RANGE
+from .valuerules import HOST_EXPECTED as HOST_EXPECTED
+from .valuerules import HOST_NAME_MAX as HOST_NAME_MAX
+from .valuerules import INTEGER_TYPES as INTEGER_TYPES
+from .valuerules import JAVA_MAJOR_RANGE as JAVA_MAJOR_RANGE
+from .valuerules import MEMORY_MB_RANGE as MEMORY_MB_RANGE
+from .valuerules import PATH_EXPECTED as PATH_EXPECTED
+from .valuerules import PATH_MAX as PATH_MAX
+from .valuerules import PORT_RANGE as PORT_RANGE
+from .valuerules import PREFIX_MAX as PREFIX_MAX
+from .valuerules import SECONDS_RANGE as SECONDS_RANGE
+from .valuerules import SHOW_MAX as SHOW_MAX
+from .valuerules import STRING_TYPES as STRING_TYPES
+from .valuerules import USER_EXPECTED as USER_EXPECTED
+from .valuerules import ZK_ID_RANGE as ZK_ID_RANGE
+from .valuerules import Invalid as Invalid
+from .valuerules import _string as _string
+from .valuerules import check_address as check_address
+from .valuerules import check_bind_address as check_bind_address
+from .valuerules import check_bundle_name as check_bundle_name
+from .valuerules import check_cluster_name as check_cluster_name
+from .valuerules import check_heaps as check_heaps
+from .valuerules import check_host_list as check_host_list
+from .valuerules import check_host_name as check_host_name
+from .valuerules import check_int as check_int
+from .valuerules import check_path as check_path
+from .valuerules import check_port as check_port
+from .valuerules import check_prefix as check_prefix
+from .valuerules import check_slots as check_slots
+from .valuerules import check_user as check_user
+from .valuerules import check_zk_id as check_zk_id
+from .valuerules import has_control as has_control
+from .valuerules import is_int as is_int
+from .valuerules import is_ipv4 as is_ipv4
+from .valuerules import normal_prefix as normal_prefix
+from .valuerules import parse_bind as parse_bind
+from .valuerules import parse_host_list as parse_host_list
+from .valuerules import parse_int as parse_int
+from .valuerules import plain as plain
+from .valuerules import show as show
+
+MYPY = False
+if MYPY:  # pragma: no cover - type comments only; `typing` is not on every target Python 2.7
+    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
+
+
+# --- exit codes ---
+
+# (name, code, meaning): install.sh, the installer and `bundler` exit with these. The build
+# side's ExitCode (bundler/errors.py) takes its values from here.
+EXIT_CODES = (
+    ("OK", 0, "ok"),
+    ("ERROR", 1, "error"),
+    ("USAGE", 2, "usage: a flag, option or input file that cannot work"),
+    ("INTEGRITY", 3, "the bundle (or a download) fails its checks"),
+    ("PREREQ", 4, "prerequisites missing: a tool, a Java, a writable folder, free disk"),
+    ("UNHEALTHY", 5, "services did not become healthy"),
+    ("INTERRUPTED", 130, "interrupted (Ctrl-C)"),
+)  # type: Tuple[Tuple[str, int, str], ...]
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTEGRITY = 3
+EXIT_PREREQ = 4
+EXIT_UNHEALTHY = 5
+EXIT_INTERRUPTED = 130
+
+
+def exit_codes_text():
+    # type: () -> str
+    """The table in one line, for --help texts: `0 ok, 1 error, 2 usage, ...`."""
+    return ", ".join("%d %s" % (code, meaning.split(":")[0]) for _, code, meaning in EXIT_CODES)
+
+
+# --- roles and presets ---
+
+# Daemons in start order; `zookeeper` is ZooKeeper, the rest are Storm's.
+ROLES = ("zookeeper", "nimbus", "supervisor", "ui", "logviewer", "drpc")  # type: Tuple[str, ...]
+STORM_ROLES = ROLES[1:]
+# --role words that stand for several daemons (see expand_roles).
+PRESETS = ("all",)  # type: Tuple[str, ...]
+ROLE_WORDS = ROLES + PRESETS
+# A lone `--role nimbus` is the Nimbus host of a small cluster.
+NIMBUS_HOST_ROLES = ("nimbus", "ui", "supervisor")  # type: Tuple[str, ...]
+
+
+def parse_roles(text, label="--role"):
+    # type: (Any, str) -> List[str]
+    """`--role` as given: a comma list of role words, each known, none empty or twice."""
+    words = _string(text, label, "a comma list of: %s" % ", ".join(ROLE_WORDS), 200)
+    names = words.split(",")
+    for name in names:
+        if name not in ROLE_WORDS:
+            raise Invalid(
+                label,
+                "expected a comma list of: %s; found %s" % (", ".join(ROLE_WORDS), show(name)),
+                "name the roles this host runs",
+            )
+    if len(set(names)) != len(names):
+        raise Invalid(
+            label,
+            "names a role twice: expected each role once, found %s" % show(words),
+            "drop the repeat",
+        )
+    return names
+
+
+def expand_roles(names, zookeeper_here):
+    # type: (Sequence[str], bool) -> List[str]
+    """The daemons a list of role words stands for, in start order.
+
+    `all` is every daemon (a single-node cluster). A lone `nimbus` is the Nimbus host of a
+    small cluster: nimbus, ui and supervisor, and zookeeper too when this host is one of the
+    ensemble (`zookeeper_here`). Any other list names its daemons exactly."""
+    if not names:
+        return []
+    if "all" in names:
+        wanted = set(ROLES)
+    elif list(names) == ["nimbus"]:
+        wanted = set(NIMBUS_HOST_ROLES)
+        if zookeeper_here:
+            wanted.add("zookeeper")
+    else:
+        wanted = set(names)
+    return [role for role in ROLES if role in wanted]
+
+
+def check_roles(value, label):
+    # type: (Any, str) -> List[str]
+    """A list of daemons (no presets): non-empty, each known, none twice."""
+    if not isinstance(value, list) or not value:
+        raise Invalid(
+            label,
+            "expected a non-empty list of roles (%s), found %s" % (", ".join(ROLES), show(value)),
+            "list the daemons this host runs",
+        )
+    for role in value:
+        if role not in ROLES:
+            raise Invalid(
+                label,
+                "unknown role %s: expected any of %s" % (show(role), ", ".join(ROLES)),
+                "use those names",
+            )
+    if len(set(value)) != len(value):
+        raise Invalid(
+            label,
+            "lists a role twice: expected each role once, found %s" % show(value),
+            "drop the repeat",
+        )
+    return list(value)
+
+
+# --- the installer's flags ---
+
+INIT_MODES = ("auto", "systemd", "none")  # type: Tuple[str, ...]
+TIMEOUT_RANGE = (1, SECONDS_RANGE[1])
+PEER_TIMEOUT_RANGE = SECONDS_RANGE  # 0: report what is missing and do not wait
+FILE_ARG_MAX = 4096
+
+
+def check_init(value, label):
+    # type: (Any, str) -> str
+    text = _string(value, label, " or ".join(INIT_MODES), 16)
+    if text not in INIT_MODES:
+        raise Invalid(label, "expected %s, found %s" % (", ".join(INIT_MODES), show(text)))
+    return text
+
+
+def check_file_arg(value, label):
+    # type: (Any, str) -> str
+    """A file the operator names (read, never written into a config): any path without
+    control characters."""
+    return _string(value, label, "a file name", FILE_ARG_MAX)
+
+
+# flag -> rule(text, label) for every installer flag that takes a value; what each returns is
+# what the installer uses (lists, ints, (address, port) for --ui-bind with None for no port).
+FLAG_RULES = {
+    "--role": parse_roles,
+    "--prefix": normal_prefix,
+    "--user": check_user,
+    "--zk-servers": parse_host_list,
+    "--zk-id": lambda text, label: parse_int(text, label, ZK_ID_RANGE),
+    "--nimbus-host": parse_host_list,
+    "--ui-bind": parse_bind,
+    "--web-password-file": check_file_arg,
+    "--init": check_init,
+    "--python": check_path,
+    "--launcher-python": check_path,
+    "--timeout": lambda text, label: parse_int(text, label, TIMEOUT_RANGE),
+    "--peer-timeout": lambda text, label: parse_int(text, label, PEER_TIMEOUT_RANGE),
+    "--host": check_host_name,
+    "--keys": check_file_arg,
+    "--archive": check_file_arg,
+}  # type: Dict[str, Any]
+
+
+def check_flag(flag, text):
+    # type: (str, Any) -> Any
+    """The value of one installer flag, checked and converted; Invalid names the flag."""
+    return FLAG_RULES[flag](text, flag)
+
+
+# --- generated files ---
+
+
+def check_generated(name, text):
+    # type: (str, str) -> str
+    """A rendered file: no control character but the newline ending each line. The last guard
+    before a file is written; the rules above are meant to make it unreachable."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        control = _CONTROL.search(line)
+        if control:
+            raise Invalid(
+                name,
+                "line %d has a control character (%s); a value let it through"
+                % (number, show(control.group())[1:-1]),
+                "report this as a bug",
+            )
+    return text

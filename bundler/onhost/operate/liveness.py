@@ -1,0 +1,138 @@
+"""How every program of an installation is doing now, as data: its supervisord state, whether it
+answers on its port (the probes recorded at install time), ZooKeeper's `srvr` mode, and the
+ensemble's quorum. `stormctl status` and `stormctl check` (check.py) both read it, so they judge
+health by one rule and need no bundle, only PREFIX/state/installed.json.
+
+Standard library only; runs on Python 2.7 and 3.6+.
+"""
+
+from __future__ import absolute_import, print_function
+
+import os
+import socket
+
+from ..host import health
+from ..render.roles import ROLE_OF
+from . import logfiles
+
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+
+ZK_PROGRAM = "zookeeper"
+SERVING = ("leader", "follower", "standalone")
+
+
+def socket_of(prefix, state):
+    # type: (str, Dict[str, Any]) -> str
+    return state.get("socket") or os.path.join(prefix, "run", "supervisord.sock")
+
+
+def zk_port(state):
+    # type: (Dict[str, Any]) -> int
+    ports = (state.get("values") or {}).get("zk_ports") or {}
+    return int(ports.get("client") or 2181)
+
+
+def zk_mode(host, port):
+    # type: (str, int) -> Optional[str]
+    """ZooKeeper's `srvr` Mode, None when it does not answer or does not serve."""
+    try:
+        mode = health.zookeeper_mode(host, port, timeout=3.0)  # type: Optional[str]
+    except (socket.error, OSError, IOError):
+        return None
+    return mode
+
+
+def answers(probe):
+    # type: (List[Any]) -> Tuple[bool, str]
+    """(answered, what was seen) for a recorded probe [kind, port] on 127.0.0.1."""
+    kind, port = probe[0], int(probe[1])
+    if kind == "http":
+        status = health.http_status("127.0.0.1", port)
+        if status is not None and status < 500:
+            return True, "HTTP %d on port %d" % (status, port)
+        return False, "no HTTP answer on port %d" % port
+    if health.tcp_open("127.0.0.1", port):
+        return True, "port %d open" % port
+    return False, "port %d not answering" % port
+
+
+def program(prefix, state, name, info):
+    # type: (str, Dict[str, Any], str, Optional[Dict[str, Any]]) -> Dict[str, Any]
+    """One program's entry: name, state, pid, answer (what its port said), zookeeper_mode,
+    logs, and problems (empty when it runs and answers)."""
+    role = ROLE_OF.get(name)
+    entry = {
+        "name": name,
+        "role": role,
+        "state": "NOT LOADED" if info is None else info["statename"],
+        "pid": None,
+        "answer": None,
+        "problems": [],
+        "logs": logfiles.of_program(prefix, name, info),
+    }  # type: Dict[str, Any]
+    problems = entry["problems"]  # type: List[str]
+    if info is None:
+        problems.append("%s not loaded" % name)
+        return entry
+    if info["state"] != health.RUNNING:
+        problems.append("%s %s" % (name, info["statename"]))
+        return entry
+    entry["pid"] = info["pid"]
+    probe = (state.get("probes") or {}).get(name)
+    if probe:
+        ok, said = answers(probe)
+        entry["answer"] = said
+        if not ok:
+            problems.append("%s: %s" % (name, said))
+    if name == ZK_PROGRAM:
+        port = zk_port(state)
+        mode = zk_mode("127.0.0.1", port)
+        entry["zookeeper_mode"] = mode
+        if mode not in SERVING:
+            problems.append("ZooKeeper not serving on port %d" % port)
+    return entry
+
+
+def programs(prefix, state, names):
+    # type: (str, Dict[str, Any], List[str]) -> Tuple[Optional[str], List[Dict[str, Any]]]
+    """(supervisord's state, or None when it does not answer; an entry per program named)."""
+    socket_path = socket_of(prefix, state)
+    supervisord = health.supervisord_state(socket_path)
+    if supervisord is None:
+        return None, []
+    infos = health.process_infos(health.supervisor(socket_path))
+    return supervisord, [program(prefix, state, name, infos.get(name)) for name in names]
+
+
+def ensemble(state):
+    # type: (Dict[str, Any]) -> Optional[Dict[str, Any]]
+    """The ensemble this host's programs use: each member's mode, the quorum and its leader;
+    None when the host runs nothing that uses ZooKeeper."""
+    values = state.get("values") or {}
+    servers = list(values.get("zk_servers") or [])
+    if not servers or not values.get("roles"):
+        return None
+    port = zk_port(state)
+    modes = [(host, zk_mode(host, port)) for host in servers]
+    # As the installer's own wait counts them: a member of an ensemble serves as leader or
+    # follower; a single server as standalone.
+    lead = "leader" if len(servers) > 1 else "standalone"
+    serving = [h for h, m in modes if m in (lead, "follower")]
+    leaders = [h for h, m in modes if m == lead]
+    need = len(servers) // 2 + 1
+    problems = []  # type: List[str]
+    if len(serving) < need:
+        problems.append("no ZooKeeper quorum")
+    elif not leaders:
+        problems.append("no ZooKeeper leader answers")
+    return {
+        "port": port,
+        "members": [{"host": h, "mode": m} for h, m in modes],
+        "serving": len(serving),
+        "needed": need,
+        "quorum": len(serving) >= need,
+        "leaders": leaders,
+        "problems": problems,
+    }

@@ -1,9 +1,0 @@
-"""The daemons a host can run, in start order, and the supervisord program of each."""
-
-from __future__ import absolute_import, print_function
-
-from . import configs, contract
-
-DAEMONS = contract.ROLES
-STORM_DAEMONS = contract.STORM_ROLES
-ROLE_OF = dict((name, role) for role, name, _ in configs.PROGRAMS)

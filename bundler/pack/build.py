@@ -1,0 +1,374 @@
+"""`bundler build`: a version pair -> one verified, reproducible bundle.
+
+recipes resolve the artifacts -> fetch them (and the locked wheels) into the verified cache,
+in parallel -> assemble the manifest and the archive -> rename it into the output folder,
+with the provenance (where each input came from) beside it. The bundle's bytes depend only on
+the verified content, the recipes and locks, and SOURCE_DATE_EPOCH: not on the mirror, the
+cache, the clock, umask, time zone, locale or folder. Nothing is written to the output folder
+unless every check passed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bundler.errors import UsageError
+from bundler.fetch import heap
+from bundler.fetch.cache import Cache, default_root
+from bundler.fetch.http import Http, HttpConfig, check_pem, default_verify
+from bundler.fetch.jdk import inspect_jdk
+from bundler.fetch.keys import GpgMode, Keys, Trust
+from bundler.fetch.localfs import check_folder, device, writing
+from bundler.fetch.mirrors import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact
+from bundler.fetch.tarscan import TarScanner
+from bundler.fetch.wheels import PythonSet, WheelResolver, load_locks
+from bundler.onhost.contract import contract
+from bundler.pack import sbom
+from bundler.pack.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
+from bundler.pack.bundle import Format, Prefix, sha256sums, write_archive
+from bundler.pack.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
+from bundler.pack.provenance import Provenance, dependencies
+from bundler.pack.provenance import path_for as provenance_path
+from bundler.progress import Progress
+from bundler.recipes.configkeys import storm_keys, zookeeper_keys
+from bundler.recipes.inventory import Inventory, KnownKeys
+from bundler.recipes.inventory import load as load_inventory
+from bundler.recipes.inventory import normalise as normalise_inventory
+from bundler.recipes.pipconf import Lazy
+from bundler.recipes.recipes import RECIPES_DIR, Artifact, Component, Recipe, SupervisorRecipe
+from bundler.redact import redact
+
+# The default epoch is the newest entry in the release tarballs, kept within what a ustar
+# header holds and not before 2000-01-01 (a fixed point old tars do not warn about), which is
+# also the epoch when nothing says otherwise.
+FALLBACK_EPOCH = 946684800
+MAX_EPOCH = 8**11 - 1
+
+T = TypeVar("T")
+
+
+@dataclass
+class BuildOptions:
+    storm: str
+    zookeeper: str
+    supervisor: str | None = None
+    mirrors: list[str] = field(default_factory=list)
+    keys: list[Path] = field(default_factory=list)
+    gpg: GpgMode = "auto"
+    default_mirrors: bool = True
+    index_url: str | None = None  # None, and no find_links: pip's own settings
+    find_links: list[str] = field(default_factory=list)
+    ca_bundle: Path | None = None  # the mirrors' CAs (None: the environment's, else the default)
+    cache_dir: Path | None = None
+    output_dir: Path = Path("bundles")
+    jobs: int = 4
+    pins: bool = True
+    format: Format = "tar"
+    recipes_dir: Path = RECIPES_DIR
+    connect_timeout: float = 5.0
+    read_timeout: float = 15.0
+    mirror_deadline: float = 600.0
+    paranoid: bool = False  # re-hash every cached file, whatever its stat fingerprint says
+    jdk: Path | None = None
+    cluster: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    path: Path
+    sha256: str
+    size: int
+    requests: int
+
+
+def bundle_name(storm: Component, zookeeper: Component, cluster: str | None = None) -> str:
+    """storm-V-zk-V[-CLUSTER]: the bundle's file and folder name, by contract.py's rules."""
+    base = f"storm-{storm.version}-zk-{zookeeper.version}"
+    try:
+        if cluster is not None:
+            contract.check_cluster_name(cluster, "[cluster] name")
+        return contract.check_bundle_name(f"{base}-{cluster}" if cluster else base)
+    except contract.Invalid as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cluster_inventory(path: Path, storm: Component, zookeeper: Component) -> Inventory:
+    """cluster.toml checked against the facts of the releases being bundled."""
+    source = load_inventory(path)
+    for key, want, component in (
+        ("storm", source.storm, storm),
+        ("zookeeper", source.zookeeper, zookeeper),
+    ):
+        if want is not None and want.removesuffix("-incubating") != component.version:
+            raise UsageError(
+                f"{path}: [cluster] {key} = {want!r} but the bundle is for "
+                f"{component.display} {component.version}; make them agree"
+            )
+    known = KnownKeys(storm_keys(storm.version).keys, zookeeper_keys(zookeeper.version).keys)
+    return normalise_inventory(source, storm.facts, zookeeper.facts, known)
+
+
+def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[int, str]:
+    """The bundle's mtime, and what it came from."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        if not env.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH must be whole seconds, found {env!r}")
+        return int(env), "SOURCE_DATE_EPOCH"
+    newest = max((_newest_mtime(item, cache) for item in fetched), default=0)
+    if newest <= 0:
+        return FALLBACK_EPOCH, "fallback"
+    return max(FALLBACK_EPOCH, min(newest, MAX_EPOCH)), "release tarballs"
+
+
+def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
+    """The newest entry mtime of a release tarball, from its cache record (or, for a record
+    written before bundler kept it, one read of the cached file, remembered in the record)."""
+    archive = item.record.setdefault("archive", {})
+    if "newest_mtime" not in archive:
+        scanner = TarScanner(item.artifact.file)
+        with open(item.file, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                scanner.feed(chunk)
+        archive["newest_mtime"] = scanner.finish().newest_mtime
+        cache.update_record(item.entry, item.record)
+    return int(archive["newest_mtime"])
+
+
+def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Component, str]:
+    storm = Recipe.load("storm", options.recipes_dir).resolve(options.storm)
+    zookeeper = Recipe.load("zookeeper", options.recipes_dir).resolve(options.zookeeper)
+    for component in (storm, zookeeper):
+        if not component.known:
+            progress.warn(
+                f"{component.display} {component.version} is not in the recipes' list of known "
+                f"releases; using the rules for {', '.join(component.matched)}: check the result"
+            )
+    supervisor = options.supervisor or SupervisorRecipe.load(options.recipes_dir).default
+    return storm, zookeeper, supervisor
+
+
+def _run_parallel(jobs: int, tasks: list[Callable[[], T]], cancel: Callable[[], None]) -> list[T]:
+    """Run tasks on a pool; the first failure (or Ctrl-C) stops the rest and is raised."""
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures: list[Future[T]] = [pool.submit(task) for task in tasks]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            # Transfers under way notice at their next chunk, so the pool winds down now
+            # rather than after every download has finished.
+            cancel()
+            raise
+
+
+def build(options: BuildOptions, progress: Progress) -> BuildResult:
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, found {options.jobs}")
+    heap.few_arenas()  # before any thread starts
+    storm, zookeeper, supervisor = _resolve(options, progress)
+    # Checked before any download: a wrong inventory fails in a second, not after minutes.
+    cluster = cluster_inventory(options.cluster, storm, zookeeper) if options.cluster else None
+    for warning in cluster.warnings if cluster else []:
+        progress.warn(warning)
+    locks = load_locks(supervisor, options.recipes_dir)
+    mirrors = [m.rstrip("/") for m in options.mirrors]
+    mirrors += list(DEFAULT_MIRRORS) if options.default_mirrors else []
+    if not mirrors:
+        raise UsageError("--no-default-mirrors needs at least one --mirror URL")
+    for path in options.keys:
+        if not path.is_file():
+            raise UsageError(f"--keys {path}: no such file; expected a KEYS file of public keys")
+    jdk = inspect_jdk(options.jdk) if options.jdk else None
+    if jdk:
+        progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
+    if options.ca_bundle is not None:
+        check_pem(str(options.ca_bundle), "--ca-bundle", "a PEM file of CA certificates")
+    # pip's settings are read when a wheel is first missing from the cache.
+    index = Lazy(options.index_url, options.find_links)
+    provenance = Provenance(
+        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
+        internal={},
+    )
+
+    for flag, value in (
+        ("--connect-timeout", options.connect_timeout),
+        ("--read-timeout", options.read_timeout),
+    ):
+        if not value > 0:
+            raise UsageError(f"{flag} must be more than 0 seconds, found {value:g}")
+    if options.mirror_deadline < 0:
+        raise UsageError(
+            f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
+        )
+    cache_root = options.cache_dir or default_root()
+    # Checked before any download: a full or read-only disk fails in a second, not after minutes.
+    check_folder(options.output_dir, "the output folder", "--output-dir")
+    check_folder(cache_root, "the cache", "--cache-dir")
+    in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
+    base = HttpConfig(
+        connect_timeout=options.connect_timeout,
+        read_timeout=options.read_timeout,
+        mirror_deadline=options.mirror_deadline,
+        segments=options.jobs,
+    )
+    http = Http(replace(base, verify=default_verify(_text(options.ca_bundle))))
+    with in_cache():
+        cache = Cache(cache_root, paranoid=options.paranoid)
+    trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
+    keys = Keys(trust, http, cache, progress)
+    prefixes: list[Prefix | None] = []  # at most one: Storm's, or None once it failed
+    try:
+        components = (storm, zookeeper)
+        with in_cache():
+            for component in components:
+                keys.prepare(component.project, component.artifact.keys_urls)
+
+        name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
+        # A plain tar's largest member comes first, so it can be written as it downloads.
+        lead = Release.of(storm).artifact if options.format == "tar" else None
+
+        def tee(artifact: Artifact) -> Prefix | None:
+            """A plain-tar bundle's start, written while Storm's release downloads (asked
+            once per mirror tried); None where it could not become the bundle."""
+            if lead is None or artifact != storm.artifact:
+                return None
+            if not prefixes:
+                folder = cache.tmpdir()
+                try:
+                    if device(folder) != device(options.output_dir):
+                        raise OSError("the cache and the output folder are on two filesystems")
+                    prefixes.append(Prefix(folder, name, lead))
+                except OSError:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    prefixes.append(None)  # no head start: written after the download
+            prefix = prefixes[0]
+            if prefix is not None:
+                prefix.restart()
+            return prefix
+
+        fetcher = ArtifactFetcher(
+            mirrors,
+            http,
+            cache,
+            keys,
+            progress,
+            use_pins=options.pins,
+            on_download=sbom.preload,
+            tee=tee,
+        )
+        resolver = WheelResolver(index, base, cache, progress)
+        python_sets = [PythonSet(lock.python, lock) for lock in locks]
+        wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
+
+        tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
+        tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
+
+        def cancel() -> None:
+            http.cancel()
+            resolver.cancel()
+
+        with in_cache():
+            results = _run_parallel(options.jobs, tasks, cancel)
+        if index.value is not None:  # not asked when every wheel was in the cache
+            provenance.internal["index"] = index.value.to_json()
+        fetched: list[FetchedArtifact] = results[: len(components)]
+        for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
+            ps.wheels.append(wheel)
+
+        epoch, epoch_from = _source_date_epoch(fetched, cache)
+        provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
+        members, parts = _assemble(fetched, python_sets, supervisor, keys)
+        if jdk:
+            _add_jdk(jdk, members, parts)
+        if cluster:
+            _add_cluster(cluster, members, parts)
+        memo = None if options.paranoid else cache.sbom_dir()
+        with in_cache():
+            _add_sbom(name, epoch, fetched, python_sets, jdk, members, memo)
+        manifest = Manifest(
+            name=name,
+            source_date_epoch=epoch,
+            storm=parts.releases["storm"],
+            zookeeper=parts.releases["zookeeper"],
+            supervisor=parts.supervisor,
+            artifacts=tuple(parts.artifacts),
+            policy=Policy(pins=options.pins, gpg=options.gpg),
+            files={m.name: FileEntry(m.size, _digest(m)) for m in members},
+            jdk=parts.jdk,
+            cluster=parts.cluster,
+        )
+        members.append(_blob(MANIFEST_FILE, manifest.to_bytes()))
+        sums = {m.name: _digest(m) for m in members}
+        members.append(_blob(SUMS_FILE, sha256sums(sums)))
+
+        suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
+        dest = options.output_dir / f"{name}{suffix}"
+        progress.info(f"writing {dest}")
+        provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
+        sidecar = dest.with_name(dest.name + ".sha256")
+        with writing("the output folder", options.output_dir, "--output-dir"):
+            prefix = prefixes[0] if prefixes else None
+            digest = write_archive(dest, name, members, epoch, options.format, lead, prefix)
+            try:
+                _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+                _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
+            except BaseException:
+                # No bundle without its .sha256, and no .sha256 of another bundle.
+                dest.unlink(missing_ok=True)
+                sidecar.unlink(missing_ok=True)
+                raise
+        requests = http.requests_made + resolver.requests_made
+        return BuildResult(dest, digest, dest.stat().st_size, requests)
+    finally:
+        keys.close()
+        for begun in prefixes:
+            if begun is not None:
+                begun.discard()
+
+
+def _external_parameters(
+    options: BuildOptions,
+    storm: Component,
+    zookeeper: Component,
+    supervisor: str,
+    mirrors: list[str],
+) -> dict[str, Any]:
+    """What was asked for: the build's inputs as the user gave them."""
+    return {
+        "storm": storm.version,
+        "zookeeper": zookeeper.version,
+        "supervisor": supervisor,
+        "mirrors": [redact(m) for m in mirrors],
+        "index_url": redact(options.index_url) if options.index_url else None,
+        "find_links": [redact(link) for link in options.find_links],
+        "ca_bundle": _text(options.ca_bundle),
+        "keys": [str(p) for p in options.keys],
+        "gpg": options.gpg,
+        "pins": options.pins,
+        "format": options.format,
+        "jdk": str(options.jdk) if options.jdk else None,
+        "cluster": str(options.cluster) if options.cluster else None,
+    }
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
