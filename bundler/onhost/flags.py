@@ -7,7 +7,6 @@ import os
 
 from .contract import contract, extras
 from .errors import UsageError
-from .plan.peers import DEFAULT_PEER_TIMEOUT
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -132,7 +131,7 @@ class Args(object):
         self.launcher_python = None  # type: Optional[str]
         self.timeout = DEFAULT_TIMEOUT  # type: int
         self.host = None  # type: Optional[str]
-        self.peer_timeout = DEFAULT_PEER_TIMEOUT  # type: int
+        self.peer_timeout = contract.DEFAULT_PEER_TIMEOUT  # type: int
         self.keys = None  # type: Optional[str]
         self.archive = None  # type: Optional[str]
         self.require_signature = False

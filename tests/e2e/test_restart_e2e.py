@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost.apply import apply, supervisord
+from bundler.onhost.plan import fingerprint
+from bundler.onhost.render.supervisordconf import parse_conf
 from tests.support.bundles import build_bundle, manifest, node, public_dir, pyenv_python, unpack
 
 pytestmark = pytest.mark.skipif(
@@ -46,12 +47,12 @@ def byte_scheme_record(prefix: Path, bundle_dir: Path) -> None:
     """Rewrite state/installed.json as the code before fingerprints by meaning wrote it."""
     path = prefix / "state" / "installed.json"
     state = json.loads(path.read_text())
-    conf = supervisord.parse_conf((prefix / "etc" / "supervisord.conf").read_bytes())
+    conf = parse_conf((prefix / "etc" / "supervisord.conf").read_bytes())
     files = [(rel, (prefix / rel).read_bytes(), 0) for rel in state["files"]]
     components = manifest(bundle_dir)["components"]
     for name in state["programs"]:
-        project = apply.program_component(name)
-        state["programs"][name] = apply.legacy_fingerprint(
+        project = fingerprint.program_component(name)
+        state["programs"][name] = fingerprint.legacy_fingerprint(
             conf["program:" + name],
             project,
             components[project],

@@ -177,14 +177,14 @@ from onhost.contract import archive, versions
 from onhost import cli
 from onhost.render import configs
 from onhost.host import health
-from onhost.apply import supervisord
+from onhost.render import supervisordconf
 assert versions.satisfies((2, 7, 18), ">=2.6,<3") and not versions.satisfies((3, 1), ">=2.6,<3")
 assert versions.parse_java_version('java version "1.8.0_1"') == 8
 assert versions.parse_java_version('openjdk version "17.0.1"') == 17
-assert supervisord.program_changes(
+assert supervisordconf.program_changes(
     {"program:a": {"x": "1"}, "program:b": {}}, {"program:a": {"x": "2"}, "program:c": {}}
 ) == (["c"], ["a"], ["b"])
-conf = supervisord.parse_conf(
+conf = supervisordconf.parse_conf(
     b"[supervisord]\\npidfile=/x/run/p\\n[program:zookeeper]\\ncommand=z\\n"
 )
 assert conf["supervisord"]["pidfile"] == "/x/run/p"

@@ -11,7 +11,8 @@ import pytest
 
 from bundler.onhost.errors import UsageError
 from bundler.onhost.flags import parse_args
-from bundler.onhost.plan.plan import Plan, make_plan
+from bundler.onhost.plan.model import Plan
+from bundler.onhost.plan.plan import make_plan
 from tests.support.hostfacts import RecordedBundle, RecordedFacts
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,8 @@ import pytest
 from bundler.onhost.errors import PrerequisitesMissing, UsageError
 from bundler.onhost.flags import CommandLineError, parse_args
 from bundler.onhost.plan import upgrade
-from bundler.onhost.plan.plan import Plan, make_plan
+from bundler.onhost.plan.model import Plan
+from bundler.onhost.plan.plan import make_plan
 from tests.support.hostfacts import RecordedBundle, RecordedFacts
 
 PREFIX = "/opt/storm"
@@ -31,7 +32,7 @@ def installed(storm: str, zookeeper: str, **extra: Any) -> dict[str, Any]:
 
 def running(storm: str, zookeeper: str, *flags: str) -> dict[str, str]:
     """The fingerprints of what runs after an install of this pair with these flags."""
-    return upgrade.fingerprints(plan(*flags, storm=storm, zookeeper=zookeeper))
+    return dict(plan(*flags, storm=storm, zookeeper=zookeeper).fingerprints)
 
 
 def plan(

@@ -1,4 +1,5 @@
-"""Applies a Plan to the host, step by step, through Host."""
+"""Applies a Plan to the host, step by step, through Host; the steps below share the run's
+record (run.py)."""
 
 from __future__ import absolute_import, print_function
 
@@ -10,23 +11,20 @@ from ..contract import archive
 from ..errors import InstallError, IntegrityError, PrerequisitesMissing, Unhealthy, say
 from ..host import health, pristine
 from ..host.facts import ids_of, java_version
-from ..host.host import Host
 from ..host.leftovers import sweep as sweep_leftovers
-from ..host.ownership import ONCE_SERVICE, PREFIX_DIRS, created_before, log_files, root_written
+from ..host.ownership import ONCE_SERVICE, PREFIX_DIRS, root_written
 from ..host.prefixlock import take as take_lock
-from ..host.state import STATE_SCHEMA, load_state, state_bytes
-from ..host.system import clean_env, read_bytes, read_or_none, sha256_bytes, to_bytes
+from ..host.processes import read_pid
+from ..host.state import load_state
+from ..host.system import clean_env, read_or_none
 from ..host.users import create_user
-from ..operate import check
-from ..plan import ports, upgrade
+from ..plan.fingerprint import fingerprint, legacy_fingerprint, program_component, started_with
 from ..render import normalize
-from ..render.roles import ROLE_OF
+from ..render.supervisordconf import global_sections, parse_conf
 from . import previous, programs, rolling, selfcopy, zksnapshot
 from .healthcheck import check_health
-from .programs import STORM_DIR_FILES as STORM_DIR_FILES  # re-exported
-from .programs import ZK_DIR_FILES as ZK_DIR_FILES  # re-exported
-from .programs import fingerprint, legacy_fingerprint, program_component, started_with
-from .supervisord import global_sections, parse_conf, read_pid, start_hint, unit_name
+from .run import begin, save_state, track
+from .supervisord import start_hint, unit_name
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -44,7 +42,7 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
         Union,
     )
 
-    from ..plan.plan import Plan  # noqa: F401
+    from ..plan.model import Plan  # noqa: F401
 
 
 SYSTEMD_DIR = "/etc/systemd/system"
@@ -60,53 +58,8 @@ class Installer(object):
         self.plan = plan
         self.bundle = plan.bundle
         self.prefix = plan.prefix
-        self.old = (plan.state if plan.installed_here() else None) or {}
-        old = self.old
-        previous = plan.state or {}
-        self.state = {  # type: Dict[str, Any]
-            "schema": STATE_SCHEMA,
-            "prefix": self.prefix,
-            "bundle": {"name": self.bundle.name, "id": self.bundle.id},
-            "user": plan.user,
-            # Also from what an --uninstall without --purge left: the user is still ours.
-            "user_created": bool(previous.get("user_created"))
-            and previous.get("user") == plan.user,
-            "roles": plan.roles,
-            "values": plan.values,
-            "init": plan.init,
-            "unit": None,
-            "socket": plan.socket,
-            # How --check asks each Storm daemon whether it answers, without the bundle.
-            "probes": check.probes(
-                self.bundle.storm["facts"].get("ports", {}),
-                dict((name, ROLE_OF.get(name)) for name in plan.program_order),
-            ),
-            # What `stormctl ports` shows, with the inventory's hosts that reach each port.
-            "ports": ports.record(plan),
-            "python": old.get("python"),
-            "releases": sorted(set(old.get("releases", []))),
-            "files": dict(old.get("files", {})),
-            "programs": dict(old.get("programs", {})),
-            # The releases, for the next run to tell an upgrade (upgrade.py; an upgrade records
-            # the new ones just before its restarts), and the copies of ZooKeeper's data.
-            "components": upgrade.recorded_components(plan, old),
-            "zk_data_copies": list(old.get("zk_data_copies", [])),
-            # What this installer created (folders relative to the prefix) and the logs it
-            # configured: all that --uninstall --purge may remove besides the above.
-            "created": [],
-            "links": sorted(set(previous.get("links", []))),
-            # Logs of programs an earlier run had and this one drops are still this
-            # installation's: the record keeps every log it ever configured.
-            "logs": sorted(
-                set(previous.get("logs", [])) | set(log_files(parse_conf(plan.conf_text)))
-            ),
-        }
-        self.site_changed = False
-        self.unit_changed = False
-        self.conf_changed = False
-        self.global_changed = False
-        owner = (os.geteuid(), os.getegid()) if plan.root else (None, None)
-        self.host = Host(self.prefix, plan.dry_run, owner, owner, created_before(previous))
+        self.run = begin(plan)
+        self.host = self.run.host
 
     def install(self):
         # type: () -> Optional[str]
@@ -116,32 +69,32 @@ class Installer(object):
         self.service_user()
         for rel, mode in PREFIX_DIRS:
             self.host.ensure_dir(rel, mode)
-        self.host.clear_planted(ONCE_SERVICE, root_written(self.state))
+        self.host.clear_planted(ONCE_SERVICE, root_written(self.run.state))
         if plan.upgrade and plan.upgrade.snapshot_first:
             zksnapshot.make_snapshot(self.host, plan, plan.upgrade.snapshot_first)
         if plan.upgrade:
-            previous.keep(self)
-        self.save_state()
+            previous.keep(self.run)
+        save_state(self.run)
         self.python_env()
         self.releases()
-        self.save_state()
+        save_state(self.run)
         self.configs()
-        selfcopy.install_package(self)
+        selfcopy.install_package(self.run)
         if plan.init == "systemd":
             self.systemd_unit()
         else:
             self.drop_systemd_unit()
-        self.save_state()
+        save_state(self.run)
         if plan.args.no_start:
             self.say_not_started()
             return None
         if plan.upgrade:
-            previous.before_start(self)
-        self.start()
+            previous.before_start(plan, self.run)
+        programs.start(plan, self.run)
         if plan.dry_run:
             return None
-        self.state["programs"] = dict(self.fingerprints)
-        self.save_state()
+        self.run.state["programs"] = dict(plan.fingerprints)
+        save_state(self.run)
         try:
             return check_health(plan) + rolling.after_start(plan)
         except Unhealthy as exc:
@@ -184,7 +137,7 @@ class Installer(object):
         if ids_of(plan.user) is None:
             try:
                 create_user(self.host, plan.user)
-                self.state["user_created"] = True
+                self.run.state["user_created"] = True
             except InstallError:
                 # Another install (at another prefix) created it meanwhile: use it as found.
                 if ids_of(plan.user) is None:
@@ -206,21 +159,6 @@ class Installer(object):
                 "another run changed %s while this one was planning; run again" % self.prefix
             )
 
-    def save_state(self):
-        # type: () -> None
-        if self.plan.dry_run:
-            return
-        path = self.host.abs("state/installed.json")
-        self.state["created"] = sorted(self.host.owned)
-        data = state_bytes(self.state)
-        if os.path.isfile(path) and read_bytes(path) == data:
-            return
-        self.host._atomic(path, data, 0o600, *self.host.owner)
-
-    def track(self, rel, data):
-        # type: (str, Union[str, bytes]) -> None
-        self.state["files"][rel] = sha256_bytes(to_bytes(data))
-
     # Python environment for supervisord
 
     def python_env(self):
@@ -229,7 +167,7 @@ class Installer(object):
         entry = plan.python_entry
         record = plan.python_record()
         if not plan.site_matches():
-            old = self.old.get("python")
+            old = self.run.old.get("python")
             why = None
             if old and old.get("interpreter") != record["interpreter"]:
                 why = "interpreter %s -> %s" % (old.get("interpreter"), record["interpreter"])
@@ -242,13 +180,13 @@ class Installer(object):
                     "this bundle has no packages for Python %s" % plan.python_version
                 )
             self.install_site(entry, why)
-            self.site_changed = True
-            self.state["python"] = record
+            self.run.site_changed = True
+            self.run.state["python"] = record
         rel = "python/interpreter"
         data = "%s\n%s\n" % (plan.python, plan.python_version)
         if self.host.write(self.host.abs(rel), data, 0o644, *self.host.owner):
-            self.site_changed = True
-        self.track(rel, data)
+            self.run.site_changed = True
+        track(self.run, rel, data)
 
     def install_site(self, entry, why):
         # type: (Dict[str, Any], Optional[str]) -> None
@@ -257,7 +195,10 @@ class Installer(object):
         partial = "%s.partial-%d" % (site, os.getpid())
         lock = self.bundle.path(entry["lock"])
         paths = [self.bundle.path(w) for w in entry["wheels"]]
-        reason = wheels.install_site(self.host, plan, lock, paths, partial, site, why)
+        supervisor = self.bundle.manifest["components"]["supervisor"]["version"]
+        reason = wheels.install_site(
+            self.host, plan.python, plan.python_version, supervisor, lock, paths, partial, site, why
+        )
         if reason is None:
             return
         why = "; ".join(w for w in (why, reason) if w)
@@ -269,7 +210,7 @@ class Installer(object):
         cmd += ["--find-links", self.bundle.path("python/wheels"), "--require-hashes"]
         cmd += ["--target", partial, "-r", lock]
         text = "install supervisor %s for Python %s into %s (pip from the bundled wheel%s)" % (
-            self.bundle.manifest["components"]["supervisor"]["version"],
+            supervisor,
             plan.python_version,
             site,
             "; " + why if why else "",
@@ -299,11 +240,12 @@ class Installer(object):
                 )
                 if not self.plan.dry_run:
                     self.extract(component, releases_dir)
-            if top not in self.state["releases"]:
-                self.state["releases"] = sorted(self.state["releases"] + [top])
+            state = self.run.state
+            if top not in state["releases"]:
+                state["releases"] = sorted(state["releases"] + [top])
             self.host.symlink(name, "releases/" + top)
-            if name not in self.state["links"]:
-                self.state["links"] = sorted(self.state["links"] + [name])
+            if name not in state["links"]:
+                state["links"] = sorted(state["links"] + [name])
             if name == "storm":
                 self.storm_logs(top)
         if self.plan.bundled_jdk and self.plan.java_home and not self.plan.dry_run:
@@ -352,10 +294,11 @@ class Installer(object):
         # type: () -> None
         plan = self.plan
         host = self.host
+        run = self.run
         data = plan.password + "\n"
         uid, gid = host.owner
         host.write(host.abs("etc/web-password"), data, 0o600, uid, gid, show_diff=False)
-        self.track("etc/web-password", data)
+        track(run, "etc/web-password", data)
         conf_rel = "etc/supervisord.conf"
         conf_path = host.abs(conf_rel)
         old_conf = read_or_none(conf_path)
@@ -369,13 +312,13 @@ class Installer(object):
             if parent and parent not in host.created and not os.path.isdir(host.abs(parent)):
                 host.ensure_dir(parent, 0o755)
             changed = host.write(host.abs(rel), content, mode, uid, gid)
-            self.conf_changed = self.conf_changed or (changed and rel == conf_rel)
-            self.track(rel, content)
+            run.conf_changed = run.conf_changed or (changed and rel == conf_rel)
+            track(run, rel, content)
         keep = set(["etc/web-password", "python/interpreter"] + [r for r, _, _ in plan.rendered])
-        keep |= set(r for r in self.state["files"] if r.startswith(selfcopy.LIB))
-        for rel in sorted(set(self.state["files"]) - keep):
+        keep |= set(r for r in run.state["files"] if r.startswith(selfcopy.LIB))
+        for rel in sorted(set(run.state["files"]) - keep):
             host.remove(host.abs(rel))
-            del self.state["files"][rel]
+            del run.state["files"][rel]
         if not plan.dry_run:
             # What was written, for a later check of hand edits (check.py).
             pristine.save(
@@ -385,16 +328,14 @@ class Installer(object):
             )
         new = parse_conf(plan.conf_text)
         if old_conf is not None:
-            self.global_changed = global_sections(parse_conf(old_conf)) != global_sections(new)
+            run.global_changed = global_sections(parse_conf(old_conf)) != global_sections(new)
         jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
-        self.fingerprints = {}  # type: Dict[str, str]
         for name in plan.program_order:
             how = (new["program:" + name], program_component(name))
             component = self.bundle.components[how[1]]
-            self.fingerprints[name] = fingerprint(how[0], how[1], component, plan.rendered, jdk)
-            recorded = self.state["programs"].get(name)
+            recorded = run.state["programs"].get(name)
             if recorded is not None and ":" not in recorded:
-                self.state["programs"][name] = started_with(
+                run.state["programs"][name] = started_with(
                     recorded,
                     legacy_fingerprint(how[0], how[1], component, before, jdk),
                     fingerprint(how[0], how[1], component, before, jdk),
@@ -408,19 +349,19 @@ class Installer(object):
         wrote = self.host.write(path, plan.unit_text or b"", 0o644)
         # A comment of the unit (its header names the bundle) restarts nothing.
         meant = normalize.digest(path, plan.unit_text or b"")
-        self.unit_changed = wrote and (old is None or normalize.digest(path, old) != meant)
-        if wrote and not self.unit_changed:
+        self.run.unit_changed = wrote and (old is None or normalize.digest(path, old) != meant)
+        if wrote and not self.run.unit_changed:
             self.host.command("reload systemd's units", ["systemctl", "daemon-reload"])
-        self.state["unit"] = path
+        self.run.state["unit"] = path
 
     def drop_systemd_unit(self):
         # type: () -> None
         """--init none after a systemd installation: supervisord leaves systemd's care."""
-        unit = self.old.get("unit")
+        unit = self.run.old.get("unit")
         if not unit or not os.path.exists(unit):
             return
         if health.supervisord_state(self.plan.socket) is not None:
-            self.stop_supervisord("it moves from systemd to --init none")
+            programs.stop_supervisord(self.plan, self.run, "it moves from systemd to --init none")
         name = os.path.basename(unit)
         self.host.command("disable %s" % name, ["systemctl", "disable", name])
         self.host.remove(unit)
@@ -437,23 +378,3 @@ class Installer(object):
             )
         else:
             say("--no-start: nothing started; start with: %s" % start_hint(self.plan))
-
-    # start, or apply changes to what runs (programs.py)
-
-    def start(self):
-        # type: () -> None
-        programs.start(self)
-
-    def update(self, proxy, order):
-        # type: (Any, Dict[str, int]) -> Set[str]
-        """`supervisorctl update`: add, change and remove program groups as the new config
-        says. Returns the names it started, restarted or removed."""
-        return programs.update(self, proxy, order)
-
-    def start_supervisord(self):
-        # type: () -> None
-        programs.start_supervisord(self)
-
-    def stop_supervisord(self, why):
-        # type: (str) -> None
-        programs.stop_supervisord(self, why)

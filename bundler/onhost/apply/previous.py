@@ -17,13 +17,15 @@ from ..host.system import read_bytes
 from ..plan.upgrade import ZK_DATA, components_record
 from ..render import configs
 from . import datacopy
+from .run import save_state
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Optional  # noqa: F401
 
     from ..host.host import Host  # noqa: F401
-    from .apply import Installer  # noqa: F401
+    from ..plan.model import Plan  # noqa: F401
+    from .run import Run  # noqa: F401
 
 PREVIOUS = "state/previous"
 ZK_PROGRAM = configs.PROGRAM_NAMES["zookeeper"]
@@ -40,15 +42,15 @@ def versions_text(record):
     )
 
 
-def keep(inst):
-    # type: (Installer) -> None
+def keep(run):
+    # type: (Run) -> None
     """Copy what the record says this installation is, before the upgrade changes any of it;
     replaces the copy of an earlier upgrade (one step back is kept). A run again after an
     upgrade that stopped before its restarts keeps the copy that attempt made."""
-    host = inst.host
-    old = inst.old
+    host = run.host
+    old = run.old
     dest = host.abs(PREVIOUS)
-    inst.state[PENDING] = True
+    run.state[PENDING] = True
     if old.get(PENDING) and os.path.isfile(os.path.join(dest, "installed.json")):
         say("the previous install stays as an earlier attempt of this upgrade kept it in %s" % dest)
         return
@@ -89,15 +91,15 @@ def keep(inst):
         host.discard(scratch)
 
 
-def before_start(inst):
-    # type: (Installer) -> None
+def before_start(plan, run):
+    # type: (Plan, Run) -> None
     """Just before the restarts: stop this member and copy its data folder before it runs the
     new release (a downgrade may need it back: ZOOKEEPER-1149, and 3.4 cannot replay 3.5-only
     transactions), then record the new releases as the installed ones."""
-    up = inst.plan.upgrade
+    up = plan.upgrade
     if up is None:
         return
-    host = inst.host
+    host = run.host
     if up.zk_copy:
         src, dest = host.abs(ZK_DATA), host.abs(up.zk_copy)
         if boundary.lstat(src) is not None:
@@ -106,21 +108,21 @@ def before_start(inst):
             if datacopy.manifest_of(dest) is None:
                 set_aside(host, dest)
             zxid = None
-            if health.supervisord_state(inst.plan.socket) is not None:
-                zxid = current_zxid(inst.plan)
+            if health.supervisord_state(plan.socket) is not None:
+                zxid = current_zxid(plan)
                 host.change("stop %s to copy its data folder" % ZK_PROGRAM)
                 if not host.dry_run:
-                    health.stop_program(health.supervisor(inst.plan.socket), ZK_PROGRAM)
+                    health.stop_program(health.supervisor(plan.socket), ZK_PROGRAM)
             try:
-                copy_data(host, src, dest, inst.old, zxid)
+                copy_data(host, src, dest, run.old, zxid)
             except InstallError:
-                back_to_old_zookeeper(inst)
+                back_to_old_zookeeper(plan, run)
                 raise
-        if up.zk_copy not in inst.state["zk_data_copies"]:
-            inst.state["zk_data_copies"] = sorted(inst.state["zk_data_copies"] + [up.zk_copy])
-    inst.state["components"] = components_record(inst.plan.components())
-    inst.state.pop(PENDING, None)
-    inst.save_state()
+        if up.zk_copy not in run.state["zk_data_copies"]:
+            run.state["zk_data_copies"] = sorted(run.state["zk_data_copies"] + [up.zk_copy])
+    run.state["components"] = components_record(plan.components())
+    run.state.pop(PENDING, None)
+    save_state(run)
 
 
 def set_aside(host, dest):
@@ -136,7 +138,7 @@ def set_aside(host, dest):
 
 
 def current_zxid(plan):
-    # type: (Any) -> Optional[str]
+    # type: (Plan) -> Optional[str]
     """The member's last zxid as `srvr` says it (None when it does not answer)."""
     port = int(plan.zk_ports.get("client") or 2181)
     try:
@@ -148,19 +150,19 @@ def current_zxid(plan):
     return None
 
 
-def back_to_old_zookeeper(inst):
-    # type: (Installer) -> None
+def back_to_old_zookeeper(plan, run):
+    # type: (Plan, Run) -> None
     """The copy failed after ZooKeeper stopped: its link and config files go back to the
     previous install's and it starts again on its old release (supervisord still holds its
     old program), so the member serves as before the run."""
-    host = inst.host
+    host = run.host
     kept = host.abs(PREVIOUS)
     if host.dry_run or not os.path.isfile(os.path.join(kept, "links.json")):
         return
     links = json.loads(read_bytes(os.path.join(kept, "links.json")).decode("utf-8"))
     if "zookeeper" in links:
         host.symlink("zookeeper", links["zookeeper"])
-    for rel in sorted((inst.old.get("files") or {})):
+    for rel in sorted((run.old.get("files") or {})):
         copy = os.path.join(kept, "files", *rel.split("/"))
         if rel.startswith("etc/zookeeper/") and os.path.isfile(copy):
             st = os.lstat(copy)
@@ -168,7 +170,7 @@ def back_to_old_zookeeper(inst):
                        st.st_uid, st.st_gid, show_diff=False)  # fmt: skip
     host.change("start %s again on its old release" % ZK_PROGRAM)
     try:
-        health.supervisor(inst.plan.socket).supervisor.startProcess(ZK_PROGRAM, True)
+        health.supervisor(plan.socket).supervisor.startProcess(ZK_PROGRAM, True)
     except Exception as exc:  # reported with the copy's own failure
         warn("%s did not start again: %s" % (ZK_PROGRAM, exc))
 

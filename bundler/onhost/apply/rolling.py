@@ -14,7 +14,7 @@ MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Dict, List, Optional, Tuple  # noqa: F401
 
-    from ..plan.plan import Plan  # noqa: F401
+    from ..plan.model import Plan  # noqa: F401
 
 REPORT_EVERY = 15
 

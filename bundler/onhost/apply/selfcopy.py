@@ -7,12 +7,13 @@ from __future__ import absolute_import, print_function
 import os
 
 from ..host.system import read_bytes, read_or_none
+from .run import track
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Dict, List  # noqa: F401
 
-    from .apply import Installer  # noqa: F401
+    from .run import Run  # noqa: F401
 
 LIB = "lib/onhost/"
 
@@ -33,12 +34,12 @@ def package_files(folder):
     return found
 
 
-def install_package(inst):
-    # type: (Installer) -> None
-    host = inst.host
+def install_package(run):
+    # type: (Run) -> None
+    host = run.host
     files = package_files(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     wanted = dict((LIB + rel, data) for rel, data in files.items())
-    stale = sorted(r for r in inst.state["files"] if r.startswith(LIB) and r not in wanted)
+    stale = sorted(r for r in run.state["files"] if r.startswith(LIB) and r not in wanted)
     differ = sorted(r for r, d in wanted.items() if read_or_none(host.abs(r)) != d)
     if differ or stale:
         host.change(
@@ -50,9 +51,9 @@ def install_package(inst):
             host.ensure_dir(rel, 0o755)
     for rel in stale:
         host.remove(host.abs(rel))
-        del inst.state["files"][rel]
+        del run.state["files"][rel]
     for rel in differ:
         if not host.dry_run:
             host._atomic(host.abs(rel), wanted[rel], 0o644, *host.owner)
     for rel, data in wanted.items():
-        inst.track(rel, data)
+        track(run, rel, data)

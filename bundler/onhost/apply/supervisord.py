@@ -1,23 +1,18 @@
-"""supervisord control: its config, starting and stopping it."""
+"""supervisord control: starting and stopping it (its config is read by
+render/supervisordconf.py, its pid checked by host/processes.py)."""
 
 from __future__ import absolute_import, print_function
 
-import errno
 import hashlib
-import io
 import os
 import signal
 import subprocess
 import time
 
-try:  # Python 3
-    from configparser import RawConfigParser
-except ImportError:  # Python 2
-    from ConfigParser import RawConfigParser  # type: ignore[no-redef,import-not-found]
-
 from ..errors import Unhealthy, warn
 from ..host import boundary, health
-from ..host.system import clean_env, read_bytes, read_or_none, run
+from ..host.processes import pid_alive, started_at, supervisord_pid
+from ..host.system import clean_env, read_or_none, run
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -36,44 +31,13 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     )
 
     from ..host.host import Host  # noqa: F401
-    from ..plan.plan import Plan  # noqa: F401
+    from ..plan.model import Plan  # noqa: F401
 
 
 SUPERVISORD_START_TIMEOUT = 30
 # Generous: supervisord stops each program within its stopwaitsecs.
 SUPERVISORD_STOP_TIMEOUT = 180
 SYSTEM_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
-def parse_conf(data):
-    # type: (Union[str, bytes]) -> Dict[str, Dict[str, str]]
-    """{section: {key: value}} of an ini file (supervisord.conf), interpolation off."""
-    parser = RawConfigParser()
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    if hasattr(parser, "read_string"):
-        parser.read_string(text)
-    else:  # Python 2
-        parser.readfp(io.StringIO(text))
-    return dict((s, dict(parser.items(s))) for s in parser.sections())
-
-
-def program_names(conf):
-    # type: (Dict[str, Dict[str, str]]) -> Set[str]
-    return set(k.split(":", 1)[1] for k in conf if k.startswith("program:"))
-
-
-def program_changes(old, new):
-    # type: (Dict[str, Dict[str, str]], Dict[str, Dict[str, str]]) -> Tuple[List[str], List[str], List[str]]
-    """(added, changed, removed) program names between two parsed supervisord.conf files,
-    as supervisord's reloadConfig reports them."""
-    before, after = program_names(old), program_names(new)
-    changed = [n for n in after & before if old["program:" + n] != new["program:" + n]]
-    return sorted(after - before), sorted(changed), sorted(before - after)
-
-
-def global_sections(conf):
-    # type: (Dict[str, Dict[str, str]]) -> Dict[str, Dict[str, str]]
-    return dict((k, v) for k, v in conf.items() if not k.startswith("program:"))
 
 
 def unit_name(prefix):
@@ -129,67 +93,6 @@ def start_supervisord_direct(plan):
             "supervisord did not start (exit %d): %s\nlast lines of %s:\n%s"
             % (code, message, plan.logfile, health.tail(plan.logfile))
         )
-
-
-def pid_alive(pid):
-    # type: (int) -> bool
-    try:
-        os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            # A zombie has stopped; only its parent's wait() is missing.
-            return handle.read().rsplit(") ", 1)[1][:1] != "Z"
-    except (IOError, OSError, IndexError):
-        return True
-
-
-def read_pid(pidfile):
-    # type: (str) -> Optional[int]
-    try:
-        return int(read_bytes(pidfile).strip() or 0) or None
-    except (IOError, OSError, ValueError):
-        return None
-
-
-def started_at(pid):
-    # type: (int) -> Optional[str]
-    """When pid started (clock ticks since boot, /proc/PID/stat's 22nd field): with the pid, it
-    names one process, never a later one given the same number. None when it is gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            return handle.read().rsplit(") ", 1)[1].split()[19]
-    except (IOError, OSError, IndexError):
-        return None
-
-
-def ours(pid, conf_path):
-    # type: (int, str) -> bool
-    """Whether pid is this installation's supervisord: run by this installer's user and
-    started with `-c conf_path`. A pid file is only a hint: this is what makes it safe to
-    signal (a pid the service user wrote names anything)."""
-    try:
-        with open("/proc/%d/status" % pid) as handle:
-            uids = [line.split()[1:] for line in handle if line.startswith("Uid:")][0]
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            args = handle.read().decode("utf-8", "replace").split("\0")
-    except (IOError, OSError, IndexError):
-        return False
-    if any(int(u) != os.geteuid() for u in uids):
-        return False
-    named = any(a.endswith("/supervisord") for a in args)
-    return named and any(args[i : i + 2] == ["-c", conf_path] for i in range(len(args)))
-
-
-def supervisord_pid(pidfile, conf_path):
-    # type: (str, str) -> Optional[int]
-    """supervisord's pid from its pid file, only when that process is this installation's."""
-    pid = read_pid(pidfile)
-    if pid is None or ours(pid, conf_path):
-        return pid
-    warn("%s names pid %d, not this installation's supervisord: left alone" % (pidfile, pid))
-    return None
 
 
 def stop_supervisord(host, socket_path, pidfile, init, unit):

@@ -31,7 +31,7 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from typing import Any, List  # noqa: F401
 
     from ..host.host import Host  # noqa: F401
-    from ..plan.plan import Plan  # noqa: F401
+    from ..plan.model import Plan  # noqa: F401
 
 SNAP_COUNT = 2
 ZK_PROGRAM = "zookeeper"
@@ -40,16 +40,6 @@ VERSION_2 = "data/zookeeper/version-2"
 # Sessions opened and closed at most, and how long to wait for the snapshot file.
 MAX_SESSIONS = 20
 WAIT = 60
-
-
-def trapped(listing):
-    # type: (Any) -> bool
-    """Whether a version-2 listing holds transaction logs and no snapshot."""
-    if not isinstance(listing, list):
-        return False
-    return any(n.startswith("log.") for n in listing) and not any(
-        n.startswith("snapshot.") for n in listing
-    )
 
 
 def make_snapshot(host, plan, old_version):

@@ -346,36 +346,32 @@ class Wheel(object):
                 fh.write(text.encode("utf-8"))
 
 
-def install_site(host, plan, lock, wheel_paths, partial, site, why):
-    # type: (Any, Any, str, List[str], str, str, Optional[str]) -> Optional[str]
-    """Install the site by unpacking (Installer.install_site's fast way): None when done, or
-    why pip has to do it instead (nothing was written then)."""
+def install_site(host, python, python_version, supervisor, lock, wheel_paths, partial, site, why):
+    # type: (Any, str, str, str, str, List[str], str, str, Optional[str]) -> Optional[str]
+    """Install supervisor (version `supervisor`) for `python` into site by unpacking
+    (Installer.install_site's fast way): None when done, or why pip has to do it instead
+    (nothing was written then)."""
     try:
-        chosen = choose(lock, wheel_paths, plan.python_version, plan.python)
+        chosen = choose(lock, wheel_paths, python_version, python)
     except NotUnpackable as exc:
         return "not unpacked: %s" % exc
     host.change(
         "install supervisor %s for Python %s into %s (unpacking its locked wheels%s)"
-        % (
-            plan.bundle.manifest["components"]["supervisor"]["version"],
-            plan.python_version,
-            site,
-            "; " + why if why else "",
-        )
+        % (supervisor, python_version, site, "; " + why if why else "")
     )
-    if plan.dry_run:
+    if host.dry_run:
         return None
     host.discard(partial)
     try:
         os.mkdir(partial, 0o755)
         for wheel in chosen:
-            wheel.unpack(partial, plan.python)
+            wheel.unpack(partial, python)
         if not os.path.isfile(os.path.join(partial, "bin", "supervisord")):
             raise InstallError("the locked wheels have no supervisord console script")
         # As pip does; a file that does not compile stays source (compileall's status unused).
-        code, out = run(compile_command(plan.python, partial), timeout=600, env=clean_env())
+        code, out = run(compile_command(python, partial), timeout=600, env=clean_env())
         if code is None:
-            raise InstallError("%s could not byte-compile %s: %s" % (plan.python, partial, out))
+            raise InstallError("%s could not byte-compile %s: %s" % (python, partial, out))
         host.swap_in(partial, site)
     finally:
         host.discard(partial)

@@ -179,6 +179,8 @@ def check_roles(value, label):
 INIT_MODES = ("auto", "systemd", "none")  # type: Tuple[str, ...]
 TIMEOUT_RANGE = (1, SECONDS_RANGE[1])
 PEER_TIMEOUT_RANGE = SECONDS_RANGE  # 0: report what is missing and do not wait
+# --peer-timeout's default, and `stormctl rollback`'s wait for its ensemble.
+DEFAULT_PEER_TIMEOUT = 300
 FILE_ARG_MAX = 4096
 
 

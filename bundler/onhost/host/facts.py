@@ -12,11 +12,11 @@ import pwd
 import socket
 import sys
 
-from ..apply.supervisord import supervisord_pid
 from ..contract import archive, cluster
 from ..contract.versions import parse_java_version, version_tuple
 from ..sha256check import digest as sha256_file
 from . import boundary, health, ownership
+from .processes import supervisord_pid
 from .state import load_state
 from .system import run, which
 

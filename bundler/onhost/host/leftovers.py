@@ -11,8 +11,8 @@ from __future__ import absolute_import, print_function
 import os
 import re
 
-from ..apply.supervisord import pid_alive
 from . import boundary
+from .processes import pid_alive
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time

@@ -19,13 +19,12 @@ import os
 import re
 import sys
 
-from ..apply.supervisord import parse_conf
 from ..errors import EXIT_OK, EXIT_UNHEALTHY
 from ..host import pristine
 from ..host.ownership import layout_problems
 from ..host.state import load_state
 from ..host.system import read_bytes, read_or_none
-from ..plan import ports
+from ..render.supervisordconf import parse_conf, program_order
 from . import liveness
 
 MYPY = False
@@ -34,18 +33,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 # The diff's context lines, as the installer's --dry-run shows them.
 CONTEXT = 1
-
-
-def probes(storm_ports, roles):
-    # type: (Dict[str, int], Dict[str, Optional[str]]) -> Dict[str, List[Any]]
-    """{program: [kind, port]} for the programs (with their roles) that have a port to ask;
-    recorded in state/installed.json at install time."""
-    found = {}  # type: Dict[str, List[Any]]
-    for name, role in roles.items():
-        key, kind = ports.probe_of(role) or (None, None)
-        if key in storm_ports:
-            found[name] = [kind, int(storm_ports[key])]
-    return found
 
 
 def shown(text):
@@ -137,13 +124,7 @@ def expected_programs(prefix):
         data = read_or_none(os.path.join(prefix, "etc", "supervisord.conf"))
         if data is None:
             return []
-    conf = parse_conf(data)
-    order = [
-        (int(v.get("priority", 999)), k.split(":", 1)[1])
-        for k, v in conf.items()
-        if k.startswith("program:")
-    ]
-    return [name for _, name in sorted(order)]
+    return program_order(parse_conf(data))
 
 
 def program_report(prefix, state):

@@ -14,7 +14,7 @@ import time
 from ..apply import datacopy, rolling
 from ..apply.healthcheck import failure
 from ..apply.previous import PREVIOUS, versions_text
-from ..apply.supervisord import parse_conf
+from ..contract.contract import DEFAULT_PEER_TIMEOUT
 from ..errors import EXIT_OK, DiskFull, InstallError, Unhealthy, UsageError, disk_full, say
 from ..host import health, pristine
 from ..host.host import Host
@@ -23,13 +23,13 @@ from ..host.state import load_state, state_bytes
 from ..host.system import read_bytes, read_or_none
 from ..plan.upgrade import MAJOR_PROCEDURE, ZK_DATA, zk_copy_rel
 from ..render.roles import ROLE_OF
+from ..render.supervisordconf import parse_conf, program_order
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Optional, Set, Tuple  # noqa: F401
 
 DEFAULT_TIMEOUT = 180
-DEFAULT_PEER_TIMEOUT = 300
 
 
 def parse(args):
@@ -231,16 +231,6 @@ def restore(prefix, kept, cur, timeout, allow_major):
     report += wait_healthy(record, timeout, words)
     sys.stdout.write(report)
     return EXIT_OK
-
-
-def program_order(conf):
-    # type: (Dict[str, Dict[str, str]]) -> List[str]
-    found = [
-        (int(v.get("priority", 999)), k.split(":", 1)[1])
-        for k, v in conf.items()
-        if k.startswith("program:")
-    ]
-    return [name for _, name in sorted(found)]
 
 
 def restart(host, cur, record, conf_changed):

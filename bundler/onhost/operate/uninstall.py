@@ -5,13 +5,14 @@ from __future__ import absolute_import, print_function
 import os
 import sys
 
-from ..apply.supervisord import pid_alive, stop_supervisord, supervisord_pid
+from ..apply.supervisord import stop_supervisord
 from ..errors import EXIT_OK, say
 from ..host import boundary, health, pristine
 from ..host.facts import HostFacts, default_prefix
 from ..host.host import Host
 from ..host.leftovers import sweep as sweep_leftovers
 from ..host.ownership import PREFIX_DIRS, created_before, purge_paths
+from ..host.processes import pid_alive, supervisord_pid
 from ..host.state import load_state, state_bytes
 from ..host.users import remove_user
 from ..plan.plan import identify_host

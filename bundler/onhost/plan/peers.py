@@ -27,12 +27,11 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
         Union,
     )
 
-    from .plan import Plan  # noqa: F401
+    from .model import Plan  # noqa: F401
 
     T = TypeVar("T")
 
 
-DEFAULT_PEER_TIMEOUT = 300
 # Between progress lines while waiting for peers.
 PEER_REPORT_EVERY = 15
 

@@ -7,16 +7,19 @@ import hashlib
 import os
 import re
 
-from ..apply.supervisord import parse_conf
 from ..errors import UsageError
 from ..host.system import to_bytes
 from ..render import configs
+from ..render.supervisordconf import parse_conf, program_order
+from .fingerprint import fingerprints
+from .preflight import release_file
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import List, Optional, Set, Tuple  # noqa: F401
 
-    from .plan import Plan, Values  # noqa: F401
+    from ..host.facts import HostFacts  # noqa: F401
+    from .model import Plan, Values  # noqa: F401
 
 # Flags behind the values configs.validate_values names, for usage errors.
 FLAG_OF = {
@@ -36,13 +39,13 @@ FLAG_OF = {
 }
 
 
-def render(plan):
-    # type: (Plan) -> None
+def render(plan, facts):
+    # type: (Plan, HostFacts) -> None
     """Every config file, rendered before the first change so that a value configs.py
     refuses stops the run while the host is untouched."""
-    plan.password = plan.web_password or plan.stored_password() or plan.ask().new_password()
+    plan.password = plan.web_password or stored_password(plan, facts) or facts.new_password()
     sha1 = hashlib.sha1(plan.password.encode("utf-8")).hexdigest()
-    plan.values = plan.make_values(sha1)
+    plan.values = make_values(plan, sha1)
     refused = None
     try:
         rendered = configs.render(plan.bundle.manifest, plan.values)
@@ -53,7 +56,7 @@ def render(plan):
         flag = FLAG_OF.get(match.group(1)) if match else None
         raise UsageError("%s%s" % (flag + ": " if flag else "", refused))
     plan.rendered = [(rel, to_bytes(text), mode) for rel, text, mode in rendered]
-    plan.rendered += plan.zookeeper_logging(set(r for r, _, _ in plan.rendered))
+    plan.rendered += zookeeper_logging(plan, facts, set(r for r, _, _ in plan.rendered))
     files = dict((rel, data) for rel, data, _ in plan.rendered)
     plan.conf_text = files["etc/supervisord.conf"]
     units = [d for r, d in files.items() if r.startswith("etc/systemd/")]
@@ -62,25 +65,24 @@ def render(plan):
     plan.socket = conf["unix_http_server"]["file"]
     plan.pidfile = conf["supervisord"]["pidfile"]
     plan.logfile = conf["supervisord"]["logfile"]
-    programs = [
-        (int(v.get("priority", 999)), k.split(":", 1)[1])
-        for k, v in conf.items()
-        if k.startswith("program:")
-    ]
-    plan.program_order = [name for _, name in sorted(programs)]
+    plan.program_order = program_order(conf)
+    jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
+    plan.fingerprints = fingerprints(
+        conf, plan.program_order, plan.bundle.components, plan.rendered, jdk
+    )
 
 
-def stored_password(plan):
-    # type: (Plan) -> Optional[str]
+def stored_password(plan, facts):
+    # type: (Plan, HostFacts) -> Optional[str]
     try:
-        data = plan.ask().read(os.path.join(plan.prefix, "etc", "web-password"))
+        data = facts.read(os.path.join(plan.prefix, "etc", "web-password"))
         return data.decode("utf-8").strip("\r\n") or None
     except (IOError, OSError, UnicodeDecodeError):
         return None
 
 
-def zookeeper_logging(plan, rendered):
-    # type: (Plan, Set[str]) -> List[Tuple[str, bytes, int]]
+def zookeeper_logging(plan, facts, rendered):
+    # type: (Plan, HostFacts, Set[str]) -> List[Tuple[str, bytes, int]]
     """The release's own logging config beside zoo.cfg: ZooKeeper's launcher puts
     ZOOCFGDIR first on the classpath, so that is where it is looked for."""
     rel = plan.zk_facts().get("log_config")
@@ -89,7 +91,7 @@ def zookeeper_logging(plan, rendered):
     dest = "etc/zookeeper/" + rel.rsplit("/", 1)[-1]
     if dest in rendered:
         return []
-    data = plan.release_file(plan.bundle.zookeeper, rel, 1 << 20)
+    data = release_file(plan, facts, plan.bundle.zookeeper, rel, 1 << 20)
     if data is None:
         plan.notes.append(
             "ZooKeeper %s has no %s: its logging stays as the release ships it"

@@ -18,7 +18,7 @@ MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple  # noqa: F401
 
-    from .plan import Plan  # noqa: F401
+    from .model import Plan  # noqa: F401
 
 ANY_HOST = "*"
 STORM_HOSTS = contract.STORM_ROLES

@@ -1,5 +1,5 @@
 """Preflight: every check of this host for a plan, each problem with its fix, asked through
-the plan's facts; nothing here changes the host."""
+the host's facts (facts.HostFacts); nothing here changes the host."""
 
 from __future__ import absolute_import, print_function
 
@@ -13,29 +13,41 @@ from . import ports as portlist
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import List, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
-    from .plan import Plan  # noqa: F401
+    from ..host.facts import HostFacts  # noqa: F401
+    from .model import Plan  # noqa: F401
 
 
-def check(plan):
-    # type: (Plan) -> None
+def check(plan, facts):
+    # type: (Plan, HostFacts) -> None
     """Fill in what this host has and collect every problem; nothing is changed."""
-    check_permissions(plan)
-    check_tools(plan)
-    check_python(plan)
-    check_java(plan)
-    check_launcher_python(plan)
-    check_disk(plan)
-    check_ports(plan)
-    check_password_file(plan)
-    plan.memory_mb = plan.ask().memory_mb()
+    check_permissions(plan, facts)
+    check_tools(plan, facts)
+    check_python(plan, facts)
+    check_java(plan, facts)
+    check_launcher_python(plan, facts)
+    check_disk(plan, facts)
+    check_ports(plan, facts)
+    check_password_file(plan, facts)
+    plan.memory_mb = facts.memory_mb()
 
 
-def check_permissions(plan):
-    # type: (Plan) -> None
+def release_file(plan, facts, component, rel, limit):
+    # type: (Plan, HostFacts, Dict[str, Any], str, int) -> Optional[bytes]
+    """The first bytes of a file of a release, from the unpacked release when present,
+    else from its tarball."""
+    unpacked = os.path.join(plan.prefix, "releases", component["top"], rel)
+    if facts.is_file(unpacked):
+        return facts.read(unpacked, limit)
+    return facts.member(
+        plan.bundle.path(component["artifact"]), component["top"] + "/" + rel, limit
+    )
+
+
+def check_permissions(plan, facts):
+    # type: (Plan, HostFacts) -> None
     if plan.root:
-        facts = plan.ask()
         creatable = facts.which("useradd") or facts.which("adduser")
         if plan.user and facts.user_ids(plan.user) is None and not creatable:
             plan.problem(
@@ -57,31 +69,31 @@ def check_permissions(plan):
                 )
             )
     else:
-        existing = plan.ask().nearest_existing(plan.prefix)
-        if not plan.ask().writable(existing):
+        existing = facts.nearest_existing(plan.prefix)
+        if not facts.writable(existing):
             plan.problem(
                 "cannot install into %s: %s is not writable by %s; fix: run as root, or "
-                "pass --prefix with a folder you own" % (plan.prefix, existing, plan.ask().user)
+                "pass --prefix with a folder you own" % (plan.prefix, existing, facts.user)
             )
         if plan.args.init == "systemd":
             plan.problem("--init systemd needs root; fix: run as root or use --init none")
-    if plan.args.init == "systemd" and not plan.ask().systemd_running():
+    if plan.args.init == "systemd" and not facts.systemd_running():
         plan.problem(
             "--init systemd but systemd does not run this host (no /run/systemd/system); "
             "fix: use --init none (or auto)"
         )
 
 
-def check_tools(plan):
-    # type: (Plan) -> None
-    if plan.init == "systemd" and not plan.ask().which("systemctl"):
+def check_tools(plan, facts):
+    # type: (Plan, HostFacts) -> None
+    if plan.init == "systemd" and not facts.which("systemctl"):
         plan.problem("systemctl not found for --init systemd; fix: use --init none")
     if "zookeeper" in plan.roles:
-        shebang = plan.release_file(plan.bundle.zookeeper, plan.zk_facts()["launcher"], 256)
+        shebang = release_file(plan, facts, plan.bundle.zookeeper, plan.zk_facts()["launcher"], 256)
         line = (shebang or b"").split(b"\n", 1)[0].decode("utf-8", "replace")
         for shell in ("bash", "sh"):
             if line.startswith("#!") and re.search(r"\b%s\b" % shell, line):
-                if not plan.ask().which(shell) and not plan.ask().exists("/bin/" + shell):
+                if not facts.which(shell) and not facts.exists("/bin/" + shell):
                     plan.problem(
                         "ZooKeeper's %s needs %s (%s); fix: install %s"
                         % (plan.zk_facts()["launcher"], shell, line, shell)
@@ -89,11 +101,11 @@ def check_tools(plan):
                 break
 
 
-def check_python(plan):
-    # type: (Plan) -> None
-    plan.python = plan.ask().python
-    plan.python_version = plan.ask().python_version
-    entry = plan.bundle.python_entry(plan.ask().version_info)
+def check_python(plan, facts):
+    # type: (Plan, HostFacts) -> None
+    plan.python = facts.python
+    plan.python_version = facts.python_version
+    entry = plan.bundle.python_entry(facts.version_info)
     if entry is None:
         plan.problem(
             "%s is Python %s, which this bundle has no packages for (it has %s); fix: pass "
@@ -105,7 +117,7 @@ def check_python(plan):
             )
         )
     plan.python_entry = entry
-    plan.python_lock = plan.ask().sha256(plan.bundle.path(entry["lock"])) if entry else None
+    plan.python_lock = facts.sha256(plan.bundle.path(entry["lock"])) if entry else None
     # The supervisord environment of an earlier run is kept when nothing it depends on
     # changed: same interpreter, same version, same lock.
     state = plan.state if plan.installed_here() else None
@@ -118,12 +130,12 @@ def check_python(plan):
             "version": plan.python_version,
             "lock": plan.python_lock,
         }
-        and plan.ask().is_file(os.path.join(plan.site_dir, "bin", "supervisord"))
+        and facts.is_file(os.path.join(plan.site_dir, "bin", "supervisord"))
     )
 
 
-def check_java(plan):
-    # type: (Plan) -> None
+def check_java(plan, facts):
+    # type: (Plan, HostFacts) -> None
     low, high, needs = None, None, []
     components = []
     if any(r in STORM_DAEMONS for r in plan.roles):
@@ -133,18 +145,18 @@ def check_java(plan):
     if not plan.roles:
         components.append(("Storm", plan.bundle.storm))
     for display, component in components:
-        facts = component["facts"]
-        if facts.get("java_min"):
-            low = max(low or 0, facts["java_min"])
-        if facts.get("java_max"):
-            high = min(high or 1000, facts["java_max"])
+        release = component["facts"]
+        if release.get("java_min"):
+            low = max(low or 0, release["java_min"])
+        if release.get("java_max"):
+            high = min(high or 1000, release["java_max"])
         needs.append("%s %s" % (display, component["version"]))
     if low and high and low > high:
         plan.problem(
             "%s need Java versions that do not overlap; fix: build a bundle with releases "
             "of the same era (see `bundler recipes`)" % " and ".join(needs)
         )
-    plan.java_home, plan.java_major, problem = plan.ask().find_java(low, high, " and ".join(needs))
+    plan.java_home, plan.java_major, problem = facts.find_java(low, high, " and ".join(needs))
     plan.bundled_jdk = None
     jdk = plan.bundle.manifest["components"].get("jdk")
     if problem and jdk:
@@ -164,7 +176,7 @@ def check_java(plan):
         plan.problem(problem)
     elif plan.user and plan.java_home:
         java = os.path.join(plan.java_home, "bin", "java")
-        blocked = plan.ask().reachable(java, plan.ask().user_ids(plan.user))
+        blocked = facts.reachable(java, facts.user_ids(plan.user))
         if blocked:
             plan.problem(
                 "service user %s cannot run %s (%s is in the way); fix: install a Java "
@@ -172,27 +184,27 @@ def check_java(plan):
             )
 
 
-def check_launcher_python(plan):
-    # type: (Plan) -> None
+def check_launcher_python(plan, facts):
+    # type: (Plan, HostFacts) -> None
     plan.launcher_python = None
     if not any(r in STORM_DAEMONS for r in plan.roles) and plan.roles:
         return
     spec = plan.storm_facts().get("launcher_python") or ">=2.6"
-    ids = plan.ask().user_ids(plan.user) if plan.user else None
+    ids = facts.user_ids(plan.user) if plan.user else None
     candidates = []  # type: List[Optional[str]]
     if plan.args.launcher_python:
         candidates = [plan.args.launcher_python]
     else:
-        path = plan.env.get("PATH", "")
-        candidates = [plan.ask().which(n, path) for n in LAUNCHER_PYTHONS]
-        candidates += list(LAUNCHER_PYTHON_PATHS) + [plan.ask().python]
+        path = facts.env.get("PATH", "")
+        candidates = [facts.which(n, path) for n in LAUNCHER_PYTHONS]
+        candidates += list(LAUNCHER_PYTHON_PATHS) + [facts.python]
     tried = []
     seen = set()
     for candidate in candidates:
         if not candidate or candidate in seen:
             continue
         seen.add(candidate)
-        info = plan.ask().python_info(candidate)
+        info = facts.python_info(candidate)
         if info is None:
             if plan.args.launcher_python:
                 tried.append("%s does not run" % candidate)
@@ -202,7 +214,7 @@ def check_launcher_python(plan):
         if not satisfies(version, spec):
             tried.append(label + " is outside " + spec)
             continue
-        if plan.user and plan.ask().reachable(executable, ids):
+        if plan.user and facts.reachable(executable, ids):
             tried.append(label + " is not reachable by user " + plan.user)
             continue
         plan.launcher_python = executable
@@ -228,27 +240,27 @@ INODES_PER_WHEEL = 200
 INODES_OTHER = 200  # configs, state, the installer's package, logs
 
 
-def check_disk(plan):
-    # type: (Plan) -> None
+def check_disk(plan, facts):
+    # type: (Plan, HostFacts) -> None
     need = 64 << 20
     inodes = INODES_OTHER
     for component in plan.components().values():
-        if not plan.ask().is_dir(os.path.join(plan.prefix, "releases", component["top"])):
-            size = plan.ask().size(plan.bundle.path(component["artifact"]))
+        if not facts.is_dir(os.path.join(plan.prefix, "releases", component["top"])):
+            size = facts.size(plan.bundle.path(component["artifact"]))
             need += size * 3  # release tarballs unpack to about 2 to 3 times their size
             inodes += INODES_PER_ARTIFACT + size // ARTIFACT_BYTES_PER_INODE
     if plan.python_entry and not plan.site_ok:
         for wheel in plan.python_entry["wheels"]:
-            need += plan.ask().size(plan.bundle.path(wheel)) * 3
+            need += facts.size(plan.bundle.path(wheel)) * 3
             inodes += INODES_PER_WHEEL
-    where = plan.ask().nearest_existing(plan.prefix)
-    have = plan.ask().free_bytes(plan.prefix)
+    where = facts.nearest_existing(plan.prefix)
+    have = facts.free_bytes(plan.prefix)
     if have < need:
         plan.problem(
             "%s has %d MB free, the installation needs about %d MB; fix: free some space "
             "or choose another --prefix" % (where, have >> 20, (need >> 20) + 1)
         )
-    files = plan.ask().free_inodes(plan.prefix)
+    files = facts.free_inodes(plan.prefix)
     if files is not None and files < inodes:
         plan.problem(
             "%s has %d inodes free, the installation needs about %d (one per file and folder); "
@@ -257,18 +269,18 @@ def check_disk(plan):
         )
 
 
-def check_copy_space(plan):
-    # type: (Plan) -> None
+def check_copy_space(plan, facts):
+    # type: (Plan, HostFacts) -> None
     """An upgrade copies ZooKeeper's data before its member runs the new release: the copy
     must fit (bytes and inodes) beside the data, checked before anything changes."""
     up = plan.upgrade
     if up is None or not up.zk_copy:
         return
     data = os.path.join(plan.prefix, "data", "zookeeper")
-    size, entries = plan.ask().usage(data)
+    size, entries = facts.usage(data)
     need, inodes = size + size // 20 + (16 << 20), entries + 16
-    have = plan.ask().free_bytes(os.path.dirname(data))
-    free = plan.ask().free_inodes(os.path.dirname(data))
+    have = facts.free_bytes(os.path.dirname(data))
+    free = facts.free_inodes(os.path.dirname(data))
     if free is None:  # a filesystem without an inode count (btrfs): bytes are what count
         free = inodes
     if have < need or free < inodes:
@@ -298,14 +310,14 @@ def ports(plan, roles):
     return [(e["port"], e["what"]) for e in found if e["role"] != "supervisord"]
 
 
-def check_ports(plan):
-    # type: (Plan) -> None
+def check_ports(plan, facts):
+    # type: (Plan, HostFacts) -> None
     if not plan.roles:
         plan.notes.append("no --role given: ports not checked")
         return
     ours = set()
     state = plan.state if plan.installed_here() else None
-    if state and plan.ask().supervisord_running(state.get("socket", "")):
+    if state and facts.supervisord_running(state.get("socket", "")):
         # Held by this installation's own programs: a re-run needs them, not free.
         ours = set(p for p, _ in ports(plan, state.get("roles", [])))
         ours.add(state.get("values", {}).get("http_port"))
@@ -316,7 +328,7 @@ def check_ports(plan):
     for port, what in wanted:
         if port in ours:
             continue
-        problem = plan.ask().port_problem(port)
+        problem = facts.port_problem(port)
         if problem:
             plan.problem(
                 "port %d for the %s is %s; fix: stop what holds it, or leave that role to "
@@ -324,14 +336,14 @@ def check_ports(plan):
             )
 
 
-def check_password_file(plan):
-    # type: (Plan) -> None
+def check_password_file(plan, facts):
+    # type: (Plan, HostFacts) -> None
     path = plan.args.web_password_file
     plan.web_password = None
     if not path:
         return
     try:
-        text = plan.ask().read(path).decode("utf-8").strip("\r\n")
+        text = facts.read(path).decode("utf-8").strip("\r\n")
     except (IOError, OSError, UnicodeDecodeError) as exc:
         plan.problem(
             "--web-password-file %s cannot be read (%s); fix: give a readable file that "

@@ -1,5 +1,5 @@
 """Upgrades, decided: what the state record says is installed against what the bundle brings.
-Pure (the plan's facts are its only view of the host); apply.py and previous.py carry it out.
+Pure (the host's facts are its only view of the host); apply.py and previous.py carry it out.
 
 The facts come from the recipes through the manifest: Storm's `upgrade_group` (releases that
 can replace each other one host at a time) and ZooKeeper's `refuses_logs_without_snapshot`."""
@@ -8,16 +8,15 @@ from __future__ import absolute_import, print_function
 
 import sys
 
-from ..apply.programs import fingerprint, program_component
-from ..apply.supervisord import parse_conf
-from ..apply.zksnapshot import trapped
 from ..errors import PrerequisitesMissing, UsageError
+from .model import Upgrade
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
-    from .plan import Plan  # noqa: F401
+    from ..host.facts import HostFacts  # noqa: F401
+    from .model import Plan  # noqa: F401
 
 COMPONENTS = ("zookeeper", "storm")
 ZK_DATA = "data/zookeeper"
@@ -58,59 +57,42 @@ def zk_copy_rel(version):
     return "%s.before-%s" % (ZK_DATA, version)
 
 
-class Upgrade(object):
-    """The decisions of one upgrade: per component from -> to, which programs restart and in
-    which order, the Storm major-line change (if any), where ZooKeeper's data is copied and
-    what its data folder says about the snapshot trap."""
-
-    def __init__(self):
-        # type: () -> None
-        self.changes = []  # type: List[Tuple[str, str, str]]
-        self.major = None  # type: Optional[Tuple[str, str]]
-        self.restarts = []  # type: List[str]
-        self.zk_copy = None  # type: Optional[str]
-        # The old release must write a snapshot first (zksnapshot.py): its version.
-        self.snapshot_first = None  # type: Optional[str]
-
-    def changed(self, name):
-        # type: (str) -> bool
-        return any(c[0] == name for c in self.changes)
-
-    def lines(self, prefix, roles):
-        # type: (str, List[str]) -> List[str]
-        out = ["upgrade plan for %s:" % prefix]
-        for name, old, new in self.changes:
-            out.append("  %-9s %s -> %s (new release beside the old one in releases/)" % (
-                name, old, new))  # fmt: skip
-        if self.major:
-            out.append(
-                "  Storm %s -> %s is a major-line change: not a rolling upgrade (%s)"
-                % (self.major[0], self.major[1], MAJOR_PROCEDURE)
-            )
-        out.append("  restart, in this order: %s" % (", ".join(self.restarts) or "nothing"))
-        kept = ["data/", "logs/"]
-        out.append("  kept: %s; configs are rendered again" % ", ".join(kept))
-        if self.zk_copy:
-            out.append(
-                "  before ZooKeeper restarts on the new release its data folder is copied to "
-                "%s/%s (for a rollback)" % (prefix, self.zk_copy)
-            )
-        if self.snapshot_first:
-            out.append(
-                "  ZooKeeper data: %s/version-2 has transaction logs and no snapshot, which "
-                "3.5.5+ refuses (ZOOKEEPER-2325): ZooKeeper %s is restarted once first to write "
-                "one (never snapshot.trust.empty, ZOOKEEPER-3644)" % (ZK_DATA, self.snapshot_first)
-            )
+def lines(up, prefix, roles):
+    # type: (Upgrade, str, List[str]) -> List[str]
+    """The plan of an upgrade as gate() prints it."""
+    out = ["upgrade plan for %s:" % prefix]
+    for name, old, new in up.changes:
+        out.append("  %-9s %s -> %s (new release beside the old one in releases/)" % (
+            name, old, new))  # fmt: skip
+    if up.major:
         out.append(
-            "  the previous install (links, generated files, state) is kept in %s/state/previous "
-            "for `%s/bin/stormctl rollback`" % (prefix, prefix)
+            "  Storm %s -> %s is a major-line change: not a rolling upgrade (%s)"
+            % (up.major[0], up.major[1], MAJOR_PROCEDURE)
         )
-        if "zookeeper" in roles:
-            out.append(
-                "  one ZooKeeper member at a time: followers first, the leader last; this run "
-                "waits until the ensemble has a leader and a quorum again"
-            )
-        return out
+    out.append("  restart, in this order: %s" % (", ".join(up.restarts) or "nothing"))
+    kept = ["data/", "logs/"]
+    out.append("  kept: %s; configs are rendered again" % ", ".join(kept))
+    if up.zk_copy:
+        out.append(
+            "  before ZooKeeper restarts on the new release its data folder is copied to "
+            "%s/%s (for a rollback)" % (prefix, up.zk_copy)
+        )
+    if up.snapshot_first:
+        out.append(
+            "  ZooKeeper data: %s/version-2 has transaction logs and no snapshot, which "
+            "3.5.5+ refuses (ZOOKEEPER-2325): ZooKeeper %s is restarted once first to write "
+            "one (never snapshot.trust.empty, ZOOKEEPER-3644)" % (ZK_DATA, up.snapshot_first)
+        )
+    out.append(
+        "  the previous install (links, generated files, state) is kept in %s/state/previous "
+        "for `%s/bin/stormctl rollback`" % (prefix, prefix)
+    )
+    if "zookeeper" in roles:
+        out.append(
+            "  one ZooKeeper member at a time: followers first, the leader last; this run "
+            "waits until the ensemble has a leader and a quorum again"
+        )
+    return out
 
 
 def major_line(group_old, group_new, storm_changed):
@@ -127,6 +109,16 @@ def install_flags(changes, major):
     if not changes:
         return []
     return ["--upgrade", "--allow-major-upgrade"] if major else ["--upgrade"]
+
+
+def trapped(listing):
+    # type: (Any) -> bool
+    """Whether a version-2 listing holds transaction logs and no snapshot (zksnapshot.py)."""
+    if not isinstance(listing, list):
+        return False
+    return any(n.startswith("log.") for n in listing) and not any(
+        n.startswith("snapshot.") for n in listing
+    )
 
 
 def decide(installed, components, roles, restarts, zk_listing):
@@ -157,8 +149,8 @@ def decide(installed, components, roles, restarts, zk_listing):
     return up
 
 
-def decide_for(plan):
-    # type: (Plan) -> Optional[Upgrade]
+def decide_for(plan, facts):
+    # type: (Plan, HostFacts) -> Optional[Upgrade]
     """decide() with what the plan knows; asks the host (through facts) only for the listing
     of ZooKeeper's data folder."""
     if not plan.installed_here():
@@ -169,7 +161,7 @@ def decide_for(plan):
         return None
     listing = None
     if "zookeeper" in plan.roles:
-        listing = plan.ask().listing("%s/%s/version-2" % (plan.prefix, ZK_DATA))
+        listing = facts.listing("%s/%s/version-2" % (plan.prefix, ZK_DATA))
     return decide(installed, plan.components(), plan.roles, restarts(plan, state), listing)
 
 
@@ -178,22 +170,8 @@ def restarts(plan, state):
     """The programs the installer will restart, in its order: those whose fingerprint (what
     they were started with) differs from the record's."""
     old = state.get("programs") or {}
-    new = fingerprints(plan)
+    new = plan.fingerprints
     return [name for name in plan.program_order if old.get(name) != new[name]]
-
-
-def fingerprints(plan):
-    # type: (Plan) -> Dict[str, str]
-    """{program: fingerprint} as Installer.configs computes them for this plan."""
-    conf = parse_conf(plan.conf_text)
-    jdk = plan.bundled_jdk["top"] if plan.bundled_jdk else None
-    found = {}
-    for name in plan.program_order:
-        project = program_component(name)
-        found[name] = fingerprint(
-            conf["program:" + name], project, plan.bundle.components[project], plan.rendered, jdk
-        )
-    return found
 
 
 def gate(up, prefix, roles, args):
@@ -203,7 +181,7 @@ def gate(up, prefix, roles, args):
     (exit 4) when the snapshot the old release must write first cannot be (--no-start)."""
     if up is None:
         return
-    sys.stdout.write("\n".join(up.lines(prefix, roles)) + "\n")
+    sys.stdout.write("\n".join(lines(up, prefix, roles)) + "\n")
     sys.stdout.flush()
     if args.check:
         return

@@ -1,17 +1,25 @@
 """supervisord.conf: one [program:x] per role, in start order, with its command, environment
-and stop policy, filled into templates/supervisord.conf.in.
+and stop policy, filled into templates/supervisord.conf.in; and the file read back (parse_conf)
+as the plan, the installer, --check and rollback compare it.
 
 Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundle).
 """
 
 from __future__ import absolute_import, division, print_function, unicode_literals
 
+import io
+
 from ..contract.valuecheck import _component, _fact
 from .generated import _describe, _header, _template
 
+try:  # Python 3
+    from configparser import RawConfigParser
+except ImportError:  # Python 2
+    from ConfigParser import RawConfigParser  # type: ignore[no-redef,import-not-found]
+
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Mapping, Optional, Set, Tuple, Union  # noqa: F401
 
 # supervisord program name per role, in start order (supervisord starts lower priorities first).
 PROGRAMS = (
@@ -158,3 +166,48 @@ def render_supervisord_conf(manifest, values):
         web_password_sha1=values["web_password_sha1"].lower(),
         programs=sections,
     )
+
+
+# --- read back ---
+
+
+def parse_conf(data):
+    # type: (Union[str, bytes]) -> Dict[str, Dict[str, str]]
+    """{section: {key: value}} of an ini file (supervisord.conf), interpolation off."""
+    parser = RawConfigParser()
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    if hasattr(parser, "read_string"):
+        parser.read_string(text)
+    else:  # Python 2
+        parser.readfp(io.StringIO(text))
+    return dict((s, dict(parser.items(s))) for s in parser.sections())
+
+
+def program_names(conf):
+    # type: (Dict[str, Dict[str, str]]) -> Set[str]
+    return set(k.split(":", 1)[1] for k in conf if k.startswith("program:"))
+
+
+def program_changes(old, new):
+    # type: (Dict[str, Dict[str, str]], Dict[str, Dict[str, str]]) -> Tuple[List[str], List[str], List[str]]
+    """(added, changed, removed) program names between two parsed supervisord.conf files,
+    as supervisord's reloadConfig reports them."""
+    before, after = program_names(old), program_names(new)
+    changed = [n for n in after & before if old["program:" + n] != new["program:" + n]]
+    return sorted(after - before), sorted(changed), sorted(before - after)
+
+
+def global_sections(conf):
+    # type: (Dict[str, Dict[str, str]]) -> Dict[str, Dict[str, str]]
+    return dict((k, v) for k, v in conf.items() if not k.startswith("program:"))
+
+
+def program_order(conf):
+    # type: (Dict[str, Dict[str, str]]) -> List[str]
+    """The programs of a parsed supervisord.conf in start order (priority, then name)."""
+    found = [
+        (int(v.get("priority", 999)), k.split(":", 1)[1])
+        for k, v in conf.items()
+        if k.startswith("program:")
+    ]
+    return [name for _, name in sorted(found)]
