@@ -43,7 +43,7 @@ from bundler.fetch.http import (
     check_pem,
     default_verify,
 )
-from bundler.pack.sbom import LICENCE_READER, licence_of
+from bundler.fetch.licences import LICENCE_READER, licence_of
 from bundler.progress import Progress
 from bundler.recipes.pipconf import IndexSettings, Lazy
 from bundler.recipes.recipes import RECIPES_DIR, SupervisorRecipe

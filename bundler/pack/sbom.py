@@ -14,12 +14,10 @@ The library is imported inside the functions: `bundler --help` should not pay fo
 from __future__ import annotations
 
 import contextlib
-import email.parser
 import hashlib
 import json
 import threading
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -28,30 +26,17 @@ from typing import Any
 
 from bundler import __version__
 from bundler.errors import BundleFormatError, BundlerError
-from bundler.recipes import package_data
+from bundler.fetch.licences import LICENCE_READER
+from bundler.fetch.licences import wheel_licence as wheel_licence  # re-exported: sbom.wheel_licence
 
 SBOM_FILE = "sbom.cdx.json"
 SPEC_VERSION = "1.6"
 # uuid5 namespace for serial numbers: the same content gives the same serial.
 _SERIAL_NAMESPACE = uuid.UUID("6b0f3c1e-0d7a-5d2b-9a53-0c2f8e6a4b11")
-_CLASSIFIER = "License :: "
-# This module's own text stands for the code that renders SBOMs and reads wheels' licences:
-# an edit to it is a new SBOM memo key (memo_key) and makes the licences cache records keep
-# stale (pydeps), even where the version number stays (an editable checkout).
-# Licence names and the SPDX id each means (data, in the recipes): part of the reader too.
-LICENCES_FILE = package_data.recipes_dir() / "licences.toml"
-CODE = hashlib.sha256(Path(__file__).read_bytes() + LICENCES_FILE.read_bytes()).hexdigest()
-LICENCE_READER = CODE
-_SPDX: dict[str, str] = {}
-
-
-def spdx_id(name: str) -> str:
-    """The SPDX id a declared licence name means ("MIT License" -> "MIT"), else the name."""
-    if not _SPDX:
-        from bundler.recipes.recipes import _load_toml
-
-        _SPDX.update(_load_toml(LICENCES_FILE)["spdx"])
-    return _SPDX.get(name.strip().lower(), name)
+# This module's own text stands for the code that renders SBOMs, and LICENCE_READER for the
+# one that reads the wheels' licences in them: an edit to either is a new SBOM memo key
+# (memo_key), even where the version number stays (an editable checkout).
+CODE = hashlib.sha256(Path(__file__).read_bytes() + LICENCE_READER.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,43 +76,6 @@ def _import_library() -> None:
     # The first licence that is not a bare SPDX id builds the library's expression parser
     # (tens of ms): build it here too.
     cyclonedx.factory.license.LicenseFactory().make_from_string("MIT OR Apache-2.0")
-
-
-def wheel_licence(path: Path) -> str | None:
-    """The licence a wheel declares: License-Expression, else License, else its classifiers;
-    None when it declares none or cannot be read."""
-    return licence_of(path)[1]
-
-
-def licence_of(path: Path) -> tuple[bool, str | None]:
-    """(True, the licence a wheel declares, or None), or (False, None) when it could not be
-    read: what a cache record may keep (LICENCE_READER)."""
-    try:
-        with zipfile.ZipFile(path) as whl:
-            names = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
-            if not names:
-                return True, None
-            text = whl.read(names[0]).decode("utf-8", "replace")
-    except (OSError, zipfile.BadZipFile):
-        return False, None
-    return True, _declared(text)
-
-
-def _declared(text: str) -> str | None:
-    meta = email.parser.HeaderParser().parsestr(text)
-    expression = (meta.get("License-Expression") or "").strip()
-    if expression:
-        return expression
-    declared = (meta.get("License") or "").strip()
-    # Some projects paste the whole licence text into License: keep only a short name.
-    if declared and "\n" not in declared and len(declared) <= 100 and declared != "UNKNOWN":
-        return spdx_id(declared)
-    classifiers = [
-        spdx_id(c.split(" :: ")[-1])
-        for c in meta.get_all("Classifier") or []
-        if c.startswith(_CLASSIFIER) and c.count(" :: ") >= 2
-    ]
-    return " OR ".join(dict.fromkeys(classifiers)) if classifiers else None
 
 
 def _component(item: Item) -> Any:

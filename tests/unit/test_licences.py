@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.pack.sbom import wheel_licence
+from bundler.fetch.licences import wheel_licence
 
 
 def wheel(folder: Path, name: str, headers: str) -> Path:
