@@ -1,11 +1,9 @@
 """The plan as values: `Plan`, every decision of an installation, and `Upgrade`, the decisions
 of one upgrade. make_plan (plan.py) fills a Plan in, in order, then freezes it; the installer,
-the health check and the upgrade's steps read it. Data only: nothing here asks the host or
-imports a step of the pipeline, so every stage may read a Plan without a cycle."""
+the health check and the upgrade's steps read it. Data only: nothing here asks the host, and
+it imports nothing of the package but for types, so any stage may read a Plan."""
 
 from __future__ import absolute_import, print_function
-
-from ..render.supervisordconf import SUPERVISORD_HTTP_PORT
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -43,8 +41,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
     from ..bundle.bundle import Bundle  # noqa: F401
     from ..flags import Args  # noqa: F401
-
-DEFAULT_HTTP_PORT = SUPERVISORD_HTTP_PORT
 
 
 class Upgrade(object):
@@ -101,7 +97,7 @@ class Plan(object):
         self.host = ""
         self.user = None  # type: Optional[str]
         self.http_bind = "127.0.0.1"
-        self.http_port = DEFAULT_HTTP_PORT
+        self.http_port = 0
         self.init = args.init
         # What this host has (preflight.check).
         self.python = ""

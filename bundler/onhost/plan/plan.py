@@ -16,7 +16,7 @@ from ..host.prefixlock import busy, held_by_another
 from ..render import configs
 from ..render.roles import DAEMONS
 from . import planfiles, preflight, upgrade
-from .model import DEFAULT_HTTP_PORT, Plan
+from .model import Plan
 from .planfiles import FLAG_OF as FLAG_OF  # re-exported: plan.FLAG_OF
 
 MYPY = False
@@ -26,6 +26,8 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from ..bundle.bundle import Bundle  # noqa: F401
     from ..flags import Args  # noqa: F401
     from ..host.facts import HostFacts  # noqa: F401
+
+DEFAULT_HTTP_PORT = configs.SUPERVISORD_HTTP_PORT
 
 
 def split_list(text):
