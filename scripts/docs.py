@@ -123,9 +123,10 @@ def option_meaning(param: Any) -> str:
     choices = getattr(param.type, "choices", None)
     if choices:
         parts.append("One of " + ", ".join(code(str(c)) for c in choices) + ".")
-    if param.multiple:
+    # What the definition says beyond the help text, unless the help says it already.
+    if param.multiple and "repeat" not in parts[0].lower():
         parts.append("Repeatable.")
-    if param.required:
+    if param.required and "required" not in parts[0].lower():
         parts.append("Required.")
     if param.envvar:
         parts.append(f"Environment: {code(str(param.envvar))}.")
