@@ -166,8 +166,8 @@ def installer_block() -> str:
 
 def parse_usage(usage: str) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """The installer's --help text as (its usage lines, (flag, meaning) per flag, the lines
-    after the flags): the flags are the lines two spaces in, their text after two spaces or on
-    the lines indented below."""
+    after the flags): the flags are the lines two spaces in, their text after the flag and its
+    value's name, or on the lines indented below."""
     head, _, rest = usage.strip("\n").partition("\n\n")
     described: list[tuple[str, list[str]]] = []
     closing: list[str] = []
