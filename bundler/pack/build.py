@@ -60,7 +60,7 @@ class BuildOptions:
     zookeeper: str
     supervisor: str | None = None
     mirrors: list[str] = field(default_factory=list)
-    keys: list[Path] = field(default_factory=list)
+    apache_keys: list[Path] = field(default_factory=list)
     gpg: GpgMode = "auto"
     default_mirrors: bool = True
     index_url: str | None = None  # None, and no find_links: pip's own settings
@@ -184,9 +184,11 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     mirrors += list(DEFAULT_MIRRORS) if options.default_mirrors else []
     if not mirrors:
         raise UsageError("--no-default-mirrors needs at least one --mirror URL")
-    for path in options.keys:
+    for path in options.apache_keys:
         if not path.is_file():
-            raise UsageError(f"--keys {path}: no such file; expected a KEYS file of public keys")
+            raise UsageError(
+                f"--apache-keys {path}: no such file; expected a KEYS file of public keys"
+            )
     jdk = inspect_jdk(options.jdk) if options.jdk else None
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
@@ -211,7 +213,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         )
     cache_root = options.cache_dir or default_root()
     # Checked before any download: a full or read-only disk fails in a second, not after minutes.
-    check_folder(options.output_dir, "the output folder", "--output-dir")
+    check_folder(options.output_dir, "the output folder", "--out")
     check_folder(cache_root, "the cache", "--cache-dir")
     in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
     base = HttpConfig(
@@ -223,7 +225,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     http = Http(replace(base, verify=default_verify(_text(options.ca_bundle))))
     with in_cache():
         cache = Cache(cache_root, paranoid=options.paranoid)
-    trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
+    trust = Trust(options.gpg, tuple(options.apache_keys), fetch_keys=options.default_mirrors)
     keys = Keys(trust, http, cache, progress)
     prefixes: list[Prefix | None] = []  # at most one: Storm's, or None once it failed
     try:
@@ -315,7 +317,7 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
         progress.info(f"writing {dest}")
         provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
         sidecar = dest.with_name(dest.name + ".sha256")
-        with writing("the output folder", options.output_dir, "--output-dir"):
+        with writing("the output folder", options.output_dir, "--out"):
             prefix = prefixes[0] if prefixes else None
             digest = write_archive(dest, name, members, epoch, options.format, lead, prefix)
             try:
@@ -351,7 +353,7 @@ def _external_parameters(
         "index_url": redact(options.index_url) if options.index_url else None,
         "find_links": [redact(link) for link in options.find_links],
         "ca_bundle": _text(options.ca_bundle),
-        "keys": [str(p) for p in options.keys],
+        "keys": [str(p) for p in options.apache_keys],
         "gpg": options.gpg,
         "pins": options.pins,
         "format": options.format,
