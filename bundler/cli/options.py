@@ -36,9 +36,7 @@ Storm = Annotated[
 ]
 Zk = Annotated[
     str | None,
-    typer.Option(
-        "--zk", metavar="VERSION", help="ZooKeeper version (default: the inventory's)."
-    ),
+    typer.Option("--zk", metavar="VERSION", help="ZooKeeper version (default: the inventory's)."),
 ]
 # The signer's gpg key (build --sign-with, sign --sign-with): an option build may leave out.
 _SIGN_WITH = typer.Option(

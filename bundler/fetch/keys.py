@@ -118,7 +118,8 @@ class Keys:
         where = " (the KEYS was fetched again just now)" if project in self._refreshed else ""
         return SignatureError(
             f"{what}: signed by key {exc.key}, which is not in the project's KEYS{where}; "
-            "do not use this file (or pass --apache-keys with a KEYS that has the release manager's key)"
+            "do not use this file (or pass --apache-keys with a KEYS that has the release "
+            "manager's key)"
         )
 
     def finish(

@@ -248,7 +248,8 @@ class ArtifactFetcher:
         if not strong:
             self.progress.warn(
                 f"{name}: only {fetched.record['checked'][0]['algorithm']} was checked and no "
-                "signature: that detects corruption, not tampering; use --apache-keys or --gpg require"
+                "signature: that detects corruption, not tampering; use --apache-keys or "
+                "--gpg require"
             )
 
     def _signature_staged(self, fetched: FetchedArtifact) -> dict[str, Any]:

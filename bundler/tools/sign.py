@@ -77,7 +77,9 @@ def sign(bundle: Path, key: str) -> Path:
 def check(bundle: Path, keys: Path) -> SignatureResult:
     """The operator's signature over the archive, against the keys in `keys` only."""
     if not keys.is_file():
-        raise UsageError(f"--signer-key {keys}: no such file; expected the operator's public key(s)")
+        raise UsageError(
+            f"--signer-key {keys}: no such file; expected the operator's public key(s)"
+        )
     if bundle.is_dir():
         raise UsageError(
             f"{bundle}: a signature covers the archive; give the .tar (with its .asc beside it)"

@@ -209,7 +209,8 @@ def test_mirror_and_index_through_the_proxy_only(
     # Without the proxy the client reaches neither: the same build fails, naming the mirror.
     direct = tmp_path / "direct"
     gate.pip_conf(direct)
-    failed = gate.build(direct, {}, "--mirror", mirror, "--apache-keys", mirror_dir / "keys" / "KEYS",
+    failed = gate.build(direct, {}, "--mirror", mirror,
+                        "--apache-keys", mirror_dir / "keys" / "KEYS",
                         "--ca-bundle", gate.mirror_ca.cert)  # fmt: skip
     assert failed.returncode == 1, failed.stderr
     assert "cannot connect" in failed.stderr

@@ -82,7 +82,10 @@ def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--uninstall", "--peer-timeout", "5"), "--uninstall takes only"),
         (("--role", "all", "--python="), "--python: expected a normalised absolute path"),
         (("--role", "all", "--web-password-file="), "--web-password-file: expected a file name"),
-        (("--role", "all", "--supervisord-ui-bind", "a,b:80"), "--supervisord-ui-bind: expected an IPv4 address"),
+        (
+            ("--role", "all", "--supervisord-ui-bind", "a,b:80"),
+            "--supervisord-ui-bind: expected an IPv4 address",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(

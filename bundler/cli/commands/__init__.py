@@ -25,14 +25,22 @@ COMMANDS: dict[str, Command] = {
         "build", "build_command", "Download, verify and pack Storm, ZooKeeper and supervisord."
     ),
     "render": Command(
-        "render", "render_command", "Show the config files one inventory host gets, without building."
+        "render",
+        "render_command",
+        "Show the config files one inventory host gets, without building.",
     ),
     "ports": Command(
-        "ports", "ports_command", "Every port each inventory host opens, who reaches it, firewall rules."
+        "ports",
+        "ports_command",
+        "Every port each inventory host opens, who reaches it, firewall rules.",
     ),
-    "verify": Command("verify", "verify_command", "Re-check every file of a bundle against its manifest."),
+    "verify": Command(
+        "verify", "verify_command", "Re-check every file of a bundle against its manifest."
+    ),
     "inspect": Command(
-        "inspect", "inspect_command", "Show a bundle's components, sources, sizes, hashes and checks."
+        "inspect",
+        "inspect_command",
+        "Show a bundle's components, sources, sizes, hashes and checks.",
     ),
     "recipes": Command(
         "recipes", "recipes_command", "Supported versions and what each needs (Java, Python)."
@@ -44,7 +52,9 @@ COMMANDS: dict[str, Command] = {
         "sign", "sign_command", "Sign a bundle with the operator's gpg key (writes BUNDLE.asc)."
     ),
     "split": Command(
-        "split", "split_command", "Cut a bundle into parts, with NAME.parts and NAME.join.sh beside."
+        "split",
+        "split_command",
+        "Cut a bundle into parts, with NAME.parts and NAME.join.sh beside.",
     ),
     "join": Command(
         "join", "join_command", "Check every part listed in NAME.parts, then rebuild the bundle."
@@ -53,10 +63,14 @@ COMMANDS: dict[str, Command] = {
         "diff", "diff_command", "What differs, down to each host's config keys; exits 0 either way."
     ),
     "ansible": Command(
-        "ansible", "ansible_command", "Write an Ansible project (inventory, site, upgrade, rollback)."
+        "ansible",
+        "ansible_command",
+        "Write an Ansible project (inventory, site, upgrade, rollback).",
     ),
     "rehearse": Command(
-        "rehearse", "rehearse_command", "Install a bundle on throwaway namespaced hosts, check, remove it."
+        "rehearse",
+        "rehearse_command",
+        "Install a bundle on throwaway namespaced hosts, check, remove it.",
     ),
 }
 

@@ -32,18 +32,21 @@ def build_command(
     cluster: Annotated[
         Path | None,
         typer.Option(
-            metavar="FILE", help="Cluster inventory (cluster.toml) to check and carry in the bundle."
+            metavar="FILE",
+            help="Cluster inventory (cluster.toml) to check and carry in the bundle.",
         ),
     ] = None,
     supervisor: Annotated[
         str | None,
-        typer.Option(metavar="VERSION", help="supervisor version for the targets (default: recipes)."),
+        typer.Option(
+            metavar="VERSION", help="supervisor version for the targets (default: recipes)."
+        ),
     ] = None,
     mirror: Annotated[
         list[str] | None,
         typer.Option(
             metavar="URL",
-            help="Mirror base URL (holds storm/ and zookeeper/); tried first, in order; repeatable.",
+            help="Mirror base URL (holds storm/ and zookeeper/), tried first in order; repeatable.",
         ),
     ] = None,
     apache_keys: Annotated[
@@ -75,7 +78,8 @@ def build_command(
     find_links: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="DIR|URL", help="Folder or page of wheels, looked at before the index; repeatable."
+            metavar="DIR|URL",
+            help="Folder or page of wheels, looked at before the index; repeatable.",
         ),
     ] = None,
     ca_bundle: Annotated[
@@ -86,7 +90,9 @@ def build_command(
             "(default: REQUESTS_CA_BUNDLE or SSL_CERT_FILE, else the usual public CAs).",
         ),
     ] = None,
-    cache_dir: Annotated[Path | None, typer.Option(metavar="DIR", help="Download cache folder.")] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Download cache folder.")
+    ] = None,
     out: Annotated[Path, typer.Option(metavar="DIR", help="Where the bundle is written.")] = Path(
         "bundles"
     ),
@@ -105,7 +111,9 @@ def build_command(
     ] = False,
     jdk: Annotated[
         Path | None,
-        typer.Option(metavar="FILE", help="A JDK/JRE .tar.gz to carry, for hosts without a suitable Java."),
+        typer.Option(
+            metavar="FILE", help="A JDK/JRE .tar.gz to carry, for hosts without a suitable Java."
+        ),
     ] = None,
     connect_timeout: Annotated[
         float, typer.Option(metavar="SECONDS", help="Seconds to wait for a mirror to connect.")

@@ -12,13 +12,9 @@ from bundler.cli.steps import _run
 def diff_command(
     old: Annotated[
         Path,
-        typer.Argument(
-            metavar="OLD", help="The bundle installed now (.tar, .tar.gz, folder)."
-        ),
+        typer.Argument(metavar="OLD", help="The bundle installed now (.tar, .tar.gz, folder)."),
     ],
-    new: Annotated[
-        Path, typer.Argument(metavar="NEW", help="The bundle to compare it with.")
-    ],
+    new: Annotated[Path, typer.Argument(metavar="NEW", help="The bundle to compare it with.")],
     cluster: Annotated[
         Path | None,
         typer.Option(
