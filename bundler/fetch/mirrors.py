@@ -309,32 +309,7 @@ class ArtifactFetcher:
             signature = self._finish_signature(artifact, staged, asc, stream)
         finally:
             stream.abandon()
-        return {
-            "schema": RECORD_SCHEMA,
-            "project": artifact.project,
-            "version": artifact.version,
-            "file": artifact.file,
-            # Kept in the cache and the provenance: never with a password. The URL is the one
-            # that served the bytes, after any redirect from the mirror's download link.
-            "url": redact(got.url or url),
-            "mirror": redact(mirror),
-            "size": got.size,
-            "last_modified": got.last_modified,
-            "resumed": got.resumed,
-            "digests": digests,
-            "sha256": digests["sha256"],
-            "published": side.published,
-            "checked": checked,
-            "sidecars": sorted(side.names),
-            "sidecar_sha256": side.sha256,
-            "signature_file": side.signature_file,
-            "archive": {
-                "top": artifact.top,
-                "entries": summary.entries,
-                "newest_mtime": summary.newest_mtime,
-            },
-            "streamed_signature": signature,
-        }
+        return _record(mirror, url, artifact, got, side, digests, checked, summary, signature)
 
     def _stage_sidecars(
         self,
@@ -476,6 +451,46 @@ def _algorithms(best: checksums.Checksum | None, pin: Pin | None) -> list[str]:
     if pin is not None:
         wanted.add(pin.algorithm)
     return sorted(wanted)
+
+
+def _record(
+    mirror: str,
+    url: str,
+    artifact: Artifact,
+    got: Downloaded,
+    side: _Sidecars,
+    digests: dict[str, str],
+    checked: list[dict[str, str]],
+    summary: ArchiveSummary,
+    signature: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A verified release's cache record: where it came from and what was checked."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "project": artifact.project,
+        "version": artifact.version,
+        "file": artifact.file,
+        # Kept in the cache and the provenance: never with a password. The URL is the one
+        # that served the bytes, after any redirect from the mirror's download link.
+        "url": redact(got.url or url),
+        "mirror": redact(mirror),
+        "size": got.size,
+        "last_modified": got.last_modified,
+        "resumed": got.resumed,
+        "digests": digests,
+        "sha256": digests["sha256"],
+        "published": side.published,
+        "checked": checked,
+        "sidecars": sorted(side.names),
+        "sidecar_sha256": side.sha256,
+        "signature_file": side.signature_file,
+        "archive": {
+            "top": artifact.top,
+            "entries": summary.entries,
+            "newest_mtime": summary.newest_mtime,
+        },
+        "streamed_signature": signature,
+    }
 
 
 class _Stream:
