@@ -153,6 +153,47 @@ def test_build_with_an_unknown_signing_key_stops_before_downloading(
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_the_old_option_names_still_work_for_one_release(
+    signed_bundle: Path, operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """verify --keys, sign --key and join --output, now --signer-key, --sign-with and --out:
+    each does what the new name does, and says the new name on stderr."""
+    home, pub, _ = operator_keys
+    run = bundler("verify", signed_bundle, "--keys", pub)
+    assert run.code == 0 and "good signature by" in run.out, run
+    assert "bundler: warning: --keys is now --signer-key;" in run.err
+    copy = tmp_path / signed_bundle.name
+    shutil.copy2(signed_bundle, copy)
+    run = bundler("sign", copy, "--key", OPERATOR, env={"GNUPGHOME": str(home)})
+    assert run.code == 0 and Path(f"{copy}.asc").is_file(), run
+    assert "bundler: warning: --key is now --sign-with;" in run.err
+    joined = tmp_path / "joined.tar"
+    run = bundler("join", signed_bundle.parent / f"{NAME}.parts", f"--output={joined}")
+    assert run.code == 0 and joined.read_bytes() == signed_bundle.read_bytes(), run
+    assert "bundler: warning: --output is now --out;" in run.err
+
+
+def test_build_takes_its_old_option_names(
+    operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """--output-dir, --keys and --sign (now --out, --apache-keys, --sign-with) parse as the new
+    names: the unknown key is refused before any download, as with the new names."""
+    home, _, _ = operator_keys
+    (tmp_path / "out").mkdir()
+    args = ["build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
+            "--no-default-mirrors", "--cache-dir", tmp_path / "cache", "--keys", tmp_path / "K",
+            "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid"]  # fmt: skip
+    run = bundler(*args, env={"GNUPGHOME": str(home)})
+    assert run.code == 2 and "--sign-with nobody@example.invalid: gpg has no secret key" in run.err
+    for old, new in (
+        ("--output-dir", "--out"),
+        ("--keys", "--apache-keys"),
+        ("--sign", "--sign-with"),
+    ):
+        assert f"bundler: warning: {old} is now {new};" in run.err, run
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def unpack_on_host(bundle: Path, host: Path) -> Path:
     """What the operator does: copy NAME.tar and NAME.tar.asc, unpack beside them."""
     host.mkdir()

@@ -68,6 +68,8 @@ def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--role", "all", "--nimbus-host", "a b"), "--nimbus-host: expected an IPv4 address"),
         (("--role", "all", "--supervisord-ui-bind", "1.2.3.4:99999"), "1 to 65535"),
         (("--role", "all", "--supervisord-ui-bind", "1.2.3.4:"), "1 to 65535"),
+        # The old name of --supervisord-ui-bind is still taken, and judged as the new one.
+        (("--role", "all", "--ui-bind=a,b:80"), "--supervisord-ui-bind: expected an IPv4"),
         (("--role", "all", "--init", "upstart"), "--init: expected auto, systemd, none"),
         (("--role", "all", "--timeout", "soon"), "whole number"),
         (("--role", "all", "--purge"), "--purge goes with --uninstall"),
