@@ -278,7 +278,7 @@ class Plan(object):
             )
         self.host = self.this_host()
         self.user = self.service_user()
-        bind = args.ui_bind or "127.0.0.1"
+        bind = args.supervisord_ui_bind or "127.0.0.1"
         if ":" in bind:
             bind, port = bind.rsplit(":", 1)
             self.http_bind, self.http_port = bind, int(port)
