@@ -164,7 +164,7 @@ def resolve(plan, facts):
         )
     plan.host = this_host(plan, facts)
     plan.user = service_user(plan, facts)
-    bind = args.ui_bind or "127.0.0.1"
+    bind = args.supervisord_ui_bind or "127.0.0.1"
     if ":" in bind:
         bind, port = bind.rsplit(":", 1)
         plan.http_bind, plan.http_port = bind, int(port)
