@@ -42,10 +42,6 @@ ONHOST_STAGES = (
     ("cli", "stormctl", "argsfirst", "__main__"),
 )
 
-# Import cycles known and not yet broken, each as the set of its modules; nothing else may be
-# added here. bundler/cli/ is its owner's to untangle: once the cycle is gone, remove it.
-KNOWN_CYCLES = {frozenset({"bundler.cli.app", "bundler.cli.entry"})}
-
 
 def module_name(path: Path, root: Path) -> str:
     parts = list(path.relative_to(root).with_suffix("").parts)
@@ -173,11 +169,7 @@ def _cycle_in(graph: dict[str, dict[str, int]], group: set[str]) -> list[str]:
 
 
 def cycle_problems(graph: dict[str, dict[str, int]]) -> list[str]:
-    return sorted(
-        "import cycle: " + " -> ".join(cycle)
-        for cycle in cycles(graph)
-        if frozenset(cycle) not in KNOWN_CYCLES
-    )
+    return sorted("import cycle: " + " -> ".join(cycle) for cycle in cycles(graph))
 
 
 def top_files_problems(root: Path = ROOT) -> list[str]:
@@ -194,13 +186,6 @@ def top_files_problems(root: Path = ROOT) -> list[str]:
 
 def test_no_import_cycle() -> None:
     assert cycle_problems(import_graph()) == []
-
-
-def test_the_known_cycles_are_still_there() -> None:
-    """An allowance outlives its cycle only until this test says to remove it."""
-    found = {frozenset(cycle) for cycle in cycles(import_graph())}
-    gone = KNOWN_CYCLES - found
-    assert not gone, f"no longer a cycle, remove from KNOWN_CYCLES: {gone}"
 
 
 def test_no_module_imports_from_a_higher_stage() -> None:
