@@ -1,5 +1,6 @@
-"""`bundler` run as a user runs it (`python -m bundler ...` in a subprocess), and the arguments of
-a build from the local test mirror, shared by the build, fault, signature, SBOM and parts tests."""
+"""`bundler` run as a user runs it (`python -m bundler ...` in a subprocess), the help click
+would print, and the arguments of a build from the local test mirror, shared by the build,
+fault, signature, SBOM and parts tests."""
 
 from __future__ import annotations
 
@@ -10,9 +11,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 STORM_PATH = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
 ZK_PATH = "/zookeeper/zookeeper-3.4.6/zookeeper-3.4.6.tar.gz"
+
+
+def click_help(prog: str, columns: int, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`PROG --help` as typer and click print it at that terminal width."""
+    # Imported here: the other helpers run bundler in a subprocess and need neither.
+    import typer.main
+
+    from bundler.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    group = typer.main.get_command(app)
+    ctx = group.make_context(prog, ["--help"], resilient_parsing=True)
+    return group.get_help(ctx) + "\n"
 
 
 class Run:
