@@ -1,5 +1,6 @@
 """cluster.toml for the tests: the three-host ensemble several tests use, and a writer that loads
-and normalises an inventory with the release facts of the recipes, as `bundler build` does."""
+and normalises an inventory with the release facts of the recipes, as `bundler build` does;
+cluster.json's hosts as the target's cluster.py finds this host among them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,15 @@ name = "zk3"
 address = "10.0.0.3"
 roles = ["zookeeper", "supervisor"]
 """
+
+# The hosts of a cluster.json, as cluster.identify and cluster.find take them.
+CLUSTER_JSON_HOSTS = {
+    "hosts": [
+        {"name": "storm1.example.com", "address": "10.1.0.1"},
+        {"name": "storm2", "address": "10.1.0.2"},
+        {"name": "storm3", "address": "10.1.0.3"},
+    ]
+}
 
 
 def check(
