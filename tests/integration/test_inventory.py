@@ -19,16 +19,10 @@ from tests.support.bundles import build_bundle, public_dir, pyenv_python, unpack
 from tests.support.cli import bundler_proc as bundler
 from tests.support.inventories import CLUSTER_JSON_HOSTS as HOSTS
 from tests.support.inventories import THREE_HOSTS as THREE
+from tests.support.inventories import cluster_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
-
-HEAD = """\
-[cluster]
-storm = "{storm}"
-zookeeper = "{zk}"
-"""
-
 
 # --- finding this host (the target's cluster.py) ---
 
@@ -145,7 +139,7 @@ def test_render_errors_are_one_line_exit_2(args: tuple[str, ...], says: str) -> 
 
 def test_build_checks_the_inventory_before_downloading(tmp_path: Path) -> None:
     bad = tmp_path / "cluster.toml"
-    bad.write_text(HEAD.format(storm="2.6.4", zk="3.8.4") + THREE.replace('"nimbus", ', ""))
+    bad.write_text(cluster_toml(THREE.replace('"nimbus", ', ""), storm="2.6.4", zookeeper="3.8.4"))
     # Port 9 (discard) on loopback: nothing is fetched, the inventory fails first.
     run = bundler(
         "build", "--cluster", bad, "--mirror", "http://127.0.0.1:9", "--no-default-mirrors",
