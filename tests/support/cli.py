@@ -63,11 +63,9 @@ def bundler(
     return Run(bundler_proc(*args, env=env, cwd=cwd, inherit=inherit))
 
 
-def build_args(
-    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
-) -> list[str | Path]:
-    """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url, with
-    its cache and output under workdir."""
+def release_args(server_url: str, mirror: Path) -> list[str | Path]:
+    """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url
+    alone, checked against its KEYS, without the recipes' pins (the mirror's own releases)."""
     return [
         "build",
         "--storm",
@@ -80,6 +78,16 @@ def build_args(
         "--keys",
         mirror / "keys" / "KEYS",
         "--no-pins",
+    ]
+
+
+def build_args(
+    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
+) -> list[str | Path]:
+    """release_args() with the wheels from the wheelhouse, and the cache and output under
+    workdir."""
+    return [
+        *release_args(server_url, mirror),
         "--find-links",
         wheelhouse,
         "--cache-dir",
