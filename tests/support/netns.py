@@ -182,7 +182,7 @@ def inventory(
             "name": host.name,
             "address": host.address,
             "roles": roles[host.name],
-            "prefix": host.prefix,
+            "prefix": str(host.prefix),
             "user": host.user,
             **(extra or {}).get(host.name, {}),
         }
