@@ -2,10 +2,15 @@
 Refused, and every refusal is remembered, so that a test whose code caught the error still
 fails (tests/unit/conftest.py). Refused are the points every way in goes through: Popen's
 _execute_child (run, check_output, os.popen, asyncio), fork_exec (multiprocessing's spawn),
-os.fork and os.forkpty
-(os.spawn*, pty), os.execv and os.execve (every os.exec*), os.posix_spawn*, os.system, and a
-socket's connect, bind and sendto, and name look-ups. socket.socketpair is left alone: it is a
-pair of connected sockets inside this process (asyncio's event loop wakes itself with one)."""
+os.fork and os.forkpty (os.spawn*, pty), os.execv and os.execve (every os.exec*),
+os.posix_spawn*, os.system, and a socket's connect, bind and sendto, and name look-ups.
+socket.socketpair is left alone: it is a pair of connected sockets inside this process
+(asyncio's event loop wakes itself with one).
+
+A guard is turned on for blocks that may overlap without nesting (a test's setup, and a
+fixture that lives from the setup to the teardown): the stand-ins are put in place when the
+first block begins and the originals back when the last one ends; a refusal is kept by the
+guard that began last."""
 
 from __future__ import annotations
 
@@ -39,6 +44,8 @@ NETWORK = [
     (socket, "gethostbyname_ex", "looks a name up"),
 ]
 
+POINTS = PROCESS + NETWORK
+
 
 class Refused(RuntimeError):
     """What the unit tier does not do: start a process or use the network."""
@@ -54,27 +61,32 @@ class Guard:
         self.refused.append(message)
         raise Refused(message)
 
-    def verdict(self) -> str | None:
-        """Why the test fails though its code may have caught the refusal, or None."""
-        return "\n".join(self.refused) or None
+
+# The guards whose blocks have begun and not ended, and the originals the stand-ins replaced.
+_ON: list[Guard] = []
+_ORIGINALS: list[tuple[object, str, object]] = []
 
 
-def _stand_in(guard: Guard, name: str, what: str) -> Any:
+def _stand_in(name: str, what: str) -> Any:
     def refused(*args: Any, **kwargs: Any) -> None:
-        guard.refuse(f"{what} ({name})", args)
+        _ON[-1].refuse(f"{what} ({name})", args)
 
     return refused
 
 
 @contextmanager
-def guarded() -> Iterator[Guard]:
+def guarded(guard: Guard | None = None) -> Iterator[Guard]:
     """Refuse processes and network until the block ends; the guard keeps each refusal."""
-    guard = Guard()
-    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in PROCESS + NETWORK]
+    guard = guard or Guard()
+    if not _ON:
+        _ORIGINALS[:] = [(owner, name, getattr(owner, name)) for owner, name, _ in POINTS]
+        for owner, name, what in POINTS:
+            setattr(owner, name, _stand_in(name, what))
+    _ON.append(guard)
     try:
-        for owner, name, what in PROCESS + NETWORK:
-            setattr(owner, name, _stand_in(guard, name, what))
         yield guard
     finally:
-        for owner, name, original in saved:
-            setattr(owner, name, original)
+        _ON.remove(guard)
+        if not _ON:
+            for owner, name, original in _ORIGINALS:
+                setattr(owner, name, original)

@@ -84,11 +84,27 @@ def test_a_socketpair_inside_the_process_is_allowed() -> None:
 SWALLOWED = """
 import subprocess
 
+import pytest
+
+
+@pytest.fixture(scope="session")
+def built():
+    try:
+        subprocess.run(["true"], check=True)
+    except Exception:
+        pass
+
+
 def test_swallows_the_refusal():
     try:
         subprocess.run(["true"], check=True)
     except Exception:
         pass
+
+
+def test_uses_a_session_fixture_that_swallowed_it(built):
+    pass
+
 
 def test_pure():
     assert sum([1, 2]) == 3
@@ -96,11 +112,10 @@ def test_pure():
 
 
 def test_a_test_that_swallowed_the_refusal_fails(pytester: pytest.Pytester) -> None:
-    """A unit test's code that catches every error still fails, saying what it started."""
-    pytester.makeconftest(
-        "from tests.unit.conftest import GUARD, pytest_runtest_makereport, tier_guard"
-    )
+    """A unit test, or a fixture of a wider scope it is the first to use, whose code catches
+    every error still fails, saying what it started."""
+    pytester.makeconftest("from tests.unit.conftest import *")
     pytester.makepyfile(test_inner=SWALLOWED)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-q")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*a unit test starts a process (_execute_child)*"])
