@@ -52,6 +52,8 @@ class Refused(RuntimeError):
 
 
 class Guard:
+    """One unit test's refusals."""
+
     def __init__(self) -> None:
         self.refused: list[str] = []
 
