@@ -17,37 +17,27 @@ import yaml
 
 from tests.support.bundles import build_bundle
 from tests.support.cli import bundler_proc as bundler
+from tests.support.inventories import cluster_toml, ensemble, host_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
-TRIO = """[cluster]
-name = "trio"
-storm = "2.6.4"
-zookeeper = "3.8.4"
-
-[[host]]
-name = "h1"
-address = "10.0.0.1"
-roles = ["zookeeper", "nimbus", "ui"]
-
-[[host]]
-name = "h2"
-address = "10.0.0.2"
-roles = ["zookeeper", "supervisor"]
-
-[[host]]
-name = "h3"
-address = "10.0.0.3"
-roles = ["zookeeper", "supervisor", "logviewer"]
-zk_id = 7
-
-[[host]]
-name = "w4"
-address = "10.0.0.4"
-roles = ["supervisor"]
-prefix = "/srv/storm"
-"""
+# The ensemble, a logviewer and a given ZooKeeper id on h3, and a worker host of its own prefix.
+TRIO = cluster_toml(
+    host_tables(
+        [
+            *ensemble(
+                ["h1", "h2", "h3"],
+                ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+                {"h3": {"roles": ["zookeeper", "supervisor", "logviewer"], "zk_id": 7}},
+            ),
+            {"name": "w4", "address": "10.0.0.4", "roles": ["supervisor"], "prefix": "/srv/storm"},
+        ]
+    ),
+    name="trio",
+    storm="2.6.4",
+    zookeeper="3.8.4",
+)
 
 
 def tool(name: str, *args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:

@@ -300,6 +300,19 @@ def node(bundle: Path, python: Path | None = None, **kwargs: object) -> Iterator
         shutil.rmtree(prefix_parent, ignore_errors=True)
 
 
+def start_without_java(n: Node, user: str, timeout: int) -> Result:
+    """ZooKeeper and Nimbus installed as `user` with --no-start, then started with a health
+    check of `timeout` seconds after Storm's launcher was given a JAVA_HOME that does not exist
+    (it loads conf/storm_env.ini over the environment, as the real one does): Nimbus cannot
+    start, ZooKeeper runs."""
+    roles = ("--role", "zookeeper,nimbus", "--user", user)
+    staged = n.install(*roles, "--no-start")
+    assert staged.code == 0, staged
+    env_ini = n.prefix / "etc" / "storm" / "storm_env.ini"
+    env_ini.write_text("[environment]\nJAVA_HOME=/nonexistent/jdk\n")
+    return n.install(*roles, "--timeout", str(timeout))
+
+
 def manifest(bundle_dir: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((bundle_dir / "bundle.json").read_text())
     return data

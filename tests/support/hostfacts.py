@@ -9,22 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from bundler.onhost.contract import cluster, extras
+from tests.support.configfiles import component
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _component(project: str, version: str) -> dict[str, Any]:
-    from bundler.recipes.recipes import Recipe
-
-    comp = Recipe.load(project).resolve(version)
     top = f"apache-storm-{version}" if project == "storm" else f"apache-zookeeper-{version}-bin"
-    return {
-        "version": comp.version,
-        "line": comp.line,
-        "facts": dict(comp.facts),
-        "top": top,
-        "artifact": f"artifacts/{top}.tar.gz",
-    }
+    return dict(component(project, version), top=top, artifact=f"artifacts/{top}.tar.gz")
 
 
 class RecordedBundle:
