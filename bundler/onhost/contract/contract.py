@@ -65,7 +65,7 @@ from .valuerules import show as show
 
 MYPY = False
 if MYPY:  # pragma: no cover - type comments only; `typing` is not on every target Python 2.7
-    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
+    from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
 
 
 # --- exit codes ---
@@ -130,19 +130,20 @@ def parse_roles(text, label="--role"):
 
 
 def expand_roles(names, zookeeper_here):
-    # type: (Sequence[str], bool) -> List[str]
+    # type: (Sequence[str], Callable[[], bool]) -> List[str]
     """The daemons a list of role words stands for, in start order.
 
     `all` is every daemon (a single-node cluster). A lone `nimbus` is the Nimbus host of a
     small cluster: nimbus, ui and supervisor, and zookeeper too when this host is one of the
-    ensemble (`zookeeper_here`). Any other list names its daemons exactly."""
+    ensemble (`zookeeper_here()`, asked only then: it may look names up). Any other list names
+    its daemons exactly."""
     if not names:
         return []
     if "all" in names:
         wanted = set(ROLES)
     elif list(names) == ["nimbus"]:
         wanted = set(NIMBUS_HOST_ROLES)
-        if zookeeper_here:
+        if zookeeper_here():
             wanted.add("zookeeper")
     else:
         wanted = set(names)
