@@ -1,6 +1,6 @@
 """What the build side and the on-host installer must agree on, defined once: the roles and
-the --role presets, the exit codes, and the rule for every value an operator supplies (names,
-addresses, users, paths, ports, ids, slots, heaps).
+the --role presets, the exit codes, ZooKeeper's port keys and serving modes, and the rule for
+every value an operator supplies (names, addresses, users, paths, ports, ids, slots, heaps).
 
 Both sides import this module: the build side as `bundler.onhost.contract.contract`, the
 installer from the bundle's onhost/ folder. A value the inventory accepts is therefore one the
@@ -65,7 +65,17 @@ from .valuerules import show as show
 
 MYPY = False
 if MYPY:  # pragma: no cover - type comments only; `typing` is not on every target Python 2.7
-    from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+    )
 
 
 # --- exit codes ---
@@ -173,6 +183,55 @@ def check_roles(value, label):
             "drop the repeat",
         )
     return list(value)
+
+
+# --- ZooKeeper ---
+
+# values['zk_ports'] (cluster.toml: zk_KEY_port). admin is None unless set: the renderer picks
+# the AdminServer's port by the release and the host's roles.
+ZK_PORT_KEYS = ("client", "peer", "election", "admin")  # type: Tuple[str, ...]
+ZK_DISTINCT_PORTS = ZK_PORT_KEYS[:3]
+
+
+def check_zk_ports_differ(ports, label):
+    # type: (Mapping[str, Any], str) -> None
+    """ZooKeeper's client, peer and election ports are three ports, not one port twice."""
+    if len(set(ports[key] for key in ZK_DISTINCT_PORTS)) != len(ZK_DISTINCT_PORTS):
+        raise Invalid(
+            label,
+            "ZooKeeper's client, peer and election ports must differ: %s" % show(dict(ports)),
+            "change one of them",
+        )
+
+
+def zk_serving_modes(members):
+    # type: (int) -> Tuple[str, ...]
+    """The `srvr` Modes of a serving member of an ensemble of `members` servers, the leading
+    one first: a leader and its followers, or a single server on its own (standalone). A
+    member answers no Mode while it does not serve (no quorum, or an election)."""
+    return ("leader", "follower") if members > 1 else ("standalone",)
+
+
+def zk_majority(members):
+    # type: (int) -> int
+    """How many members of an ensemble of `members` servers make a quorum."""
+    return members // 2 + 1
+
+
+def zk_quorum(modes):
+    # type: (Sequence[Tuple[str, Optional[str]]]) -> Dict[str, Any]
+    """What the `srvr` Modes of every member, (host, mode) in id order, say of the ensemble:
+    the members that serve, those that lead, how many must serve (a majority) and whether
+    that many do."""
+    serving_modes = zk_serving_modes(len(modes))
+    serving = [host for host, mode in modes if mode in serving_modes]
+    needed = zk_majority(len(modes))
+    return {
+        "serving": serving,
+        "leaders": [host for host, mode in modes if mode == serving_modes[0]],
+        "needed": needed,
+        "quorum": len(serving) >= needed,
+    }
 
 
 # --- the installer's flags ---

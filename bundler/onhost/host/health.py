@@ -124,6 +124,14 @@ def zookeeper_mode(host, port, timeout=5.0):
     return None
 
 
+def zookeeper_mode_or_none(host, port, timeout=3.0):
+    """zookeeper_mode, None also when nothing answers."""
+    try:
+        return zookeeper_mode(host, port, timeout)
+    except (socket.error, OSError, IOError):
+        return None
+
+
 def tcp_open(host, port, timeout=3.0):
     try:
         sock = socket.create_connection((host, port), timeout)
