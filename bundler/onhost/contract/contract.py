@@ -185,6 +185,36 @@ def check_roles(value, label):
     return list(value)
 
 
+# --- Storm's ports ---
+
+# Each role's listening ports: (role, storm.yaml key, what, roles of the hosts that reach it,
+# who else does, how the health check asks it). The port is the release's (recipes/storm.toml
+# `ports`) or the operator's storm option; a key the release's facts lack is not opened.
+STORM_PORTS = (
+    ("nimbus", "nimbus.thrift.port", "Nimbus Thrift", STORM_ROLES,
+     "topology clients (storm jar, storm list)", "tcp"),
+    ("supervisor", "supervisor.thrift.port", "supervisor Thrift (Nimbus's assignments)",
+     ("nimbus",), None, None),
+    ("ui", "ui.port", "Storm UI", (), "operators' browsers", "http"),
+    ("logviewer", "logviewer.port", "logviewer", ("ui",),
+     "operators' browsers (the UI links to it)", "http"),
+    ("drpc", "drpc.port", "DRPC", (), "DRPC clients", "tcp"),
+    ("drpc", "drpc.invocations.port", "DRPC invocations (topologies' DRPC spouts)",
+     ("supervisor",), None, None),
+    ("drpc", "drpc.http.port", "DRPC over HTTP", (), "DRPC clients", None),
+)  # type: Tuple[Tuple[str, str, str, Tuple[str, ...], Optional[str], Optional[str]], ...]  # fmt: skip
+
+
+def probe_port(role, storm_ports):
+    # type: (Optional[str], Mapping[str, Any]) -> Optional[Tuple[str, int]]
+    """("tcp" or "http", port) the health check asks a role's daemon on, from the release's
+    ports; None for a role with no port to ask."""
+    for owner, key, _, _, _, kind in STORM_PORTS:
+        if owner == role and kind and key in storm_ports:
+            return kind, int(storm_ports[key])
+    return None
+
+
 # --- ZooKeeper ---
 
 # values['zk_ports'] (cluster.toml: zk_KEY_port). admin is None unless set: the renderer picks

@@ -20,12 +20,12 @@ import re
 import sys
 
 from ..apply.supervisord import parse_conf
+from ..contract import contract
 from ..errors import EXIT_OK, EXIT_UNHEALTHY
 from ..host import pristine
 from ..host.ownership import layout_problems
 from ..host.state import load_state
 from ..host.system import read_bytes, read_or_none
-from ..plan import ports
 from . import liveness
 
 MYPY = False
@@ -42,9 +42,9 @@ def probes(storm_ports, roles):
     recorded in state/installed.json at install time."""
     found = {}  # type: Dict[str, List[Any]]
     for name, role in roles.items():
-        key, kind = ports.probe_of(role) or (None, None)
-        if key in storm_ports:
-            found[name] = [kind, int(storm_ports[key])]
+        probe = contract.probe_port(role, storm_ports)
+        if probe:
+            found[name] = list(probe)
     return found
 
 
