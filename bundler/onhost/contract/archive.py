@@ -184,6 +184,8 @@ def _safe_mode(mode, is_dir):
 
 
 def _makedirs(path):
+    # type: (str) -> None
+    """The folder and its parents (0755), fine when it is there already."""
     try:
         os.makedirs(path, 0o755)
     except OSError as exc:
