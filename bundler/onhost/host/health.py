@@ -21,6 +21,10 @@ except ImportError:  # Python 2
     import httplib  # type: ignore[no-redef,import-not-found]
     import xmlrpclib  # type: ignore[no-redef,import-not-found]
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Optional  # noqa: F401
+
 # supervisord process states (supervisor/states.py)
 STOPPED = 0
 STARTING = 10
@@ -125,11 +129,13 @@ def zookeeper_mode(host, port, timeout=5.0):
 
 
 def zookeeper_mode_or_none(host, port, timeout=3.0):
+    # type: (str, int, float) -> Optional[str]
     """zookeeper_mode, None also when nothing answers."""
     try:
-        return zookeeper_mode(host, port, timeout)
+        mode = zookeeper_mode(host, port, timeout)  # type: Optional[str]
     except (socket.error, OSError, IOError):
         return None
+    return mode
 
 
 def tcp_open(host, port, timeout=3.0):
