@@ -249,7 +249,9 @@ def cases(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return manifest, values
 
 
-def _plain(manifest: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], dict]:
+def _plain(
+    manifest: dict[str, Any], values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The same shape with plain values: the line structure every rendering must keep."""
     hosts = {h: f"h{i}" for i, h in enumerate(dict.fromkeys(values["zk_servers"]))}
     for h in [values["host"], *values["nimbus_hosts"]]:

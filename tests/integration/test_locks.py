@@ -84,7 +84,9 @@ def _check_lock(version: str, python: str) -> None:
     assert "--index-url" not in text and "--find-links" not in text
 
     # parse_lock rejects any line that is not `name==version` with at least one sha256 hash.
-    locked = {req.name: req for req in make_wheelhouse.parse_lock(path)}
+    locked: dict[str, make_wheelhouse.LockedRequirement] = {
+        req.name: req for req in make_wheelhouse.parse_lock(path)
+    }
     assert locked["supervisor"].version == version
     if version in KNOWN_WHEEL_SHA256:
         assert KNOWN_WHEEL_SHA256[version] in locked["supervisor"].hashes
@@ -257,7 +259,9 @@ def test_supervisord_runs_offline(
     python_cmd = [*offline, interpreter, "-S"]
     lock_file = lock.lock_path(DEFAULT, python)
     assert lock_file.is_file(), f"{lock_file} missing: run `make locks`"
-    locked = {req.name: req for req in make_wheelhouse.parse_lock(lock_file)}
+    locked: dict[str, make_wheelhouse.LockedRequirement] = {
+        req.name: req for req in make_wheelhouse.parse_lock(lock_file)
+    }
 
     pip_wheels = sorted(wheelhouse.glob(f"pip-{locked['pip'].version}-*.whl"))
     if not pip_wheels:

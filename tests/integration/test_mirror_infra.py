@@ -26,8 +26,7 @@ from typing import Any
 
 import pytest
 
-from bundler.onhost.host import health
-from tests.support import make_mirror
+from tests.support import make_mirror, zkprobe
 from tests.support.mirror_server import MirrorServer
 from tests.support.procs import end
 
@@ -67,8 +66,7 @@ def port_open(port: int) -> bool:
 
 
 def four_letter_word(port: int, word: str) -> str:
-    answer: str = health.four_letter("127.0.0.1", port, word)
-    return answer
+    return zkprobe.four_letter([], word, port=port)
 
 
 def wait_for(

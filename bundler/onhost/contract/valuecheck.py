@@ -12,7 +12,7 @@ from . import contract, extras
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Mapping, NoReturn, Optional, Tuple  # noqa: F401
 
 STORM_ROLES = contract.STORM_ROLES
 VALUE_KEYS = (
@@ -48,14 +48,17 @@ SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
 
 
 def _label(key):
+    # type: (str) -> str
     return "values['%s']" % key
 
 
 def _fail(key, message):
+    # type: (str, str) -> NoReturn
     raise ValueError("%s: %s" % (_label(key), message))
 
 
 def validate_values(values):
+    # type: (Any) -> None
     """Raise ValueError with a one-line message naming the first bad key of `values`. The rules
     are contract.py's, so a value the inventory or the installer accepted passes here too."""
     if not isinstance(values, dict):

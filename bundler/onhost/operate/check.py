@@ -30,14 +30,14 @@ from . import liveness
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import IO, Any, Dict, List, Optional, Tuple  # noqa: F401
+    from typing import IO, Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
 
 # The diff's context lines, as the installer's --dry-run shows them.
 CONTEXT = 1
 
 
 def probes(storm_ports, roles):
-    # type: (Dict[str, int], Dict[str, Optional[str]]) -> Dict[str, List[Any]]
+    # type: (Mapping[str, int], Mapping[str, Optional[str]]) -> Dict[str, List[Any]]
     """{program: [kind, port]} for the programs (with their roles) that have a port to ask;
     recorded in state/installed.json at install time."""
     found = {}  # type: Dict[str, List[Any]]
