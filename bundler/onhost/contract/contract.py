@@ -53,6 +53,7 @@ from .valuerules import check_prefix as check_prefix
 from .valuerules import check_slots as check_slots
 from .valuerules import check_user as check_user
 from .valuerules import check_zk_id as check_zk_id
+from .valuerules import each_once as each_once
 from .valuerules import has_control as has_control
 from .valuerules import is_int as is_int
 from .valuerules import is_ipv4 as is_ipv4
@@ -130,12 +131,7 @@ def parse_roles(text, label="--role"):
                 "expected a comma list of: %s; found %s" % (", ".join(ROLE_WORDS), show(name)),
                 "name the roles this host runs",
             )
-    if len(set(names)) != len(names):
-        raise Invalid(
-            label,
-            "names a role twice: expected each role once, found %s" % show(words),
-            "drop the repeat",
-        )
+    each_once(label, names, "role", words, "names")
     return names
 
 
@@ -176,12 +172,7 @@ def check_roles(value, label):
                 "unknown role %s: expected any of %s" % (show(role), ", ".join(ROLES)),
                 "use those names",
             )
-    if len(set(value)) != len(value):
-        raise Invalid(
-            label,
-            "lists a role twice: expected each role once, found %s" % show(value),
-            "drop the repeat",
-        )
+    each_once(label, value, "role")
     return list(value)
 
 

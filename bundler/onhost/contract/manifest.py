@@ -207,8 +207,8 @@ def parse(data, where=MANIFEST_FILE):
         schema=data[K_SCHEMA],
         name=data[K_NAME],
         source_date_epoch=data[K_EPOCH],
-        storm=_release(components[STORM]),
-        zookeeper=_release(components[ZOOKEEPER]),
+        storm=release_of(components[STORM]),
+        zookeeper=release_of(components[ZOOKEEPER]),
         supervisor=Supervisor(
             sup["version"],
             dict(
@@ -237,7 +237,8 @@ def parse(data, where=MANIFEST_FILE):
     )
 
 
-def _release(entry):
+def release_of(entry):
+    # type: (Dict[str, Any]) -> Release
     return Release(
         entry["version"],
         entry["line"],
