@@ -11,7 +11,7 @@ SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard tes
 SUPERVISOR ?=
 QUICK ?=
 
-.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse locks locks-check clean bench
+.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse locks locks-check clean bench docs
 
 all: check
 
@@ -57,6 +57,12 @@ locks: $(PY)
 
 locks-check: $(PY)
 	$(PY) scripts/lock.py --check
+
+# The reference pages under docs/reference/ from the definitions they describe (the CLI, the
+# installer's flags, the exit codes, bundle.json's schema); tests/unit/test_docs.py fails when a
+# committed page is not what this writes.
+docs: $(PY)
+	$(PY) scripts/docs.py
 
 demo: deps $(PY) mirror wheelhouse
 	sh scripts/demo.sh

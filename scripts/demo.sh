@@ -6,7 +6,7 @@
 #
 # The mirror holds stand-ins (see README): --no-pins because the recipes pin the sha256 of the
 # real zookeeper-3.4.6.tar.gz, which the stand-in is not; Apache-style checksums and the
-# signature (throwaway test key, passed with --keys) are checked as for a real mirror.
+# signature (throwaway test key, passed with --apache-keys) are checked as for a real mirror.
 
 set -eu
 
@@ -40,12 +40,12 @@ main() {
     url="http://127.0.0.1:$(cat "$workdir/port")"
     say "building from the local mirror $url (cache in $workdir/cache)"
     bundle=$("$PY" -m bundler build --storm 0.9.5 --zk 3.4.6 \
-        --mirror "$url" --no-default-mirrors --keys "$MIRROR/keys/KEYS" --no-pins \
-        --index-url "$url/simple" --cache-dir "$workdir/cache" --output-dir "$OUT")
+        --mirror "$url" --no-default-mirrors --apache-keys "$MIRROR/keys/KEYS" --no-pins \
+        --index-url "$url/simple" --cache-dir "$workdir/cache" --out "$OUT")
     say "second build, warm cache: no downloads, same bytes"
     "$PY" -m bundler build --storm 0.9.5 --zk 3.4.6 \
-        --mirror "$url" --no-default-mirrors --keys "$MIRROR/keys/KEYS" --no-pins \
-        --index-url "$url/simple" --cache-dir "$workdir/cache" --output-dir "$OUT" --quiet >/dev/null
+        --mirror "$url" --no-default-mirrors --apache-keys "$MIRROR/keys/KEYS" --no-pins \
+        --index-url "$url/simple" --cache-dir "$workdir/cache" --out "$OUT" --quiet >/dev/null
     (cd "$OUT" && sha256sum -c "$(basename "$bundle").sha256")
     say "bundler verify $bundle"
     "$PY" -m bundler verify "$bundle"

@@ -2,9 +2,9 @@
 answered before typer is imported, everything else handed to bundler.cli.app.
 
 Importing typer and building its commands is most of a command's start (docs/benchmarks.md);
-the overview of the commands needs neither. HELP is each command's line in the overview:
-cli.py registers it as the command's short help, and the overview below lays it out as click
-does (tests/unit/test_entry.py compares the two at several terminal widths).
+the overview of the commands needs neither: it is laid out here from the command table
+(bundler.cli.commands) as click lays it out (tests/unit/test_entry.py compares the two at
+several terminal widths).
 """
 
 from __future__ import annotations
@@ -13,25 +13,7 @@ import os
 import sys
 
 from bundler import __version__
-
-ABOUT = "Verified, reproducible air-gap bundles for Apache Storm and ZooKeeper."
-
-# In the order `bundler --help` lists them.
-HELP: dict[str, str] = {
-    "build": "Download, verify and pack Storm, ZooKeeper and supervisord.",
-    "render": "Show the config files one inventory host gets, without building.",
-    "ports": "Every port each inventory host opens, who reaches it, firewall rules.",
-    "verify": "Re-check every file of a bundle against its manifest.",
-    "inspect": "Show a bundle's components, sources, sizes, hashes and checks.",
-    "recipes": "Supported versions and what each needs (Java, Python).",
-    "sbom": "Print the bundle's SBOM (CycloneDX JSON), as carried inside it.",
-    "sign": "Sign a bundle with the operator's gpg key (writes BUNDLE.asc).",
-    "split": "Cut a bundle into parts, with NAME.parts and NAME.join.sh beside.",
-    "join": "Check every part listed in NAME.parts, then rebuild the bundle.",
-    "diff": "What differs, down to each host's config keys; exits 0 either way.",
-    "ansible": "Write an Ansible project (inventory, site, upgrade, rollback).",
-    "rehearse": "Install a bundle on throwaway namespaced hosts, check, remove it.",
-}
+from bundler.cli.commands import ABOUT, COMMANDS, exit_codes
 
 OPTIONS = (("--version", "Show the version."), ("--help", "Show this message and exit."))
 
@@ -64,14 +46,20 @@ def _rows(rows: tuple[tuple[str, str], ...], width: int) -> list[str]:
     return lines
 
 
-def overview(prog: str, width: int) -> str:
+def _paragraph(text: str, width: int) -> str:
+    """click's write_text: wrapped to the width, two spaces in."""
     import textwrap
 
-    about = textwrap.fill(ABOUT, width, initial_indent="  ", subsequent_indent="  ")
-    lines = [f"Usage: {prog} [OPTIONS] COMMAND [ARGS]...", "", about, "", "Options:"]
-    lines += _rows(OPTIONS, width)
-    lines += ["", "Commands:"]
-    lines += _rows(tuple(HELP.items()), width)
+    return textwrap.fill(
+        text, width, initial_indent="  ", subsequent_indent="  ", replace_whitespace=False
+    )
+
+
+def overview(prog: str, width: int) -> str:
+    lines = [f"Usage: {prog} [OPTIONS] COMMAND [ARGS]...", "", _paragraph(ABOUT, width), ""]
+    lines += ["Options:", *_rows(OPTIONS, width), ""]
+    lines += ["Commands:", *_rows(tuple((n, c.summary) for n, c in COMMANDS.items()), width)]
+    lines += ["", _paragraph(exit_codes(), width)]
     return "\n".join(lines) + "\n"
 
 

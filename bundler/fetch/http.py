@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -332,107 +332,98 @@ class Http:
         A stall (no byte for read_timeout seconds) or a passed `deadline` raises Stalled
         at once: a silent mirror is left for the next one, not waited on again.
         """
+        body = _Body(url, out, on_data, on_restart, on_total, deadline, served=url)
+        # Parts fetched by other connections are read back from `out`, so it must be readable.
+        body.splittable = out.readable() and out.seekable()
+        try:
+            self._until_complete(url, lambda: self._attempt(body))
+            out.flush()
+            for part_start, part_end, future in body.parts:
+                future.result()
+                body.received += _feed_back(out, part_start, part_end, on_data)
+            return Downloaded(body.received, body.last_modified, body.resumed, body.served)
+        finally:
+            body.stop_parts()
+
+    def _until_complete(self, url: str, attempt: Callable[[], str | None]) -> None:
+        """The one retry rule for a body cut short, for a whole file as for each of its parts:
+        `attempt` asks again from where the last one stopped and returns None once the bytes
+        are all here, else why not; after `attempts` cuts, the last reason is the failure. A
+        stall, a refusal or a changed file raise at once, from `attempt`."""
+        cuts = 0
+        while (reason := attempt()) is not None:
+            cuts += 1
+            if cuts >= self.config.attempts:
+                raise HttpFailure(url, reason)
+
+    def _attempt(self, body: _Body) -> str | None:
+        """One request for the rest of the file: None once it is all here, else why not."""
         import urllib3
 
-        received = 0
-        resumed = 0
-        validator: str | None = None
-        last_modified: str | None = None
-        served = url
-        total: int | None = None
-        ranges = False
-        limit: int | None = None  # where this stream stops once the rest is split off
-        parts: list[tuple[int, int, Future[None]]] = []
-        started = 0.0
-        failures = 0
-        pool: ThreadPoolExecutor | None = None
-        # Parts fetched by other connections are read back from `out`, so it must be readable.
-        splittable = out.readable() and out.seekable()
-        try:
-            while True:
-                headers = {}
-                if received:
-                    last = "" if limit is None else str(limit - 1)
-                    headers["Range"] = f"bytes={received}-{last}"
-                    if validator:
-                        headers["If-Range"] = validator
-                response = self._request(url, headers, deadline)
-                with response:
-                    if received and response.status_code == 206:
-                        start = _content_range_start(response.headers.get("Content-Range"))
-                        if start != received:
-                            raise HttpFailure(url, "server answered a different range than asked")
-                        resumed += 1
-                    elif received:
-                        if parts:
-                            raise HttpFailure(url, "file changed while it was fetched in parts")
-                        # Range ignored (200) or the file changed (If-Range failed): start over.
-                        out.seek(0)
-                        out.truncate()
-                        received = 0
-                        on_restart()
-                    if not received:
-                        length = response.headers.get("Content-Length")
-                        total = int(length) if length and length.isdigit() else None
-                        on_total(total)
-                        validator = response.headers.get("ETag") or response.headers.get(
-                            "Last-Modified"
-                        )
-                        last_modified = response.headers.get("Last-Modified")
-                        served = redact(response.url)
-                        ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
-                        started = time.monotonic()
-                    try:
-                        # The stored bytes, as they arrive (read1): a cut connection loses
-                        # nothing already received, and a Content-Encoding never alters what
-                        # is hashed.
-                        raw = response.raw
-                        while True:
-                            want = CHUNK if limit is None else min(CHUNK, limit - received)
-                            if want <= 0:
-                                break
-                            chunk = raw.read1(want, decode_content=False)
-                            if not chunk:
-                                break
-                            self._check_cancelled(url)
-                            out.write(chunk)
-                            on_data(chunk)
-                            received += len(chunk)
-                            self._check_deadline(url, deadline, received)
-                            if limit is None and ranges and total is not None and splittable:
-                                split = self._split_point(received, total, started)
-                                if split is not None:
-                                    limit = split
-                                    out.flush()
-                                    pool = ThreadPoolExecutor(self.config.segments)
-                                    parts = self._fetch_parts(
-                                        pool, url, out, validator, split, total, deadline
-                                    )
-                    except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
-                        raise self._silence(url, received, total) from None
-                    except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-                        failures += 1
-                        if failures >= self.config.attempts:
-                            raise HttpFailure(
-                                url, f"transfer kept failing after {received} bytes ({_short(exc)})"
-                            ) from None
-                        continue
-                expected = limit if limit is not None else total
-                if expected is not None and received < expected:
-                    failures += 1
-                    if failures >= self.config.attempts:
-                        raise HttpFailure(url, f"got {received} of {expected} bytes")
-                    continue
-                out.flush()
-                for part_start, part_end, future in parts:
-                    future.result()
-                    received += _feed_back(out, part_start, part_end, on_data)
-                return Downloaded(received, last_modified, resumed, served)
-        finally:
-            if pool is not None:
-                for _, _, future in parts:
-                    future.cancel()
-                pool.shutdown(wait=True)
+        headers = _ranged(body.received, body.limit, body.validator) if body.received else {}
+        response = self._request(body.url, headers, body.deadline)
+        with response:
+            self._take(body, response)
+            try:
+                self._read(body, response)
+            except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
+                raise self._silence(body.url, body.received, body.total) from None
+            except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
+                return f"transfer kept failing after {body.received} bytes ({_short(exc)})"
+        expected = body.limit if body.limit is not None else body.total
+        if expected is not None and body.received < expected:
+            return f"got {body.received} of {expected} bytes"
+        return None
+
+    def _take(self, body: _Body, response: requests.Response) -> None:
+        """Where this answer's bytes go: after those received (206 from there), else from the
+        start again when the server ignored the range or the file changed."""
+        if body.received and response.status_code == 206:
+            start = _content_range_start(response.headers.get("Content-Range"))
+            if start != body.received:
+                raise HttpFailure(body.url, "server answered a different range than asked")
+            body.resumed += 1
+        elif body.received:
+            if body.parts:
+                raise HttpFailure(body.url, "file changed while it was fetched in parts")
+            # Range ignored (200) or the file changed (If-Range failed): start over.
+            body.out.seek(0)
+            body.out.truncate()
+            body.received = 0
+            body.on_restart()
+        if not body.received:
+            body.begin(response)
+
+    def _read(self, body: _Body, response: requests.Response) -> None:
+        """The stored bytes, as they arrive (read1): a cut connection loses nothing already
+        received, and a Content-Encoding never alters what is hashed."""
+        raw = response.raw
+        while True:
+            want = CHUNK if body.limit is None else min(CHUNK, body.limit - body.received)
+            if want <= 0:
+                break
+            chunk = raw.read1(want, decode_content=False)
+            if not chunk:
+                break
+            self._check_cancelled(body.url)
+            body.out.write(chunk)
+            body.on_data(chunk)
+            body.received += len(chunk)
+            self._check_deadline(body.url, body.deadline, body.received)
+            if body.limit is None and body.ranges and body.total is not None and body.splittable:
+                self._maybe_split(body, body.total)
+
+    def _maybe_split(self, body: _Body, total: int) -> None:
+        """Hand the rest of a slow file to other connections, in parts, when it pays."""
+        split = self._split_point(body.received, total, body.started)
+        if split is None:
+            return
+        body.limit = split
+        body.out.flush()
+        body.pool = ThreadPoolExecutor(self.config.segments)
+        body.parts = self._fetch_parts(
+            body.pool, body.url, body.out, body.validator, split, total, body.deadline
+        )
 
     def _split_point(self, received: int, total: int, started: float) -> int | None:
         """Where to stop this stream when the rest would take long at this rate, else None."""
@@ -479,12 +470,10 @@ class Http:
         import urllib3
 
         pos = start
-        failures = 0
-        while pos < end:
-            headers = {"Range": f"bytes={pos}-{end - 1}"}
-            if validator:
-                headers["If-Range"] = validator
-            response = self._request(url, headers, deadline)
+
+        def attempt() -> str | None:
+            nonlocal pos
+            response = self._request(url, _ranged(pos, end, validator), deadline)
             with response:
                 if response.status_code != 206 or (
                     _content_range_start(response.headers.get("Content-Range")) != pos
@@ -500,16 +489,60 @@ class Http:
                 except (urllib3.exceptions.ReadTimeoutError, TimeoutError):
                     raise self._silence(url, pos, end) from None
                 except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-                    failures += 1
-                    if failures >= self.config.attempts:
-                        raise HttpFailure(
-                            url, f"part transfer kept failing ({_short(exc)})"
-                        ) from None
-                    continue
-            if pos < end:
-                failures += 1
-                if failures >= self.config.attempts:
-                    raise HttpFailure(url, f"part {start}-{end} came short")
+                    return f"part transfer kept failing ({_short(exc)})"
+            return None if pos >= end else f"part {start}-{end} came short"
+
+        self._until_complete(url, attempt)
+
+
+@dataclass
+class _Body:
+    """One download's state across its requests."""
+
+    url: str
+    out: BinaryIO
+    on_data: Callable[[bytes], None]
+    on_restart: Callable[[], None]
+    on_total: Callable[[int | None], None]
+    deadline: float | None
+    served: str = ""  # the URL that answered first, after redirects, without credentials
+    received: int = 0
+    resumed: int = 0
+    validator: str | None = None  # the ETag or Last-Modified a resumed request must match
+    last_modified: str | None = None
+    total: int | None = None
+    ranges: bool = False  # the server takes Range requests
+    splittable: bool = False  # `out` can be read back, so the rest can come in parts
+    started: float = 0.0
+    limit: int | None = None  # where this stream stops once the rest is split off
+    parts: list[tuple[int, int, Future[None]]] = field(default_factory=list)
+    pool: ThreadPoolExecutor | None = None
+
+    def begin(self, response: requests.Response) -> None:
+        """The file as this first (or restarted) answer describes it."""
+        length = response.headers.get("Content-Length")
+        self.total = int(length) if length and length.isdigit() else None
+        self.on_total(self.total)
+        self.validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
+        self.last_modified = response.headers.get("Last-Modified")
+        self.served = redact(response.url)
+        self.ranges = response.headers.get("Accept-Ranges", "").lower() == "bytes"
+        self.started = time.monotonic()
+
+    def stop_parts(self) -> None:
+        if self.pool is not None:
+            for _, _, future in self.parts:
+                future.cancel()
+            self.pool.shutdown(wait=True)
+
+
+def _ranged(start: int, end: int | None, validator: str | None) -> dict[str, str]:
+    """The headers asking for bytes [start, end) (to the end of the file when end is None),
+    and only while the file is the one `validator` names."""
+    headers = {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+    if validator:
+        headers["If-Range"] = validator
+    return headers
 
 
 def _feed_back(out: BinaryIO, start: int, end: int, on_data: Callable[[bytes], None]) -> int:

@@ -22,7 +22,7 @@ class Trust:
     """Where trusted KEYS come from, decided once per build."""
 
     gpg_mode: GpgMode
-    keys_files: tuple[Path, ...]  # --keys: used for every project instead of apache.org
+    keys_files: tuple[Path, ...]  # --apache-keys: used for every project instead of apache.org
     fetch_keys: bool  # allowed to fetch KEYS from apache.org
 
 
@@ -54,7 +54,7 @@ class Keys:
             self._files[project] = list(trust.keys_files)
         elif not trust.fetch_keys:
             self._unavailable[project] = (
-                "no trusted KEYS: --no-default-mirrors forbids apache.org; pass --keys FILE"
+                "no trusted KEYS: --no-default-mirrors forbids apache.org; pass --apache-keys FILE"
             )
         else:
             self._urls[project] = urls
@@ -96,7 +96,7 @@ class Keys:
     def refresh(self, project: str, key: str) -> bool:
         """KEYS fetched again, once per build, bypassing the cache: new release managers join
         every year, so a cached KEYS can predate the key that signed a release. False when the
-        KEYS are the user's (--keys), or were fetched again already, or cannot be."""
+        KEYS are the user's (--apache-keys), or were fetched again already, or cannot be."""
         if project not in self._urls or project in self._refreshed:
             return False
         self._refreshed.add(project)
@@ -118,7 +118,8 @@ class Keys:
         where = " (the KEYS was fetched again just now)" if project in self._refreshed else ""
         return SignatureError(
             f"{what}: signed by key {exc.key}, which is not in the project's KEYS{where}; "
-            "do not use this file (or pass --keys with a KEYS that has the release manager's key)"
+            "do not use this file (or pass --apache-keys with a KEYS that has the release "
+            "manager's key)"
         )
 
     def finish(

@@ -25,12 +25,11 @@ from bundler.errors import (
 from bundler.fetch import checksums
 from bundler.fetch.cache import Cache, fingerprint, sha256_file
 from bundler.fetch.fanout import Fanout
-from bundler.fetch.http import Http, HttpFailure, NotFound, Stalled
+from bundler.fetch.http import Downloaded, Http, HttpFailure, NotFound, Stalled
 from bundler.fetch.keys import Keys, _sha256
-from bundler.fetch.signatures import StreamingVerify
-from bundler.fetch.tarscan import TarScanner
+from bundler.fetch.tarscan import ArchiveSummary, TarScanner
 from bundler.progress import Progress
-from bundler.recipes.recipes import Artifact, Component
+from bundler.recipes.recipes import Artifact, Component, Pin
 from bundler.redact import redact
 
 DEFAULT_MIRRORS = ("https://dlcdn.apache.org", "https://archive.apache.org/dist")
@@ -248,7 +247,8 @@ class ArtifactFetcher:
         if not strong:
             self.progress.warn(
                 f"{name}: only {fetched.record['checked'][0]['algorithm']} was checked and no "
-                "signature: that detects corruption, not tampering; use --keys or --gpg require"
+                "signature: that detects corruption, not tampering; use --apache-keys or "
+                "--gpg require"
             )
 
     def _signature_staged(self, fetched: FetchedArtifact) -> dict[str, Any]:
@@ -258,21 +258,6 @@ class ArtifactFetcher:
         asc_name = fetched.record.get("signature_file")
         asc = fetched.entry / asc_name if asc_name else None
         return self.keys.verify(fetched.file, asc, fetched.artifact.file, fetched.artifact.project)
-
-    @staticmethod
-    def _consumers(
-        hashers: list[checksums.MultiHash],
-        scanner: TarScanner,
-        gpg: StreamingVerify | None,
-        tee: Tee | None,
-    ) -> list[Callable[[bytes], None]]:
-        consumers: list[Callable[[bytes], None]] = [h.update for h in hashers]
-        consumers.append(scanner.feed)
-        if gpg is not None:
-            consumers.append(gpg.feed)
-        if tee is not None:
-            consumers.append(tee.feed)
-        return consumers
 
     def _get_small(self, url: str, deadline: float | None) -> bytes | None:
         try:
@@ -300,91 +285,17 @@ class ArtifactFetcher:
         return sums, (bodies[-1] if artifact.signature else None)
 
     def _try_mirror(self, mirror: str, artifact: Artifact, staged: Path) -> dict[str, Any]:
+        """One mirror's copy of a release, staged and verified; its cache record."""
         url = f"{mirror}/{artifact.path}"
         deadline = self.http.deadline()
-        published: list[dict[str, str]] = []
-        sidecars: list[str] = []
-        sidecar_sha256: dict[str, str] = {}
+        pin = artifact.pin if self.use_pins else None
         try:
-            sums, asc_body = self._sidecars(url, artifact, deadline)
-            for ext, body in zip(artifact.checksums, sums, strict=True):
-                if body is None:
-                    continue
-                name = f"{artifact.file}.{ext}"
-                (staged / name).write_bytes(body)
-                sidecars.append(name)
-                sidecar_sha256[name] = _sha256(body)
-                for entry in checksums.for_file(body.decode("utf-8", "replace"), artifact.file):
-                    published.append(
-                        {"file": name, "algorithm": entry.algorithm, "digest": entry.digest}
-                    )
-            pin = artifact.pin if self.use_pins else None
-            if not published and pin is None:
-                tried = ", ".join(f".{e}" for e in artifact.checksums)
-                raise MirrorOutcome(
-                    f"no checksum file next to {artifact.file} (tried {tried})", False, absent=True
-                )
-            signature_file = None
-            if artifact.signature and asc_body is not None:
-                signature_file = f"{artifact.file}.{artifact.signature}"
-                (staged / signature_file).write_bytes(asc_body)
-                sidecars.append(signature_file)
-                sidecar_sha256[signature_file] = _sha256(asc_body)
-            best = checksums.strongest(
-                checksums.Checksum(p["algorithm"], p["digest"], None) for p in published
-            )
-            wanted = {"sha256", "sha512"}
-            if best is not None:
-                wanted.add(best.algorithm)
-            if pin is not None:
-                wanted.add(pin.algorithm)
-            # One hash per thread and the tar check on another: the bytes are read once and
-            # the work spreads over the cores.
-            hashers = [checksums.MultiHash([alg]) for alg in sorted(wanted)]
-            scanner = TarScanner(artifact.file, expected_top=artifact.top)
-            asc = staged / signature_file if signature_file else None
-            gpg = self.keys.stream(artifact.project, asc, artifact.file)
-            tee = self.tee(artifact)
-            fanout = Fanout(self._consumers(hashers, scanner, gpg, tee))
-            bar = self.progress.bar(artifact.file)
-            self.progress.info(f"fetch   {url}")
-
-            def on_data(chunk: bytes) -> None:
-                fanout.feed(chunk)
-                bar.update(len(chunk))
-
-            def on_restart() -> None:
-                nonlocal hashers, fanout, gpg
-                fanout.close()
-                hashers = [checksums.MultiHash([alg]) for alg in sorted(wanted)]
-                scanner.restart()
-                if gpg is not None:
-                    gpg.abandon()
-                    gpg = self.keys.stream(artifact.project, asc, artifact.file)
-                if tee is not None:
-                    tee.restart()
-                fanout = Fanout(self._consumers(hashers, scanner, gpg, tee))
-                bar.reset()
-
-            try:
-                with open(staged / artifact.file, "w+b") as out:
-                    got = self.http.download(
-                        url, out, on_data, on_restart, bar.total, deadline=deadline
-                    )
-            except BaseException:
-                fanout.close()
-                if gpg is not None:
-                    gpg.abandon()
-                raise
-            finally:
-                bar.close()
-            errors = fanout.close()
-            # Bad bytes usually break the gzip stream before the hash can be compared; the
-            # scanner's complaint waits, so the report says "checksum mismatch" when it is one.
-            for error in errors[: len(hashers)]:
-                if error is not None:
-                    raise error
-            scan_error = errors[len(hashers)]
+            side = self._stage_sidecars(url, artifact, staged, pin, deadline)
+            best = side.best()
+            asc = staged / side.signature_file if side.signature_file else None
+            stream = _Stream(self.keys, artifact, _algorithms(best, pin), asc, self.tee)
+            got = self._download(url, artifact, staged, stream, deadline)
+            scan_error = stream.finish()
         except NotFound as exc:
             raise MirrorOutcome(f"not found ({exc.url})", False, absent=True) from None
         except Stalled as exc:
@@ -392,68 +303,265 @@ class ArtifactFetcher:
         except HttpFailure as exc:
             raise MirrorOutcome(exc.reason, False) from None
         try:
-            digests = {alg: d for h in hashers for alg, d in h.hexdigests().items()}
-            checked: list[dict[str, str]] = []
-            if best is not None:
-                checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
-                checked.append({"source": "apache", "algorithm": best.algorithm})
-            if pin is not None:
-                if not checksums.same(pin.digest, digests[pin.algorithm]):
-                    raise IntegrityError(pin_mismatch(artifact.file, pin, digests, best))
-                checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
-            if scan_error is not None:
-                if isinstance(scan_error, UnsafeArchiveError):
-                    raise scan_error
-                raise IntegrityError(
-                    f"{artifact.file}: could not be read as a tarball ({scan_error})"
-                )
-            summary = scanner.finish()
-            launcher = artifact.launcher
-            if launcher and f"{artifact.top}/{launcher}" not in summary.names:
-                raise IntegrityError(
-                    f"{artifact.file}: has no {artifact.top}/{launcher}; "
-                    "this is not the release's binary tarball"
-                )
-            self.progress.info(
-                f"checked {artifact.file}: "
-                + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
-            )
-            streamed, gpg = gpg, None
-            signature = None
-            if streamed is not None:
-                assert asc is not None
-                signature = self.keys.finish(
-                    streamed, staged / artifact.file, asc, artifact.file, artifact.project
-                )
+            digests = stream.digests()
+            checked = self._verify(artifact, best, pin, digests, scan_error)
+            summary = self._check_tar(artifact, stream.scanner, checked)
+            signature = self._finish_signature(artifact, staged, asc, stream)
         finally:
-            if gpg is not None:
-                gpg.abandon()
-        return {
-            "schema": RECORD_SCHEMA,
-            "project": artifact.project,
-            "version": artifact.version,
-            "file": artifact.file,
-            # Kept in the cache and the provenance: never with a password. The URL is the one
-            # that served the bytes, after any redirect from the mirror's download link.
-            "url": redact(got.url or url),
-            "mirror": redact(mirror),
-            "size": got.size,
-            "last_modified": got.last_modified,
-            "resumed": got.resumed,
-            "digests": digests,
-            "sha256": digests["sha256"],
-            "published": published,
-            "checked": checked,
-            "sidecars": sorted(sidecars),
-            "sidecar_sha256": sidecar_sha256,
-            "signature_file": signature_file,
-            "archive": {
-                "top": artifact.top,
-                "entries": summary.entries,
-                "newest_mtime": summary.newest_mtime,
-            },
-            "streamed_signature": signature,
-        }
+            stream.abandon()
+        return _record(mirror, url, artifact, got, side, digests, checked, summary, signature)
+
+    def _stage_sidecars(
+        self,
+        url: str,
+        artifact: Artifact,
+        staged: Path,
+        pin: Pin | None,
+        deadline: float | None,
+    ) -> _Sidecars:
+        """The checksum files and the signature beside the release, written into `staged`;
+        a mirror with no checksum file (and no pin to check against) lacks the release."""
+        side = _Sidecars()
+        sums, asc_body = self._sidecars(url, artifact, deadline)
+        for ext, body in zip(artifact.checksums, sums, strict=True):
+            if body is None:
+                continue
+            name = f"{artifact.file}.{ext}"
+            side.keep(staged, name, body)
+            for entry in checksums.for_file(body.decode("utf-8", "replace"), artifact.file):
+                side.published.append(
+                    {"file": name, "algorithm": entry.algorithm, "digest": entry.digest}
+                )
+        if not side.published and pin is None:
+            tried = ", ".join(f".{e}" for e in artifact.checksums)
+            raise MirrorOutcome(
+                f"no checksum file next to {artifact.file} (tried {tried})", False, absent=True
+            )
+        if artifact.signature and asc_body is not None:
+            side.signature_file = f"{artifact.file}.{artifact.signature}"
+            side.keep(staged, side.signature_file, asc_body)
+        return side
+
+    def _download(
+        self, url: str, artifact: Artifact, staged: Path, stream: _Stream, deadline: float | None
+    ) -> Downloaded:
+        """The release into `staged`, each chunk to the stream's consumers as it arrives."""
+        bar = self.progress.bar(artifact.file)
+        self.progress.info(f"fetch   {url}")
+
+        def on_data(chunk: bytes) -> None:
+            stream.feed(chunk)
+            bar.update(len(chunk))
+
+        def on_restart() -> None:
+            stream.restart()
+            bar.reset()
+
+        try:
+            with open(staged / artifact.file, "w+b") as out:
+                return self.http.download(
+                    url, out, on_data, on_restart, bar.total, deadline=deadline
+                )
+        except BaseException:
+            stream.stop()
+            raise
+        finally:
+            bar.close()
+
+    def _verify(
+        self,
+        artifact: Artifact,
+        best: checksums.Checksum | None,
+        pin: Pin | None,
+        digests: dict[str, str],
+        scan_error: BaseException | None,
+    ) -> list[dict[str, str]]:
+        """The published checksum, then the recipes' pin, then the tar check's failure if it
+        had one (bad bytes break the gzip stream too: a mismatch is named as one first)."""
+        checked: list[dict[str, str]] = []
+        if best is not None:
+            checksums.check(artifact.file, best.algorithm, best.digest, digests[best.algorithm])
+            checked.append({"source": "apache", "algorithm": best.algorithm})
+        if pin is not None:
+            if not checksums.same(pin.digest, digests[pin.algorithm]):
+                raise IntegrityError(pin_mismatch(artifact.file, pin, digests, best))
+            checked.append({"source": "recipes-pin", "algorithm": pin.algorithm})
+        if scan_error is not None:
+            if isinstance(scan_error, UnsafeArchiveError):
+                raise scan_error
+            raise IntegrityError(f"{artifact.file}: could not be read as a tarball ({scan_error})")
+        return checked
+
+    def _check_tar(
+        self, artifact: Artifact, scanner: TarScanner, checked: list[dict[str, str]]
+    ) -> ArchiveSummary:
+        """The release's binary tarball, with its launcher; said once checked."""
+        summary = scanner.finish()
+        launcher = artifact.launcher
+        if launcher and f"{artifact.top}/{launcher}" not in summary.names:
+            raise IntegrityError(
+                f"{artifact.file}: has no {artifact.top}/{launcher}; "
+                "this is not the release's binary tarball"
+            )
+        self.progress.info(
+            f"checked {artifact.file}: "
+            + ", ".join(f"{c['algorithm']} ({c['source']})" for c in checked)
+        )
+        return summary
+
+    def _finish_signature(
+        self, artifact: Artifact, staged: Path, asc: Path | None, stream: _Stream
+    ) -> dict[str, Any] | None:
+        """The signature checked as the bytes streamed, now judged; None when none was."""
+        streamed, stream.gpg = stream.gpg, None
+        if streamed is None:
+            return None
+        assert asc is not None
+        return self.keys.finish(
+            streamed, staged / artifact.file, asc, artifact.file, artifact.project
+        )
+
+
+@dataclass
+class _Sidecars:
+    """The checksum files and the signature one mirror serves beside a release, as staged."""
+
+    published: list[dict[str, str]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)
+    signature_file: str | None = None
+
+    def keep(self, staged: Path, name: str, body: bytes) -> None:
+        (staged / name).write_bytes(body)
+        self.names.append(name)
+        self.sha256[name] = _sha256(body)
+
+    def best(self) -> checksums.Checksum | None:
+        """The strongest checksum published."""
+        return checksums.strongest(
+            checksums.Checksum(p["algorithm"], p["digest"], None) for p in self.published
+        )
+
+
+def _algorithms(best: checksums.Checksum | None, pin: Pin | None) -> list[str]:
+    """What to hash a release with: sha256 and sha512 always, and whatever is compared."""
+    wanted = {"sha256", "sha512"}
+    if best is not None:
+        wanted.add(best.algorithm)
+    if pin is not None:
+        wanted.add(pin.algorithm)
+    return sorted(wanted)
+
+
+def _record(
+    mirror: str,
+    url: str,
+    artifact: Artifact,
+    got: Downloaded,
+    side: _Sidecars,
+    digests: dict[str, str],
+    checked: list[dict[str, str]],
+    summary: ArchiveSummary,
+    signature: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A verified release's cache record: where it came from and what was checked."""
+    return {
+        "schema": RECORD_SCHEMA,
+        "project": artifact.project,
+        "version": artifact.version,
+        "file": artifact.file,
+        # Kept in the cache and the provenance: never with a password. The URL is the one
+        # that served the bytes, after any redirect from the mirror's download link.
+        "url": redact(got.url or url),
+        "mirror": redact(mirror),
+        "size": got.size,
+        "last_modified": got.last_modified,
+        "resumed": got.resumed,
+        "digests": digests,
+        "sha256": digests["sha256"],
+        "published": side.published,
+        "checked": checked,
+        "sidecars": sorted(side.names),
+        "sidecar_sha256": side.sha256,
+        "signature_file": side.signature_file,
+        "archive": {
+            "top": artifact.top,
+            "entries": summary.entries,
+            "newest_mtime": summary.newest_mtime,
+        },
+        "streamed_signature": signature,
+    }
+
+
+class _Stream:
+    """Where a release's bytes go as they download: one hasher per algorithm, each on its own
+    thread, the tar check on another (the bytes are read once and the work spreads over the
+    cores), the signature check when there is one, and the bundle's head start (a Tee) when
+    it takes them. All begun anew when the download starts over."""
+
+    def __init__(
+        self,
+        keys: Keys,
+        artifact: Artifact,
+        algorithms: list[str],
+        asc: Path | None,
+        tee: Callable[[Artifact], Tee | None],
+    ) -> None:
+        self.keys = keys
+        self.artifact = artifact
+        self.algorithms = algorithms
+        self.asc = asc
+        self.scanner = TarScanner(artifact.file, expected_top=artifact.top)
+        self.gpg = keys.stream(artifact.project, asc, artifact.file)
+        self.tee = tee(artifact)
+        self._start()
+
+    def _start(self) -> None:
+        self.hashers = [checksums.MultiHash([alg]) for alg in self.algorithms]
+        consumers: list[Callable[[bytes], None]] = [h.update for h in self.hashers]
+        consumers.append(self.scanner.feed)
+        if self.gpg is not None:
+            consumers.append(self.gpg.feed)
+        if self.tee is not None:
+            consumers.append(self.tee.feed)
+        self.fanout = Fanout(consumers)
+
+    def feed(self, chunk: bytes) -> None:
+        self.fanout.feed(chunk)
+
+    def restart(self) -> None:
+        self.fanout.close()
+        self.scanner.restart()
+        if self.gpg is not None:
+            self.gpg.abandon()
+            self.gpg = self.keys.stream(self.artifact.project, self.asc, self.artifact.file)
+        if self.tee is not None:
+            self.tee.restart()
+        self._start()
+
+    def finish(self) -> BaseException | None:
+        """Wait for every consumer. A hasher's failure is raised; the tar check's is returned,
+        to be judged after the checksums: bad bytes usually break the gzip stream before the
+        hash can be compared, and the report should say "checksum mismatch" when it is one."""
+        errors = self.fanout.close()
+        for error in errors[: len(self.hashers)]:
+            if error is not None:
+                raise error
+        return errors[len(self.hashers)]
+
+    def digests(self) -> dict[str, str]:
+        return {alg: d for h in self.hashers for alg, d in h.hexdigests().items()}
+
+    def stop(self) -> None:
+        """After a failed download: the consumers stopped, their failures moot."""
+        self.fanout.close()
+        self.abandon()
+
+    def abandon(self) -> None:
+        """Stop a signature check that will not be finished."""
+        if self.gpg is not None:
+            self.gpg.abandon()
+            self.gpg = None
 
 
 def pin_mismatch(file: str, pin: Any, digests: dict[str, str], apache: Any) -> str:

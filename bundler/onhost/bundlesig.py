@@ -1,11 +1,11 @@
 """On the target: check the operator's signature over the bundle before anything else.
 
-    python bundlesig.py --bundle-dir DIR [--keys FILE] [--require-signature] [--archive FILE]
+    python bundlesig.py --bundle-dir DIR [--signer-key FILE] [--require-signature] [--archive FILE]
 
 The operator copies NAME.tar and NAME.tar.asc (the signature `bundler sign` made) to the host
 and unpacks NAME.tar beside them, so the archive is found next to the unpacked folder:
 DIR/../NAME.tar (or NAME.tar.gz) with its .asc; --archive FILE names it when it lives elsewhere.
-The check, in a throwaway gpg keyring holding only the keys of --keys FILE:
+The check, in a throwaway gpg keyring holding only the keys of --signer-key FILE:
 
 1. the .asc is a good signature over the archive by one of those keys;
 2. the SHA256SUMS inside the signed archive is byte for byte the SHA256SUMS of the folder.
@@ -14,9 +14,9 @@ The installer then checks every file of the folder against that SHA256SUMS, whic
 the chain from the operator's key to each installed byte.
 
 Exit 0: good signature, or not checked and not required (the reason is printed: gpg absent,
-no --keys, archive or .asc not beside the folder). Exit 3: a bad signature, a key not in
---keys, a folder that is not the signed archive's, or not checked under --require-signature.
-Exit 2: usage (a --keys file that does not exist).
+no --signer-key, archive or .asc not beside the folder). Exit 3: a bad signature, a key not in
+--signer-key, a folder that is not the signed archive's, or not checked under --require-signature.
+Exit 2: usage (a --signer-key file that does not exist).
 
 Standard library only; runs on Python 2.7 and 3.6 to 3.13.
 """
@@ -167,7 +167,7 @@ def check_bundle_signature(bundle_dir, keys=None, require=False, archive=None, o
     """The installer's first step; returns the exit code (0, 2 or 3) and prints why."""
     out = out or sys.stderr
     if keys is not None and not os.path.isfile(keys):
-        _say(out, "--keys %s: no such file; expected the operator's public key(s)" % keys)
+        _say(out, "--signer-key %s: no such file; expected the operator's public key(s)" % keys)
         return EXIT_USAGE
     signature = None
     if archive is None:
@@ -178,7 +178,7 @@ def check_bundle_signature(bundle_dir, keys=None, require=False, archive=None, o
     gpg = _which(["gpg", "gpg2"])
     reason = None
     if keys is None:
-        reason = "no --keys FILE given"
+        reason = "no --signer-key FILE given"
     elif archive is None or not os.path.isfile(archive):
         reason = (
             "no archive %s to check (looked for %s.tar and %s.tar.gz beside the folder); "
@@ -236,11 +236,14 @@ def main(argv=None):
         prog="bundlesig.py", description="Check the operator's signature over a bundle."
     )
     parser.add_argument("--bundle-dir", required=True)
-    parser.add_argument("--keys")
+    parser.add_argument("--signer-key")
+    parser.add_argument("--keys", dest="signer_key", help=argparse.SUPPRESS)  # its old name
     parser.add_argument("--require-signature", action="store_true")
     parser.add_argument("--archive")
     args = parser.parse_args(argv)
-    return check_bundle_signature(args.bundle_dir, args.keys, args.require_signature, args.archive)
+    return check_bundle_signature(
+        args.bundle_dir, args.signer_key, args.require_signature, args.archive
+    )
 
 
 if __name__ == "__main__":

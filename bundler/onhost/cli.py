@@ -51,10 +51,10 @@ def main(argv=None):
     if answer(args):
         return EXIT_OK
     JOURNAL.active = True
-    if not args.uninstall and (args.keys or args.require_signature):
+    if not args.uninstall and (args.signer_key or args.require_signature):
         # The operator's signature first: it says plainly what was and was not checked.
         code = bundlesig.check_bundle_signature(
-            args.bundle_dir or ".", args.keys, args.require_signature, args.archive
+            args.bundle_dir or ".", args.signer_key, args.require_signature, args.archive
         )
         if code != EXIT_OK:
             return code

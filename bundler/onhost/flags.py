@@ -17,8 +17,8 @@ DEFAULT_TIMEOUT = 180
 ROLE_NAMES = contract.ROLE_WORDS
 VALUE_FLAGS = (
     "--bundle-dir", "--role", "--prefix", "--user", "--zk-servers", "--zk-id", "--nimbus-host",
-    "--ui-bind", "--web-password-file", "--init", "--python", "--launcher-python", "--timeout",
-    "--host", "--peer-timeout", "--keys", "--archive",
+    "--supervisord-ui-bind", "--web-password-file", "--init", "--python", "--launcher-python",
+    "--timeout", "--host", "--peer-timeout", "--signer-key", "--archive",
 )  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
@@ -28,20 +28,22 @@ SWITCHES = (
 ANSWERS = ("help", "version")
 # Flags that mean an installation; --uninstall takes none of them.
 INSTALL_FLAGS = (
-    "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--ui-bind",
+    "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--supervisord-ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
-    "--peer-timeout", "--keys", "--archive", "--require-signature", "--upgrade",
+    "--peer-timeout", "--signer-key", "--archive", "--require-signature", "--upgrade",
     "--allow-major-upgrade",
 )  # fmt: skip
+# Old spellings, still taken for one release and left out of --help: old -> new.
+RENAMED = {"--ui-bind": "--supervisord-ui-bind", "--keys": "--signer-key"}
 
 USAGE = """\
 usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--zk-servers H1,H2,...] [--zk-id N] [--nimbus-host H[,H...]]
-                    [--ui-bind ADDR[:PORT]] [--web-password-file FILE]
+                    [--supervisord-ui-bind ADDR[:PORT]] [--web-password-file FILE]
                     [--init auto|systemd|none] [--no-start] [--dry-run]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
                     [--peer-timeout SECONDS]
-                    [--keys FILE [--archive FILE]] [--require-signature]
+                    [--signer-key FILE [--archive FILE]] [--require-signature]
                     [--storm-option KEY=VALUE]... [--zk-option KEY=VALUE]...
                     [--childopts DAEMON=OPTS]... [--allow-unknown-key KEY]...
                     [--upgrade [--allow-major-upgrade]]
@@ -64,7 +66,9 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --zk-servers H1,H2,...  the ZooKeeper ensemble in id order (default this host, 127.0.0.1)
   --zk-id N               this host's ZooKeeper id (default: its place in --zk-servers)
   --nimbus-host H,...     the Nimbus host(s) (default this host, 127.0.0.1)
-  --ui-bind ADDR[:PORT]   address of supervisord's web interface (default 127.0.0.1:9001)
+  --supervisord-ui-bind ADDR[:PORT]
+                          address of supervisord's own web interface, its process control
+                          page (not Storm's UI; default 127.0.0.1:9001)
   --web-password-file F   its password (default: a random one, kept in PREFIX/etc/web-password)
   --init MODE             auto (systemd when it runs this host), systemd or none
   --no-start              install and configure, start nothing
@@ -81,7 +85,7 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --peer-timeout SECONDS  how long to wait for what this host needs from the others: a
                           ZooKeeper quorum, and Nimbus on a host without it (default 300;
                           0: report what is missing and do not wait)
-  --keys FILE             the operator's public key(s): check the bundle's signature
+  --signer-key FILE       the operator's public key(s): check the bundle's signature
                           (NAME.tar.asc over NAME.tar beside this folder) before anything else
   --archive FILE          the signed NAME.tar when it is not beside this folder
   --require-signature     refuse (exit 3) unless that signature was checked and is good
@@ -116,7 +120,7 @@ class CommandLineError(UsageError):
 class Args(object):
     """The parsed command line: one attribute per flag (dashes as underscores), holding the
     value its contract rule returned (lists for --role and the host lists, (address, port or
-    None) for --ui-bind), so that nothing parses a flag twice."""
+    None) for --supervisord-ui-bind), so that nothing parses a flag twice."""
 
     def __init__(self):
         # type: () -> None
@@ -127,7 +131,7 @@ class Args(object):
         self.zk_servers = None  # type: Optional[List[str]]
         self.zk_id = None  # type: Optional[int]
         self.nimbus_host = None  # type: Optional[List[str]]
-        self.ui_bind = None  # type: Optional[Tuple[str, Optional[int]]]
+        self.supervisord_ui_bind = None  # type: Optional[Tuple[str, Optional[int]]]
         self.web_password_file = None  # type: Optional[str]
         self.init = "auto"  # type: str
         self.python = None  # type: Optional[str]
@@ -135,7 +139,7 @@ class Args(object):
         self.timeout = DEFAULT_TIMEOUT  # type: int
         self.host = None  # type: Optional[str]
         self.peer_timeout = DEFAULT_PEER_TIMEOUT  # type: int
-        self.keys = None  # type: Optional[str]
+        self.signer_key = None  # type: Optional[str]
         self.archive = None  # type: Optional[str]
         self.require_signature = False
         self.no_start = False
@@ -168,6 +172,7 @@ def parse_args(argv):
         if arg.startswith("--") and "=" in arg:
             arg, value = arg.split("=", 1)
             has_value = True
+        arg = RENAMED.get(arg, arg)
         # The operator's options (extras.OPTION_FLAGS) take a value too, and may repeat.
         if arg in VALUE_FLAGS or arg in extras.OPTION_FLAGS:
             if not has_value:

@@ -1,11 +1,13 @@
-"""`bundler build`: a version pair -> one verified, reproducible bundle.
+"""`bundler build`: a version pair -> one verified, reproducible bundle, in five steps.
 
-recipes resolve the artifacts -> fetch them (and the locked wheels) into the verified cache,
-in parallel -> assemble the manifest and the archive -> rename it into the output folder,
-with the provenance (where each input came from) beside it. The bundle's bytes depend only on
-the verified content, the recipes and locks, and SOURCE_DATE_EPOCH: not on the mirror, the
-cache, the clock, umask, time zone, locale or folder. Nothing is written to the output folder
-unless every check passed.
+check_options (what cannot work fails in a second, not after minutes of downloads) -> resolve
+(the recipes' artifacts, the wheel locks, the inventory, the JDK, the bundle's name) -> fetch
+(the releases and the locked wheels into the verified cache, in parallel) -> assemble (the
+members, the manifest, SHA256SUMS) -> write (the archive renamed into the output folder, with
+its .sha256 and the provenance, where each input came from, beside it). The bundle's bytes
+depend only on the verified content, the recipes and locks, and SOURCE_DATE_EPOCH: not on the
+mirror, the cache, the clock, umask, time zone, locale or folder. Nothing is written to the
+output folder unless every check passed.
 """
 
 from __future__ import annotations
@@ -23,16 +25,16 @@ from bundler.errors import UsageError
 from bundler.fetch import heap
 from bundler.fetch.cache import Cache, default_root
 from bundler.fetch.http import Http, HttpConfig, check_pem, default_verify
-from bundler.fetch.jdk import inspect_jdk
+from bundler.fetch.jdk import Jdk, inspect_jdk
 from bundler.fetch.keys import GpgMode, Keys, Trust
 from bundler.fetch.localfs import check_folder, device, writing
 from bundler.fetch.mirrors import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact
 from bundler.fetch.tarscan import TarScanner
-from bundler.fetch.wheels import PythonSet, WheelResolver, load_locks
+from bundler.fetch.wheels import Lock, PythonSet, WheelResolver, load_locks
 from bundler.onhost.contract import contract
 from bundler.pack import sbom
 from bundler.pack.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
-from bundler.pack.bundle import Format, Prefix, sha256sums, write_archive
+from bundler.pack.bundle import Format, Member, Prefix, sha256sums, write_archive
 from bundler.pack.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
 from bundler.pack.provenance import Provenance, dependencies
 from bundler.pack.provenance import path_for as provenance_path
@@ -60,7 +62,7 @@ class BuildOptions:
     zookeeper: str
     supervisor: str | None = None
     mirrors: list[str] = field(default_factory=list)
-    keys: list[Path] = field(default_factory=list)
+    apache_keys: list[Path] = field(default_factory=list)
     gpg: GpgMode = "auto"
     default_mirrors: bool = True
     index_url: str | None = None  # None, and no find_links: pip's own settings
@@ -142,7 +144,94 @@ def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
     return int(archive["newest_mtime"])
 
 
-def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Component, str]:
+@dataclass
+class _Plan:
+    """What one build makes, resolved and checked before anything is fetched."""
+
+    storm: Component
+    zookeeper: Component
+    supervisor: str
+    locks: list[Lock]
+    mirrors: list[str]
+    cluster: Inventory | None
+    jdk: Jdk | None
+    name: str
+    provenance: Provenance
+
+    @property
+    def components(self) -> tuple[Component, Component]:
+        return self.storm, self.zookeeper
+
+
+def build(options: BuildOptions, progress: Progress) -> BuildResult:
+    """The five steps (above), each a function below."""
+    mirrors, cache_root = check_options(options)
+    heap.few_arenas()  # before any thread starts
+    plan = resolve(options, mirrors, progress)
+    session = _Session(options, plan, cache_root, progress)
+    try:
+        fetched, python_sets = fetch(options, plan, session, progress)
+        members, epoch = assemble(options, plan, session, fetched, python_sets)
+        plan.provenance.dependencies += dependencies(fetched, python_sets, session.keys, plan.jdk)
+        dest, digest = write(options, plan, session, members, epoch, progress)
+        return BuildResult(dest, digest, dest.stat().st_size, session.requests())
+    finally:
+        session.close()
+
+
+def check_options(options: BuildOptions) -> tuple[list[str], Path]:
+    """Every option that cannot work, refused in a second rather than after minutes of
+    downloads; returns the mirrors in order and the cache folder."""
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, found {options.jobs}")
+    mirrors = [m.rstrip("/") for m in options.mirrors]
+    mirrors += list(DEFAULT_MIRRORS) if options.default_mirrors else []
+    if not mirrors:
+        raise UsageError("--no-default-mirrors needs at least one --mirror URL")
+    for path in options.apache_keys:
+        if not path.is_file():
+            raise UsageError(
+                f"--apache-keys {path}: no such file; expected a KEYS file of public keys"
+            )
+    if options.ca_bundle is not None:
+        check_pem(str(options.ca_bundle), "--ca-bundle", "a PEM file of CA certificates")
+    for flag, value in (
+        ("--connect-timeout", options.connect_timeout),
+        ("--read-timeout", options.read_timeout),
+    ):
+        if not value > 0:
+            raise UsageError(f"{flag} must be more than 0 seconds, found {value:g}")
+    if options.mirror_deadline < 0:
+        raise UsageError(
+            f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
+        )
+    cache_root = options.cache_dir or default_root()
+    # A full or read-only disk, or a file where a folder belongs.
+    check_folder(options.output_dir, "the output folder", "--out")
+    check_folder(cache_root, "the cache", "--cache-dir")
+    return mirrors, cache_root
+
+
+def resolve(options: BuildOptions, mirrors: list[str], progress: Progress) -> _Plan:
+    """The recipes' artifacts for the versions asked, the wheel locks, the inventory checked
+    against the releases, the JDK to carry, and the bundle's name."""
+    storm, zookeeper, supervisor = _versions(options, progress)
+    cluster = cluster_inventory(options.cluster, storm, zookeeper) if options.cluster else None
+    for warning in cluster.warnings if cluster else []:
+        progress.warn(warning)
+    locks = load_locks(supervisor, options.recipes_dir)
+    jdk = inspect_jdk(options.jdk) if options.jdk else None
+    if jdk:
+        progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
+    provenance = Provenance(
+        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
+        internal={},
+    )
+    name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
+    return _Plan(storm, zookeeper, supervisor, locks, mirrors, cluster, jdk, name, provenance)
+
+
+def _versions(options: BuildOptions, progress: Progress) -> tuple[Component, Component, str]:
     storm = Recipe.load("storm", options.recipes_dir).resolve(options.storm)
     zookeeper = Recipe.load("zookeeper", options.recipes_dir).resolve(options.zookeeper)
     for component in (storm, zookeeper):
@@ -153,6 +242,78 @@ def _resolve(options: BuildOptions, progress: Progress) -> tuple[Component, Comp
             )
     supervisor = options.supervisor or SupervisorRecipe.load(options.recipes_dir).default
     return storm, zookeeper, supervisor
+
+
+class _Session:
+    """The build's connections, cache and trusted keys, and the bundle's head start; closed
+    whatever happens."""
+
+    def __init__(
+        self, options: BuildOptions, plan: _Plan, cache_root: Path, progress: Progress
+    ) -> None:
+        self.base = HttpConfig(
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            mirror_deadline=options.mirror_deadline,
+            segments=options.jobs,
+        )
+        self.http = Http(replace(self.base, verify=default_verify(_text(options.ca_bundle))))
+        self.in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
+        with self.in_cache():
+            self.cache = Cache(cache_root, paranoid=options.paranoid)
+        trust = Trust(options.gpg, tuple(options.apache_keys), fetch_keys=options.default_mirrors)
+        self.keys = Keys(trust, self.http, self.cache, progress)
+        # A plain tar's largest member comes first, so it can be written as it downloads.
+        lead = Release.of(plan.storm).artifact if options.format == "tar" else None
+        self.head = _HeadStart(self.cache, options.output_dir, plan, lead)
+        self.wheel_requests = 0
+
+    def requests(self) -> int:
+        return self.http.requests_made + self.wheel_requests
+
+    def close(self) -> None:
+        self.keys.close()
+        self.head.discard()
+
+
+class _HeadStart:
+    """A plain-tar bundle's start (a Prefix), written while Storm's release downloads: at
+    most one, or None once it could not become the bundle."""
+
+    def __init__(self, cache: Cache, output_dir: Path, plan: _Plan, lead: str | None) -> None:
+        self.cache = cache
+        self.output_dir = output_dir
+        self.name = plan.name
+        self.storm = plan.storm.artifact
+        self.lead = lead
+        self.prefixes: list[Prefix | None] = []
+
+    def tee(self, artifact: Artifact) -> Prefix | None:
+        """Asked once per mirror tried: the Prefix to feed Storm's bytes to, begun anew."""
+        if self.lead is None or artifact != self.storm:
+            return None
+        if not self.prefixes:
+            folder = self.cache.tmpdir()
+            try:
+                if device(folder) != device(self.output_dir):
+                    raise OSError("the cache and the output folder are on two filesystems")
+                self.prefixes.append(Prefix(folder, self.name, self.lead))
+            except OSError:
+                shutil.rmtree(folder, ignore_errors=True)
+                self.prefixes.append(None)  # no head start: written after the download
+        prefix = self.prefixes[0]
+        if prefix is not None:
+            prefix.restart()
+        return prefix
+
+    @property
+    def prefix(self) -> Prefix | None:
+        return self.prefixes[0] if self.prefixes else None
+
+    def discard(self) -> None:
+        for begun in self.prefixes:
+            if begun is not None:
+                begun.discard()
 
 
 def _run_parallel(jobs: int, tasks: list[Callable[[], T]], cancel: Callable[[], None]) -> list[T]:
@@ -170,169 +331,109 @@ def _run_parallel(jobs: int, tasks: list[Callable[[], T]], cancel: Callable[[], 
             raise
 
 
-def build(options: BuildOptions, progress: Progress) -> BuildResult:
-    if options.jobs < 1:
-        raise UsageError(f"--jobs must be 1 or more, found {options.jobs}")
-    heap.few_arenas()  # before any thread starts
-    storm, zookeeper, supervisor = _resolve(options, progress)
-    # Checked before any download: a wrong inventory fails in a second, not after minutes.
-    cluster = cluster_inventory(options.cluster, storm, zookeeper) if options.cluster else None
-    for warning in cluster.warnings if cluster else []:
-        progress.warn(warning)
-    locks = load_locks(supervisor, options.recipes_dir)
-    mirrors = [m.rstrip("/") for m in options.mirrors]
-    mirrors += list(DEFAULT_MIRRORS) if options.default_mirrors else []
-    if not mirrors:
-        raise UsageError("--no-default-mirrors needs at least one --mirror URL")
-    for path in options.keys:
-        if not path.is_file():
-            raise UsageError(f"--keys {path}: no such file; expected a KEYS file of public keys")
-    jdk = inspect_jdk(options.jdk) if options.jdk else None
-    if jdk:
-        progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
-    if options.ca_bundle is not None:
-        check_pem(str(options.ca_bundle), "--ca-bundle", "a PEM file of CA certificates")
+def fetch(
+    options: BuildOptions, plan: _Plan, session: _Session, progress: Progress
+) -> tuple[list[FetchedArtifact], list[PythonSet]]:
+    """Both releases and every locked wheel, verified into the cache, in parallel."""
+    with session.in_cache():
+        for component in plan.components:
+            session.keys.prepare(component.project, component.artifact.keys_urls)
+    fetcher = ArtifactFetcher(
+        plan.mirrors,
+        session.http,
+        session.cache,
+        session.keys,
+        progress,
+        use_pins=options.pins,
+        on_download=sbom.preload,
+        tee=session.head.tee,
+    )
     # pip's settings are read when a wheel is first missing from the cache.
     index = Lazy(options.index_url, options.find_links)
-    provenance = Provenance(
-        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
-        internal={},
+    resolver = WheelResolver(index, session.base, session.cache, progress)
+    python_sets = [PythonSet(lock.python, lock) for lock in plan.locks]
+    wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
+    tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in plan.components]
+    tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
+
+    def cancel() -> None:
+        session.http.cancel()
+        resolver.cancel()
+
+    with session.in_cache():
+        results = _run_parallel(options.jobs, tasks, cancel)
+    session.wheel_requests = resolver.requests_made
+    if index.value is not None:  # not asked when every wheel was in the cache
+        plan.provenance.internal["index"] = index.value.to_json()
+    for (ps, _), wheel in zip(wheel_jobs, results[len(plan.components) :], strict=True):
+        ps.wheels.append(wheel)
+    return results[: len(plan.components)], python_sets
+
+
+def assemble(
+    options: BuildOptions,
+    plan: _Plan,
+    session: _Session,
+    fetched: list[FetchedArtifact],
+    python_sets: list[PythonSet],
+) -> tuple[list[Member], int]:
+    """The bundle's members, its manifest and SHA256SUMS last; and its mtime."""
+    epoch, epoch_from = _source_date_epoch(fetched, session.cache)
+    plan.provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
+    members, parts = _assemble(fetched, python_sets, plan.supervisor, session.keys)
+    if plan.jdk:
+        _add_jdk(plan.jdk, members, parts)
+    if plan.cluster:
+        _add_cluster(plan.cluster, members, parts)
+    memo = None if options.paranoid else session.cache.sbom_dir()
+    with session.in_cache():
+        _add_sbom(plan.name, epoch, fetched, python_sets, plan.jdk, members, memo)
+    manifest = Manifest(
+        name=plan.name,
+        source_date_epoch=epoch,
+        storm=parts.releases["storm"],
+        zookeeper=parts.releases["zookeeper"],
+        supervisor=parts.supervisor,
+        artifacts=tuple(parts.artifacts),
+        policy=Policy(pins=options.pins, gpg=options.gpg),
+        files={m.name: FileEntry(m.size, _digest(m)) for m in members},
+        jdk=parts.jdk,
+        cluster=parts.cluster,
     )
+    members.append(_blob(MANIFEST_FILE, manifest.to_bytes()))
+    sums = {m.name: _digest(m) for m in members}
+    members.append(_blob(SUMS_FILE, sha256sums(sums)))
+    return members, epoch
 
-    for flag, value in (
-        ("--connect-timeout", options.connect_timeout),
-        ("--read-timeout", options.read_timeout),
-    ):
-        if not value > 0:
-            raise UsageError(f"{flag} must be more than 0 seconds, found {value:g}")
-    if options.mirror_deadline < 0:
-        raise UsageError(
-            f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
+
+def write(
+    options: BuildOptions,
+    plan: _Plan,
+    session: _Session,
+    members: list[Member],
+    epoch: int,
+    progress: Progress,
+) -> tuple[Path, str]:
+    """The bundle into the output folder, then its .sha256 and provenance beside it; none of
+    the three without the others."""
+    suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
+    dest = options.output_dir / f"{plan.name}{suffix}"
+    progress.info(f"writing {dest}")
+    sidecar = dest.with_name(dest.name + ".sha256")
+    head = session.head
+    with writing("the output folder", options.output_dir, "--out"):
+        digest = write_archive(
+            dest, plan.name, members, epoch, options.format, head.lead, head.prefix
         )
-    cache_root = options.cache_dir or default_root()
-    # Checked before any download: a full or read-only disk fails in a second, not after minutes.
-    check_folder(options.output_dir, "the output folder", "--output-dir")
-    check_folder(cache_root, "the cache", "--cache-dir")
-    in_cache = partial(writing, "the cache", cache_root, "--cache-dir")
-    base = HttpConfig(
-        connect_timeout=options.connect_timeout,
-        read_timeout=options.read_timeout,
-        mirror_deadline=options.mirror_deadline,
-        segments=options.jobs,
-    )
-    http = Http(replace(base, verify=default_verify(_text(options.ca_bundle))))
-    with in_cache():
-        cache = Cache(cache_root, paranoid=options.paranoid)
-    trust = Trust(options.gpg, tuple(options.keys), fetch_keys=options.default_mirrors)
-    keys = Keys(trust, http, cache, progress)
-    prefixes: list[Prefix | None] = []  # at most one: Storm's, or None once it failed
-    try:
-        components = (storm, zookeeper)
-        with in_cache():
-            for component in components:
-                keys.prepare(component.project, component.artifact.keys_urls)
-
-        name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-        # A plain tar's largest member comes first, so it can be written as it downloads.
-        lead = Release.of(storm).artifact if options.format == "tar" else None
-
-        def tee(artifact: Artifact) -> Prefix | None:
-            """A plain-tar bundle's start, written while Storm's release downloads (asked
-            once per mirror tried); None where it could not become the bundle."""
-            if lead is None or artifact != storm.artifact:
-                return None
-            if not prefixes:
-                folder = cache.tmpdir()
-                try:
-                    if device(folder) != device(options.output_dir):
-                        raise OSError("the cache and the output folder are on two filesystems")
-                    prefixes.append(Prefix(folder, name, lead))
-                except OSError:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    prefixes.append(None)  # no head start: written after the download
-            prefix = prefixes[0]
-            if prefix is not None:
-                prefix.restart()
-            return prefix
-
-        fetcher = ArtifactFetcher(
-            mirrors,
-            http,
-            cache,
-            keys,
-            progress,
-            use_pins=options.pins,
-            on_download=sbom.preload,
-            tee=tee,
-        )
-        resolver = WheelResolver(index, base, cache, progress)
-        python_sets = [PythonSet(lock.python, lock) for lock in locks]
-        wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
-
-        tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in components]
-        tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
-
-        def cancel() -> None:
-            http.cancel()
-            resolver.cancel()
-
-        with in_cache():
-            results = _run_parallel(options.jobs, tasks, cancel)
-        if index.value is not None:  # not asked when every wheel was in the cache
-            provenance.internal["index"] = index.value.to_json()
-        fetched: list[FetchedArtifact] = results[: len(components)]
-        for (ps, _), wheel in zip(wheel_jobs, results[len(components) :], strict=True):
-            ps.wheels.append(wheel)
-
-        epoch, epoch_from = _source_date_epoch(fetched, cache)
-        provenance.internal.update(source_date_epoch=epoch, epoch_from=epoch_from)
-        members, parts = _assemble(fetched, python_sets, supervisor, keys)
-        if jdk:
-            _add_jdk(jdk, members, parts)
-        if cluster:
-            _add_cluster(cluster, members, parts)
-        memo = None if options.paranoid else cache.sbom_dir()
-        with in_cache():
-            _add_sbom(name, epoch, fetched, python_sets, jdk, members, memo)
-        manifest = Manifest(
-            name=name,
-            source_date_epoch=epoch,
-            storm=parts.releases["storm"],
-            zookeeper=parts.releases["zookeeper"],
-            supervisor=parts.supervisor,
-            artifacts=tuple(parts.artifacts),
-            policy=Policy(pins=options.pins, gpg=options.gpg),
-            files={m.name: FileEntry(m.size, _digest(m)) for m in members},
-            jdk=parts.jdk,
-            cluster=parts.cluster,
-        )
-        members.append(_blob(MANIFEST_FILE, manifest.to_bytes()))
-        sums = {m.name: _digest(m) for m in members}
-        members.append(_blob(SUMS_FILE, sha256sums(sums)))
-
-        suffix = ".tar.gz" if options.format == "tar.gz" else ".tar"
-        dest = options.output_dir / f"{name}{suffix}"
-        progress.info(f"writing {dest}")
-        provenance.dependencies += dependencies(fetched, python_sets, keys, jdk)
-        sidecar = dest.with_name(dest.name + ".sha256")
-        with writing("the output folder", options.output_dir, "--output-dir"):
-            prefix = prefixes[0] if prefixes else None
-            digest = write_archive(dest, name, members, epoch, options.format, lead, prefix)
-            try:
-                _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
-                _write_atomic(provenance_path(dest), provenance.to_bytes(dest, digest))
-            except BaseException:
-                # No bundle without its .sha256, and no .sha256 of another bundle.
-                dest.unlink(missing_ok=True)
-                sidecar.unlink(missing_ok=True)
-                raise
-        requests = http.requests_made + resolver.requests_made
-        return BuildResult(dest, digest, dest.stat().st_size, requests)
-    finally:
-        keys.close()
-        for begun in prefixes:
-            if begun is not None:
-                begun.discard()
+        try:
+            _write_atomic(sidecar, f"{digest}  {dest.name}\n".encode())
+            _write_atomic(provenance_path(dest), plan.provenance.to_bytes(dest, digest))
+        except BaseException:
+            # No bundle without its .sha256, and no .sha256 of another bundle.
+            dest.unlink(missing_ok=True)
+            sidecar.unlink(missing_ok=True)
+            raise
+    return dest, digest
 
 
 def _external_parameters(
@@ -351,7 +452,7 @@ def _external_parameters(
         "index_url": redact(options.index_url) if options.index_url else None,
         "find_links": [redact(link) for link in options.find_links],
         "ca_bundle": _text(options.ca_bundle),
-        "keys": [str(p) for p in options.keys],
+        "keys": [str(p) for p in options.apache_keys],
         "gpg": options.gpg,
         "pins": options.pins,
         "format": options.format,

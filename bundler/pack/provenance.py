@@ -136,7 +136,7 @@ def dependencies(
                 annotations={"component": item.component.project, "mirror": record["mirror"]},
             )
         )
-        keys_from = "--keys" if keys.trust.keys_files else "the project's KEYS at apache.org"
+        keys_from = "--apache-keys" if keys.trust.keys_files else "the project's KEYS at apache.org"
         for path in keys.files(item.artifact.project):
             deps.append(
                 Dependency(path.name, sha256_of(path.read_bytes()), None, keys_from, "keys")

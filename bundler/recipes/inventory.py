@@ -244,74 +244,147 @@ def normalise(
     """Check the inventory against the release facts; every default resolved."""
     known = known or KnownKeys()
     check = _Checker(source.path)
+    cluster, hosts_raw = _tables(check, source)
+    name = cluster.get("name")
+    if name is not None:
+        name = check.rule(contract.check_cluster_name, "[cluster] name", name)
+    defaults = _defaults(check, cluster, storm_facts, known)
+    warnings: list[str] = []
+    zk_ports = _zookeeper_ports(check, cluster, zk_facts, warnings)
+    daemons = set(storm_facts["daemons"])
+    hosts = [
+        _host(check, index, raw, defaults, daemons, known)
+        for index, raw in enumerate(hosts_raw, start=1)
+    ]
+    ensemble, nimbus = _ensemble_and_nimbus(check, hosts, storm_facts)
+    if len(ensemble) % 2 == 0:
+        warnings.append(
+            f"{source.path}: the ZooKeeper ensemble has {len(ensemble)} members: an even-sized "
+            f"ensemble tolerates no more failures than {len(ensemble) - 1} members would "
+            f"(quorum {len(ensemble) // 2 + 1}); use an odd number"
+        )
+    for entry in hosts:
+        _check_ports(check, entry, storm_facts, zk_facts, zk_ports, len(ensemble))
+    data: dict[str, Any] = {
+        "schema": SCHEMA,
+        "name": name,
+        "source": {"file": source.path.name, "sha256": source.sha256},
+        "zookeeper_ports": zk_ports,
+        "ensemble": ensemble,
+        "nimbus": nimbus,
+        "hosts": hosts,
+    }
+    return Inventory(data, warnings)
+
+
+def _tables(check: _Checker, source: Source) -> tuple[Mapping[str, Any], list[Any]]:
+    """[cluster] (perhaps empty) and the [[host]] tables (at least one)."""
     top = check.keys("top level", source.data, ("cluster", "host"))
     cluster = check.keys("[cluster]", top.get("cluster", {}), CLUSTER_KEYS)
     hosts_raw = top.get("host")
     if not isinstance(hosts_raw, list) or not hosts_raw:
         raise check.fail("[[host]]", "no hosts; add one [[host]] table per machine")
+    return cluster, hosts_raw
 
-    name = cluster.get("name")
-    if name is not None:
-        name = check.rule(contract.check_cluster_name, "[cluster] name", name)
+
+@dataclass(frozen=True)
+class _Defaults:
+    """[cluster]'s settings, which each host takes unless it sets its own."""
+
+    slots: list[int]
+    prefix: str | None
+    user: str | None
+    heaps: dict[str, int]
+    extras: dict[str, Any]
+
+
+def _defaults(
+    check: _Checker, cluster: Mapping[str, Any], storm_facts: Mapping[str, Any], known: KnownKeys
+) -> _Defaults:
     prefix = check.prefix("[cluster] prefix", cluster["prefix"]) if "prefix" in cluster else None
     user = check.user("[cluster] user", cluster["user"]) if "user" in cluster else None
-    default_slots = list(storm_facts["slots_ports"])
     slots = check.slots("[cluster] slots", cluster["slots"]) if "slots" in cluster else None
     heaps = check.heaps("[cluster.heaps]", cluster.get("heaps", {}))
-    cluster_extras = _extras(check, "[cluster]", cluster, {}, known)
+    extras = _extras(check, "[cluster]", cluster, {}, known)
+    return _Defaults(slots or list(storm_facts["slots_ports"]), prefix, user, heaps, extras)
+
+
+def _zookeeper_ports(
+    check: _Checker, cluster: Mapping[str, Any], zk_facts: Mapping[str, Any], warnings: list[str]
+) -> dict[str, int | None]:
+    """ZooKeeper's ports: the release's defaults, and [cluster]'s zk_*_port over them."""
     zk_ports: dict[str, int | None] = dict(configs.default_zk_ports(dict(zk_facts)))
     for key in contract.ZK_PORT_KEYS:
         if f"zk_{key}_port" in cluster:
             zk_ports[key] = check.port(f"[cluster] zk_{key}_port", cluster[f"zk_{key}_port"])
     check.rule(contract.check_zk_ports_differ, "[cluster]", zk_ports)
-    warnings: list[str] = []
     if zk_ports["admin"] is not None and not zk_facts.get("admin_server"):
         warnings.append(
-            f"{source.path}: [cluster] zk_admin_port: this ZooKeeper release has no AdminServer; "
+            f"{check.path}: [cluster] zk_admin_port: this ZooKeeper release has no AdminServer; "
             "the setting is ignored"
         )
+    return zk_ports
 
-    daemons = set(storm_facts["daemons"])
-    hosts: list[dict[str, Any]] = []
-    for index, raw in enumerate(hosts_raw, start=1):
-        where = f"[[host]] #{index}"
-        entry = check.keys(where, raw, HOST_KEYS)
-        if "name" not in entry:
-            raise check.fail(where, "needs a name")
-        host_name = check.host_name(where + " name", entry["name"])
-        where = f"host {host_name}"
-        if "address" not in entry:
-            raise check.fail(where, "needs an address (IPv4 address or DNS name peers can reach)")
-        address = check.address(f"{where}: address", entry["address"])
-        roles = check.rule(contract.check_roles, f"{where}: roles", entry.get("roles"))
-        for role in roles:
-            if role in STORM_ROLES and role not in daemons:
-                raise check.fail(where, f"this Storm release has no {role!r} daemon")
-        zk_id = None
-        if "zk_id" in entry:
-            if "zookeeper" not in roles:
-                raise check.fail(where, "zk_id is set but the host has no zookeeper role")
-            zk_id = check.rule(contract.check_zk_id, f"{where}: zk_id", entry["zk_id"])
-        host_heaps = dict(heaps)
-        host_heaps.update(check.heaps(f"{where}: heaps", entry.get("heaps", {})))
-        hosts.append(
-            {
-                "name": host_name,
-                "address": address,
-                "roles": [r for r in ROLES if r in roles],
-                "zk_id": zk_id,
-                "slots": check.slots(f"{where}: slots", entry["slots"])
-                if "slots" in entry
-                else list(slots or default_slots),
-                "heaps": host_heaps,
-                "prefix": check.prefix(f"{where}: prefix", entry["prefix"])
-                if "prefix" in entry
-                else prefix,
-                "user": check.user(f"{where}: user", entry["user"]) if "user" in entry else user,
-                **_extras(check, f"{where}:", entry, cluster_extras, known),
-            }
-        )
 
+def _host(
+    check: _Checker,
+    index: int,
+    raw: Any,
+    defaults: _Defaults,
+    daemons: set[str],
+    known: KnownKeys,
+) -> dict[str, Any]:
+    """One [[host]] table, checked, with the cluster's defaults where it sets nothing."""
+    where = f"[[host]] #{index}"
+    entry = check.keys(where, raw, HOST_KEYS)
+    if "name" not in entry:
+        raise check.fail(where, "needs a name")
+    host_name = check.host_name(where + " name", entry["name"])
+    where = f"host {host_name}"
+    if "address" not in entry:
+        raise check.fail(where, "needs an address (IPv4 address or DNS name peers can reach)")
+    address = check.address(f"{where}: address", entry["address"])
+    roles, zk_id = _roles(check, where, entry, daemons)
+    heaps = dict(defaults.heaps)
+    heaps.update(check.heaps(f"{where}: heaps", entry.get("heaps", {})))
+    return {
+        "name": host_name,
+        "address": address,
+        "roles": [r for r in ROLES if r in roles],
+        "zk_id": zk_id,
+        "slots": check.slots(f"{where}: slots", entry["slots"])
+        if "slots" in entry
+        else list(defaults.slots),
+        "heaps": heaps,
+        "prefix": check.prefix(f"{where}: prefix", entry["prefix"])
+        if "prefix" in entry
+        else defaults.prefix,
+        "user": check.user(f"{where}: user", entry["user"]) if "user" in entry else defaults.user,
+        **_extras(check, f"{where}:", entry, defaults.extras, known),
+    }
+
+
+def _roles(
+    check: _Checker, where: str, entry: Mapping[str, Any], daemons: set[str]
+) -> tuple[list[str], int | None]:
+    """A host's roles, each a daemon of this Storm release, and its zk_id if it sets one."""
+    roles = check.rule(contract.check_roles, f"{where}: roles", entry.get("roles"))
+    for role in roles:
+        if role in STORM_ROLES and role not in daemons:
+            raise check.fail(where, f"this Storm release has no {role!r} daemon")
+    zk_id = None
+    if "zk_id" in entry:
+        if "zookeeper" not in roles:
+            raise check.fail(where, "zk_id is set but the host has no zookeeper role")
+        zk_id = check.rule(contract.check_zk_id, f"{where}: zk_id", entry["zk_id"])
+    return roles, zk_id
+
+
+def _ensemble_and_nimbus(
+    check: _Checker, hosts: list[dict[str, Any]], storm_facts: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ZooKeeper ensemble in id order and the Nimbus hosts, of hosts that are distinct
+    and can reach each other."""
     _unique(check, hosts, "name")
     _unique(check, hosts, "address")
     if len(hosts) > 1:
@@ -334,25 +407,7 @@ def normalise(
             f"{len(nimbus)} hosts have the nimbus role ({', '.join(n['name'] for n in nimbus)}), "
             "but this Storm release has a single Nimbus (nimbus.host); keep one",
         )
-    if len(ensemble) % 2 == 0:
-        warnings.append(
-            f"{source.path}: the ZooKeeper ensemble has {len(ensemble)} members: an even-sized "
-            f"ensemble tolerates no more failures than {len(ensemble) - 1} members would "
-            f"(quorum {len(ensemble) // 2 + 1}); use an odd number"
-        )
-    for entry in hosts:
-        _check_ports(check, entry, storm_facts, zk_facts, zk_ports, len(ensemble))
-
-    data: dict[str, Any] = {
-        "schema": SCHEMA,
-        "name": name,
-        "source": {"file": source.path.name, "sha256": source.sha256},
-        "zookeeper_ports": zk_ports,
-        "ensemble": ensemble,
-        "nimbus": nimbus,
-        "hosts": hosts,
-    }
-    return Inventory(data, warnings)
+    return ensemble, nimbus
 
 
 def _unique(check: _Checker, hosts: list[dict[str, Any]], key: str) -> None:

@@ -291,7 +291,7 @@ def join(listing_file: Path, output: Path | None = None) -> JoinResult:
     listing = read_listing(listing_file)
     dest = output or listing_file.parent / listing.bundle.name
     if not dest.parent.is_dir():
-        raise UsageError(f"--output {dest}: no folder {dest.parent}; create it first")
+        raise UsageError(f"--out {dest}: no folder {dest.parent}; create it first")
     if dest.exists():
         same_size = dest.is_file() and dest.stat().st_size == listing.bundle.size
         if same_size and sha256_file(dest) == listing.bundle.sha256:

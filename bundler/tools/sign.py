@@ -31,13 +31,13 @@ def _gpg() -> str:
 def check_key(key: str) -> None:
     """Fail before a build starts, not after it, when gpg has no secret key `key`."""
     if not key or key.startswith("-"):
-        raise UsageError(f"--sign {key!r}: expected a key id, fingerprint or email")
+        raise UsageError(f"--sign-with {key!r}: expected a key id, fingerprint or email")
     proc = subprocess.run(
         [_gpg(), "--batch", "--list-secret-keys", key], capture_output=True, check=False
     )
     if proc.returncode != 0:
         raise UsageError(
-            f"--sign {key}: gpg has no secret key by that id; "
+            f"--sign-with {key}: gpg has no secret key by that id; "
             "list yours with `gpg --list-secret-keys`"
         )
 
@@ -47,7 +47,7 @@ def sign(bundle: Path, key: str) -> Path:
     if not bundle.is_file():
         raise UsageError(f"{bundle}: no such file; expected a bundle .tar or .tar.gz")
     if not key or key.startswith("-"):
-        raise UsageError(f"--key {key!r}: expected a key id, fingerprint or email")
+        raise UsageError(f"--sign-with {key!r}: expected a key id, fingerprint or email")
     dest = signature_path(bundle)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     os.close(fd)
@@ -77,7 +77,9 @@ def sign(bundle: Path, key: str) -> Path:
 def check(bundle: Path, keys: Path) -> SignatureResult:
     """The operator's signature over the archive, against the keys in `keys` only."""
     if not keys.is_file():
-        raise UsageError(f"--keys {keys}: no such file; expected the operator's public key(s)")
+        raise UsageError(
+            f"--signer-key {keys}: no such file; expected the operator's public key(s)"
+        )
     if bundle.is_dir():
         raise UsageError(
             f"{bundle}: a signature covers the archive; give the .tar (with its .asc beside it)"
@@ -94,5 +96,5 @@ def check(bundle: Path, keys: Path) -> SignatureResult:
         except UnknownSignerError as exc:
             raise SignatureError(
                 f"{bundle.name} is signed by key {exc.key}, which is not in {keys}; "
-                "do not use this bundle (or pass the operator's public key with --keys)"
+                "do not use this bundle (or pass the operator's public key with --signer-key)"
             ) from None

@@ -120,14 +120,14 @@ def build_argv(
         "--mirror",
         url,
         "--no-default-mirrors",
-        "--keys",
+        "--apache-keys",
         str(mirror / "keys" / "KEYS"),
         "--no-pins",
         "--index-url",
         index or f"{url}/simple",
         "--cache-dir",
         str(cache),
-        "--output-dir",
+        "--out",
         str(out),
         *extra,
     )
@@ -135,7 +135,7 @@ def build_argv(
 
 BUILD_SHOWN = (
     f"bundler build --storm {STORM} --zk {ZOOKEEPER} --mirror $MIRROR --no-default-mirrors "
-    "--keys KEYS --no-pins --index-url $MIRROR/simple --cache-dir CACHE --output-dir OUT"
+    "--apache-keys KEYS --no-pins --index-url $MIRROR/simple --cache-dir CACHE --out OUT"
 )
 
 

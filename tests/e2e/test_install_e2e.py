@@ -211,7 +211,9 @@ def test_dry_run_prints_changes_and_makes_none(root_node: Node) -> None:
     user = n.users[0]
     before = running(n)
     files = snapshot(n.prefix, skip=STATIC)
-    dry = n.install("--role", "all", "--user", user, "--ui-bind", "127.0.0.1:9011", "--dry-run")
+    dry = n.install(
+        "--role", "all", "--user", user, "--supervisord-ui-bind", "127.0.0.1:9011", "--dry-run"
+    )
     assert dry.code == 0, dry
     assert f"would update {n.prefix}/etc/supervisord.conf" in dry.out
     assert "    -port=127.0.0.1:9001\n    +port=127.0.0.1:9011\n" in dry.out

@@ -145,7 +145,7 @@ class Gate:
         cmd = ["env", "-i", *(f"{k}={v}" for k, v in {**base, **env}.items())]
         build = [sys.executable, "-m", "bundler", "build", "--storm", "0.9.5", "--zk", "3.4.6"]
         build += ["--no-default-mirrors", "--no-pins", "--cache-dir", str(work / "cache")]
-        build += ["--output-dir", str(work / "out"), *map(str, args)]
+        build += ["--out", str(work / "out"), *map(str, args)]
         return subprocess.run(
             self.client.command(*cmd, *build),
             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
@@ -196,7 +196,7 @@ def test_mirror_and_index_through_the_proxy_only(
     gate.pip_conf(work)
     mirror = f"https://{BEHIND}:{gate.mirror_port}"
     env = {"HTTPS_PROXY": gate.proxy, "HTTP_PROXY": gate.proxy}
-    run = gate.build(work, env, "--mirror", mirror, "--keys", mirror_dir / "keys" / "KEYS",
+    run = gate.build(work, env, "--mirror", mirror, "--apache-keys", mirror_dir / "keys" / "KEYS",
                      "--ca-bundle", gate.mirror_ca.cert)  # fmt: skip
     bundle = bundle_of(run)
     assert gate.index is not None
@@ -209,7 +209,8 @@ def test_mirror_and_index_through_the_proxy_only(
     # Without the proxy the client reaches neither: the same build fails, naming the mirror.
     direct = tmp_path / "direct"
     gate.pip_conf(direct)
-    failed = gate.build(direct, {}, "--mirror", mirror, "--keys", mirror_dir / "keys" / "KEYS",
+    failed = gate.build(direct, {}, "--mirror", mirror,
+                        "--apache-keys", mirror_dir / "keys" / "KEYS",
                         "--ca-bundle", gate.mirror_ca.cert)  # fmt: skip
     assert failed.returncode == 1, failed.stderr
     assert "cannot connect" in failed.stderr
@@ -225,7 +226,7 @@ def test_no_proxy_and_pips_own_proxy_setting(gate: Gate, mirror_dir: Path, tmp_p
         dead = f"http://{GATE}:1"
         env = {"HTTPS_PROXY": dead, "HTTP_PROXY": dead, "NO_PROXY": "127.0.0.1"}
         run = gate.build(work, env, "--mirror", f"http://127.0.0.1:{port}",
-                         "--keys", mirror_dir / "keys" / "KEYS")  # fmt: skip
+                         "--apache-keys", mirror_dir / "keys" / "KEYS")  # fmt: skip
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -331,11 +331,11 @@ def test_gpg_modes(
     mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
 ) -> None:
     base = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir)
-    i = base.index("--keys")
+    i = base.index("--apache-keys")
     no_keys = base[:i] + base[i + 2 :]
     run = bundler(*no_keys, "--gpg", "require")
     assert run.code == 1, run
-    assert "--gpg require" in run.err and "--keys FILE" in run.err
+    assert "--gpg require" in run.err and "--apache-keys FILE" in run.err
     assert list((workdir / "out").iterdir()) == []
 
     run = bundler(*no_keys)  # auto: builds, but says loudly what it could not check
@@ -469,7 +469,7 @@ def test_wheel_with_wrong_hash_is_refused(
     ],
 )
 def test_usage_errors_exit_2(args: list[str], needle: str, workdir: Path) -> None:
-    run = bundler(*args, "--cache-dir", workdir / "cache", "--output-dir", workdir / "out")
+    run = bundler(*args, "--cache-dir", workdir / "cache", "--out", workdir / "out")
     assert run.code == 2, run
     assert needle in run.err
     assert "Traceback" not in run.err
@@ -694,7 +694,7 @@ def test_a_cold_build_writes_the_bundle_while_storm_downloads(
     assert not any(begun.iterdir())
     warm_out = workdir / "warm"
     warm_out.mkdir()
-    i = args.index("--output-dir")
+    i = args.index("--out")
     args[i + 1] = str(warm_out)
     with MirrorServer(mirror_dir) as server:
         warm = bundler(*args)

@@ -1,6 +1,6 @@
 """The operator's signature over a bundle, with real gpg and throwaway keys: made by `bundler
-build --sign`, checked by `bundler verify --keys` and by the on-host check under real target
-Pythons (2.7 and 3.x), which refuse a flipped byte, the wrong key and a swapped folder."""
+build --sign-with`, checked by `bundler verify --signer-key` and by the on-host check under real
+target Pythons (2.7 and 3.x), which refuse a flipped byte, the wrong key and a swapped folder."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def signed_bundle(
     work = tmp_path_factory.mktemp("signed")
     (work / "out").mkdir()
     with MirrorServer(mirror_dir) as server:
-        args = build_args(server.url, mirror_dir, wheelhouse, work, "--sign", OPERATOR)
+        args = build_args(server.url, mirror_dir, wheelhouse, work, "--sign-with", OPERATOR)
         run = bundler(*args, "--split", "4M", env={"GNUPGHOME": str(home)})
     assert run.code == 0, run
     return Path(run.out.strip().splitlines()[-1])
@@ -98,26 +98,26 @@ def test_build_signs_and_splits_and_verify_checks_the_signature(
     out = signed_bundle.parent
     assert (out / f"{NAME}.parts").is_file() and (out / f"{NAME}.tar.part-002").is_file()
 
-    run = bundler("verify", signed_bundle, "--keys", pub)
+    run = bundler("verify", signed_bundle, "--signer-key", pub)
     assert run.code == 0, run
     assert f"good signature by Bundle Operator <{OPERATOR}>" in run.out
 
-    run = bundler("verify", signed_bundle, "--keys", other)
+    run = bundler("verify", signed_bundle, "--signer-key", other)
     assert run.code == 3, run
     assert "is signed by key" in run.err and f"which is not in {other}" in run.err
 
     bad = flipped(signed_bundle, tmp_path / "flipped")
-    run = bundler("verify", bad, "--keys", pub)
+    run = bundler("verify", bad, "--signer-key", pub)
     assert run.code == 3, run
     assert "BAD signature" in run.err
 
     Path(f"{bad}.asc").unlink()
-    run = bundler("verify", bad, "--keys", pub)
+    run = bundler("verify", bad, "--signer-key", pub)
     assert run.code == 3 and f"no signature {bad.name}.asc" in run.err, run
 
     # The parts join back to the signed bytes.
     joined = tmp_path / "joined.tar"
-    run = bundler("join", out / f"{NAME}.parts", "--output", joined)
+    run = bundler("join", out / f"{NAME}.parts", "--out", joined)
     assert run.code == 0, run
     assert joined.read_bytes() == signed_bundle.read_bytes()
 
@@ -128,12 +128,14 @@ def test_sign_command_writes_the_asc_atomically(
     home, pub, _ = operator_keys
     copy = tmp_path / signed_bundle.name
     shutil.copy2(signed_bundle, copy)
-    run = bundler("sign", copy, "--key", OPERATOR, env={"GNUPGHOME": str(home)})
+    run = bundler("sign", copy, "--sign-with", OPERATOR, env={"GNUPGHOME": str(home)})
     assert run.code == 0, run
     assert sorted(os.listdir(tmp_path)) == [copy.name, f"{copy.name}.asc"]
-    assert bundler("verify", copy, "--keys", pub).code == 0
+    assert bundler("verify", copy, "--signer-key", pub).code == 0
 
-    run = bundler("sign", copy, "--key", "nobody@example.invalid", env={"GNUPGHOME": str(home)})
+    run = bundler(
+        "sign", copy, "--sign-with", "nobody@example.invalid", env={"GNUPGHOME": str(home)}
+    )
     assert run.code == 1 and "could not sign" in run.err, run
     assert sorted(os.listdir(tmp_path)) == [copy.name, f"{copy.name}.asc"]
 
@@ -146,10 +148,53 @@ def test_build_with_an_unknown_signing_key_stops_before_downloading(
     args: list[str | Path] = [
         "build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
         "--no-default-mirrors", "--cache-dir", tmp_path / "cache",
-        "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid",
+        "--out", tmp_path / "out", "--sign-with", "nobody@example.invalid",
     ]  # fmt: skip
     run = bundler(*args, env={"GNUPGHOME": str(home)})
     assert run.code == 2 and "no secret key" in run.err, run
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_old_option_names_still_work_for_one_release(
+    signed_bundle: Path, operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """verify --keys, sign --key and join --output, now --signer-key, --sign-with and --out:
+    each does what the new name does, and says the new name on stderr."""
+    home, pub, _ = operator_keys
+    run = bundler("verify", signed_bundle, "--keys", pub)
+    assert run.code == 0 and "good signature by" in run.out, run
+    assert "bundler: warning: --keys is now --signer-key;" in run.err
+    copy = tmp_path / signed_bundle.name
+    shutil.copy2(signed_bundle, copy)
+    run = bundler("sign", copy, "--key", OPERATOR, env={"GNUPGHOME": str(home)})
+    assert run.code == 0 and Path(f"{copy}.asc").is_file(), run
+    assert "bundler: warning: --key is now --sign-with;" in run.err
+    joined = tmp_path / "joined.tar"
+    run = bundler("join", signed_bundle.parent / f"{NAME}.parts", f"--output={joined}")
+    assert run.code == 0 and joined.read_bytes() == signed_bundle.read_bytes(), run
+    assert "bundler: warning: --output is now --out;" in run.err
+
+
+def test_build_takes_its_old_option_names(
+    operator_keys: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """--output-dir, --keys and --sign (now --out, --apache-keys, --sign-with) parse as the new
+    names: the unknown key is refused before any download, as with the new names."""
+    home, _, _ = operator_keys
+    (tmp_path / "out").mkdir()
+    args: list[str | Path] = [
+        "build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
+        "--no-default-mirrors", "--cache-dir", tmp_path / "cache", "--keys", tmp_path / "K",
+        "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid",
+    ]  # fmt: skip
+    run = bundler(*args, env={"GNUPGHOME": str(home)})
+    assert run.code == 2 and "--sign-with nobody@example.invalid: gpg has no secret key" in run.err
+    for old, new in (
+        ("--output-dir", "--out"),
+        ("--keys", "--apache-keys"),
+        ("--sign", "--sign-with"),
+    ):
+        assert f"bundler: warning: {old} is now {new};" in run.err, run
     assert list((tmp_path / "out").iterdir()) == []
 
 
@@ -189,33 +234,33 @@ def test_onhost_check_under_target_pythons(
     folder = unpack_on_host(signed_bundle, tmp_path / "host")
     require = "--require-signature"
 
-    code, text = onhost(python, folder, "--keys", pub, require)
+    code, text = onhost(python, folder, "--signer-key", pub, require)
     assert code == 0, text
     assert f"good signature over {NAME}.tar by Bundle Operator <{OPERATOR}>" in text
 
-    code, text = onhost(python, folder, "--keys", other, require)
+    code, text = onhost(python, folder, "--signer-key", other, require)
     assert code == 3 and "which is not in" in text, text
-    code, text = onhost(python, folder, "--keys", other)  # bad is bad, required or not
+    code, text = onhost(python, folder, "--signer-key", other)  # bad is bad, required or not
     assert code == 3, text
 
     # gpg absent: said plainly; fine unless the signature is required.
     bare = tmp_path / "no-gpg-path"
     bare.mkdir()
-    code, text = onhost(python, folder, "--keys", pub, path=str(bare))
+    code, text = onhost(python, folder, "--signer-key", pub, path=str(bare))
     assert code == 0 and "NOT checked: gpg is not installed on this host" in text, text
-    code, text = onhost(python, folder, "--keys", pub, require, path=str(bare))
+    code, text = onhost(python, folder, "--signer-key", pub, require, path=str(bare))
     assert code == 3 and "--require-signature" in text, text
 
     code, text = onhost(python, folder, require)
-    assert code == 3 and "no --keys FILE given" in text, text
-    code, text = onhost(python, folder, "--keys", tmp_path / "nope.asc")
+    assert code == 3 and "no --signer-key FILE given" in text, text
+    code, text = onhost(python, folder, "--signer-key", tmp_path / "nope.asc")
     assert code == 2, text
 
     # A folder that is not the signed archive's (its SHA256SUMS changed) is refused.
     sums = folder / "SHA256SUMS"
     original = sums.read_bytes()
     sums.write_bytes(original.replace(b"  install.sh", b"  install.sh.x", 1))
-    code, text = onhost(python, folder, "--keys", pub)
+    code, text = onhost(python, folder, "--signer-key", pub)
     assert code == 3 and "is not the one in the signed" in text, text
     sums.write_bytes(original)
 
@@ -226,7 +271,7 @@ def test_onhost_check_under_target_pythons(
         byte = fh.read(1)
         fh.seek(-1, os.SEEK_CUR)
         fh.write(bytes([byte[0] ^ 0x01]))
-    code, text = onhost(python, folder, "--keys", pub)
+    code, text = onhost(python, folder, "--signer-key", pub)
     assert code == 3 and "BAD signature" in text, text
 
     # No archive beside the folder: not checked; --archive names one elsewhere.
@@ -235,12 +280,12 @@ def test_onhost_check_under_target_pythons(
     shutil.copy2(signed_bundle, moved / signed_bundle.name)
     shutil.copy2(f"{signed_bundle}.asc", moved / f"{signed_bundle.name}.asc")
     archive.unlink()
-    code, text = onhost(python, folder, "--keys", pub)
+    code, text = onhost(python, folder, "--signer-key", pub)
     assert code == 0 and "NOT checked: no archive" in text, text
-    code, text = onhost(python, folder, "--keys", pub, require)
+    code, text = onhost(python, folder, "--signer-key", pub, require)
     assert code == 3, text
     code, text = onhost(
-        python, folder, "--keys", pub, require, "--archive", moved / signed_bundle.name
+        python, folder, "--signer-key", pub, require, "--archive", moved / signed_bundle.name
     )
     assert code == 0 and "good signature" in text, text
 
@@ -248,8 +293,8 @@ def test_onhost_check_under_target_pythons(
 def test_install_sh_checks_the_signature_before_anything_else(
     signed_bundle: Path, operator_keys: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    """install.sh --keys: a bundle signed by another key is refused (exit 3) before the prefix
-    exists; the right key lets the run go on and says what it checked."""
+    """install.sh --signer-key: a bundle signed by another key is refused (exit 3) before the
+    prefix exists; the right key lets the run go on and says what it checked."""
     _, pub, other = operator_keys
     folder = unpack_on_host(signed_bundle, tmp_path / "host")
     prefix = tmp_path / "prefix"
@@ -262,17 +307,17 @@ def test_install_sh_checks_the_signature_before_anything_else(
             capture_output=True, text=True, env=env, check=False, timeout=300,
         )  # fmt: skip
 
-    wrong = install("--keys", other, "--require-signature")
+    wrong = install("--signer-key", other, "--require-signature")
     assert wrong.returncode == 3, wrong.stderr
     assert "which is not in" in wrong.stderr
     assert not prefix.exists()
 
-    right = install("--keys", pub, "--require-signature")
+    right = install("--signer-key", pub, "--require-signature")
     assert f"good signature over {NAME}.tar by Bundle Operator <{OPERATOR}>" in right.stderr
     assert right.returncode in (0, 4), right.stderr  # 4: this machine lacks a prerequisite
 
     unchecked = install("--require-signature")
-    assert unchecked.returncode == 3 and "no --keys FILE given" in unchecked.stderr
+    assert unchecked.returncode == 3 and "no --signer-key FILE given" in unchecked.stderr
 
 
 def test_verify_names_an_expired_and_a_revoked_signer_key(tmp_path: Path) -> None:
@@ -308,7 +353,7 @@ def test_verify_names_an_expired_and_a_revoked_signer_key(tmp_path: Path) -> Non
         for who, state, case in (("old", "expired", cases[0]), ("gone", "revoked", cases[1])):
             keys = tmp_path / f"{who}.keys"
             keys.write_text(_gpg(home, "--armor", "--export", f"{who}@example.invalid"))
-            run = bundler("verify", case, "--keys", keys)
+            run = bundler("verify", case, "--signer-key", keys)
             assert run.code == 3, run
             word = {"expired": "EXPKEYSIG", "revoked": "REVKEYSIG"}[state]
             assert f"which is {state} (gpg {word})" in run.err, run

@@ -90,7 +90,7 @@ def test_a_rule_refuses_in_one_line_or_accepts_plain_text(name: str, text: str) 
         assert message.startswith(label + ": ") and "expected" in message, message
         assert not contract.has_control(message) and len(message.splitlines()) == 1, message
         return
-    if name in ("--web-password-file", "--keys", "--archive"):
+    if name in ("--web-password-file", "--signer-key", "--archive"):
         # A file name is only read, never written into a config: printable is enough.
         assert not contract.has_control(text)
         return

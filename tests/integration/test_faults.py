@@ -373,7 +373,7 @@ def with_dirs(
     if cache is not None:
         args[args.index("--cache-dir") + 1] = cache
     if out is not None:
-        args[args.index("--output-dir") + 1] = out
+        args[args.index("--out") + 1] = out
     return args
 
 
@@ -391,7 +391,7 @@ def test_output_disk_full_leaves_no_part_and_a_sound_cache(
     assert run.code == 4, run
     line = error_line(run)
     assert f"no space left on the device holding the output folder {out}" in line, line
-    assert "--output-dir" in line
+    assert "--out" in line
     assert list(out.iterdir()) == []
     again = bundler(*warm)
     assert again.code == 0 and tarball_requests(mirror_server) == [], again
@@ -438,12 +438,12 @@ def test_read_only_folder_fails_before_any_download(
     assert run.code == 4, run
     line = error_line(run)
     assert f"cannot write in {folder.parent} (read-only or no permission)" in line, line
-    assert ("--output-dir" if which == "output" else "--cache-dir") in line
+    assert ("--out" if which == "output" else "--cache-dir") in line
     assert mirror_server.requests == []
 
 
 @pytest.mark.parametrize("where", ["file", "file/sub"])
-@pytest.mark.parametrize("option", ["--output-dir", "--cache-dir"])
+@pytest.mark.parametrize("option", ["--out", "--cache-dir"])
 def test_a_file_where_a_folder_belongs(
     mirror_dir: Path,
     mirror_server: MirrorServer,

@@ -66,8 +66,10 @@ def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--role", "all", "--zk-id", "x"), "1 to 255"),
         (("--role", "all", "--zk-servers", "a,b", "--zk-id", "3"), "names 2 host(s)"),
         (("--role", "all", "--nimbus-host", "a b"), "--nimbus-host: expected an IPv4 address"),
-        (("--role", "all", "--ui-bind", "1.2.3.4:99999"), "1 to 65535"),
-        (("--role", "all", "--ui-bind", "1.2.3.4:"), "1 to 65535"),
+        (("--role", "all", "--supervisord-ui-bind", "1.2.3.4:99999"), "1 to 65535"),
+        (("--role", "all", "--supervisord-ui-bind", "1.2.3.4:"), "1 to 65535"),
+        # The old name of --supervisord-ui-bind is still taken, and judged as the new one.
+        (("--role", "all", "--ui-bind=a,b:80"), "--supervisord-ui-bind: expected an IPv4"),
         (("--role", "all", "--init", "upstart"), "--init: expected auto, systemd, none"),
         (("--role", "all", "--timeout", "soon"), "whole number"),
         (("--role", "all", "--purge"), "--purge goes with --uninstall"),
@@ -82,7 +84,10 @@ def installer(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (("--uninstall", "--peer-timeout", "5"), "--uninstall takes only"),
         (("--role", "all", "--python="), "--python: expected a normalised absolute path"),
         (("--role", "all", "--web-password-file="), "--web-password-file: expected a file name"),
-        (("--role", "all", "--ui-bind", "a,b:80"), "--ui-bind: expected an IPv4 address"),
+        (
+            ("--role", "all", "--supervisord-ui-bind", "a,b:80"),
+            "--supervisord-ui-bind: expected an IPv4 address",
+        ),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -106,7 +111,7 @@ def test_help_lists_every_flag_of_the_issue(package_dir: Path) -> None:
         "--zk-servers",
         "--zk-id",
         "--nimbus-host",
-        "--ui-bind",
+        "--supervisord-ui-bind",
         "--web-password-file",
         "--init",
         "--no-start",

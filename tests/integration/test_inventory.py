@@ -49,8 +49,8 @@ def test_the_documented_examples_validate(example: Path) -> None:
     )
     assert inventory.warnings == []
     assert inventory.data["ensemble"] and inventory.data["nimbus"]
-    # Every one of them is in the README.
-    assert example.name in (ROOT / "README.md").read_text()
+    # Every one of them is in the cluster how-to.
+    assert example.name in (ROOT / "docs" / "howto" / "cluster.md").read_text()
 
 
 def test_normalised_inventory_resolves_every_default(tmp_path: Path) -> None:
@@ -396,7 +396,7 @@ def test_build_checks_the_inventory_before_downloading(tmp_path: Path) -> None:
     # Port 9 (discard) on loopback: nothing is fetched, the inventory fails first.
     run = bundler(
         "build", "--cluster", bad, "--mirror", "http://127.0.0.1:9", "--no-default-mirrors",
-        "--output-dir", tmp_path, "--cache-dir", tmp_path / "cache",
+        "--out", tmp_path, "--cache-dir", tmp_path / "cache",
     )  # fmt: skip
     assert run.returncode == 2, run
     assert run.stderr == (

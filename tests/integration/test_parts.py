@@ -213,6 +213,6 @@ def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:
 def test_join_to_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
     bundle = make_tar(tmp_path / "out", "a")
     assert bundler("split", bundle, "--size", "100K").code == 0
-    run = bundler("join", tmp_path / "out" / f"{NAME}.parts", "--output", tmp_path / "no" / "x.tar")
+    run = bundler("join", tmp_path / "out" / f"{NAME}.parts", "--out", tmp_path / "no" / "x.tar")
     assert run.code == 2 and "create it first" in run.err, run
     assert not (tmp_path / "no").exists()

@@ -45,8 +45,8 @@ def build(mirror: str, keys: Path, work: Path, env: dict[str, str], *extra: str 
     location on the command line: pip's settings in `env` decide."""
     return bundler(
         "build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", mirror,
-        "--no-default-mirrors", "--keys", keys, "--no-pins",
-        "--cache-dir", work / "cache", "--output-dir", work / "out", *extra,
+        "--no-default-mirrors", "--apache-keys", keys, "--no-pins",
+        "--cache-dir", work / "cache", "--out", work / "out", *extra,
         env={**env, "SOURCE_DATE_EPOCH": "1700000000"}, inherit=False,
     )  # fmt: skip
 

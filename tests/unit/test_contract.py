@@ -267,11 +267,11 @@ def test_host_lists_and_binds() -> None:
         with pytest.raises(contract.Invalid) as info:
             contract.parse_host_list(bad, "--zk-servers")
         _one_line(str(info.value), "--zk-servers: ")
-    assert contract.parse_bind("0.0.0.0", "--ui-bind", 9001) == ("0.0.0.0", 9001)
-    assert contract.parse_bind("*:9002", "--ui-bind", 9001) == ("*", 9002)
+    assert contract.parse_bind("0.0.0.0", "--supervisord-ui-bind", 9001) == ("0.0.0.0", 9001)
+    assert contract.parse_bind("*:9002", "--supervisord-ui-bind", 9001) == ("*", 9002)
     for bad in ("1.2.3.4:99999", "1.2.3.4:", ":80", "a,b", "1.2.3.4:80\n", "::1"):
         with pytest.raises(contract.Invalid):
-            contract.parse_bind(bad, "--ui-bind", 9001)
+            contract.parse_bind(bad, "--supervisord-ui-bind", 9001)
 
 
 def test_slots_and_heaps() -> None:
@@ -335,10 +335,10 @@ def test_the_installers_own_exit_codes_are_the_contracts() -> None:
             assert not found, path
 
 
-def test_the_readme_lists_every_exit_code() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_the_exit_code_page_lists_every_exit_code() -> None:
+    page = (ROOT / "docs" / "reference" / "exit-codes.md").read_text()
     for _, code, _ in contract.EXIT_CODES:
-        assert re.search(rf"^\| {code} \|", readme, re.M), code
+        assert re.search(rf"^\| {code} \|", page, re.M), code
 
 
 def test_roles_are_defined_once() -> None:
@@ -390,8 +390,8 @@ def test_every_installer_flag_with_a_value_has_a_rule() -> None:
         ("--zk-servers", "10.0.0.1,zk2", ["10.0.0.1", "zk2"]),
         ("--zk-id", "3", 3),
         ("--nimbus-host", "n1", ["n1"]),
-        ("--ui-bind", "0.0.0.0:9002", ("0.0.0.0", 9002)),
-        ("--ui-bind", "10.0.0.1", ("10.0.0.1", None)),
+        ("--supervisord-ui-bind", "0.0.0.0:9002", ("0.0.0.0", 9002)),
+        ("--supervisord-ui-bind", "10.0.0.1", ("10.0.0.1", None)),
         ("--init", "systemd", "systemd"),
         ("--python", "/usr/bin/python3", "/usr/bin/python3"),
         ("--timeout", "180", 180),
@@ -415,7 +415,7 @@ def test_check_flag_converts(flag: str, text: str, value: Any) -> None:
         ("--zk-servers", "999.1.1.1"),
         ("--zk-id", "0"),
         ("--nimbus-host", "a b"),
-        ("--ui-bind", "1.2.3.4:99999"),
+        ("--supervisord-ui-bind", "1.2.3.4:99999"),
         ("--init", "upstart"),
         ("--python", "python3"),
         ("--timeout", "0"),

@@ -14,6 +14,7 @@ import typer.main
 from bundler import __version__
 from bundler.cli import entry
 from bundler.cli.app import app
+from bundler.cli.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,9 +40,9 @@ def test_the_overview_is_clicks_at_every_width(
 
 def test_every_command_is_listed_with_its_line() -> None:
     group = typer.main.get_command(app)
-    assert list(group.commands) == list(entry.HELP)  # type: ignore[attr-defined]
+    assert list(group.commands) == list(COMMANDS)  # type: ignore[attr-defined]
     for name, command in group.commands.items():  # type: ignore[attr-defined]
-        assert command.short_help == entry.HELP[name]
+        assert command.short_help == COMMANDS[name].summary
         assert command.help  # its own page: the docstring
 
 

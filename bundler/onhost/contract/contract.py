@@ -279,7 +279,8 @@ def check_file_arg(value, label):
 
 
 # flag -> rule(text, label) for every installer flag that takes a value; what each returns is
-# what the installer uses (lists, ints, (address, port) for --ui-bind with None for no port).
+# what the installer uses (lists, ints, (address, port) for --supervisord-ui-bind with None for
+# no port).
 FLAG_RULES = {
     "--role": parse_roles,
     "--prefix": normal_prefix,
@@ -287,7 +288,7 @@ FLAG_RULES = {
     "--zk-servers": parse_host_list,
     "--zk-id": lambda text, label: parse_int(text, label, ZK_ID_RANGE),
     "--nimbus-host": parse_host_list,
-    "--ui-bind": parse_bind,
+    "--supervisord-ui-bind": parse_bind,
     "--web-password-file": check_file_arg,
     "--init": check_init,
     "--python": check_path,
@@ -295,7 +296,7 @@ FLAG_RULES = {
     "--timeout": lambda text, label: parse_int(text, label, TIMEOUT_RANGE),
     "--peer-timeout": lambda text, label: parse_int(text, label, PEER_TIMEOUT_RANGE),
     "--host": check_host_name,
-    "--keys": check_file_arg,
+    "--signer-key": check_file_arg,
     "--archive": check_file_arg,
 }  # type: Dict[str, Any]
 

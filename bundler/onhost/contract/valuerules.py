@@ -290,7 +290,7 @@ def parse_host_list(text, label):
 
 def parse_bind(text, label, default_port=None):
     # type: (Any, str, Optional[int]) -> Tuple[str, Optional[int]]
-    """ADDR or ADDR:PORT (--ui-bind) -> (address, port or default_port)."""
+    """ADDR or ADDR:PORT (--supervisord-ui-bind) -> (address, port or default_port)."""
     words = _string(text, label, "ADDR or ADDR:PORT", HOST_NAME_MAX + 6)
     if ":" in words:
         address, port = words.rsplit(":", 1)

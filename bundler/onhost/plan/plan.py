@@ -270,7 +270,7 @@ class Plan(object):
             )
         self.host = self.this_host()
         self.user = self.service_user()
-        bind, port = args.ui_bind or ("127.0.0.1", None)
+        bind, port = args.supervisord_ui_bind or ("127.0.0.1", None)
         self.http_bind, self.http_port = bind, DEFAULT_HTTP_PORT if port is None else port
         self.init = args.init
         if self.init == "auto":

@@ -96,7 +96,7 @@ def listening(values, storm_facts, zk_facts):
             found.append(_entry(slot, "worker", "slots", "worker slot", "0.0.0.0",
                                 ("supervisor",), note="while a topology runs in it"))  # fmt: skip
     bind = values.get("http_bind") or "0.0.0.0"
-    found.append(_entry(values["http_port"], "supervisord", "--ui-bind",
+    found.append(_entry(values["http_port"], "supervisord", "--supervisord-ui-bind",
                         "supervisord's web interface", "0.0.0.0" if bind == "*" else bind, (),
                         "operators", "stormctl uses its unix socket"))  # fmt: skip
     return found

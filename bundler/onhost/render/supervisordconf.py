@@ -24,7 +24,8 @@ PROGRAMS = (
 )
 PROGRAM_NAMES = dict((role, name) for role, name, _ in PROGRAMS)
 
-# supervisord's [inet_http_server] port unless the operator picks another (--ui-bind).
+# supervisord's [inet_http_server] port unless the operator picks another
+# (--supervisord-ui-bind).
 SUPERVISORD_HTTP_PORT = 9001
 # The user name of supervisord's [inet_http_server]; the password is the operator's.
 WEB_USERNAME = "admin"
