@@ -119,13 +119,18 @@ def four_letter(host, port, word, timeout=5.0):
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def srvr_field(host, port, name, timeout=5.0):
+    """A field of ZooKeeper's answer to `srvr` (Mode, Zxid...), None when it gives none."""
+    for line in four_letter(host, port, "srvr", timeout).splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def zookeeper_mode(host, port, timeout=5.0):
     """The `Mode:` ZooKeeper reports through `srvr` (standalone, leader, follower), or None
     while it does not serve (a quorum member before its ensemble has a leader)."""
-    for line in four_letter(host, port, "srvr", timeout).splitlines():
-        if line.startswith("Mode:"):
-            return line.split(":", 1)[1].strip()
-    return None
+    return srvr_field(host, port, "Mode", timeout)
 
 
 def zookeeper_mode_or_none(host, port, timeout=3.0):
