@@ -140,7 +140,7 @@ def current_zxid(plan):
     """The member's last zxid as `srvr` says it (None when it does not answer)."""
     port = int(plan.zk_ports.get("client") or 2181)
     try:
-        return health.srvr_field("127.0.0.1", port, "Zxid")  # type: ignore[no-any-return]
+        return health.srvr_field("127.0.0.1", port, "Zxid")
     except (IOError, OSError):
         return None
 

@@ -120,8 +120,10 @@ def four_letter(host, port, word, timeout=5.0):
 
 
 def srvr_field(host, port, name, timeout=5.0):
+    # type: (str, int, str, float) -> Optional[str]
     """A field of ZooKeeper's answer to `srvr` (Mode, Zxid...), None when it gives none."""
-    for line in four_letter(host, port, "srvr", timeout).splitlines():
+    answer = four_letter(host, port, "srvr", timeout)  # type: str
+    for line in answer.splitlines():
         if line.startswith(name + ":"):
             return line.split(":", 1)[1].strip()
     return None
