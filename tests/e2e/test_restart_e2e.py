@@ -10,10 +10,11 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
-from bundler.onhost.apply import apply, supervisord
+from bundler.onhost.apply import programs, supervisord
 from tests.support.bundles import build_bundle, manifest, node, public_dir, pyenv_python, unpack
 
 pytestmark = pytest.mark.skipif(
@@ -48,15 +49,15 @@ def byte_scheme_record(prefix: Path, bundle_dir: Path) -> None:
     state = json.loads(path.read_text())
     conf = supervisord.parse_conf((prefix / "etc" / "supervisord.conf").read_bytes())
     files = [(rel, (prefix / rel).read_bytes(), 0) for rel in state["files"]]
-    components = manifest(bundle_dir)["components"]
+    components = cast(dict[str, Any], manifest(bundle_dir)["components"])
     for name in state["programs"]:
-        project = apply.program_component(name)
-        state["programs"][name] = apply.legacy_fingerprint(
+        project = programs.program_component(name)
+        state["programs"][name] = programs.legacy_fingerprint(
             conf["program:" + name],
             project,
             components[project],
             files,
-            None,  # type: ignore[index]
+            None,
         )
         assert ":" not in state["programs"][name]
     path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")

@@ -94,6 +94,12 @@ def test_the_ensemble_quorum_and_its_leader() -> None:
             "ZooKeeper quorum  ok: 2 of 3 serving, 2 needed; leader 127.0.0.2"
         )
         assert f"127.0.0.4:{port} not serving" in lines[0]
+        # What the Ansible project's quorum waits read from `stormctl status --json`.
+        found = liveness.ensemble(state)
+        assert found is not None and found["leaders"] == ["127.0.0.2"] and found["quorum"]
+        assert [(m["host"], m["serving"]) for m in found["members"]] == [
+            ("127.0.0.2", True), ("127.0.0.3", True), ("127.0.0.4", False)
+        ]  # fmt: skip
         servers[0].mode = "looking"  # type: ignore[attr-defined]
         lines, problems = check.ensemble_report(state)
         assert problems == ["no ZooKeeper quorum"], lines

@@ -129,7 +129,9 @@ def test_real_release_tarballs_still_pass_the_judge(mirror_dir: Path) -> None:
 # --- 2. stalls are failures, reported as they happen ---
 
 
-def two_mirrors(server: MirrorServer, mirror_dir: Path, wheelhouse: Path, workdir: Path) -> list:
+def two_mirrors(
+    server: MirrorServer, mirror_dir: Path, wheelhouse: Path, workdir: Path
+) -> list[str | Path]:
     return build_args(
         f"{server.url}/m1", mirror_dir, wheelhouse, workdir, "--mirror", server.url, *FAST
     )
@@ -338,7 +340,9 @@ def test_a_rotten_entry_with_no_mirror_left_fails_and_says_so(
 # --- 4. the filesystem says no: one line with the path and a fix, exit 4, nothing half-made ---
 
 
-def with_dirs(args: list[str | Path], cache: Path | None = None, out: Path | None = None) -> list:
+def with_dirs(
+    args: list[str | Path], cache: Path | None = None, out: Path | None = None
+) -> list[str | Path]:
     args = list(args)
     if cache is not None:
         args[args.index("--cache-dir") + 1] = cache
@@ -348,7 +352,7 @@ def with_dirs(args: list[str | Path], cache: Path | None = None, out: Path | Non
 
 
 def record_holds(entry: Path) -> bool:
-    record = json.loads((entry / "record.json").read_text())
+    record: dict[str, str] = json.loads((entry / "record.json").read_text())
     data = (entry / record["file"]).read_bytes()
     return hashlib.sha256(data).hexdigest() == record["sha256"]
 

@@ -151,7 +151,9 @@ def test_supervisord_runs_offline(
     python_cmd = [*offline, interpreter, "-S"]
     lock_file = lock.lock_path(DEFAULT, python)
     assert lock_file.is_file(), f"{lock_file} missing: run `make locks`"
-    locked = {req.name: req for req in make_wheelhouse.parse_lock(lock_file)}
+    locked: dict[str, make_wheelhouse.LockedRequirement] = {
+        req.name: req for req in make_wheelhouse.parse_lock(lock_file)
+    }
 
     pip_wheels = sorted(wheelhouse.glob(f"pip-{locked['pip'].version}-*.whl"))
     if not pip_wheels:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import make_mirror
+from tests.support import make_mirror, zkprobe
 from tests.support.archive_members import tar_members
 from tests.support.mirror_server import MirrorServer
 from tests.support.procs import end
@@ -66,12 +66,7 @@ def port_open(port: int) -> bool:
 
 
 def four_letter_word(port: int, word: str) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(word.encode())
-        chunks = []
-        while chunk := sock.recv(4096):
-            chunks.append(chunk)
-    return b"".join(chunks).decode()
+    return zkprobe.four_letter([], word, port=port)
 
 
 def wait_for(

@@ -28,6 +28,7 @@ from typing import cast
 
 import pytest
 
+from tests.support import zkprobe
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,13 +225,7 @@ class Node:
         )
 
     def four_letter(self, word: str, port: int = 2181) -> str:
-        code = (
-            f"import socket,sys;s=socket.create_connection(('127.0.0.1',{port}),5);"
-            f"s.sendall({word.encode()!r});d=b''\n"
-            "while True:\n c=s.recv(4096)\n if not c: break\n d+=c\n"
-            "sys.stdout.write(d.decode())"
-        )
-        return self.in_netns("/usr/bin/python3", "-c", code).stdout
+        return zkprobe.four_letter(["nsenter", f"--net={self._namespace()}"], word, port=port)
 
     def listening(self, port: int) -> bool:
         code = f"import socket;socket.create_connection(('127.0.0.1',{port}),3).close()"

@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bundler.onhost.contract import cluster, extras
+from bundler.onhost.plan import plan
 from tests.support.configfiles import component
+
+if TYPE_CHECKING:
+    from bundler.onhost.bundle.bundle import Bundle
+    from bundler.onhost.flags import Args
+    from bundler.onhost.host.facts import HostFacts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -208,3 +214,8 @@ class RecordedFacts:
 
     def new_password(self) -> str:
         return "recorded-password"
+
+
+def make_plan(args: Args, bundle: RecordedBundle, facts: RecordedFacts) -> plan.Plan:
+    """plan.make_plan with the recorded answers standing in for Bundle and HostFacts."""
+    return plan.make_plan(args, cast("Bundle", bundle), cast("HostFacts", facts))

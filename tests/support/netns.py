@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bundler.tools import netns
+from tests.support import zkprobe
 from tests.support.bundles import SYSTEM_PATH, Result, public_dir, remove_user, supervisor_proxy
 from tests.support.inventories import ENSEMBLE_ROLES, cluster_toml, host_tables
 
@@ -82,27 +83,9 @@ class Host:
         proc = self.run("/usr/bin/python3", "-c", code)
         return proc.stdout if proc.returncode == 0 else ""
 
-    def four_letter(self, word: str, address: str | None = None, port: int = 2181) -> str:
-        """A ZooKeeper four-letter word, asked from inside this host ('' when nothing answers)."""
-        target = address or self.address
-        return self.python(
-            "import socket,sys\n"
-            "try:\n"
-            f" s=socket.create_connection(({target!r},{port}),3);s.sendall({word.encode()!r})\n"
-            " d=b''\n"
-            " while True:\n"
-            "  c=s.recv(4096)\n"
-            "  if not c: break\n"
-            "  d+=c\n"
-            " sys.stdout.write(d.decode())\n"
-            "except OSError: pass\n"
-        )
-
     def zk_mode(self, address: str | None = None) -> str | None:
-        for line in self.four_letter("srvr", address).splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-        return None
+        """A member's `srvr` Mode, asked from inside this host (None: not serving)."""
+        return zkprobe.zk_mode(self.exec_cmd(), address or self.address)
 
     def get_json(self, url: str) -> Any:
         """GET url from inside this host, as JSON (None when it does not answer)."""

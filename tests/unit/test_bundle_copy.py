@@ -42,7 +42,7 @@ def test_the_plain_copy_when_the_kernel_refuses(
     def refuse(*_: object) -> int:
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
-    monkeypatch.setattr(bundle.os, "copy_file_range", refuse)
+    monkeypatch.setattr(os, "copy_file_range", refuse)
     src = lead_artifact(tmp_path)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     member = Member("artifacts/artifact.tar.gz", src, sha256=sha, verified=fingerprint(src))
@@ -55,7 +55,7 @@ def test_the_plain_copy_when_the_kernel_copies_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verified: bool
 ) -> None:
     """Some filesystems answer copy_file_range with 0 bytes copied: not the end of the file."""
-    monkeypatch.setattr(bundle.os, "copy_file_range", lambda *_: 0)
+    monkeypatch.setattr(os, "copy_file_range", lambda *_: 0)
     src = lead_artifact(tmp_path)
     sha = hashlib.sha256(PAYLOAD).hexdigest()
     member = Member(

@@ -274,12 +274,13 @@ def test_a_long_value_is_shown_cut_and_counted() -> None:
 
 def test_roles_presets_and_their_expansion() -> None:
     assert contract.parse_roles("nimbus,ui") == ["nimbus", "ui"]
-    assert contract.expand_roles(["all"], False) == list(contract.ROLES)
-    assert contract.expand_roles(["nimbus"], False) == ["nimbus", "supervisor", "ui"]
-    assert contract.expand_roles(["nimbus"], True) == ["zookeeper", "nimbus", "supervisor", "ui"]
-    assert contract.expand_roles(["supervisor"], True) == ["supervisor"]
-    assert contract.expand_roles(["ui", "zookeeper"], False) == ["zookeeper", "ui"]
-    assert contract.expand_roles([], True) == []
+    here, elsewhere = (lambda: True), (lambda: False)
+    assert contract.expand_roles(["all"], elsewhere) == list(contract.ROLES)
+    assert contract.expand_roles(["nimbus"], elsewhere) == ["nimbus", "supervisor", "ui"]
+    assert contract.expand_roles(["nimbus"], here) == ["zookeeper", "nimbus", "supervisor", "ui"]
+    assert contract.expand_roles(["supervisor"], here) == ["supervisor"]
+    assert contract.expand_roles(["ui", "zookeeper"], elsewhere) == ["zookeeper", "ui"]
+    assert contract.expand_roles([], here) == []
     for bad in ("storm", "nimbus,,ui", "", "ui,ui", "nimbus\n"):
         with pytest.raises(contract.Invalid) as info:
             contract.parse_roles(bad)

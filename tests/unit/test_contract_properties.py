@@ -120,7 +120,9 @@ def test_an_accepted_dns_name_is_one_to_the_idna_codec(text: str) -> None:
         assert len(text) <= 253
 
 
-def _plain(manifest: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], dict]:
+def _plain(
+    manifest: dict[str, Any], values: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The same shape with plain values: the line structure every rendering must keep."""
     hosts = {h: f"h{i}" for i, h in enumerate(dict.fromkeys(values["zk_servers"]))}
     for h in [values["host"], *values["nimbus_hosts"]]:

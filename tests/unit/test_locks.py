@@ -56,7 +56,9 @@ def _check_lock(version: str, python: str) -> None:
     assert "--index-url" not in text and "--find-links" not in text
 
     # parse_lock rejects any line that is not `name==version` with at least one sha256 hash.
-    locked = {req.name: req for req in make_wheelhouse.parse_lock(path)}
+    locked: dict[str, make_wheelhouse.LockedRequirement] = {
+        req.name: req for req in make_wheelhouse.parse_lock(path)
+    }
     assert locked["supervisor"].version == version
     if version in KNOWN_WHEEL_SHA256:
         assert KNOWN_WHEEL_SHA256[version] in locked["supervisor"].hashes

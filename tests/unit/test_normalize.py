@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.onhost.apply import apply
+from bundler.onhost.apply import programs
 from bundler.onhost.render import normalize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,13 +110,13 @@ def test_a_program_record_of_the_byte_scheme_is_translated_not_restarted() -> No
     section, component = {"command": "z"}, {"top": "zookeeper-3.8.4"}
     old = [("etc/zookeeper/zoo.cfg", b"# bundle a\ntickTime=2000\n", 0o644)]
     new = [("etc/zookeeper/zoo.cfg", b"# bundle b\ntickTime=2000\n", 0o644)]
-    legacy = apply.legacy_fingerprint(section, "zookeeper", component, old, None)
-    meant = apply.fingerprint(section, "zookeeper", component, old, None)
+    legacy = programs.legacy_fingerprint(section, "zookeeper", component, old, None)
+    meant = programs.fingerprint(section, "zookeeper", component, old, None)
     assert ":" not in legacy and meant.startswith(normalize.SCHEME + ":")
-    now = apply.fingerprint(section, "zookeeper", component, new, None)
+    now = programs.fingerprint(section, "zookeeper", component, new, None)
     # The record still matches the files on disk: translated, and equal to the new one.
-    assert apply.started_with(legacy, legacy, meant) == meant == now
+    assert programs.started_with(legacy, legacy, meant) == meant == now
     # The files were edited since: kept as recorded, so it differs and the program restarts.
-    assert apply.started_with("0" * 64, legacy, meant) == "0" * 64 != now
-    assert apply.started_with(None, legacy, meant) is None
-    assert apply.started_with(now, legacy, meant) == now
+    assert programs.started_with("0" * 64, legacy, meant) == "0" * 64 != now
+    assert programs.started_with(None, legacy, meant) is None
+    assert programs.started_with(now, legacy, meant) == now

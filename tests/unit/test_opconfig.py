@@ -276,7 +276,7 @@ def test_installer_options_parse_to_the_inventory_values() -> None:
         ({"childopts": ["drpc=-Dx"]}, "--childopts: expected daemons among"),
     ],
 )
-def test_installer_options_refused_in_one_line(kwargs: dict[str, list[str]], says: str) -> None:
+def test_installer_options_refused_in_one_line(kwargs: dict[str, Any], says: str) -> None:
     with pytest.raises(contract.Invalid) as caught:
         extras.parse_options(**kwargs)
     assert says in str(caught.value) and "\n" not in str(caught.value)

@@ -12,8 +12,8 @@ import pytest
 
 from bundler.onhost.errors import UsageError
 from bundler.onhost.flags import CommandLineError, parse_args
-from bundler.onhost.plan.plan import Plan, make_plan
-from tests.support.hostfacts import RecordedBundle, RecordedFacts
+from bundler.onhost.plan.plan import Plan
+from tests.support.hostfacts import RecordedBundle, RecordedFacts, make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "three-zookeepers.toml"
@@ -202,7 +202,7 @@ def test_a_rerun_without_the_options_says_which_keys_it_drops() -> None:
                  "maxClientCnxns=100")  # fmt: skip
     state = {"prefix": "/opt/storm", "roles": list(first.roles), "values": first.values,
              "socket": "/opt/storm/run/s.sock"}  # fmt: skip
-    where = {"states": {"/opt/storm": state}, "listings": {"/opt/storm": ["state"]}}
+    where: dict[str, Any] = {"states": {"/opt/storm": state}, "listings": {"/opt/storm": ["state"]}}
     again = plan("--role", "all", "--zk-option", "maxClientCnxns=100", **where)
     assert again.values is not None and again.values["storm_options"] == {}
     dropped = [n for n in again.notes if "the last run set" in n]

@@ -20,31 +20,31 @@ import re
 import sys
 
 from ..apply.supervisord import parse_conf
+from ..contract import contract
 from ..errors import EXIT_OK, EXIT_UNHEALTHY
 from ..host import pristine
 from ..host.ownership import layout_problems
 from ..host.state import load_state
 from ..host.system import read_bytes, read_or_none
-from ..plan import ports
 from . import liveness
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import IO, Any, Dict, List, Optional, Tuple  # noqa: F401
+    from typing import IO, Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
 
 # The diff's context lines, as the installer's --dry-run shows them.
 CONTEXT = 1
 
 
 def probes(storm_ports, roles):
-    # type: (Dict[str, int], Dict[str, Optional[str]]) -> Dict[str, List[Any]]
+    # type: (Mapping[str, int], Mapping[str, Optional[str]]) -> Dict[str, List[Any]]
     """{program: [kind, port]} for the programs (with their roles) that have a port to ask;
     recorded in state/installed.json at install time."""
     found = {}  # type: Dict[str, List[Any]]
     for name, role in roles.items():
-        key, kind = ports.probe_of(role) or (None, None)
-        if key in storm_ports:
-            found[name] = [kind, int(storm_ports[key])]
+        probe = contract.probe_port(role, storm_ports)
+        if probe:
+            found[name] = list(probe)
     return found
 
 

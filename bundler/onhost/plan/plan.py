@@ -13,7 +13,6 @@ from ..host.facts import default_prefix
 from ..host.ownership import prefix_problem
 from ..host.prefixlock import busy, held_by_another
 from ..render import configs
-from ..render.roles import DAEMONS
 from . import planfiles, preflight, upgrade
 from .planfiles import FLAG_OF as FLAG_OF  # re-exported: plan.FLAG_OF
 
@@ -56,11 +55,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from ..host.facts import HostFacts  # noqa: F401
 
 DEFAULT_HTTP_PORT = configs.SUPERVISORD_HTTP_PORT
-
-
-def split_list(text):
-    # type: (Optional[str]) -> List[str]
-    return [item for item in (text or "").split(",") if item]
 
 
 def identify_host(args, bundle, facts):
@@ -228,20 +222,18 @@ class Plan(object):
         part = self.part or {}
         inventory_zk_id = None
         if args.zk_servers or not part:
-            self.zk_servers = split_list(args.zk_servers) or ["127.0.0.1"]
+            self.zk_servers = list(args.zk_servers or ["127.0.0.1"])
             self.zk_ids = list(range(1, len(self.zk_servers) + 1))
         else:
             self.zk_servers, self.zk_ids = part["zk_servers"], part["zk_ids"]
             inventory_zk_id = part["zk_id"]
-        self.nimbus_hosts = (
-            split_list(args.nimbus_host) or part.get("nimbus_hosts") or ["127.0.0.1"]
-        )
+        self.nimbus_hosts = list(args.nimbus_host or part.get("nimbus_hosts") or ["127.0.0.1"])
         self.zk_ports = part.get("zk_ports") or configs.default_zk_ports(self.zk_facts())
         self.slots = part.get("slots") or list(self.storm_facts().get("slots_ports", []))
         self.heaps = part.get("heaps") or {}
         self.extras = self.operator_extras(part)
         if args.role or not part:
-            self.roles = self.expand_roles(split_list(args.role))
+            self.roles = contract.expand_roles(args.role or [], self.zookeeper_here)
         else:
             self.roles = list(part["roles"])
         self.zk_id = None
@@ -278,12 +270,8 @@ class Plan(object):
             )
         self.host = self.this_host()
         self.user = self.service_user()
-        bind = args.supervisord_ui_bind or "127.0.0.1"
-        if ":" in bind:
-            bind, port = bind.rsplit(":", 1)
-            self.http_bind, self.http_port = bind, int(port)
-        else:
-            self.http_bind, self.http_port = bind, DEFAULT_HTTP_PORT
+        bind, port = args.supervisord_ui_bind or ("127.0.0.1", None)
+        self.http_bind, self.http_port = bind, DEFAULT_HTTP_PORT if port is None else port
         self.init = args.init
         if self.init == "auto":
             self.init = "systemd" if self.root and self.ask().systemd_running() else "none"
@@ -321,20 +309,10 @@ class Plan(object):
             )
         return merged
 
-    def expand_roles(self, names):
-        # type: (List[str]) -> List[str]
-        if not names:
-            return []
-        if names == ["nimbus"]:
-            # The book's Nimbus host: ZooKeeper too unless the ensemble lives elsewhere.
-            roles = set(["nimbus", "ui", "supervisor"])
-            if any(self.ask().is_local(h) for h in self.zk_servers):
-                roles.add("zookeeper")
-        elif "all" in names:
-            roles = set(DAEMONS)
-        else:
-            roles = set(names)
-        return [d for d in DAEMONS if d in roles]
+    def zookeeper_here(self):
+        # type: () -> bool
+        """Whether this host is one of the ensemble (the lone `--role nimbus` asks)."""
+        return any(self.ask().is_local(h) for h in self.zk_servers)
 
     def this_host(self):
         # type: () -> str
