@@ -67,8 +67,10 @@ docs: $(PY)
 demo: deps $(PY) mirror wheelhouse
 	sh scripts/demo.sh
 
+# All three tiers. The summary ends with the 25 slowest tests and each tier's time; pytest's
+# JUnit report goes to build/pytest-junit.xml (CI lists its skips: tests/support/skips.py).
 test: deps $(PY) mirror wheelhouse
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25 --junitxml=$(BUILD)/pytest-junit.xml
 
 # The fast tier alone (tests/unit): no root, network, mirror or processes; seconds.
 test-unit: $(PY)

@@ -1,5 +1,6 @@
-"""Shared fixtures, and the tier markers. Each test is marked by the folder it is in (unit,
-integration, e2e), so `pytest -m unit` runs the fast tier. The mirror section serves tests of
+"""Shared fixtures, the tier markers and each tier's time. Each test is marked by the folder it
+is in (unit, integration, e2e), so `pytest -m unit` runs the fast tier; the terminal summary
+ends with the time each tier took. The mirror section serves tests of
 tests/support/make_mirror.py and mirror_server.py, and any test that needs an Apache-shaped
 mirror on 127.0.0.1."""
 
@@ -30,6 +31,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             tier = tier.parent
         if tier.parent == tests and tier.name in TIERS:
             item.add_marker(tier.name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Each tier's time: its tests' setup, call and teardown, summed (a fixture shared across
+    tests counts where it was set up and torn down)."""
+    seconds = dict.fromkeys(TIERS, 0.0)
+    tests: dict[str, set[str]] = {tier: set() for tier in TIERS}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            tier = next((t for t in TIERS if t in getattr(report, "keywords", {})), None)
+            if isinstance(report, pytest.TestReport) and tier is not None:
+                seconds[tier] += report.duration
+                tests[tier].add(report.nodeid)
+    if any(tests.values()):
+        terminalreporter.write_sep("=", "time per tier")
+        for tier in TIERS:
+            if count := len(tests[tier]):
+                terminalreporter.write_line(f"{tier:<12} {count:5} test(s) {seconds[tier]:9.1f} s")
 
 
 # --- mirror ---

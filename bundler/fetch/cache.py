@@ -29,9 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+from bundler.onhost.sha256check import digest
+
 LAYOUT = "v1"
 RECORD = "record.json"
-CHUNK = 1 << 20
 
 # What a look at a cached file found: trusted on its fingerprint, re-hashed and the same,
 # or re-hashed and different (rotten, to be evicted).
@@ -49,11 +50,8 @@ def fingerprint(path: Path) -> dict[str, int]:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+    """The file's sha256, hashed as the installer hashes it (onhost/sha256check.py)."""
+    return digest(str(path))
 
 
 def default_root() -> Path:

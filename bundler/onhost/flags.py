@@ -10,7 +10,7 @@ from .errors import UsageError
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import List, Optional, Union  # noqa: F401
+    from typing import List, Optional, Tuple, Union  # noqa: F401
 
 DEFAULT_TIMEOUT = 180
 ROLE_NAMES = contract.ROLE_WORDS
@@ -117,18 +117,20 @@ class CommandLineError(UsageError):
 
 
 class Args(object):
-    """The parsed command line: one attribute per flag (dashes as underscores)."""
+    """The parsed command line: one attribute per flag (dashes as underscores), holding the
+    value its contract rule returned (lists for --role and the host lists, (address, port or
+    None) for --supervisord-ui-bind), so that nothing parses a flag twice."""
 
     def __init__(self):
         # type: () -> None
         self.bundle_dir = None  # type: Optional[str]
-        self.role = None  # type: Optional[str]
+        self.role = None  # type: Optional[List[str]]
         self.prefix = None  # type: Optional[str]
         self.user = None  # type: Optional[str]
-        self.zk_servers = None  # type: Optional[str]
+        self.zk_servers = None  # type: Optional[List[str]]
         self.zk_id = None  # type: Optional[int]
-        self.nimbus_host = None  # type: Optional[str]
-        self.supervisord_ui_bind = None  # type: Optional[str]
+        self.nimbus_host = None  # type: Optional[List[str]]
+        self.supervisord_ui_bind = None  # type: Optional[Tuple[str, Optional[int]]]
         self.web_password_file = None  # type: Optional[str]
         self.init = "auto"  # type: str
         self.python = None  # type: Optional[str]
@@ -230,17 +232,15 @@ def check_value(args, flag, value):
             raise CommandLineError(problem)
         getattr(args, extras.OPTION_FLAGS[flag]).append(value)
         return
-    parsed = value  # type: Union[str, int]
+    parsed = value  # type: object
     if flag in contract.FLAG_RULES:
         problem = None
         try:
-            checked = contract.check_flag(flag, value)
+            parsed = contract.check_flag(flag, value)
         except contract.Invalid as exc:
             problem = str(exc)
         if problem:
             raise CommandLineError(problem)
-        if flag in ("--zk-id", "--timeout", "--peer-timeout"):
-            parsed = checked
     setattr(args, name, parsed)
 
 
@@ -271,7 +271,7 @@ def check_combinations(args):
             "with --cluster takes the roles from its inventory)"
         )
     if args.zk_id and args.zk_servers:
-        count = len(args.zk_servers.split(","))
+        count = len(args.zk_servers)
         if args.zk_id > count:
             raise CommandLineError(
                 "--zk-id %d but --zk-servers names %d host(s); the id is this host's place in "

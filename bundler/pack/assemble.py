@@ -15,6 +15,7 @@ from bundler.fetch.jdk import Jdk
 from bundler.fetch.keys import Keys
 from bundler.fetch.mirrors import FetchedArtifact
 from bundler.fetch.wheels import PythonSet
+from bundler.onhost.contract.extras import KNOWN_KEYS_PATH
 from bundler.pack.bundle import Member, sha256_of
 from bundler.pack.manifest import (
     CLUSTER_FILE,
@@ -29,7 +30,7 @@ from bundler.pack.manifest import (
 )
 from bundler.pack.manifest import Jdk as JdkEntry
 from bundler.recipes import package_data
-from bundler.recipes.configkeys import KNOWN_KEYS_FILE, known_keys_file
+from bundler.recipes.configkeys import known_keys_file
 from bundler.recipes.inventory import Inventory
 
 TARGET_DIR = package_data.onhost_dir()
@@ -214,7 +215,7 @@ def _assemble(
     if "storm" in releases and "zookeeper" in releases:
         # The key sets the installer checks --storm-option/--zk-option against (extras.py).
         known = known_keys_file(releases["storm"].version, releases["zookeeper"].version)
-        members.append(_blob(f"onhost/{KNOWN_KEYS_FILE}", known))
+        members.append(_blob(KNOWN_KEYS_PATH, known))
 
     wheels: dict[str, Member] = {}
     pythons: dict[str, PythonWheels] = {}

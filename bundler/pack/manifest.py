@@ -68,15 +68,7 @@ class Release:
 
     @classmethod
     def from_json(cls, d: Json) -> Release:
-        return cls(
-            d["version"],
-            d["line"],
-            d["known_release"],
-            tuple(d["rules"]),
-            d["artifact"],
-            d["top"],
-            d["facts"],
-        )
+        return cls(*wire.release_of(d))  # the installer's reading, field for field
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
-# Inside a bundle: onhost/known-keys.json, read by the installer (onhost/contract/extras.py).
-KNOWN_KEYS_FILE = "known-keys.json"
-
 # A top-level key of defaults.yaml: at column 0, before the colon.
 _TOP_KEY = re.compile(r"^([A-Za-z][A-Za-z0-9_.-]*):", re.MULTILINE)
 

@@ -43,10 +43,7 @@ CLUSTER_KEYS = (
     "user",
     "slots",
     "heaps",
-    "zk_client_port",
-    "zk_peer_port",
-    "zk_election_port",
-    "zk_admin_port",
+    *(f"zk_{key}_port" for key in contract.ZK_PORT_KEYS),
     *EXTRA_KEYS,
 )
 HOST_KEYS = ("name", "address", "roles", "zk_id", "slots", "prefix", "user", "heaps", *EXTRA_KEYS)
@@ -317,13 +314,10 @@ def _zookeeper_ports(
 ) -> dict[str, int | None]:
     """ZooKeeper's ports: the release's defaults, and [cluster]'s zk_*_port over them."""
     zk_ports: dict[str, int | None] = dict(configs.default_zk_ports(dict(zk_facts)))
-    for key in ("client", "peer", "election", "admin"):
+    for key in contract.ZK_PORT_KEYS:
         if f"zk_{key}_port" in cluster:
             zk_ports[key] = check.port(f"[cluster] zk_{key}_port", cluster[f"zk_{key}_port"])
-    if len({zk_ports["client"], zk_ports["peer"], zk_ports["election"]}) != 3:
-        raise check.fail(
-            "[cluster]", f"ZooKeeper's client, peer and election ports must differ: {zk_ports}"
-        )
+    check.rule(contract.check_zk_ports_differ, "[cluster]", zk_ports)
     if zk_ports["admin"] is not None and not zk_facts.get("admin_server"):
         warnings.append(
             f"{check.path}: [cluster] zk_admin_port: this ZooKeeper release has no AdminServer; "

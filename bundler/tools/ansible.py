@@ -47,7 +47,6 @@ PROJECT_FILES = {
     "rollback_host.yml": "tasks/rollback_host.yml",
     "zk_order.yml": "tasks/zk_order.yml",
     "zk_quorum.yml": "tasks/zk_quorum.yml",
-    "zk_modes.py": "files/zk_modes.py",
 }
 
 
@@ -162,9 +161,7 @@ def inventory_text(cluster: dict[str, Any]) -> str:
 
 
 def vars_text(bundle: BundleFacts, src: str) -> str:
-    """group_vars/all/bundle.yml: the bundle, where it goes, and the ensemble to ask."""
-    client_port = bundle.cluster["zookeeper_ports"]["client"]
-    ensemble = [f"{m['name']}={m['address']}:{client_port}" for m in bundle.cluster["ensemble"]]
+    """group_vars/all/bundle.yml: the bundle, where it goes, and how long to wait for quorum."""
     values: list[tuple[str, Any, str]] = [
         (
             "bundler_bundle_src",
@@ -176,7 +173,6 @@ def vars_text(bundle: BundleFacts, src: str) -> str:
         ("bundler_bundle_top", bundle.top, "the folder it unpacks to"),
         ("bundler_stage_dir", DEFAULT_STAGE_DIR, "where each host keeps and unpacks the bundle"),
         ("bundler_install_args", [], "extra install.sh flags, e.g. ['--peer-timeout', '600']"),
-        ("bundler_ensemble", ensemble, "ZooKeeper members, NAME=ADDRESS:CLIENT_PORT"),
         ("bundler_quorum_retries", QUORUM_RETRIES, "quorum waits: tries, 5 seconds apart"),
     ]
     lines = ["---", "# Written by bundler ansible; override in a file of your own beside it."]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import BundlerError, IntegrityError, UsageError
+from bundler.fetch.cache import sha256_file
 
 CHUNK = 1 << 20
 HEADER = "# bundler parts 1: sha256, size and name of each part in order, then of the bundle\n"
@@ -113,14 +114,6 @@ def read_listing(path: Path) -> Listing:
     if sum(p.size for p in parts) != bundle.size:
         raise UsageError(f"{path}: the part sizes do not add up to the bundle's; copy it again")
     return Listing(bundle, tuple(parts))
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager
@@ -282,7 +275,7 @@ def check_parts(listing_file: Path, listing: Listing) -> None:
             problems.append(
                 f"{piece.name}: {size} bytes, expected {piece.size} (a part of another bundle?)"
             )
-        elif _sha256(path) != piece.sha256:
+        elif sha256_file(path) != piece.sha256:
             problems.append(
                 f"{piece.name}: sha256 differs (damaged, or a part of another bundle or split)"
             )
@@ -301,7 +294,7 @@ def join(listing_file: Path, output: Path | None = None) -> JoinResult:
         raise UsageError(f"--out {dest}: no folder {dest.parent}; create it first")
     if dest.exists():
         same_size = dest.is_file() and dest.stat().st_size == listing.bundle.size
-        if same_size and _sha256(dest) == listing.bundle.sha256:
+        if same_size and sha256_file(dest) == listing.bundle.sha256:
             write_sidecar(dest, listing.bundle.sha256)
             return JoinResult(dest, listing.bundle.sha256, len(listing.parts), True)
         raise BundlerError(

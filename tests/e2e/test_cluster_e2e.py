@@ -72,12 +72,7 @@ def trio(mirror_dir: Path, wheelhouse: Path) -> Iterator[Trio]:
     with Network("bct", "10.231.7") as net:
         for name in ("h1", "h2", "h3"):
             net.add(name, user_name(name[-1]))
-        roles = {
-            "h1": ["zookeeper", "nimbus", "ui"],
-            "h2": ["zookeeper", "supervisor"],
-            "h3": ["zookeeper", "supervisor"],
-        }
-        toml = inventory(net, "trio", "2.6.4", "3.8.4", roles, {"h3": "slots = [6700, 6701]"})
+        toml = inventory(net, "trio", "2.6.4", "3.8.4", extra={"h3": {"slots": [6700, 6701]}})
         bundle = unpack(build_bundle(mirror_dir, wheelhouse, cluster=toml), net.root / "bundle")
         h1, h2, h3 = net.hosts
         # In parallel: a ZooKeeper member waits for a quorum, which takes two hosts.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bundles import node, pyenv_python, snapshot
+from tests.support.bundles import node, pyenv_python, snapshot, start_without_java
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("dash") is None,
@@ -152,13 +152,7 @@ def test_purge_removes_exactly_what_the_record_says(bundle_dir: Path) -> None:
 def test_failed_health_check_says_what_runs_and_how_to_stop_it(bundle_dir: Path) -> None:
     user = service_user()
     with node(bundle_dir, python=pyenv_python("3.13"), users=[user]) as n:
-        roles = ("--role", "zookeeper,nimbus", "--user", user)
-        staged = n.install(*roles, "--no-start")
-        assert staged.code == 0, staged
-        (n.prefix / "etc" / "storm" / "storm_env.ini").write_text(
-            "[environment]\nJAVA_HOME=/nonexistent/jdk\n"
-        )
-        result = n.install(*roles, "--timeout", "15")
+        result = start_without_java(n, user, timeout=15)
         assert result.code == 5, result
         pid = (n.prefix / "run" / "supervisord.pid").read_text().strip()
         assert f"left running: supervisord (pid {pid}, config {n.prefix}/etc/supervisord.conf)" in (

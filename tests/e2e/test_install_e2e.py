@@ -31,6 +31,7 @@ from tests.support.bundles import (
     pyenv_python,
     remove_user,
     snapshot,
+    start_without_java,
     unpack,
 )
 
@@ -536,14 +537,7 @@ def test_missing_python_exits_4_with_the_fix(bundle_dir: Path, tmp_path: Path) -
 def test_daemon_that_cannot_start_exits_5_with_its_log_tail(bundle_dir: Path) -> None:
     user = service_user()
     with node(bundle_dir, python=pyenv_python("3.13"), users=[user]) as n:
-        roles = ("--role", "zookeeper,nimbus", "--user", user)
-        staged = n.install(*roles, "--no-start")
-        assert staged.code == 0, staged
-        # Storm's launcher loads conf/storm_env.ini over the environment (as the real one does).
-        (n.prefix / "etc" / "storm" / "storm_env.ini").write_text(
-            "[environment]\nJAVA_HOME=/nonexistent/jdk\n"
-        )
-        result = n.install(*roles, "--timeout", "20")
+        result = start_without_java(n, user, timeout=20)
         assert result.code == 5, result
         assert "storm-nimbus was not RUNNING after 20s" in result.err
         assert f"last lines of {n.prefix}/logs/storm-nimbus.log" in result.err

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -36,7 +37,7 @@ def pids(n: Node) -> dict[str, int]:
     infos = n.processes()
     for name, info in infos.items():
         assert info["statename"] == "RUNNING", (name, info)
-    return {name: int(info["pid"]) for name, info in infos.items()}
+    return {name: cast(int, info["pid"]) for name, info in infos.items()}
 
 
 def test_operator_options_reach_the_files_and_only_a_change_restarts(bundle_dir: Path) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bundles import build_bundle
+from tests.support.inventories import cluster_toml, ensemble, host_tables
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("unshare") is None,
@@ -26,27 +27,18 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TRIO = """[cluster]
-name = "rehearsed"
-storm = "2.6.4"
-zookeeper = "3.8.4"
-
-[[host]]
-name = "zk-a"
-address = "10.77.13.1"
-roles = ["zookeeper", "nimbus", "ui"]
-
-[[host]]
-name = "zk-b"
-address = "10.77.13.2"
-roles = ["zookeeper", "supervisor"]
-
-[[host]]
-name = "zk-c"
-address = "10.77.13.3"
-roles = ["zookeeper", "supervisor"]
-slots = [6700, 6701]
-"""
+TRIO = cluster_toml(
+    host_tables(
+        ensemble(
+            ["zk-a", "zk-b", "zk-c"],
+            ["10.77.13.1", "10.77.13.2", "10.77.13.3"],
+            {"zk-c": {"slots": [6700, 6701]}},
+        )
+    ),
+    name="rehearsed",
+    storm="2.6.4",
+    zookeeper="3.8.4",
+)
 
 
 def rehearse(*args: str) -> subprocess.CompletedProcess[str]:

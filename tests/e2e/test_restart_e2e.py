@@ -10,6 +10,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -49,7 +50,7 @@ def byte_scheme_record(prefix: Path, bundle_dir: Path) -> None:
     state = json.loads(path.read_text())
     conf = parse_conf((prefix / "etc" / "supervisord.conf").read_bytes())
     files = [(rel, (prefix / rel).read_bytes(), 0) for rel in state["files"]]
-    components = manifest(bundle_dir)["components"]
+    components = cast(dict[str, Any], manifest(bundle_dir)["components"])
     for name in state["programs"]:
         project = fingerprint.program_component(name)
         state["programs"][name] = fingerprint.legacy_fingerprint(
@@ -57,7 +58,7 @@ def byte_scheme_record(prefix: Path, bundle_dir: Path) -> None:
             project,
             components[project],
             files,
-            None,  # type: ignore[index]
+            None,
         )
         assert ":" not in state["programs"][name]
     path.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")

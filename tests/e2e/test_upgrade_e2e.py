@@ -26,6 +26,7 @@ import pytest
 
 from tests.support.bundles import build_bundle, unpack
 from tests.support.netns import Host, Network
+from tests.support.netns import inventory as ensemble_toml
 from tests.support.zkprobe import Probe, znodes
 
 pytestmark = pytest.mark.skipif(
@@ -50,31 +51,9 @@ def user_name(tag: str) -> str:
 
 
 def inventory(net: Network, zk: str) -> Path:
-    roles = {
-        "h1": ["zookeeper", "nimbus", "ui"],
-        "h2": ["zookeeper", "supervisor"],
-        "h3": ["zookeeper", "supervisor"],
-    }
-    lines = [
-        "[cluster]",
-        f'name = "rolling-{zk.replace(".", "-")}"',
-        'storm = "1.2.4"',
-        f'zookeeper = "{zk}"',
-        "",
-    ]
-    for host in net.hosts:
-        lines += [
-            "[[host]]",
-            f'name = "{host.name}"',
-            f'address = "{host.address}"',
-            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
-            f'prefix = "{host.prefix}"',
-            f'user = "{host.user}"',
-            "",
-        ]
-    path = net.root / f"cluster-{zk}.toml"
-    path.write_text("\n".join(lines))
-    return path
+    """The ensemble's cluster.toml for ZooKeeper `zk`, a file of its own per release."""
+    name = "rolling-" + zk.replace(".", "-")
+    return ensemble_toml(net, name, "1.2.4", zk, path=net.root / f"cluster-{zk}.toml")
 
 
 def java_home(host: Host) -> str:

@@ -145,9 +145,11 @@ def test_build_with_an_unknown_signing_key_stops_before_downloading(
 ) -> None:
     home, _, _ = operator_keys
     (tmp_path / "out").mkdir()
-    args = ["build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
-            "--no-default-mirrors", "--cache-dir", tmp_path / "cache",
-            "--out", tmp_path / "out", "--sign-with", "nobody@example.invalid"]  # fmt: skip
+    args: list[str | Path] = [
+        "build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
+        "--no-default-mirrors", "--cache-dir", tmp_path / "cache",
+        "--out", tmp_path / "out", "--sign-with", "nobody@example.invalid",
+    ]  # fmt: skip
     run = bundler(*args, env={"GNUPGHOME": str(home)})
     assert run.code == 2 and "no secret key" in run.err, run
     assert list((tmp_path / "out").iterdir()) == []
@@ -180,9 +182,11 @@ def test_build_takes_its_old_option_names(
     names: the unknown key is refused before any download, as with the new names."""
     home, _, _ = operator_keys
     (tmp_path / "out").mkdir()
-    args = ["build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
-            "--no-default-mirrors", "--cache-dir", tmp_path / "cache", "--keys", tmp_path / "K",
-            "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid"]  # fmt: skip
+    args: list[str | Path] = [
+        "build", "--storm", "0.9.5", "--zk", "3.4.6", "--mirror", "http://127.0.0.1:9",
+        "--no-default-mirrors", "--cache-dir", tmp_path / "cache", "--keys", tmp_path / "K",
+        "--output-dir", tmp_path / "out", "--sign", "nobody@example.invalid",
+    ]  # fmt: skip
     run = bundler(*args, env={"GNUPGHOME": str(home)})
     assert run.code == 2 and "--sign-with nobody@example.invalid: gpg has no secret key" in run.err
     for old, new in (

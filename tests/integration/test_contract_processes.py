@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.bundles import pyenv_python
-from tests.support.inventories import THREE_HOSTS
+from tests.support.inventories import THREE_HOSTS, cluster_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bundler_render_refuses_a_bad_option_with_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "cluster.toml"
-    path.write_text('[cluster]\nstorm = "2.6.4"\nzookeeper = "3.8.4"\n\n' + THREE_HOSTS)
+    path.write_text(cluster_toml(THREE_HOSTS, storm="2.6.4", zookeeper="3.8.4"))
     run = subprocess.run(
         [
             sys.executable,

@@ -12,11 +12,11 @@ import pytest
 
 from tests.support.bundles import build_bundle
 from tests.support.cli import bundler_proc as bundler
-from tests.support.inventories import THREE_HOSTS
+from tests.support.inventories import THREE_HOSTS, cluster_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
-INVENTORY = '[cluster]\nname = "pair"\n\n' + THREE_HOSTS
+INVENTORY = cluster_toml(THREE_HOSTS, name="pair")
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
-"""Tests of the test infrastructure: the stand-in mirror, its servers and the HTTP mirror."""
+"""Tests of the test infrastructure: the stand-in mirror, its servers and the HTTP mirror, and
+the stand-ins running (what starts nothing: tests/unit/test_mirror_infra.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import http.client
-import importlib.util
 import io
 import json
 import os
@@ -16,7 +16,6 @@ import sys
 import tarfile
 import threading
 import time
-import types
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
@@ -26,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import make_mirror
+from tests.support import make_mirror, zkprobe
+from tests.support.archive_members import tar_members
 from tests.support.mirror_server import MirrorServer
 from tests.support.procs import end
 
@@ -66,12 +66,7 @@ def port_open(port: int) -> bool:
 
 
 def four_letter_word(port: int, word: str) -> str:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(word.encode())
-        chunks = []
-        while chunk := sock.recv(4096):
-            chunks.append(chunk)
-    return b"".join(chunks).decode()
+    return zkprobe.four_letter([], word, port=port)
 
 
 def wait_for(
@@ -432,11 +427,6 @@ def test_signatures_verify_against_keys(tmp_path: Path, mirror_dir: Path) -> Non
     assert not gpg_verify(tmp_path / "home3", keys, genuine, copy)
 
 
-def members(tarball: Path) -> dict[str, tarfile.TarInfo]:
-    with tarfile.open(tarball) as tar:
-        return {info.name: info for info in tar.getmembers()}
-
-
 def read_member(tarball: Path, name: str) -> bytes:
     with tarfile.open(tarball) as tar:
         handle = tar.extractfile(name)
@@ -445,14 +435,14 @@ def read_member(tarball: Path, name: str) -> bytes:
 
 
 def test_tarball_layouts(mirror_dir: Path) -> None:
-    zk34 = members(mirror_dir / ZK_346.lstrip("/"))
+    zk34 = tar_members(mirror_dir / ZK_346.lstrip("/"))
     assert {"zookeeper-3.4.6/zookeeper-3.4.6.jar", "zookeeper-3.4.6/bin/zkServer.sh"} <= set(zk34)
     assert "zookeeper-3.4.6/conf/log4j.properties" in zk34
-    zkbin = members(mirror_dir / ZK_BIN.lstrip("/"))
+    zkbin = tar_members(mirror_dir / ZK_BIN.lstrip("/"))
     top = "apache-zookeeper-3.8.4-bin"
     assert {f"{top}/lib/zookeeper-3.8.4.jar", f"{top}/conf/logback.xml"} <= set(zkbin)
     assert zkbin[f"{top}/bin/zkServer.sh"].mode == 0o755
-    source = members(mirror_dir / "zookeeper/zookeeper-3.8.4/apache-zookeeper-3.8.4.tar.gz")
+    source = tar_members(mirror_dir / "zookeeper/zookeeper-3.8.4/apache-zookeeper-3.8.4.tar.gz")
     assert all(
         name.startswith("apache-zookeeper-3.8.4/") or name == "apache-zookeeper-3.8.4"
         for name in source
@@ -463,14 +453,14 @@ def test_tarball_layouts(mirror_dir: Path) -> None:
 
     storm095 = mirror_dir / STORM_095.lstrip("/")
     assert read_member(storm095, "apache-storm-0.9.5/bin/storm").startswith(b"#!/usr/bin/python\n")
-    assert "apache-storm-0.9.5/logback/cluster.xml" in members(storm095)
+    assert "apache-storm-0.9.5/logback/cluster.xml" in tar_members(storm095)
     storm124 = mirror_dir / "storm/apache-storm-1.2.4/apache-storm-1.2.4.tar.gz"
     assert read_member(storm124, "apache-storm-1.2.4/bin/storm").startswith(b"#!/bin/sh\n")
-    assert "apache-storm-1.2.4/conf/storm_env.ini" in members(storm124)
+    assert "apache-storm-1.2.4/conf/storm_env.ini" in tar_members(storm124)
     storm264 = mirror_dir / "storm/apache-storm-2.6.4/apache-storm-2.6.4.tar.gz"
     script = read_member(storm264, "apache-storm-2.6.4/bin/storm.py")
     assert script.startswith(b"#!/usr/bin/env python3\n")
-    names = members(storm264)
+    names = tar_members(storm264)
     assert {"apache-storm-2.6.4/log4j2/worker.xml", "apache-storm-2.6.4/public/index.html"} <= set(
         names
     )
@@ -511,18 +501,6 @@ def test_cli_builds_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert (out / ".complete").stat().st_mtime_ns == marker
     assert not make_mirror.mirror_is_current(out, storm_pad_mb=1)
     assert not list(tmp_path.glob(".mirror*")), "no temp dirs left behind"
-
-
-def test_evil_tarball_keeps_names_verbatim(tmp_path: Path) -> None:
-    names = ["../escape.txt", "/etc/evil", "top/../../x", "top/out/through-link"]
-    path = make_mirror.evil_tarball(
-        tmp_path / "evil.tar.gz", "top", names, symlinks={"top/out": "/tmp"}
-    )
-    found = members(path)
-    assert set(names) <= set(found)
-    assert found["top/out"].issym() and found["top/out"].linkname == "/tmp"
-    with tarfile.open(path) as tar:
-        assert [m.name for m in tar.getmembers()][-len(names) :] == names
 
 
 # --- the stand-ins really run ---
@@ -577,54 +555,6 @@ def old_pythons() -> list[str]:
                 found.append(candidate)
                 break
     return found
-
-
-def load_launcher() -> types.ModuleType:
-    path = make_mirror.STANDIN_DIR / "storm" / "storm.py"
-    spec = importlib.util.spec_from_file_location("standin_storm_launcher", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_launcher_yaml_subset() -> None:
-    parse_yaml = load_launcher().parse_yaml
-    text = """\
-# comment
-storm.zookeeper.servers:
-    - "zk1"
-    - 'zk2'
-nimbus.seeds : ["a", "b"]   # trailing comment
-nimbus.thrift.port: 6627
-worker.childopts: "-Xmx%HEAP-MEM%m -XX:+PrintGCDetails # not a comment"
-java.library.path: /usr/local/lib:/opt/local/lib
-topology.enable.message.timeouts: true
-storm.auth.simple-white-list.users: []
-topology.kryo.register:
-    - org.mycompany.MyType2: org.mycompany.MyType2Serializer
-worker.metrics:
-    "CGroupMemory": "org.apache.storm.metrics2.cgroup.CGroupMemoryUsage"
-drpc.port: 3772
-ui.filter: null
-"""
-    assert parse_yaml(text) == {
-        "storm.zookeeper.servers": ["zk1", "zk2"],
-        "nimbus.seeds": ["a", "b"],
-        "nimbus.thrift.port": 6627,
-        "worker.childopts": "-Xmx%HEAP-MEM%m -XX:+PrintGCDetails # not a comment",
-        "java.library.path": "/usr/local/lib:/opt/local/lib",
-        "topology.enable.message.timeouts": True,
-        "storm.auth.simple-white-list.users": [],
-        "topology.kryo.register": [{"org.mycompany.MyType2": "org.mycompany.MyType2Serializer"}],
-        "worker.metrics": {"CGroupMemory": "org.apache.storm.metrics2.cgroup.CGroupMemoryUsage"},
-        "drpc.port": 3772,
-        "ui.filter": None,
-    }
-    for version in ("0.9.5", "2.6.4"):
-        defaults = parse_yaml(make_mirror.storm_defaults_file(version).read_text())
-        assert defaults["nimbus.thrift.port"] == 6627
-        assert defaults["supervisor.slots.ports"] == [6700, 6701, 6702, 6703]
 
 
 @pytest.mark.parametrize("python", old_pythons())

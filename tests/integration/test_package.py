@@ -18,6 +18,7 @@ import pytest
 
 import bundler
 from bundler.recipes import package_data
+from tests.support.cli import build_args
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,28 +118,8 @@ def test_wheel_installed_in_a_fresh_venv_builds_from_any_folder(
     assert "Storm:" in listing.stdout and "ZooKeeper:" in listing.stdout
 
     out = tmp_path / "out"
-    build = run(
-        exe,
-        "build",
-        "--storm",
-        "0.9.5",
-        "--zk",
-        "3.4.6",
-        "--mirror",
-        mirror_server.url,
-        "--no-default-mirrors",
-        "--apache-keys",
-        mirror_dir / "keys" / "KEYS",
-        "--no-pins",
-        "--find-links",
-        wheelhouse,
-        "--cache-dir",
-        tmp_path / "cache",
-        "--out",
-        out,
-        "--quiet",
-        cwd=Path("/"),
-    )
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, tmp_path, "--quiet")
+    build = run(exe, *args, cwd=Path("/"))
     bundle = Path(build.stdout.strip().splitlines()[-1])
     assert bundle == out / "storm-0.9.5-zk-3.4.6.tar"
     verified = run(exe, "verify", bundle, cwd=Path("/"))

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bundler.errors import UsageError
-from bundler.tools.parts import parse_size
 from tests.support.cli import bundler
 
 NAME = "storm-9.9.9-zk-9.9.9"
@@ -191,16 +189,6 @@ def test_resplit_removes_the_old_parts_and_never_mixes(tmp_path: Path) -> None:
     run = bundler("join", target / f"{NAME}.parts")
     assert run.code == 1 and "already exists" in run.err, run
     assert (target / f"{NAME}.tar").read_bytes() == b"not this bundle"
-
-
-def test_sizes() -> None:
-    assert parse_size("4095M") == 4095 << 20
-    assert parse_size("1G") == 1 << 30
-    assert parse_size("650MiB") == 650 << 20
-    assert parse_size("4096") == 4096
-    for bad in ("", "0", "4X", "-1G", "1.5G"):
-        with pytest.raises(UsageError):
-            parse_size(bad)
 
 
 def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:

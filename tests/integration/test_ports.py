@@ -14,7 +14,7 @@ import pytest
 from bundler.recipes.recipes import RECIPES_DIR, Recipe
 from tests.support.cli import ROOT, bundler
 from tests.support.configfiles import supervisord_ini, zoo_cfg
-from tests.support.inventories import THREE_HOSTS
+from tests.support.inventories import THREE_HOSTS, cluster_toml
 
 BOOK = ROOT / "docs" / "examples" / "book-two-hosts.toml"
 # The keys each Storm daemon listens on, as Storm's own code reads them (one port per key).
@@ -26,12 +26,14 @@ DAEMON_KEYS = {
     "storm-drpc": ["drpc.port", "drpc.invocations.port", "drpc.http.port"],
 }
 # Three hosts, every role, and ports the operator moved.
-THREE = (
-    '[cluster]\nstorm = "2.6.4"\nzookeeper = "3.8.4"\nzk_client_port = 2281\n'
+THREE = cluster_toml(
     '[cluster.storm_options]\n"drpc.invocations.port" = 3999\n'
     + THREE_HOSTS.replace('"nimbus", "ui"]', '"nimbus", "ui", "drpc"]').replace(
         '"zookeeper", "supervisor"]', '"zookeeper", "supervisor", "logviewer"]', 1
-    )
+    ),
+    storm="2.6.4",
+    zookeeper="3.8.4",
+    zk_client_port=2281,
 )
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.support.cli import provenance
+from tests.support.cli import provenance, release_args
 from tests.support.cli import provenance_sources as served
 from tests.support.mirror_server import MirrorServer
 
@@ -61,24 +61,8 @@ def run_build(
     env: dict[str, str] | None = None,
     umask: str = "022",
 ) -> subprocess.CompletedProcess[str]:
-    args = [
-        "build",
-        "--storm",
-        "0.9.5",
-        "--zk",
-        "3.4.6",
-        "--mirror",
-        mirror_url,
-        "--no-default-mirrors",
-        "--apache-keys",
-        mirror_dir / "keys" / "KEYS",
-        "--no-pins",
-        "--cache-dir",
-        cache,
-        "--out",
-        out,
-        *extra,
-    ]
+    release = release_args(mirror_url, mirror_dir)
+    args = [*release, "--cache-dir", cache, "--out", out, *extra]
     return subprocess.run(
         ["sh", "-c", f'umask {umask}; exec "$@"', "sh", sys.executable, "-m", "bundler"]
         + [str(a) for a in args],

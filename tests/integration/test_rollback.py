@@ -20,11 +20,15 @@ import pytest
 
 from bundler.onhost.apply import datacopy, selfcopy
 from bundler.onhost.host.state import state_bytes
-from tests.support.bundles import PYENV
+from tests.support.bundles import pyenv_python
 
 ROOT = Path(__file__).resolve().parents[2]
-PYENV_27 = sorted(PYENV.glob("2.7*/bin/python"))
-PYTHONS = [sys.executable] + [str(p) for p in PYENV_27[:1]]
+# This interpreter, and the oldest a host may have (skipped, saying so, where it is missing).
+PYTHONS = ["this", "2.7"]
+
+
+def interpreter(version: str) -> str:
+    return sys.executable if version == "this" else str(pyenv_python(version))
 
 
 def record(prefix: Path, bundle: str, zk: str, line: str, files: dict[str, str]) -> dict[str, Any]:
@@ -86,8 +90,9 @@ def stormctl(prefix: Path, python: str, *words: str) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.parametrize("python", PYTHONS)
-def test_rollback_restores_files_links_and_record_once(upgraded: Path, python: str) -> None:
+@pytest.mark.parametrize("version", PYTHONS)
+def test_rollback_restores_files_links_and_record_once(upgraded: Path, version: str) -> None:
+    python = interpreter(version)
     prefix = upgraded
     status = stormctl(prefix, python, "status")
     assert status.returncode == 5, status  # supervisord does not answer here

@@ -40,7 +40,7 @@ def site_env(home: Path, pip_conf: Path | None = None, **extra: str) -> dict[str
     return env
 
 
-def build(mirror: str, keys: Path, work: Path, env: dict[str, str], *extra: str) -> Run:
+def build(mirror: str, keys: Path, work: Path, env: dict[str, str], *extra: str | Path) -> Run:
     """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from `mirror` alone, with no wheel
     location on the command line: pip's settings in `env` decide."""
     return bundler(

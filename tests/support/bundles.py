@@ -28,6 +28,7 @@ from typing import cast
 
 import pytest
 
+from tests.support import zkprobe
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,13 +225,7 @@ class Node:
         )
 
     def four_letter(self, word: str, port: int = 2181) -> str:
-        code = (
-            f"import socket,sys;s=socket.create_connection(('127.0.0.1',{port}),5);"
-            f"s.sendall({word.encode()!r});d=b''\n"
-            "while True:\n c=s.recv(4096)\n if not c: break\n d+=c\n"
-            "sys.stdout.write(d.decode())"
-        )
-        return self.in_netns("/usr/bin/python3", "-c", code).stdout
+        return zkprobe.four_letter(["nsenter", f"--net={self._namespace()}"], word, port=port)
 
     def listening(self, port: int) -> bool:
         code = f"import socket;socket.create_connection(('127.0.0.1',{port}),3).close()"
@@ -298,6 +293,19 @@ def node(bundle: Path, python: Path | None = None, **kwargs: object) -> Iterator
     finally:
         n.close()
         shutil.rmtree(prefix_parent, ignore_errors=True)
+
+
+def start_without_java(n: Node, user: str, timeout: int) -> Result:
+    """ZooKeeper and Nimbus installed as `user` with --no-start, then started with a health
+    check of `timeout` seconds after Storm's launcher was given a JAVA_HOME that does not exist
+    (it loads conf/storm_env.ini over the environment, as the real one does): Nimbus cannot
+    start, ZooKeeper runs."""
+    roles = ("--role", "zookeeper,nimbus", "--user", user)
+    staged = n.install(*roles, "--no-start")
+    assert staged.code == 0, staged
+    env_ini = n.prefix / "etc" / "storm" / "storm_env.ini"
+    env_ini.write_text("[environment]\nJAVA_HOME=/nonexistent/jdk\n")
+    return n.install(*roles, "--timeout", str(timeout))
 
 
 def manifest(bundle_dir: Path) -> dict[str, object]:

@@ -1,5 +1,6 @@
-"""`bundler` run as a user runs it (`python -m bundler ...` in a subprocess), and the arguments of
-a build from the local test mirror, shared by the build, fault, signature, SBOM and parts tests."""
+"""`bundler` run as a user runs it (`python -m bundler ...` in a subprocess), the help click
+would print, and the arguments of a build from the local test mirror, shared by the build,
+fault, signature, SBOM and parts tests."""
 
 from __future__ import annotations
 
@@ -10,9 +11,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 STORM_PATH = "/storm/apache-storm-0.9.5/apache-storm-0.9.5.tar.gz"
 ZK_PATH = "/zookeeper/zookeeper-3.4.6/zookeeper-3.4.6.tar.gz"
+
+
+def click_help(prog: str, columns: int, monkeypatch: pytest.MonkeyPatch) -> str:
+    """`PROG --help` as typer and click print it at that terminal width."""
+    # Imported here: the other helpers run bundler in a subprocess and need neither.
+    import typer.main
+
+    from bundler.cli.app import app
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    group = typer.main.get_command(app)
+    ctx = group.make_context(prog, ["--help"], resilient_parsing=True)
+    return group.get_help(ctx) + "\n"
 
 
 class Run:
@@ -47,11 +63,9 @@ def bundler(
     return Run(bundler_proc(*args, env=env, cwd=cwd, inherit=inherit))
 
 
-def build_args(
-    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
-) -> list[str | Path]:
-    """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url, with
-    its cache and output under workdir."""
+def release_args(server_url: str, mirror: Path) -> list[str | Path]:
+    """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url
+    alone, checked against its KEYS, without the recipes' pins (the mirror's own releases)."""
     return [
         "build",
         "--storm",
@@ -64,6 +78,16 @@ def build_args(
         "--apache-keys",
         mirror / "keys" / "KEYS",
         "--no-pins",
+    ]
+
+
+def build_args(
+    server_url: str, mirror: Path, wheelhouse: Path, workdir: Path, *extra: str | Path
+) -> list[str | Path]:
+    """release_args() with the wheels from the wheelhouse, and the cache and output under
+    workdir."""
+    return [
+        *release_args(server_url, mirror),
         "--find-links",
         wheelhouse,
         "--cache-dir",

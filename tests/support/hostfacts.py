@@ -6,25 +6,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bundler.onhost.contract import cluster, extras
+from bundler.onhost.plan import model, plan
+from tests.support.configfiles import component
+
+if TYPE_CHECKING:
+    from bundler.onhost.bundle.bundle import Bundle
+    from bundler.onhost.flags import Args
+    from bundler.onhost.host.facts import HostFacts
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _component(project: str, version: str) -> dict[str, Any]:
-    from bundler.recipes.recipes import Recipe
-
-    comp = Recipe.load(project).resolve(version)
     top = f"apache-storm-{version}" if project == "storm" else f"apache-zookeeper-{version}-bin"
-    return {
-        "version": comp.version,
-        "line": comp.line,
-        "facts": dict(comp.facts),
-        "top": top,
-        "artifact": f"artifacts/{top}.tar.gz",
-    }
+    return dict(component(project, version), top=top, artifact=f"artifacts/{top}.tar.gz")
 
 
 class RecordedBundle:
@@ -216,3 +214,8 @@ class RecordedFacts:
 
     def new_password(self) -> str:
         return "recorded-password"
+
+
+def make_plan(args: Args, bundle: RecordedBundle, facts: RecordedFacts) -> model.Plan:
+    """plan.make_plan with the recorded answers standing in for Bundle and HostFacts."""
+    return plan.make_plan(args, cast("Bundle", bundle), cast("HostFacts", facts))

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bundler.tools import netns
+from tests.support import zkprobe
 from tests.support.bundles import SYSTEM_PATH, Result, public_dir, remove_user, supervisor_proxy
+from tests.support.inventories import ENSEMBLE_ROLES, cluster_toml, host_tables
 
 T = TypeVar("T")
 UI_PORT = 8080
@@ -81,27 +83,9 @@ class Host:
         proc = self.run("/usr/bin/python3", "-c", code)
         return proc.stdout if proc.returncode == 0 else ""
 
-    def four_letter(self, word: str, address: str | None = None, port: int = 2181) -> str:
-        """A ZooKeeper four-letter word, asked from inside this host ('' when nothing answers)."""
-        target = address or self.address
-        return self.python(
-            "import socket,sys\n"
-            "try:\n"
-            f" s=socket.create_connection(({target!r},{port}),3);s.sendall({word.encode()!r})\n"
-            " d=b''\n"
-            " while True:\n"
-            "  c=s.recv(4096)\n"
-            "  if not c: break\n"
-            "  d+=c\n"
-            " sys.stdout.write(d.decode())\n"
-            "except OSError: pass\n"
-        )
-
     def zk_mode(self, address: str | None = None) -> str | None:
-        for line in self.four_letter("srvr", address).splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-        return None
+        """A member's `srvr` Mode, asked from inside this host (None: not serving)."""
+        return zkprobe.zk_mode(self.exec_cmd(), address or self.address)
 
     def get_json(self, url: str) -> Any:
         """GET url from inside this host, as JSON (None when it does not answer)."""
@@ -166,27 +150,30 @@ def inventory(
     name: str,
     storm: str,
     zk: str,
-    roles: dict[str, list[str]],
-    extra: dict[str, str] | None = None,
+    roles: dict[str, list[str]] | None = None,
+    extra: dict[str, dict[str, object]] | None = None,
+    path: Path | None = None,
 ) -> Path:
-    """cluster.toml for the network's hosts that have roles, each with its own prefix and
-    service user, plus a host's extra lines; written in the network's folder."""
-    lines = ["[cluster]", f'name = "{name}"', f'storm = "{storm}"', f'zookeeper = "{zk}"', ""]
-    for host in net.hosts:
-        if host.name not in roles:
-            continue
-        lines += [
-            "[[host]]",
-            f'name = "{host.name}"',
-            f'address = "{host.address}"',
-            "roles = [" + ", ".join(f'"{r}"' for r in roles[host.name]) + "]",
-            f'prefix = "{host.prefix}"',
-            f'user = "{host.user}"',
-            *([(extra or {})[host.name]] if host.name in (extra or {}) else []),
-            "",
-        ]
-    path = net.root / "cluster.toml"
-    path.write_text("\n".join(lines))
+    """cluster.toml for the network's hosts that have roles (by default the ensemble on its
+    first three hosts), each with its own prefix and service user, plus a host's extra keys;
+    written in the network's folder, or at `path`."""
+    if roles is None:
+        names = [host.name for host in net.hosts[: len(ENSEMBLE_ROLES)]]
+        roles = dict(zip(names, ENSEMBLE_ROLES, strict=True))
+    hosts = [
+        {
+            "name": host.name,
+            "address": host.address,
+            "roles": roles[host.name],
+            "prefix": str(host.prefix),
+            "user": host.user,
+            **(extra or {}).get(host.name, {}),
+        }
+        for host in net.hosts
+        if host.name in roles
+    ]
+    path = path or net.root / "cluster.toml"
+    path.write_text(cluster_toml(host_tables(hosts), name=name, storm=storm, zookeeper=zk))
     return path
 
 

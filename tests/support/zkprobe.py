@@ -1,5 +1,7 @@
-"""A probe inside one host's namespace that asks every ZooKeeper member `srvr` every half
-second, and the runs of samples without two serving members and one leader (quorum gaps)."""
+"""ZooKeeper asked from inside a host's network namespace, through the installer's own client
+(bundler.onhost.host.health) run by the host's python3 from the repository root: one
+four-letter word or `srvr` Mode, and a probe that asks every member `srvr` every half second,
+with the runs of samples without two serving members and one leader (quorum gaps)."""
 
 from __future__ import annotations
 
@@ -9,37 +11,54 @@ import subprocess
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tests.support.netns import Host
+if TYPE_CHECKING:  # netns.py imports this module
+    from tests.support.netns import Host
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = "/usr/bin/python3"
+
+# health's function argv[1] with (address, port, the rest): what it said, '' for nothing.
+ASK = """
+import sys
+from bundler.onhost.host import health
+try:
+    said = getattr(health, sys.argv[1])(sys.argv[2], int(sys.argv[3]), *sys.argv[4:])
+except OSError:
+    said = None
+sys.stdout.write(said or "")
+"""
 
 # Asks every member `srvr` every half second; one JSON line of modes per sample.
 PROBE = """
-import json, socket, sys, time
+import json, sys, time
+from bundler.onhost.host import health
 hosts = sys.argv[1:]
-def mode(host):
-    try:
-        s = socket.create_connection((host, 2181), 0.4)
-        s.settimeout(0.4)
-        s.sendall(b"srvr")
-        data = b""
-        while True:
-            chunk = s.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
-    except OSError:
-        return None
-    for line in data.decode("utf-8", "replace").splitlines():
-        if line.startswith("Mode:"):
-            return line.split(":", 1)[1].strip()
-    return None
 while True:
     start = time.time()
-    sys.stdout.write(json.dumps([mode(h) for h in hosts]) + "\\n")
+    modes = [health.zookeeper_mode_or_none(h, 2181, 0.4) for h in hosts]
+    sys.stdout.write(json.dumps(modes) + "\\n")
     sys.stdout.flush()
     time.sleep(max(0.0, 0.5 - (time.time() - start)))
 """
+
+
+def _ask(enter: list[str], what: str, address: str, port: int, *rest: str) -> str:
+    """health.<what>(address, port, *rest) inside the namespace `enter` goes into."""
+    cmd = [*enter, PYTHON, "-c", ASK, what, address, str(port), *rest]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    return done.stdout
+
+
+def four_letter(enter: list[str], word: str, address: str = "127.0.0.1", port: int = 2181) -> str:
+    """ZooKeeper's answer to a four-letter word ('' when nothing answers)."""
+    return _ask(enter, "four_letter", address, port, word)
+
+
+def zk_mode(enter: list[str], address: str = "127.0.0.1", port: int = 2181) -> str | None:
+    """The member's `srvr` Mode, None while it does not serve or answer."""
+    return _ask(enter, "zookeeper_mode", address, port) or None
 
 
 class Probe:
@@ -49,8 +68,8 @@ class Probe:
         """Asks members at their addresses (or at the given ones: a standalone server on
         127.0.0.1)."""
         asked = addresses or [m.address for m in members]
-        cmd = host.exec_cmd("/usr/bin/python3", "-u", "-c", PROBE, *asked)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        cmd = host.exec_cmd(PYTHON, "-u", "-c", PROBE, *asked)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         self.samples: list[list[str | None]] = []
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()

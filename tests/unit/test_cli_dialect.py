@@ -108,19 +108,20 @@ def test_the_choices_are_the_builds_own() -> None:
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "value", "attribute"),
+    ("old", "new", "value", "attribute", "parsed"),
     [
-        ("--ui-bind", "--supervisord-ui-bind", "0.0.0.0:9002", "supervisord_ui_bind"),
-        ("--keys", "--signer-key", "ops.asc", "signer_key"),
+        ("--ui-bind", "--supervisord-ui-bind", "0.0.0.0:9002", "supervisord_ui_bind",
+         ("0.0.0.0", 9002)),
+        ("--keys", "--signer-key", "ops.asc", "signer_key", "ops.asc"),
     ],
-)
+)  # fmt: skip
 def test_the_installers_old_spellings_still_work(
-    old: str, new: str, value: str, attribute: str
+    old: str, new: str, value: str, attribute: str, parsed: object
 ) -> None:
     assert flags.RENAMED[old] == new
     for argv in ([old, value], [f"{old}={value}"], [new, value]):
         args = flags.parse_args(["--bundle-dir", "/b", "--role", "all", *argv])
-        assert getattr(args, attribute) == value, argv
+        assert getattr(args, attribute) == parsed, argv
         assert new in args.given and old not in args.given
     assert re.search(rf"{re.escape(new)}\b", flags.USAGE)
     assert not re.search(rf"{re.escape(old)}(?![\w-])", flags.USAGE)

@@ -17,6 +17,7 @@ from bundler.onhost.render import configs
 from bundler.pack.build import bundle_name
 from bundler.recipes.inventory import load, normalise
 from bundler.recipes.recipes import Recipe
+from tests.support.configfiles import render_values
 
 ROOT = Path(__file__).resolve().parents[2]
 ONHOST = ROOT / "bundler" / "onhost"
@@ -94,28 +95,7 @@ def _one_line(message: str, start: str) -> None:
 
 
 def _values(kind: str, value: str) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "prefix": "/opt/storm",
-        "user": "storm",
-        "roles": ["zookeeper", "nimbus", "supervisor", "ui"],
-        "host": "10.0.0.1",
-        "zk_servers": ["10.0.0.1"],
-        "zk_ids": [1],
-        "zk_id": 1,
-        "zk_ports": {"client": 2181, "peer": 2888, "election": 3888, "admin": None},
-        "nimbus_hosts": ["10.0.0.1"],
-        "http_bind": "127.0.0.1",
-        "http_port": 9001,
-        "web_password_sha1": "0" * 40,
-        "java_home": "/usr/lib/jvm/java-17-openjdk-amd64",
-        "java_major": 17,
-        "memory_mb": 8192,
-        "python": "/usr/bin/python3",
-        "launcher_python": "/usr/bin/python3",
-        "site_dir": "/opt/storm/python/site",
-        "slots": [6700],
-        "heaps": {},
-    }
+    values = render_values()
     if kind == "address":
         values.update(host=value, zk_servers=[value], nimbus_hosts=[value])
     else:
@@ -294,12 +274,13 @@ def test_a_long_value_is_shown_cut_and_counted() -> None:
 
 def test_roles_presets_and_their_expansion() -> None:
     assert contract.parse_roles("nimbus,ui") == ["nimbus", "ui"]
-    assert contract.expand_roles(["all"], False) == list(contract.ROLES)
-    assert contract.expand_roles(["nimbus"], False) == ["nimbus", "supervisor", "ui"]
-    assert contract.expand_roles(["nimbus"], True) == ["zookeeper", "nimbus", "supervisor", "ui"]
-    assert contract.expand_roles(["supervisor"], True) == ["supervisor"]
-    assert contract.expand_roles(["ui", "zookeeper"], False) == ["zookeeper", "ui"]
-    assert contract.expand_roles([], True) == []
+    here, elsewhere = (lambda: True), (lambda: False)
+    assert contract.expand_roles(["all"], elsewhere) == list(contract.ROLES)
+    assert contract.expand_roles(["nimbus"], elsewhere) == ["nimbus", "supervisor", "ui"]
+    assert contract.expand_roles(["nimbus"], here) == ["zookeeper", "nimbus", "supervisor", "ui"]
+    assert contract.expand_roles(["supervisor"], here) == ["supervisor"]
+    assert contract.expand_roles(["ui", "zookeeper"], elsewhere) == ["zookeeper", "ui"]
+    assert contract.expand_roles([], here) == []
     for bad in ("storm", "nimbus,,ui", "", "ui,ui", "nimbus\n"):
         with pytest.raises(contract.Invalid) as info:
             contract.parse_roles(bad)

@@ -37,16 +37,19 @@ def _problems(path: Path) -> list[str]:
             "sys.path.extend",
         ):
             found.append((node.lineno, "edits sys.path"))
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        for name in names:
-            top = name.split(".")[0]
-            if top in OLD_NAMES or top.startswith("test_"):
-                found.append((node.lineno, f"imports {name}; use tests.support.X"))
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for name in _imported(node):
+                top = name.split(".")[0]
+                if top in OLD_NAMES or top.startswith("test_"):
+                    found.append((node.lineno, f"imports {name}; use tests.support.X"))
     return [f"line {line}: {what}" for line, what in sorted(found)]
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The absolute module names an import statement names."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    return [node.module] if node.level == 0 and node.module else []
 
 
 def test_test_code_imports_shared_code_as_a_package() -> None:

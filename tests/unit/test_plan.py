@@ -12,8 +12,7 @@ import pytest
 from bundler.onhost.errors import UsageError
 from bundler.onhost.flags import parse_args
 from bundler.onhost.plan.model import Plan
-from bundler.onhost.plan.plan import make_plan
-from tests.support.hostfacts import RecordedBundle, RecordedFacts
+from tests.support.hostfacts import RecordedBundle, RecordedFacts, make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "three-zookeepers.toml"
@@ -229,7 +228,11 @@ def test_a_java_older_than_the_recipes_allow_is_a_problem() -> None:
 
 
 def test_an_earlier_installation_holds_its_own_ports() -> None:
-    state = {"prefix": "/opt/storm", "roles": ALL, "socket": "/opt/storm/run/s.sock"}
+    state: dict[str, Any] = {
+        "prefix": "/opt/storm",
+        "roles": ALL,
+        "socket": "/opt/storm/run/s.sock",
+    }
     state["values"] = {"http_port": 9001}
     busy = {2181: "in use", 9001: "in use"}
     p = plan(
@@ -247,7 +250,7 @@ def test_an_earlier_installation_holds_its_own_ports() -> None:
 def test_a_plan_is_frozen_and_recomputes_the_same() -> None:
     p = plan("--role", "all")
     with pytest.raises(AttributeError, match="a Plan is decided once"):
-        p.prefix = "/elsewhere"  # type: ignore[misc]
+        p.prefix = "/elsewhere"
     again = plan("--role", "all")
     assert p.rendered == again.rendered and p.values == again.values
 

@@ -12,8 +12,7 @@ from bundler.onhost.errors import PrerequisitesMissing, UsageError
 from bundler.onhost.flags import CommandLineError, parse_args
 from bundler.onhost.plan import upgrade
 from bundler.onhost.plan.model import Plan
-from bundler.onhost.plan.plan import make_plan
-from tests.support.hostfacts import RecordedBundle, RecordedFacts
+from tests.support.hostfacts import RecordedBundle, RecordedFacts, make_plan
 
 PREFIX = "/opt/storm"
 ZK_DATA = f"{PREFIX}/data/zookeeper/version-2"
@@ -174,7 +173,7 @@ def test_a_data_copy_that_cannot_fit_is_refused_before_any_change(short: str) ->
     record = installed("1.2.4", "3.4.14")
     data = f"{PREFIX}/data/zookeeper"
     # Room for the new release (preflight's own check), not for the copy beside it.
-    room = {"free": 100 << 20} if short == "bytes" else {"inodes": 2500}
+    room: dict[str, Any] = {"free": 100 << 20} if short == "bytes" else {"inodes": 2500}
     p = plan("--role", "all", "--upgrade", record=record, listing=["log.1", "snapshot.0"],
              usages={data: (170 << 20, 3000)}, **room)  # fmt: skip
     (problem,) = p.problems

@@ -5,9 +5,9 @@ from __future__ import absolute_import, print_function
 import os
 import time
 
+from ..contract import contract
 from ..errors import Unhealthy
 from ..host import health
-from ..plan import ports
 from ..plan.peers import safe, wait_for_peers
 from ..render.roles import ROLE_OF
 
@@ -112,11 +112,10 @@ def probe_for(role, plan):
             return None
 
         return "ZooKeeper on port %s" % port, zk_check
-    probe = ports.probe_of(role)
-    if probe is None or probe[0] not in storm_ports:
+    probe = contract.probe_port(role, storm_ports)
+    if probe is None:
         return None
-    key, kind = probe
-    port = storm_ports[key]
+    kind, port = probe
     if kind == "tcp":
         return "port %d" % port, lambda: health.tcp_open(local, port) and "port %d open" % port
 

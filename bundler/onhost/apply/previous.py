@@ -142,12 +142,9 @@ def current_zxid(plan):
     """The member's last zxid as `srvr` says it (None when it does not answer)."""
     port = int(plan.zk_ports.get("client") or 2181)
     try:
-        for line in health.four_letter("127.0.0.1", port, "srvr").splitlines():
-            if line.startswith("Zxid:"):
-                return str(line.split(":", 1)[1].strip())
+        return health.srvr_field("127.0.0.1", port, "Zxid")
     except (IOError, OSError):
-        pass
-    return None
+        return None
 
 
 def back_to_old_zookeeper(plan, run):

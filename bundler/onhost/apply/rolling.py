@@ -4,9 +4,9 @@ upgrades the hosts one after another (followers first, the leader last) never lo
 
 from __future__ import absolute_import, print_function
 
-import socket
 import time
 
+from ..contract import contract
 from ..errors import Unhealthy, say
 from ..host import health
 
@@ -19,27 +19,14 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 REPORT_EVERY = 15
 
 
-def modes(servers, port):
-    # type: (List[str], int) -> Dict[str, Optional[str]]
-    """Each member's `srvr` mode, None while it does not serve or answer."""
-    found = {}  # type: Dict[str, Optional[str]]
-    for host in servers:
-        try:
-            found[host] = health.zookeeper_mode(host, port, timeout=3.0)
-        except (socket.error, OSError, IOError):
-            found[host] = None
-    return found
-
-
 def ensemble_ready(servers, port, me):
     # type: (List[str], int, str) -> Tuple[bool, str, Optional[str]]
     """(ready, detail, leader): this member serves, a majority serves, and one of them leads."""
-    found = modes(servers, port)
-    serving = [h for h in servers if found[h] in ("leader", "follower")]
-    leaders = [h for h in servers if found[h] == "leader"]
-    need = len(servers) // 2 + 1
-    detail = ", ".join("%s %s" % (h, found[h] or "not serving") for h in servers)
-    ok = found.get(me) in ("leader", "follower") and len(serving) >= need and len(leaders) == 1
+    modes = [(host, health.zookeeper_mode_or_none(host, port)) for host in servers]
+    judged = contract.zk_quorum(modes)
+    leaders = judged["leaders"]
+    detail = ", ".join("%s %s" % (h, m or "not serving") for h, m in modes)
+    ok = me in judged["serving"] and judged["quorum"] and len(leaders) == 1
     return ok, detail, leaders[0] if leaders else None
 
 

@@ -8,6 +8,7 @@ from __future__ import absolute_import, print_function
 
 import os
 
+from ..contract import contract
 from ..host.host import Host
 from ..host.ownership import created_before, log_files
 from ..host.state import STATE_SCHEMA, state_bytes
@@ -18,7 +19,7 @@ from ..render.supervisordconf import parse_conf
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Optional, Union  # noqa: F401
+    from typing import Any, Dict, List, Mapping, Optional, Union  # noqa: F401
 
     from ..plan.model import Plan  # noqa: F401
 
@@ -92,14 +93,14 @@ def new_record(plan, old, previous):
 
 
 def probes(storm_ports, roles):
-    # type: (Dict[str, int], Dict[str, Optional[str]]) -> Dict[str, List[Any]]
+    # type: (Mapping[str, int], Mapping[str, Optional[str]]) -> Dict[str, List[Any]]
     """{program: [kind, port]} for the programs (with their roles) that have a port to ask;
     recorded in state/installed.json at install time, for check.py."""
     found = {}  # type: Dict[str, List[Any]]
     for name, role in roles.items():
-        key, kind = ports.probe_of(role) or (None, None)
-        if key in storm_ports:
-            found[name] = [kind, int(storm_ports[key])]
+        probe = contract.probe_port(role, storm_ports)
+        if probe:
+            found[name] = list(probe)
     return found
 
 

@@ -20,6 +20,7 @@ from __future__ import absolute_import, print_function
 import socket
 import time
 
+from ..contract import contract
 from ..errors import InstallError, say
 from ..host import boundary, health, zkclient
 from ..host.system import read_bytes
@@ -101,11 +102,8 @@ def _wait_serving(plan):
         return
     deadline = time.time() + WAIT
     while time.time() < deadline:
-        try:
-            if health.zookeeper_mode("127.0.0.1", port) == "standalone":
-                return
-        except (socket.error, OSError, IOError):
-            pass
+        if health.zookeeper_mode_or_none("127.0.0.1", port) in contract.zk_serving_modes(1):
+            return
         time.sleep(0.5)
     raise InstallError("ZooKeeper did not serve within %ds of its restart" % WAIT)
 

@@ -13,9 +13,6 @@ MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Optional, Sequence  # noqa: F401
 
-# Where a bundle carries its releases' storm.yaml and zoo.cfg key sets (recipes/configkeys.py).
-KNOWN_KEYS = "onhost/" + extras.KNOWN_KEYS_FILE
-
 
 # --- the bundle ---
 
@@ -77,17 +74,18 @@ class Bundle(object):
         # type: () -> Optional[Dict[str, List[str]]]
         """The releases' key sets the operator's --storm-option/--zk-option keys are checked
         against; None for a bundle that carries none (it then checks only their form)."""
-        if KNOWN_KEYS not in self.parsed.files:
+        rel = extras.KNOWN_KEYS_PATH
+        if rel not in self.parsed.files:
             return None
         problem = None
         try:
-            found = extras.load_known(self.path(KNOWN_KEYS))  # type: Optional[Dict[str, Any]]
+            found = extras.load_known(self.path(rel))  # type: Optional[Dict[str, Any]]
         except ValueError as exc:
             problem = str(exc)
         if problem is not None or found is None:
             raise IntegrityError(
                 "the bundle lists %s, which cannot be read (%s); unpack the bundle again"
-                % (KNOWN_KEYS, problem or "missing")
+                % (rel, problem or "missing")
             )
         return found
 

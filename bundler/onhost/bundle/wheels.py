@@ -16,16 +16,16 @@ why. Standard library only; runs on Python 2.7 and 3.6+.
 from __future__ import absolute_import, print_function
 
 import base64
-import errno
 import hashlib
 import os
 import re
 import stat
 import zipfile
 
-from ..contract.archive import _clean
+from ..contract.archive import _clean, _makedirs
 from ..errors import InstallError, IntegrityError
 from ..host.system import clean_env, run
+from ..sha256check import digest as sha256_file
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -156,18 +156,6 @@ def choose(lock_path, wheel_paths, python_version, python):
     return chosen
 
 
-def _sha256_file(path):
-    # type: (str) -> str
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                break
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _record(data, wheel):
     # type: (bytes, str) -> Dict[str, Tuple[str, Optional[int]]]
     """RECORD's rows: path -> (urlsafe base64 sha256, size); the unhashed rows (RECORD
@@ -222,15 +210,6 @@ def _check_names(zf, wheel):
     return names
 
 
-def _makedirs(path):
-    # type: (str) -> None
-    try:
-        os.makedirs(path, 0o755)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST or not os.path.isdir(path):
-            raise
-
-
 def _write_entry(zf, name, dest, mode):
     # type: (zipfile.ZipFile, str, str, int) -> Tuple[str, int]
     _makedirs(os.path.dirname(dest))
@@ -283,7 +262,7 @@ class Wheel(object):
         self.req = req
         self.path = path
         self.shown = shown = os.path.basename(path)
-        digest = _sha256_file(path)
+        digest = sha256_file(path)
         # First, as `pip install --require-hashes` does: nothing of a wheel is read before.
         if digest not in req.hashes:
             raise IntegrityError(

@@ -184,6 +184,8 @@ def _safe_mode(mode, is_dir):
 
 
 def _makedirs(path):
+    # type: (str) -> None
+    """The folder and its parents (0755), fine when it is there already."""
     try:
         os.makedirs(path, 0o755)
     except OSError as exc:
@@ -213,6 +215,7 @@ def _write_file(tar, member, dest):
 
 
 def extract(tarball, releases_dir, top):
+    # type: (str, str, str) -> str
     """Extract `tarball`, whose entries all live under `top/`, to `releases_dir/top`.
 
     Returns the path of the release folder. Raises UnsafeArchive (nothing kept) when an entry
@@ -290,6 +293,7 @@ def extract(tarball, releases_dir, top):
 
 
 def read_member(tarball, name, limit=1 << 16):
+    # type: (str, str, int) -> Optional[bytes]
     """The first `limit` bytes of one regular entry, or None when there is none by that name."""
     wanted = _clean(name)
     with tarfile.open(tarball, "r|*") as tar:

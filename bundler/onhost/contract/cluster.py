@@ -23,7 +23,7 @@ from . import contract, extras
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Optional, Set, Tuple  # noqa: F401
 
 SCHEMA = 1
 FILE = "cluster.json"
@@ -86,7 +86,9 @@ def describe(hosts):
 
 
 def find(inventory, name):
-    for entry in inventory["hosts"]:
+    # type: (Dict[str, Any], str) -> Dict[str, Any]
+    hosts = inventory["hosts"]  # type: List[Dict[str, Any]]
+    for entry in hosts:
         if entry["name"] == name:
             return entry
     raise NoMatch(
@@ -125,13 +127,15 @@ def _ip_tool():
 
 
 def parse_ip_addr(text):
+    # type: (str) -> Set[str]
     """Addresses in `ip -o addr` output."""
     return set(match.group(1) for match in INET.finditer(text))
 
 
 def parse_fib_trie(text):
+    # type: (str) -> Set[str]
     """IPv4 addresses of this host in /proc/net/fib_trie: the `/32 host LOCAL` leaves."""
-    found = set()
+    found = set()  # type: Set[str]
     last = None
     for line in text.splitlines():
         match = re.search(r"[|+]-- (\d+\.\d+\.\d+\.\d+)", line)
@@ -143,6 +147,7 @@ def parse_fib_trie(text):
 
 
 def local_addresses():
+    # type: () -> Tuple[Optional[Set[str]], str]
     """(addresses of this host, where they came from): `ip -o addr`, else /proc/net/fib_trie;
     (None, reason) when neither can be read."""
     tool = _ip_tool()
@@ -195,6 +200,7 @@ def _same_name(entry_name, hostname):
 
 
 def identify(inventory, hostname=None, addresses=None):
+    # type: (Dict[str, Any], Optional[str], Optional[Set[str]]) -> Tuple[Dict[str, Any], str]
     """(host entry, how it matched) for this host; NoMatch when no host or several match."""
     if hostname is None:
         hostname = socket.gethostname()

@@ -1,6 +1,6 @@
 """What the build side and the on-host installer must agree on, defined once: the roles and
-the --role presets, the exit codes, and the rule for every value an operator supplies (names,
-addresses, users, paths, ports, ids, slots, heaps).
+the --role presets, the exit codes, ZooKeeper's port keys and serving modes, and the rule for
+every value an operator supplies (names, addresses, users, paths, ports, ids, slots, heaps).
 
 Both sides import this module: the build side as `bundler.onhost.contract.contract`, the
 installer from the bundle's onhost/ folder. A value the inventory accepts is therefore one the
@@ -53,6 +53,7 @@ from .valuerules import check_prefix as check_prefix
 from .valuerules import check_slots as check_slots
 from .valuerules import check_user as check_user
 from .valuerules import check_zk_id as check_zk_id
+from .valuerules import each_once as each_once
 from .valuerules import has_control as has_control
 from .valuerules import is_int as is_int
 from .valuerules import is_ipv4 as is_ipv4
@@ -65,7 +66,17 @@ from .valuerules import show as show
 
 MYPY = False
 if MYPY:  # pragma: no cover - type comments only; `typing` is not on every target Python 2.7
-    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
+    from typing import (  # noqa: F401
+        Any,
+        Callable,
+        Dict,
+        Iterable,
+        List,
+        Mapping,
+        Optional,
+        Sequence,
+        Tuple,
+    )
 
 
 # --- exit codes ---
@@ -120,29 +131,25 @@ def parse_roles(text, label="--role"):
                 "expected a comma list of: %s; found %s" % (", ".join(ROLE_WORDS), show(name)),
                 "name the roles this host runs",
             )
-    if len(set(names)) != len(names):
-        raise Invalid(
-            label,
-            "names a role twice: expected each role once, found %s" % show(words),
-            "drop the repeat",
-        )
+    each_once(label, names, "role", words, "names")
     return names
 
 
 def expand_roles(names, zookeeper_here):
-    # type: (Sequence[str], bool) -> List[str]
+    # type: (Sequence[str], Callable[[], bool]) -> List[str]
     """The daemons a list of role words stands for, in start order.
 
     `all` is every daemon (a single-node cluster). A lone `nimbus` is the Nimbus host of a
     small cluster: nimbus, ui and supervisor, and zookeeper too when this host is one of the
-    ensemble (`zookeeper_here`). Any other list names its daemons exactly."""
+    ensemble (`zookeeper_here()`, asked only then: it may look names up). Any other list names
+    its daemons exactly."""
     if not names:
         return []
     if "all" in names:
         wanted = set(ROLES)
     elif list(names) == ["nimbus"]:
         wanted = set(NIMBUS_HOST_ROLES)
-        if zookeeper_here:
+        if zookeeper_here():
             wanted.add("zookeeper")
     else:
         wanted = set(names)
@@ -165,13 +172,87 @@ def check_roles(value, label):
                 "unknown role %s: expected any of %s" % (show(role), ", ".join(ROLES)),
                 "use those names",
             )
-    if len(set(value)) != len(value):
+    each_once(label, value, "role")
+    return list(value)
+
+
+# --- Storm's ports ---
+
+# Each role's listening ports: (role, storm.yaml key, what, roles of the hosts that reach it,
+# who else does, how the health check asks it). The port is the release's (recipes/storm.toml
+# `ports`) or the operator's storm option; a key the release's facts lack is not opened.
+STORM_PORTS = (
+    ("nimbus", "nimbus.thrift.port", "Nimbus Thrift", STORM_ROLES,
+     "topology clients (storm jar, storm list)", "tcp"),
+    ("supervisor", "supervisor.thrift.port", "supervisor Thrift (Nimbus's assignments)",
+     ("nimbus",), None, None),
+    ("ui", "ui.port", "Storm UI", (), "operators' browsers", "http"),
+    ("logviewer", "logviewer.port", "logviewer", ("ui",),
+     "operators' browsers (the UI links to it)", "http"),
+    ("drpc", "drpc.port", "DRPC", (), "DRPC clients", "tcp"),
+    ("drpc", "drpc.invocations.port", "DRPC invocations (topologies' DRPC spouts)",
+     ("supervisor",), None, None),
+    ("drpc", "drpc.http.port", "DRPC over HTTP", (), "DRPC clients", None),
+)  # type: Tuple[Tuple[str, str, str, Tuple[str, ...], Optional[str], Optional[str]], ...]  # fmt: skip
+
+
+def probe_port(role, storm_ports):
+    # type: (Optional[str], Mapping[str, Any]) -> Optional[Tuple[str, int]]
+    """("tcp" or "http", port) the health check asks a role's daemon on, from the release's
+    ports; None for a role with no port to ask."""
+    for owner, key, _, _, _, kind in STORM_PORTS:
+        if owner == role and kind and key in storm_ports:
+            return kind, int(storm_ports[key])
+    return None
+
+
+# --- ZooKeeper ---
+
+# values['zk_ports'] (cluster.toml: zk_KEY_port). admin is None unless set: the renderer picks
+# the AdminServer's port by the release and the host's roles.
+ZK_PORT_KEYS = ("client", "peer", "election", "admin")  # type: Tuple[str, ...]
+ZK_DISTINCT_PORTS = ZK_PORT_KEYS[:3]
+
+
+def check_zk_ports_differ(ports, label):
+    # type: (Mapping[str, Any], str) -> None
+    """ZooKeeper's client, peer and election ports are three ports, not one port twice."""
+    if len(set(ports[key] for key in ZK_DISTINCT_PORTS)) != len(ZK_DISTINCT_PORTS):
         raise Invalid(
             label,
-            "lists a role twice: expected each role once, found %s" % show(value),
-            "drop the repeat",
+            "ZooKeeper's client, peer and election ports must differ: %s" % show(dict(ports)),
+            "change one of them",
         )
-    return list(value)
+
+
+def zk_serving_modes(members):
+    # type: (int) -> Tuple[str, ...]
+    """The `srvr` Modes of a serving member of an ensemble of `members` servers, the leading
+    one first: a leader and its followers, or a single server on its own (standalone). A
+    member answers no Mode while it does not serve (no quorum, or an election)."""
+    return ("leader", "follower") if members > 1 else ("standalone",)
+
+
+def zk_majority(members):
+    # type: (int) -> int
+    """How many members of an ensemble of `members` servers make a quorum."""
+    return members // 2 + 1
+
+
+def zk_quorum(modes):
+    # type: (Sequence[Tuple[str, Optional[str]]]) -> Dict[str, Any]
+    """What the `srvr` Modes of every member, (host, mode) in id order, say of the ensemble:
+    the members that serve, those that lead, how many must serve (a majority) and whether
+    that many do."""
+    serving_modes = zk_serving_modes(len(modes))
+    serving = [host for host, mode in modes if mode in serving_modes]
+    needed = zk_majority(len(modes))
+    return {
+        "serving": serving,
+        "leaders": [host for host, mode in modes if mode == serving_modes[0]],
+        "needed": needed,
+        "quorum": len(serving) >= needed,
+    }
 
 
 # --- the installer's flags ---

@@ -273,9 +273,10 @@ def _typed(text):
     return text
 
 
-KNOWN_KEYS_FILE = (
-    "known-keys.json"  # in a bundle's onhost/, written by bundler/recipes/configkeys.py
-)
+# The releases' key sets: onhost/known-keys.json in a bundle, written by
+# bundler/recipes/configkeys.py.
+KNOWN_KEYS_FILE = "known-keys.json"
+KNOWN_KEYS_PATH = "onhost/" + KNOWN_KEYS_FILE
 
 
 def parse_known(data, where=KNOWN_KEYS_FILE):

@@ -24,7 +24,7 @@ from collections import namedtuple
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, Optional  # noqa: F401
+    from typing import Any, Dict, Optional, Union  # noqa: F401
 
 # The one schema version. Readers refuse any other: a bundle is read by the installer it
 # carries, and by a bundler that knows its schema.
@@ -196,6 +196,7 @@ def check(data, where=MANIFEST_FILE):
 
 
 def parse(data, where=MANIFEST_FILE):
+    # type: (Any, str) -> Manifest
     """A checked Manifest from a parsed bundle.json."""
     check(data, where)
     components = data[K_COMPONENTS]
@@ -206,8 +207,8 @@ def parse(data, where=MANIFEST_FILE):
         schema=data[K_SCHEMA],
         name=data[K_NAME],
         source_date_epoch=data[K_EPOCH],
-        storm=_release(components[STORM]),
-        zookeeper=_release(components[ZOOKEEPER]),
+        storm=release_of(components[STORM]),
+        zookeeper=release_of(components[ZOOKEEPER]),
         supervisor=Supervisor(
             sup["version"],
             dict(
@@ -236,7 +237,8 @@ def parse(data, where=MANIFEST_FILE):
     )
 
 
-def _release(entry):
+def release_of(entry):
+    # type: (Dict[str, Any]) -> Release
     return Release(
         entry["version"],
         entry["line"],
@@ -249,6 +251,7 @@ def _release(entry):
 
 
 def loads(raw, where=MANIFEST_FILE):
+    # type: (Union[bytes, str], str) -> Manifest
     """A checked Manifest from bundle.json's bytes or text."""
     problem = None
     try:
@@ -261,6 +264,7 @@ def loads(raw, where=MANIFEST_FILE):
 
 
 def read(bundle_dir):
+    # type: (str) -> Manifest
     """The checked manifest of an unpacked bundle."""
     path = os.path.join(bundle_dir, MANIFEST_FILE)
     problem = None
@@ -278,8 +282,9 @@ def read(bundle_dir):
 
 
 def parse_sums(text):
+    # type: (str) -> Dict[str, str]
     """{relative path: sha256} from SHA256SUMS (coreutils format)."""
-    sums = {}
+    sums = {}  # type: Dict[str, str]
     for line in text.splitlines():
         if line.strip():
             digest, _, name = line.partition("  ")
@@ -288,6 +293,7 @@ def parse_sums(text):
 
 
 def sums_mismatch(manifest, sums_text):
+    # type: (Manifest, str) -> Optional[str]
     """The first path on which bundle.json's files and SHA256SUMS disagree, or None."""
     listed = dict((k, v.sha256) for k, v in manifest.files.items())
     sums = dict((k, v) for k, v in parse_sums(sums_text).items() if k not in SELF_DESCRIBED)

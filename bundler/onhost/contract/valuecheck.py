@@ -12,7 +12,7 @@ from . import contract, extras
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Mapping, NoReturn, Optional, Tuple  # noqa: F401
 
 STORM_ROLES = contract.STORM_ROLES
 VALUE_KEYS = (
@@ -39,7 +39,7 @@ VALUE_KEYS = (
 )
 # Optional keys, empty when absent: the operator's extra keys and JVM options (extras.py).
 OPTIONAL_VALUE_KEYS = ("storm_options", "zk_options", "childopts_extra")
-ZK_PORT_KEYS = ("client", "peer", "election", "admin")
+ZK_PORT_KEYS = contract.ZK_PORT_KEYS
 HEAP_KEYS = contract.HEAP_KEYS
 SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
 
@@ -48,14 +48,17 @@ SHA1_HEX = re.compile(r"[0-9a-fA-F]{40}\Z")
 
 
 def _label(key):
+    # type: (str) -> str
     return "values['%s']" % key
 
 
 def _fail(key, message):
+    # type: (str, str) -> NoReturn
     raise ValueError("%s: %s" % (_label(key), message))
 
 
 def validate_values(values):
+    # type: (Any) -> None
     """Raise ValueError with a one-line message naming the first bad key of `values`. The rules
     are contract.py's, so a value the inventory or the installer accepted passes here too."""
     if not isinstance(values, dict):
@@ -102,12 +105,10 @@ def validate_values(values):
             "expected a dict with keys %s, got %s"
             % (", ".join(ZK_PORT_KEYS), contract.show(zk_ports)),
         )
-    for key in ZK_PORT_KEYS[:3]:
-        contract.check_port(zk_ports[key], _label("zk_ports"))
-    if zk_ports["admin"] is not None:
-        contract.check_port(zk_ports["admin"], _label("zk_ports"))
-    if len(set(zk_ports[k] for k in ZK_PORT_KEYS[:3])) != 3:
-        _fail("zk_ports", "client, peer and election ports must differ, got %r" % (zk_ports,))
+    for key in ZK_PORT_KEYS:
+        if key in contract.ZK_DISTINCT_PORTS or zk_ports[key] is not None:
+            contract.check_port(zk_ports[key], _label("zk_ports"))
+    contract.check_zk_ports_differ(zk_ports, _label("zk_ports"))
 
     storm_roles = [r for r in roles if r in STORM_ROLES]
     contract.check_host_list(

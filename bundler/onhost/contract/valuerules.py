@@ -15,7 +15,7 @@ else:
 
 MYPY = False
 if MYPY:  # pragma: no cover - type comments only; `typing` is not on every target Python 2.7
-    from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple  # noqa: F401
+    from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence, Tuple  # noqa: F401
 
 
 # --- failures ---
@@ -66,9 +66,10 @@ def plain(value):
     return value if len(value) <= SHOW_MAX and not has_control(value) else show(value)
 
 
-def _string(value, label, expected, limit):
-    # type: (Any, str, str, int) -> str
-    """The common part of every text rule: a string, no control character, at most `limit`."""
+def _string(value, label, expected, limit, pattern=None, fix=None):
+    # type: (Any, str, str, int, Optional[Pattern[str]], Optional[str]) -> str
+    """The common part of every text rule: a string, no control character, at most `limit`,
+    and all of it matched by `pattern` when one is given (`fix`: what to do when not)."""
     if not isinstance(value, STRING_TYPES):
         raise Invalid(label, "expected %s, found %s" % (expected, show(value)))
     control = _CONTROL.search(value)
@@ -88,6 +89,8 @@ def _string(value, label, expected, limit):
             % (expected, limit, len(value), show(value)),
             "use a shorter one",
         )
+    if pattern is not None and not pattern.match(value):
+        raise Invalid(label, "expected %s, found %s" % (expected, show(value)), fix)
     return value
 
 
@@ -125,10 +128,20 @@ def parse_int(text, label, bounds):
     underscores and no other script's digits, all of which int() would take."""
     low, high = bounds
     expected = "a whole number from %d to %d" % (low, high)
-    digits = _string(text, label, expected, 9)
-    if not _DIGITS.match(digits):
-        raise Invalid(label, "expected %s, found %s" % (expected, show(digits)))
+    digits = _string(text, label, expected, 9, _DIGITS)
     return check_int(int(digits), label, bounds)
+
+
+def each_once(label, items, what, found=None, verb="lists"):
+    # type: (str, Sequence[Any], str, Any, str) -> None
+    """Refuses a list that has an item twice; `found` is what the message shows (the items)."""
+    if len(set(items)) != len(items):
+        raise Invalid(
+            label,
+            "%s a %s twice: expected each %s once, found %s"
+            % (verb, what, what, show(items if found is None else found)),
+            "drop the repeat",
+        )
 
 
 def check_port(value, label):
@@ -147,12 +160,7 @@ def check_slots(value, label):
     if not isinstance(value, list) or not value:
         raise Invalid(label, "expected a non-empty list of ports, found %s" % show(value))
     ports = [check_port(port, label) for port in value]
-    if len(set(ports)) != len(ports):
-        raise Invalid(
-            label,
-            "lists a port twice: expected each port once, found %s" % show(ports),
-            "drop the repeat",
-        )
+    each_once(label, ports, "port")
     return ports
 
 
@@ -267,12 +275,7 @@ def check_host_list(value, label, allow_empty=False):
         )
     hosts = [check_address(host, label) for host in value]
     # DNS names are case-insensitive: ZK1 and zk1 are one host.
-    if len(set(h.lower() for h in hosts)) != len(hosts):
-        raise Invalid(
-            label,
-            "lists a host twice: expected each host once, found %s" % show(hosts),
-            "drop the repeat",
-        )
+    each_once(label, [h.lower() for h in hosts], "host", hosts)
     if len(hosts) > ZK_ID_RANGE[1]:
         raise Invalid(label, "expected at most %d hosts, found %d" % (ZK_ID_RANGE[1], len(hosts)))
     return hosts
@@ -308,14 +311,8 @@ _CLUSTER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}\Z")
 def check_cluster_name(value, label):
     # type: (Any, str) -> str
     expected = "lower-case letters, digits and - (at most 40, not starting with -)"
-    text = _string(value, label, expected, 40)
-    if not _CLUSTER_NAME.match(text):
-        raise Invalid(
-            label,
-            "expected %s, found %s" % (expected, show(text)),
-            "pick such a name (it ends the bundle's file name)",
-        )
-    return text
+    fix = "pick such a name (it ends the bundle's file name)"
+    return _string(value, label, expected, 40, _CLUSTER_NAME, fix)
 
 
 _BUNDLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
@@ -325,10 +322,7 @@ def check_bundle_name(value, label="bundle name"):
     # type: (Any, str) -> str
     """The bundle's name: its folder and file name on every host."""
     expected = "letters, digits and . _ + - (a file name)"
-    text = _string(value, label, expected, 128)
-    if not _BUNDLE_NAME.match(text):
-        raise Invalid(label, "expected %s, found %s" % (expected, show(text)))
-    return text
+    return _string(value, label, expected, 128, _BUNDLE_NAME)
 
 
 # What useradd accepts everywhere (shadow's default rule), lower case only: a letter or _,
@@ -339,14 +333,7 @@ USER_EXPECTED = "a user name: a lower-case letter or _, then lower-case letters,
 
 def check_user(value, label):
     # type: (Any, str) -> str
-    text = _string(value, label, USER_EXPECTED, 32)
-    if not _USER.match(text):
-        raise Invalid(
-            label,
-            "expected %s, found %s" % (USER_EXPECTED, show(text)),
-            "pick a name useradd accepts",
-        )
-    return text
+    return _string(value, label, USER_EXPECTED, 32, _USER, "pick a name useradd accepts")
 
 
 # --- paths ---
@@ -366,11 +353,7 @@ PREFIX_MAX = 80
 def check_path(value, label, limit=PATH_MAX):
     # type: (Any, str, int) -> str
     """An absolute path in normal form: no empty, `.` or `..` parts, no trailing /."""
-    text = _string(value, label, PATH_EXPECTED, limit)
-    if not _PATH.match(text):
-        raise Invalid(
-            label, "expected %s, found %s" % (PATH_EXPECTED, show(text)), "use such a path"
-        )
+    text = _string(value, label, PATH_EXPECTED, limit, _PATH, "use such a path")
     if text != "/" and any(part in ("", ".", "..") for part in text[1:].split("/")):
         raise Invalid(
             label,

@@ -21,6 +21,10 @@ except ImportError:  # Python 2
     import httplib  # type: ignore[no-redef,import-not-found]
     import xmlrpclib  # type: ignore[no-redef,import-not-found]
 
+MYPY = False
+if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
+    from typing import Optional  # noqa: F401
+
 # supervisord process states (supervisor/states.py)
 STOPPED = 0
 STARTING = 10
@@ -115,13 +119,30 @@ def four_letter(host, port, word, timeout=5.0):
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+def srvr_field(host, port, name, timeout=5.0):
+    # type: (str, int, str, float) -> Optional[str]
+    """A field of ZooKeeper's answer to `srvr` (Mode, Zxid...), None when it gives none."""
+    answer = four_letter(host, port, "srvr", timeout)  # type: str
+    for line in answer.splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def zookeeper_mode(host, port, timeout=5.0):
     """The `Mode:` ZooKeeper reports through `srvr` (standalone, leader, follower), or None
     while it does not serve (a quorum member before its ensemble has a leader)."""
-    for line in four_letter(host, port, "srvr", timeout).splitlines():
-        if line.startswith("Mode:"):
-            return line.split(":", 1)[1].strip()
-    return None
+    return srvr_field(host, port, "Mode", timeout)
+
+
+def zookeeper_mode_or_none(host, port, timeout=3.0):
+    # type: (str, int, float) -> Optional[str]
+    """zookeeper_mode, None also when nothing answers."""
+    try:
+        mode = zookeeper_mode(host, port, timeout)  # type: Optional[str]
+    except (socket.error, OSError, IOError):
+        return None
+    return mode
 
 
 def tcp_open(host, port, timeout=3.0):

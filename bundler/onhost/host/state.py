@@ -19,15 +19,21 @@ STATE_SCHEMA = 1
 # --- state ---
 
 
-def load_state(prefix):
+def read_record(path):
     # type: (str) -> Optional[Dict[str, Any]]
-    path = os.path.join(prefix, "state", "installed.json")
+    """An installed.json: None when there is none, ValueError when it is not JSON."""
     data = read_or_none(path)
     if data is None:
         return None
+    record = json.loads(data.decode("utf-8"))  # type: Dict[str, Any]
+    return record
+
+
+def load_state(prefix):
+    # type: (str) -> Optional[Dict[str, Any]]
+    path = os.path.join(prefix, "state", "installed.json")
     try:
-        state = json.loads(data.decode("utf-8"))  # type: Dict[str, Any]
-        return state
+        return read_record(path)
     except ValueError:
         pass
     raise InstallError(

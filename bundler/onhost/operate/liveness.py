@@ -9,8 +9,8 @@ Standard library only; runs on Python 2.7 and 3.6+.
 from __future__ import absolute_import, print_function
 
 import os
-import socket
 
+from ..contract import contract
 from ..host import health
 from ..render.roles import ROLE_OF
 from . import logfiles
@@ -20,7 +20,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from typing import Any, Dict, List, Optional, Tuple  # noqa: F401
 
 ZK_PROGRAM = "zookeeper"
-SERVING = ("leader", "follower", "standalone")
 
 
 def socket_of(prefix, state):
@@ -32,16 +31,6 @@ def zk_port(state):
     # type: (Dict[str, Any]) -> int
     ports = (state.get("values") or {}).get("zk_ports") or {}
     return int(ports.get("client") or 2181)
-
-
-def zk_mode(host, port):
-    # type: (str, int) -> Optional[str]
-    """ZooKeeper's `srvr` Mode, None when it does not answer or does not serve."""
-    try:
-        mode = health.zookeeper_mode(host, port, timeout=3.0)  # type: Optional[str]
-    except (socket.error, OSError, IOError):
-        return None
-    return mode
 
 
 def answers(probe):
@@ -88,9 +77,9 @@ def program(prefix, state, name, info):
             problems.append("%s: %s" % (name, said))
     if name == ZK_PROGRAM:
         port = zk_port(state)
-        mode = zk_mode("127.0.0.1", port)
+        mode = health.zookeeper_mode_or_none("127.0.0.1", port)  # type: Optional[str]
         entry["zookeeper_mode"] = mode
-        if mode not in SERVING:
+        if mode not in contract.zk_serving_modes(len(zk_servers(state))):
             problems.append("ZooKeeper not serving on port %d" % port)
     return entry
 
@@ -106,33 +95,33 @@ def programs(prefix, state, names):
     return supervisord, [program(prefix, state, name, infos.get(name)) for name in names]
 
 
+def zk_servers(state):
+    # type: (Dict[str, Any]) -> List[str]
+    return list((state.get("values") or {}).get("zk_servers") or [])
+
+
 def ensemble(state):
     # type: (Dict[str, Any]) -> Optional[Dict[str, Any]]
-    """The ensemble this host's programs use: each member's mode, the quorum and its leader;
-    None when the host runs nothing that uses ZooKeeper."""
-    values = state.get("values") or {}
-    servers = list(values.get("zk_servers") or [])
-    if not servers or not values.get("roles"):
+    """The ensemble this host's programs use: each member's mode and whether it serves, the
+    quorum and its leader; None when the host runs nothing that uses ZooKeeper."""
+    servers = zk_servers(state)
+    if not servers or not (state.get("values") or {}).get("roles"):
         return None
     port = zk_port(state)
-    modes = [(host, zk_mode(host, port)) for host in servers]
-    # As the installer's own wait counts them: a member of an ensemble serves as leader or
-    # follower; a single server as standalone.
-    lead = "leader" if len(servers) > 1 else "standalone"
-    serving = [h for h, m in modes if m in (lead, "follower")]
-    leaders = [h for h, m in modes if m == lead]
-    need = len(servers) // 2 + 1
+    modes = [(host, health.zookeeper_mode_or_none(host, port)) for host in servers]
+    judged = contract.zk_quorum(modes)
     problems = []  # type: List[str]
-    if len(serving) < need:
+    if not judged["quorum"]:
         problems.append("no ZooKeeper quorum")
-    elif not leaders:
+    elif not judged["leaders"]:
         problems.append("no ZooKeeper leader answers")
+    members = [{"host": h, "mode": m, "serving": h in judged["serving"]} for h, m in modes]
     return {
         "port": port,
-        "members": [{"host": h, "mode": m} for h, m in modes],
-        "serving": len(serving),
-        "needed": need,
-        "quorum": len(serving) >= need,
-        "leaders": leaders,
+        "members": members,
+        "serving": len(judged["serving"]),
+        "needed": judged["needed"],
+        "quorum": judged["quorum"],
+        "leaders": judged["leaders"],
         "problems": problems,
     }

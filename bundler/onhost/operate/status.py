@@ -14,8 +14,7 @@ import sys
 from ..apply import datacopy
 from ..apply.previous import PREVIOUS, versions_text
 from ..errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE
-from ..host.state import load_state
-from ..host.system import read_or_none
+from ..host.state import load_state, read_record
 from . import check, liveness
 
 MYPY = False
@@ -25,12 +24,8 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 def previous_record(prefix):
     # type: (str) -> Optional[Dict[str, Any]]
-    data = read_or_none(os.path.join(prefix, *(PREVIOUS + "/installed.json").split("/")))
-    if data is None:
-        return None
     try:
-        record = json.loads(data.decode("utf-8"))  # type: Dict[str, Any]
-        return record
+        return read_record(os.path.join(prefix, *(PREVIOUS + "/installed.json").split("/")))
     except ValueError:
         return None
 

@@ -5,7 +5,7 @@ from __future__ import absolute_import, print_function
 import socket
 import time
 
-from ..contract import cluster
+from ..contract import cluster, contract
 from ..errors import Unhealthy, say, warn
 from ..host import health
 from ..render import configs
@@ -59,8 +59,8 @@ def quorum_probe(plan):
     """(ok, detail, missing): a majority of the ensemble answers `srvr` with a serving mode."""
     port = int(plan.zk_ports["client"] or 0)
     servers = plan.zk_servers
-    need = len(servers) // 2 + 1
-    serving_modes = ("leader", "follower") if len(servers) > 1 else ("standalone",)
+    need = contract.zk_majority(len(servers))
+    serving_modes = contract.zk_serving_modes(len(servers))
     serving, missing = [], []
     for host in servers:
         label = peer_label(plan, host, port)

@@ -14,7 +14,6 @@ from ..host.facts import default_prefix
 from ..host.ownership import prefix_problem
 from ..host.prefixlock import busy, held_by_another
 from ..render import configs
-from ..render.roles import DAEMONS
 from . import planfiles, preflight, upgrade
 from .model import Plan
 from .planfiles import FLAG_OF as FLAG_OF  # re-exported: plan.FLAG_OF
@@ -28,11 +27,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from ..host.facts import HostFacts  # noqa: F401
 
 DEFAULT_HTTP_PORT = configs.SUPERVISORD_HTTP_PORT
-
-
-def split_list(text):
-    # type: (Optional[str]) -> List[str]
-    return [item for item in (text or "").split(",") if item]
 
 
 def identify_host(args, bundle, facts):
@@ -116,18 +110,18 @@ def resolve(plan, facts):
     part = plan.part or {}
     inventory_zk_id = None
     if args.zk_servers or not part:
-        plan.zk_servers = split_list(args.zk_servers) or ["127.0.0.1"]
+        plan.zk_servers = list(args.zk_servers or ["127.0.0.1"])
         plan.zk_ids = list(range(1, len(plan.zk_servers) + 1))
     else:
         plan.zk_servers, plan.zk_ids = part["zk_servers"], part["zk_ids"]
         inventory_zk_id = part["zk_id"]
-    plan.nimbus_hosts = split_list(args.nimbus_host) or part.get("nimbus_hosts") or ["127.0.0.1"]
+    plan.nimbus_hosts = list(args.nimbus_host or part.get("nimbus_hosts") or ["127.0.0.1"])
     plan.zk_ports = part.get("zk_ports") or configs.default_zk_ports(plan.zk_facts())
     plan.slots = part.get("slots") or list(plan.storm_facts().get("slots_ports", []))
     plan.heaps = part.get("heaps") or {}
     plan.extras = operator_extras(plan, part)
     if args.role or not part:
-        plan.roles = expand_roles(plan, facts, split_list(args.role))
+        plan.roles = contract.expand_roles(args.role or [], lambda: zookeeper_here(plan, facts))
     else:
         plan.roles = list(part["roles"])
     plan.zk_id = None
@@ -164,12 +158,8 @@ def resolve(plan, facts):
         )
     plan.host = this_host(plan, facts)
     plan.user = service_user(plan, facts)
-    bind = args.supervisord_ui_bind or "127.0.0.1"
-    if ":" in bind:
-        bind, port = bind.rsplit(":", 1)
-        plan.http_bind, plan.http_port = bind, int(port)
-    else:
-        plan.http_bind, plan.http_port = bind, DEFAULT_HTTP_PORT
+    bind, port = args.supervisord_ui_bind or ("127.0.0.1", None)
+    plan.http_bind, plan.http_port = bind, DEFAULT_HTTP_PORT if port is None else port
     plan.init = args.init
     if plan.init == "auto":
         plan.init = "systemd" if plan.root and facts.systemd_running() else "none"
@@ -209,20 +199,10 @@ def operator_extras(plan, part):
     return merged
 
 
-def expand_roles(plan, facts, names):
-    # type: (Plan, HostFacts, List[str]) -> List[str]
-    if not names:
-        return []
-    if names == ["nimbus"]:
-        # The book's Nimbus host: ZooKeeper too unless the ensemble lives elsewhere.
-        roles = set(["nimbus", "ui", "supervisor"])
-        if any(facts.is_local(h) for h in plan.zk_servers):
-            roles.add("zookeeper")
-    elif "all" in names:
-        roles = set(DAEMONS)
-    else:
-        roles = set(names)
-    return [d for d in DAEMONS if d in roles]
+def zookeeper_here(plan, facts):
+    # type: (Plan, HostFacts) -> bool
+    """Whether this host is one of the ensemble (the lone `--role nimbus` asks)."""
+    return any(facts.is_local(h) for h in plan.zk_servers)
 
 
 def this_host(plan, facts):

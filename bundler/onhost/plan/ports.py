@@ -1,6 +1,6 @@
-"""Which ports a host listens on, for which role, and which hosts must reach each: the one
-definition that the preflight's free-port check, the inventory's clash check, the health
-probes, `bundler ports` and `stormctl ports` all read.
+"""Which ports a host listens on, for which role, and which hosts must reach each, from
+contract.py's table of Storm's ports: what the preflight's free-port check, the inventory's
+clash check, `bundler ports` and `stormctl ports` all read (the health probes read the table).
 
 A port is computed from the values the renderer writes (configs.render's `values`: roles,
 ZooKeeper ports, slots, supervisord's bind, the operator's storm and zk options) and the
@@ -21,22 +21,6 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from .model import Plan  # noqa: F401
 
 ANY_HOST = "*"
-STORM_HOSTS = contract.STORM_ROLES
-# Storm's listening ports: (role, storm.yaml key, what, roles of the hosts that reach it, who
-# else does, how the health check asks it). A key the release's facts lack is not opened.
-STORM_PORTS = (
-    ("nimbus", "nimbus.thrift.port", "Nimbus Thrift", STORM_HOSTS,
-     "topology clients (storm jar, storm list)", "tcp"),
-    ("supervisor", "supervisor.thrift.port", "supervisor Thrift (Nimbus's assignments)",
-     ("nimbus",), None, None),
-    ("ui", "ui.port", "Storm UI", (), "operators' browsers", "http"),
-    ("logviewer", "logviewer.port", "logviewer", ("ui",),
-     "operators' browsers (the UI links to it)", "http"),
-    ("drpc", "drpc.port", "DRPC", (), "DRPC clients", "tcp"),
-    ("drpc", "drpc.invocations.port", "DRPC invocations (topologies' DRPC spouts)",
-     ("supervisor",), None, None),
-    ("drpc", "drpc.http.port", "DRPC over HTTP", (), "DRPC clients", None),
-)  # type: Tuple[Tuple[str, str, str, Tuple[str, ...], Optional[str], Optional[str]], ...]  # fmt: skip
 LOOPBACK = ("localhost", "::1")
 
 
@@ -61,15 +45,6 @@ def _entry(port, role, option, what, bind, reach, outside=None, note=None):
         "outside": None if loopback else outside,
         "note": note,
     }
-
-
-def probe_of(role):
-    # type: (Optional[str]) -> Optional[Tuple[str, str]]
-    """(storm.yaml key, "tcp" or "http") of the port the health check asks for this role."""
-    for owner, key, _, _, _, kind in STORM_PORTS:
-        if owner == role and kind:
-            return key, kind
-    return None
 
 
 def storm_port(values, storm_facts, key):
@@ -112,7 +87,7 @@ def listening(values, storm_facts, zk_facts):
     """Every port a host with these values listens on, in start order of its roles."""
     roles = values["roles"]
     found = zookeeper_ports(values, zk_facts) if "zookeeper" in roles else []
-    for role, key, what, reach, outside, _ in STORM_PORTS:
+    for role, key, what, reach, outside, _ in contract.STORM_PORTS:
         port = storm_port(values, storm_facts, key) if role in roles else None
         if port is not None:
             found.append(_entry(port, role, key, what, "0.0.0.0", reach, outside))

@@ -15,19 +15,21 @@ from .generated import _header
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Any, Dict, List, Mapping, Optional, Tuple  # noqa: F401
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple  # noqa: F401
 
 
 # --- heaps ---
 
 
 def _share(memory_mb, divisor, floor, cap):
+    # type: (int, int, int, int) -> int
     """memory_mb / divisor rounded down to 64 MB, kept within [floor, cap]."""
     mb = (memory_mb // divisor) // 64 * 64
     return max(floor, min(cap, mb))
 
 
 def heaps(memory_mb, slots):
+    # type: (int, int) -> Dict[str, int]
     """-Xmx in MB per daemon, from the host's memory (M) and its number of worker slots (S).
 
     nimbus     M/8        floor 256, cap 1024 (the release default)
@@ -70,6 +72,7 @@ def _heap_placeholder(storm_facts):
 
 
 def worker_childopts(storm_facts, java_major, worker_mb):
+    # type: (Mapping[str, Any], int, int) -> str
     """A worker.childopts that starts on this Java, with Storm's placeholders left literal."""
     if not _heap_placeholder(storm_facts):
         # 0.9/0.10: the default is just -Xmx768m and there is no per-worker artifacts folder.
@@ -113,6 +116,7 @@ def _astral(match):
 
 
 def _yaml(entries):
+    # type: (Sequence[Tuple[Optional[str], str, Any]]) -> str
     """Entries are (comment or None, key, value) with str, int or list values."""
     lines = []  # type: List[str]
     for comment, key, value in entries:

@@ -149,6 +149,7 @@ def _program(manifest, values, role, name, priority):
 
 
 def programs(values):
+    # type: (Mapping[str, Any]) -> List[Tuple[str, str, int]]
     """(role, program name, priority) for this host's roles, in start order."""
     return [p for p in PROGRAMS if p[0] in values["roles"]]
 
