@@ -12,8 +12,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ONHOST = "bundler.onhost"
-# Package data, not modules of bundler: Ansible runs it on the managed hosts.
-NOT_MODULES = ("ansible_project",)
 MAX_TOP_FILES = 12
 
 # Lowest first, by the name under bundler/ (then under bundler/onhost/): "" is the package
@@ -52,12 +50,7 @@ def module_name(path: Path, root: Path) -> str:
 
 def modules(root: Path = ROOT, package: str = "bundler") -> dict[str, Path]:
     """{dotted name: file} of every module of the package under root."""
-    found = {}
-    for path in sorted((root / package).rglob("*.py")):
-        rel = path.relative_to(root / package).parts
-        if rel[0] not in NOT_MODULES:
-            found[module_name(path, root)] = path
-    return found
+    return {module_name(p, root): p for p in sorted((root / package).rglob("*.py"))}
 
 
 def imported(name: str, path: Path, known: Iterable[str]) -> dict[str, int]:
