@@ -120,7 +120,7 @@ def entry_point():
         say("error: %s" % exc)
         code = EXIT_ERROR
     if JOURNAL.active:
-        # The stable last line (README: "The installer's last line").
+        # The stable last line (docs/reference/install-sh-and-stormctl.md).
         sys.stdout.write(JOURNAL.marker() + "\n")
         sys.stdout.flush()
     sys.exit(code)

@@ -96,14 +96,14 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --childopts DAEMON=OPTS extra JVM options for nimbus, ui, supervisor or worker after the
                           heap (repeatable; a repeated DAEMON appends)
   --allow-unknown-key KEY accept KEY in --storm-option or --zk-option although the release
-                          does not list it (a plugin's key); repeatable
+                          does not list it (a plugin's key); repeatable.
                           Like every flag, these describe this run: a re-run without them
                           removes the keys they added (and restarts what reads them)
   --upgrade               replace the installed releases with the bundle's (without it, a
                           bundle with other versions prints the plan and exits 2); the
                           previous install is kept for `PREFIX/bin/stormctl rollback`
   --allow-major-upgrade   also across Storm major lines (0.x -> 1.x -> 2.x), after the
-                          stop-the-world procedure in the README
+                          stop-the-world procedure (docs/howto/upgrade-and-rollback.md)
   --version               the bundle's name and the releases it installs
   --help                  this text
 

@@ -7,7 +7,7 @@ bundled (ports, daemons, `nimbus.host` vs `nimbus.seeds`), then resolves every d
 installer on each host reads its part without deciding anything cluster-wide. Every problem is
 one line naming the host and key; an even-sized ZooKeeper ensemble is a warning.
 
-The format is documented in the README ("Cluster inventory").
+The format is documented in docs/reference/cluster-toml.md.
 """
 
 from __future__ import annotations

@@ -178,8 +178,9 @@ def test_going_back_a_major_storm_line_needs_saying_so(upgraded: Path) -> None:
     assert refused.returncode == 2, refused
     assert refused.stderr == (
         "stormctl rollback: error: Storm 2.x -> 1.x goes back across a major line, which cannot "
-        "be done host by host either; follow the stop-the-world procedure (README, 'Upgrades: "
-        "major Storm lines'), then run again with --allow-major-rollback\n"
+        "be done host by host either; follow the stop-the-world procedure "
+        "(docs/howto/upgrade-and-rollback.md, 'Upgrades: major Storm lines'), then run again "
+        "with --allow-major-rollback\n"
     )
     assert kept.is_file() and (upgraded / "etc" / "zookeeper" / "zoo.cfg").read_text() == "new\n"
     done = stormctl(upgraded, sys.executable, "rollback", "--allow-major-rollback")

@@ -130,7 +130,10 @@ def test_a_major_storm_line_is_refused_without_allow(old: str, new: str, groups:
         gate(p)
     text = str(refused.value)
     assert f"Storm {groups[0]} -> {groups[1]} changes the major line" in text
-    assert "stop-the-world procedure (README, 'Upgrades: major Storm lines')" in text
+    assert (
+        "stop-the-world procedure (docs/howto/upgrade-and-rollback.md, 'Upgrades: major Storm "
+        "lines')" in text
+    )
     assert text.endswith("run again with --upgrade --allow-major-upgrade")
     allowed = plan("--role", "all", "--upgrade", "--allow-major-upgrade", storm=new, record=record)
     gate(allowed)

@@ -1,5 +1,5 @@
-"""The values configs.render takes (docs/installer.md, "Values"): their keys, their check by
-contract.py's and extras.py's rules, and the manifest facts the renderers read.
+"""The values configs.render takes (docs/explanation/installer-internals.md, "Values"): their
+keys, their check by contract.py's and extras.py's rules, and the manifest facts the renderers read.
 
 Standard library only; Python 2.7 and 3.6+ (this file is copied into every bundle).
 """

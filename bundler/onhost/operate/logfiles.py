@@ -1,7 +1,7 @@
 """Where each program's logs are: the stdout/stderr log supervisord writes for it (root's, in
 PREFIX/logs, rotated by supervisord), and the log the daemon writes itself (the service user's,
 in PREFIX/logs/storm or PREFIX/logs/zookeeper, rotated by the release's own logging config).
-The README's "Logs" section says how each rotates and how large they may grow.
+docs/reference/file-layout.md ("Logs") says how each rotates and how large they may grow.
 
 Standard library only; runs on Python 2.7 and 3.6+.
 """

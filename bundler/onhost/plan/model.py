@@ -9,7 +9,8 @@ MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Any, Dict, List, Optional, Tuple, TypedDict  # noqa: F401
 
-    # What configs.render is given (docs/installer.md, "Values"): one key per decision.
+    # What configs.render is given (docs/explanation/installer-internals.md, "Values"): one key
+    # per decision.
     Values = TypedDict(
         "Values",
         {

@@ -20,8 +20,8 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
 COMPONENTS = ("zookeeper", "storm")
 ZK_DATA = "data/zookeeper"
-# Where the README tells the stop-the-world procedure.
-MAJOR_PROCEDURE = "README, 'Upgrades: major Storm lines'"
+# Where the documentation tells the stop-the-world procedure.
+MAJOR_PROCEDURE = "docs/howto/upgrade-and-rollback.md, 'Upgrades: major Storm lines'"
 
 
 def component_record(component):

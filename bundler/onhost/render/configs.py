@@ -7,8 +7,8 @@
 
 `manifest` is the parsed bundle.json: per-version facts come from
 manifest["components"]["storm"|"zookeeper"]["facts"] (recipes/*.toml). `values` has exactly the
-keys of the table in docs/installer.md; nothing here looks at the host, so the same inputs give
-the same bytes on every Python from 2.7 to 3.13.
+keys of the table in docs/explanation/installer-internals.md; nothing here looks at the host,
+so the same inputs give the same bytes on every Python from 2.7 to 3.13.
 
 One module per file it writes, and this one that puts them together:
 
