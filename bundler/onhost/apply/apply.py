@@ -1,5 +1,5 @@
 """Applies a Plan to the host, step by step, through Host; the steps below share the run's
-record (run.py)."""
+record (record.py)."""
 
 from __future__ import absolute_import, print_function
 
@@ -23,7 +23,7 @@ from ..render import normalize
 from ..render.supervisordconf import global_sections, parse_conf
 from . import previous, programs, rolling, selfcopy, zksnapshot
 from .healthcheck import check_health
-from .run import begin, save_state, track
+from .record import begin, save_state, track
 from .supervisord import start_hint, unit_name
 
 MYPY = False

@@ -17,7 +17,7 @@ from ..host.system import read_bytes
 from ..plan.upgrade import ZK_DATA, components_record
 from ..render import configs
 from . import datacopy
-from .run import save_state
+from .record import save_state
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
@@ -25,7 +25,7 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
 
     from ..host.host import Host  # noqa: F401
     from ..plan.model import Plan  # noqa: F401
-    from .run import Run  # noqa: F401
+    from .record import Run  # noqa: F401
 
 PREVIOUS = "state/previous"
 ZK_PROGRAM = configs.PROGRAM_NAMES["zookeeper"]

@@ -1,4 +1,4 @@
-"""Starting, updating and stopping supervisord and its programs for a run (run.py): what
+"""Starting, updating and stopping supervisord and its programs for a run (record.py): what
 restarts follows from the run's changes and the plan's fingerprints (plan/fingerprint.py)."""
 
 from __future__ import absolute_import, print_function
@@ -17,7 +17,7 @@ if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at ru
     from typing import Any, Dict, Set  # noqa: F401
 
     from ..plan.model import Plan  # noqa: F401
-    from .run import Run  # noqa: F401
+    from .record import Run  # noqa: F401
 
 
 # --- start, or apply changes to what runs ---

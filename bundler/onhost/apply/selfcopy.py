@@ -7,13 +7,13 @@ from __future__ import absolute_import, print_function
 import os
 
 from ..host.system import read_bytes, read_or_none
-from .run import track
+from .record import track
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
     from typing import Dict, List  # noqa: F401
 
-    from .run import Run  # noqa: F401
+    from .record import Run  # noqa: F401
 
 LIB = "lib/onhost/"
 
