@@ -11,7 +11,7 @@ SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard tes
 SUPERVISOR ?=
 QUICK ?=
 
-.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse locks locks-check clean bench docs
+.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse python27 locks locks-check clean bench docs
 
 all: check
 
@@ -52,6 +52,12 @@ mirror: deps $(PY)
 wheelhouse: $(PY)
 	$(PY) -m tests.support.make_wheelhouse --out $(WHEELHOUSE)
 
+# Debian 11's own Python 2.7, extracted (not installed) into build/ through a private apt
+# configuration: the target-Python tests run on it, and on a machine without pyenv's 2.7 it is
+# their 2.7 (tests/support/debian_python.py).
+python27: $(PY)
+	@$(PY) -m tests.support.debian_python --out $(BUILD)/debian11-python2.7 >/dev/null
+
 locks: $(PY)
 	$(PY) scripts/lock.py $(if $(SUPERVISOR),--supervisor $(SUPERVISOR))
 
@@ -69,7 +75,7 @@ demo: deps $(PY) mirror wheelhouse
 
 # All three tiers. The summary ends with the 25 slowest tests and each tier's time; pytest's
 # JUnit report goes to build/pytest-junit.xml (CI lists its skips: tests/support/skips.py).
-test: deps $(PY) mirror wheelhouse
+test: deps $(PY) mirror wheelhouse python27
 	$(PY) -m pytest -q --durations=25 --junitxml=$(BUILD)/pytest-junit.xml
 
 # The fast tier alone (tests/unit): no root, network, mirror or processes; seconds.

@@ -47,7 +47,10 @@ def test_same_report_on_every_target_python(tmp_path: Path, version: str) -> Non
 def test_storm_daemons_are_asked_on_their_ports() -> None:
     ports = {"nimbus.thrift.port": 6627, "ui.port": 8080, "drpc.port": 3772}
     roles = {"storm-nimbus": "nimbus", "storm-ui": "ui", "storm-supervisor": "supervisor"}
-    assert record.probes(ports, roles) == {"storm-nimbus": ["tcp", 6627], "storm-ui": ["http", 8080]}
+    assert record.probes(ports, roles) == {
+        "storm-nimbus": ["tcp", 6627],
+        "storm-ui": ["http", 8080],
+    }
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -155,7 +155,7 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("version", ["2.7", "3.6", "3.9", "3.13"])
+@pytest.mark.parametrize("version", ["2.7", "debian-2.7", "3.6", "3.9", "3.13"])
 def test_target_code_runs_on_every_target_python(version: str, tmp_path: Path) -> None:
     python = pyenv_python(version)
     # The package alone on sys.path, as in a bundle: bundler/ beside it has an http.py.
@@ -171,7 +171,7 @@ def test_target_code_runs_on_every_target_python(version: str, tmp_path: Path) -
     assert proc.stdout.strip() == "ok"
 
 
-@pytest.mark.parametrize("version", ["2.7", "3.6", "3.13"])
+@pytest.mark.parametrize("version", ["2.7", "debian-2.7", "3.6", "3.13"])
 def test_a_module_beside_the_code_shadows_nothing(version: str, tmp_path: Path) -> None:
     # The package is run with -m and imports its parts relatively: a json.py inside it (had
     # it got past SHA256SUMS) is never the stdlib's json, on any target Python.

@@ -81,11 +81,12 @@ def supervisord_version(python: Path, site: Path) -> tuple[int, str]:
     return proc.returncode, proc.stdout.strip() or proc.stderr
 
 
-@pytest.mark.parametrize("version", PYTHONS)
+@pytest.mark.parametrize("target", [*PYTHONS, "debian-2.7"])
 def test_unpacked_site_runs_supervisord_on_every_target_python(
-    package_dir: Path, wheelhouse: Path, version: str, tmp_path: Path
+    package_dir: Path, wheelhouse: Path, target: str, tmp_path: Path
 ) -> None:
-    python = pyenv_python(version)
+    python = pyenv_python(target)  # debian-2.7: Debian 11's own interpreter, its 2.7 lock
+    version = target.removeprefix("debian-")
     site = tmp_path / "site"
     result = unpack(package_dir, python, version, LOCKS / f"py{version}.txt", wheelhouse, site)
     assert "wheels" in result, result

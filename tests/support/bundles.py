@@ -28,11 +28,12 @@ from typing import cast
 
 import pytest
 
-from tests.support import zkprobe
+from tests.support import debian_python, zkprobe
 from tests.support.mirror_server import MirrorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PYENV = Path.home() / ".pyenv" / "versions"
+DEBIAN_PYTHON27 = ROOT / "build" / "debian11-python2.7"
 # Java 17 is what this machine has: Storm 2.6 (Java 11 to 21) and ZooKeeper 3.8 fit it.
 STORM = "2.6.4"
 ZOOKEEPER = "3.8.4"
@@ -49,11 +50,18 @@ atexit.register(shutil.rmtree, _scratch, True)
 
 
 def pyenv_python(version: str) -> Path:
-    """The pyenv interpreter whose version starts with `version` (e.g. "3.6")."""
+    """The pyenv interpreter whose version starts with `version` (e.g. "3.6"). "debian-2.7" is
+    Debian 11's own Python 2.7, which `make test` extracts into build/; "2.7" falls back on it
+    where pyenv has none, as on a fresh machine."""
     for folder in sorted(PYENV.glob(f"{version}.*")):
         python = folder / "bin" / "python"
         if python.exists():
             return python
+    if version in ("2.7", "debian-2.7"):
+        python = debian_python.interpreter(DEBIAN_PYTHON27)
+        if python.exists():
+            return python
+        pytest.skip(f"no Debian 11 Python 2.7 in {DEBIAN_PYTHON27} (make test extracts it)")
     pytest.skip(f"no pyenv Python {version} under {PYENV}")
 
 
