@@ -28,14 +28,13 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-# Run as `python scripts/bench`: the package and the repository must be importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Run as `python scripts/bench`: the repository must be importable (scripts is its package).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.measure import BenchError, Scenario
-from bench.report import add_notes, machine, render, to_json
-from bench.scenarios import RUNNERS, bundle_size, profile_cold, warm_build
-from bench.setting import (
+from scripts.bench.measure import BenchError, Scenario
+from scripts.bench.report import add_notes, machine, render, to_json
+from scripts.bench.scenarios import RUNNERS, bundle_size, profile_cold, warm_build
+from scripts.bench.setting import (
     DEFAULT_OUT,
     FULL_MEMORY_PAD_MB,
     FULL_PAD_MB,

@@ -10,8 +10,8 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from bench.measure import MB, Scenario, Series, Target, output
-from bench.setting import BUNDLE, REPO, Config, Setting
+from scripts.bench.measure import MB, Scenario, Series, Target, output
+from scripts.bench.setting import BUNDLE, REPO, Config, Setting
 
 
 def add_notes(scenarios: list[Scenario], setting: Setting) -> None:
@@ -376,7 +376,7 @@ def render(
 
 
 def _profile(setting: Setting) -> list[str]:
-    from bench.scenarios import PROFILE_LABELS
+    from scripts.bench.scenarios import PROFILE_LABELS
 
     lines = [
         "",

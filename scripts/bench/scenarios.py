@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.measure import (
+from scripts.bench.measure import (
     ENV,
     MB,
     BenchError,
@@ -25,7 +25,7 @@ from bench.measure import (
     output,
     run,
 )
-from bench.setting import (
+from scripts.bench.setting import (
     BUILD_PHASES,
     BUILD_SHOWN,
     BUNDLE,

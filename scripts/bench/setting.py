@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.measure import ENV, MB, BenchError, Step, fresh, run
+from scripts.bench.measure import ENV, MB, BenchError, Step, fresh, run
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[1]
 REPO = SCRIPTS_DIR.parent
