@@ -82,6 +82,8 @@ def build_bundle(
         return _built[key]
     work = Path(tempfile.mkdtemp(prefix=f"build-{storm}-{zk}-", dir=_scratch))
     (work / "out").mkdir(parents=True)
+    # An earlier release's tree knows only the option names it had.
+    keys, out = ("--apache-keys", "--out") if source == ROOT else ("--keys", "--output-dir")
     with MirrorServer(mirror_dir) as server:
         proc = subprocess.run(
             [
@@ -96,14 +98,14 @@ def build_bundle(
                 "--mirror",
                 server.url,
                 "--no-default-mirrors",
-                "--apache-keys",
+                keys,
                 str(mirror_dir / "keys" / "KEYS"),
                 "--no-pins",
                 "--find-links",
                 str(wheelhouse),
                 "--cache-dir",
                 str(work / "cache"),
-                "--out",
+                out,
                 str(work / "out"),
                 "--quiet",
                 *(["--jdk", str(jdk)] if jdk else []),
