@@ -13,6 +13,7 @@ from packaging.utils import parse_wheel_filename
 from bundler.errors import UsageError
 from bundler.fetch.jdk import Jdk
 from bundler.fetch.keys import Keys
+from bundler.fetch.licences import wheel_licence
 from bundler.fetch.mirrors import FetchedArtifact
 from bundler.fetch.wheels import PythonSet
 from bundler.onhost.contract.extras import KNOWN_KEYS_PATH
@@ -115,7 +116,7 @@ def _add_sbom(
 
     def licence(item: sbom.Item) -> str | None:
         wheel = wheels[item.path.rsplit("/", 1)[1]]
-        return wheel.licence if wheel.licence_read else sbom.wheel_licence(wheel.path)
+        return wheel.licence if wheel.licence_read else wheel_licence(wheel.path)
 
     def make() -> bytes:
         licensed = [replace(i, licence=licence(i)) if i.kind == "wheel" else i for i in items]

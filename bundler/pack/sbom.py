@@ -27,7 +27,6 @@ from typing import Any
 from bundler import __version__
 from bundler.errors import BundleFormatError, BundlerError
 from bundler.fetch.licences import LICENCE_READER
-from bundler.fetch.licences import wheel_licence as wheel_licence  # re-exported: sbom.wheel_licence
 
 SBOM_FILE = "sbom.cdx.json"
 SPEC_VERSION = "1.6"
@@ -264,11 +263,3 @@ def summary(data: bytes) -> list[str]:
     if unlicensed:
         lines.append(f"  no licence declared: {', '.join(unlicensed)}")
     return lines
-
-
-def sha512_of(path: Path) -> str:
-    h = hashlib.sha512()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()

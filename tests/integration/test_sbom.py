@@ -7,6 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
+from bundler.fetch.licences import wheel_licence
 from bundler.pack import sbom
 from tests.support.cli import build_args, bundler
 from tests.support.mirror_server import MirrorServer
@@ -140,7 +141,7 @@ def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
     for path in (tmp_path / "cache").glob("v1/wheels/*/record.json"):
         record = json.loads(path.read_text())
         wheel = path.parent / record["file"]
-        assert record["licence"] == sbom.wheel_licence(wheel), wheel.name
+        assert record["licence"] == wheel_licence(wheel), wheel.name
         records[record["file"]] = path
     (supervisor,) = [p for name, p in records.items() if name.startswith("supervisor-")]
 
@@ -163,7 +164,7 @@ def test_wheel_licences_are_read_when_downloaded_and_kept_in_the_cache_records(
 
     # --paranoid trusts no record: every licence is read from its wheel again, and recorded.
     assert render_anew("--paranoid") == rendered
-    assert json.loads(supervisor.read_text())["licence"] == sbom.wheel_licence(
+    assert json.loads(supervisor.read_text())["licence"] == wheel_licence(
         supervisor.parent / record["file"]
     )
 
