@@ -23,7 +23,7 @@ from typer.main import get_command_from_info
 from typer.models import CommandInfo
 
 from bundler import __version__
-from bundler.cli.commands import ABOUT, COMMANDS, exit_codes
+from bundler.cli.commands import ABOUT, COMMANDS, exit_codes, module_of
 from bundler.errors import ExitCode
 
 # typer vendors its own click and exports only BadParameter; its bases are click's classes.
@@ -60,14 +60,13 @@ def _renames(renamed: dict[str, str]) -> Callable[[str], str]:
 
 def _build(name: str) -> Any:
     """The click command for one row of COMMANDS, from its module's function."""
-    row = COMMANDS[name]
-    module = importlib.import_module(f"bundler.cli.commands.{row.module}")
+    module = importlib.import_module(module_of(name))
     renamed = {old[2:]: new[2:] for old, new in getattr(module, "RENAMED", {}).items()}
     info = CommandInfo(
         name,
         cls=_Command,
-        callback=getattr(module, row.function),
-        short_help=row.summary,
+        callback=getattr(module, f"{name}_command"),
+        short_help=COMMANDS[name],
         epilog=exit_codes(),
         context_settings={"token_normalize_func": _renames(renamed)} if renamed else None,
     )

@@ -58,7 +58,7 @@ def _paragraph(text: str, width: int) -> str:
 def overview(prog: str, width: int) -> str:
     lines = [f"Usage: {prog} [OPTIONS] COMMAND [ARGS]...", "", _paragraph(ABOUT, width), ""]
     lines += ["Options:", *_rows(OPTIONS, width), ""]
-    lines += ["Commands:", *_rows(tuple((n, c.summary) for n, c in COMMANDS.items()), width)]
+    lines += ["Commands:", *_rows(tuple(COMMANDS.items()), width)]
     lines += ["", _paragraph(exit_codes(), width)]
     return "\n".join(lines) + "\n"
 

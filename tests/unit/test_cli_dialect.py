@@ -12,7 +12,7 @@ import pytest
 import typer.main
 
 from bundler.cli.app import app
-from bundler.cli.commands import COMMANDS, exit_codes
+from bundler.cli.commands import COMMANDS, exit_codes, module_of
 from bundler.cli.options import FormatChoice, GpgChoice
 from bundler.onhost import flags
 
@@ -31,7 +31,7 @@ OLD_SPELLINGS = [
 
 
 def _renamed(name: str) -> dict[str, str]:
-    module = importlib.import_module(f"bundler.cli.commands.{COMMANDS[name].module}")
+    module = importlib.import_module(module_of(name))
     return dict(getattr(module, "RENAMED", {}))
 
 
