@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bundles import (
+    FLAT_PACKAGE,
     PREVIOUS_LAYOUT,
     Node,
     Result,
@@ -255,5 +256,34 @@ def test_an_install_of_the_previous_layout_moves_over_safely(
                 assert p.joinpath(rel).stat().st_uid == 0, rel
             assert not [q for q in p.joinpath("logs").iterdir() if q.is_symlink()]
             every_entry_point(n, user, sentinels, b)
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
+def test_a_rollback_to_an_install_of_the_flat_package_leaves_a_stormctl_that_runs(
+    mirror_dir: Path, wheelhouse: Path
+) -> None:
+    """Installed by the release whose installer package was flat, upgraded by this one (whose
+    package has stage folders), rolled back: the restored package runs, no stage folder of the
+    newer one is left to shadow its modules."""
+    where = public_dir("flat-package")
+    user = f"bfp{os.getpid() % 100000}"
+    flags = ("--role", "all", "--user", user, "--timeout", "60")
+    try:
+        flat = build_bundle(mirror_dir, wheelhouse, STORM, ZK_FROM, source=source_at(FLAT_PACKAGE))
+        old = unpack(flat, where / "old")
+        _, new = bundles(mirror_dir, wheelhouse, where)
+        with node(old, users=[user]) as n:
+            assert n.install(*flags).code == 0
+            upgraded = install_with(n, new, *flags, "--upgrade")
+            assert upgraded.code == 0, upgraded
+            lib = n.prefix / "lib" / "onhost"
+            assert (lib / "contract" / "contract.py").is_file()
+            rolled = stormctl(n, "rollback", "--timeout", "60")
+            assert rolled.code == 0, rolled
+            assert (lib / "contract.py").is_file()
+            assert not [p for p in lib.iterdir() if p.is_dir() and p.name != "templates"], lib
+            status = stormctl(n, "status")
+            assert status.code == 0 and "zookeeper" in status.out, status
     finally:
         shutil.rmtree(where, ignore_errors=True)

@@ -64,7 +64,12 @@ def upgraded(tmp_path: Path) -> Path:
     (prefix / "etc" / "zookeeper" / "zoo.cfg").write_text("new\n")
     (prefix / "etc" / "zookeeper" / "only-new.cfg").write_text("new only\n")
     (prefix / "zookeeper").symlink_to("releases/zk-3.8.4")
-    new_files = {"etc/zookeeper/zoo.cfg": "", "etc/zookeeper/only-new.cfg": "", "lib/onhost/x": ""}
+    # A module and a stage folder of the upgrade's package that the previous one did not have.
+    (prefix / "lib" / "onhost" / "x.py").write_text("")
+    (prefix / "lib" / "onhost" / "stage").mkdir()
+    (prefix / "lib" / "onhost" / "stage" / "y.py").write_text("")
+    new_files = {"etc/zookeeper/zoo.cfg": "", "etc/zookeeper/only-new.cfg": ""}
+    new_files.update({"lib/onhost/x.py": "", "lib/onhost/stage/y.py": ""})
     cur = record(prefix, "b", "3.8.4", "3.8", new_files)
     cur["releases"] = ["zk-3.4.14", "zk-3.8.4"]
     (prefix / "state" / "installed.json").write_bytes(state_bytes(cur))
@@ -120,9 +125,12 @@ def test_rollback_restores_files_links_and_record_once(upgraded: Path, version: 
     restored = json.loads((prefix / "state" / "installed.json").read_text())
     assert restored["bundle"]["name"] == "a"
     assert restored["components"]["zookeeper"]["version"] == "3.4.14"
-    # The newer release stays recorded (uninstall removes it), and so does this package.
+    # The newer release stays recorded (uninstall removes it). The upgrade's own package files
+    # go: a stage folder left beside the previous package would shadow its modules.
     assert restored["releases"] == ["zk-3.4.14", "zk-3.8.4"]
-    assert sorted(restored["files"]) == ["etc/zookeeper/zoo.cfg", "lib/onhost/x"]
+    assert sorted(restored["files"]) == ["etc/zookeeper/zoo.cfg"]
+    assert not (prefix / "lib" / "onhost" / "x.py").exists()
+    assert not (prefix / "lib" / "onhost" / "stage").exists()
     assert not (prefix / "state" / "previous").exists()
 
     again = stormctl(prefix, python, "rollback")

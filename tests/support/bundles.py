@@ -43,6 +43,9 @@ STATES = {0: "STOPPED", 10: "STARTING", 20: "RUNNING", 30: "BACKOFF", 100: "EXIT
 # The last commit of the layout before the privilege boundary (data/, logs/ and run/ owned by
 # the service user): installs made by it must move into the new layout safely.
 PREVIOUS_LAYOUT = "17ba44707adace79a25815f66e8608e799bfb824"
+# The last commit whose installer package was flat (before its stage folders): a rollback to
+# an install it made must leave a stormctl that runs.
+FLAT_PACKAGE = "c0a733df11dc56bacf4447cb0f9757fbe9dfa6dd"
 
 _built: dict[tuple[str, str, Path | None, Path | None, Path], Path] = {}
 _scratch = Path(tempfile.mkdtemp(prefix="bundler-install-tests-"))

@@ -7,6 +7,7 @@ from __future__ import absolute_import, print_function
 import time
 
 from ..contract import contract
+from ..contract.cluster import peer_names
 from ..errors import Unhealthy, say
 from ..host import health
 
@@ -63,8 +64,6 @@ def after_start(plan):
         return ""
     labels = {}  # type: Dict[str, str]
     if plan.bundle.cluster is not None:
-        from ..contract.cluster import peer_names
-
         labels = peer_names(plan.bundle.cluster)
     port = int(plan.zk_ports["client"] or 0)
     return wait_ensemble(plan.zk_servers, port, plan.host, plan.args.peer_timeout, labels)

@@ -201,11 +201,15 @@ def restore(prefix, kept, cur, timeout, allow_major):
                    st.st_gid, show_diff=False)  # fmt: skip
         if not rel.startswith("lib/"):
             restored.append((rel, data, stat.S_IMODE(st.st_mode)))
-    for rel in sorted(set(cur.get("files") or {}) - set(files)):
-        if rel.startswith("lib/"):  # this package, running now: recorded, left for uninstall
-            files[rel] = cur["files"][rel]
-        elif not rel.startswith("data/"):
-            host.remove(host.abs(rel))
+    dropped = sorted(
+        r for r in set(cur.get("files") or {}) - set(files) if not r.startswith("data/")
+    )
+    for rel in dropped:
+        # This package's own files too: every module this run needs is imported already, and
+        # a stage folder left beside the restored package would shadow its modules of the
+        # same name (lib/onhost/contract/ before contract.py).
+        host.remove(host.abs(rel))
+    remove_emptied_folders(host, dropped)
     # The systemd unit (outside the prefix), as the previous install had it.
     unit, unit_copy = old.get("unit"), os.path.join(kept, "unit")
     same_unit = unit and os.path.isfile(unit_copy) and unit == cur.get("unit")
@@ -231,6 +235,16 @@ def restore(prefix, kept, cur, timeout, allow_major):
     report += wait_healthy(record, timeout, words)
     sys.stdout.write(report)
     return EXIT_OK
+
+
+def remove_emptied_folders(host, removed):
+    # type: (Host, List[str]) -> None
+    """The folders under lib/ that removing those files left empty, deepest first."""
+    folders = set(rel.rsplit("/", 1)[0] for rel in removed if rel.startswith("lib/"))
+    for rel in sorted(folders, key=lambda r: -r.count("/")):
+        path = host.abs(rel)
+        if os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path):
+            host.remove(path)
 
 
 def restart(host, cur, record, conf_changed):
