@@ -90,7 +90,7 @@ def probe_for(role, plan):
     storm_ports = plan.bundle.storm["facts"].get("ports", {})
     if role == "zookeeper":
         zk = plan.bundle.zookeeper["facts"]
-        port = plan.zk_ports["client"]
+        port = int(plan.zk_ports["client"] or 0)  # a ZooKeeper host always has one
         # ruok answers only where the release's whitelist (ours, or its default) allows it.
         ruok = zk.get("four_letter_whitelist") or zk.get("four_letter_default") == "*"
         ensemble = len(plan.zk_servers) > 1

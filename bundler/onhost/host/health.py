@@ -23,7 +23,7 @@ except ImportError:  # Python 2
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import Optional  # noqa: F401
+    from typing import List, Optional  # noqa: F401
 
 # supervisord process states (supervisor/states.py)
 STOPPED = 0
@@ -104,11 +104,12 @@ def process_infos(proxy):
 
 
 def four_letter(host, port, word, timeout=5.0):
+    # type: (str, int, str, float) -> str
     """ZooKeeper's answer to a four-letter word, as text ('' when it closed without one)."""
     sock = socket.create_connection((host, port), timeout)
     try:
         sock.sendall(word.encode("ascii"))
-        chunks = []
+        chunks = []  # type: List[bytes]
         while True:
             data = sock.recv(4096)
             if not data:
