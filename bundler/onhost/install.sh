@@ -129,7 +129,7 @@ verify_package() {
     if [ ! -f "$1/SHA256SUMS" ]; then
         return 0 # verify_bundle says what is missing
     fi
-    if ! lines=$(grep -E '^[0-9a-f]{64}  (onhost/[^/]+(/[^/]+)?|bundle\.json)$' "$1/SHA256SUMS"); then
+    if ! lines=$(grep -E '^[0-9a-f]{64}  (onhost/[^/]+(/[^/]+)*|bundle\.json)$' "$1/SHA256SUMS"); then
         return 0
     fi
     if command -v sha256sum >/dev/null 2>&1; then

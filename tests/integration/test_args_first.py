@@ -71,10 +71,12 @@ def test_help_version_and_usage_errors_come_before_the_bundle_is_read(damaged: P
     assert not prefix.exists()
 
 
-def test_a_damaged_installer_package_answers_nothing(damaged: Path) -> None:
-    with (damaged / "onhost" / "flags.py").open("a") as handle:
-        handle.write("\nUSAGE = 'forged'\n")
+@pytest.mark.parametrize("module", ["flags.py", "contract/contract.py"])
+def test_a_damaged_installer_package_answers_nothing(damaged: Path, module: str) -> None:
+    # Both run before the whole bundle is checked: the one at the top and one in a stage folder.
+    with (damaged / "onhost" / module).open("a") as handle:
+        handle.write("\nraise SystemExit('forged')\n")
     proc = install_sh(damaged, "--help")
     assert proc.returncode == 3, proc
-    assert b"forged" not in proc.stdout
-    assert b"onhost/flags.py: FAILED" in proc.stderr
+    assert b"forged" not in proc.stdout + proc.stderr
+    assert f"onhost/{module}: FAILED".encode() in proc.stderr
