@@ -10,8 +10,9 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
+from bundler.onhost.host import ownership
+
 ROOT = Path(__file__).resolve().parents[2]
-ONHOST = "bundler.onhost"
 MAX_TOP_FILES = 12
 
 # Lowest first, by the name under bundler/ (then under bundler/onhost/): "" is the package
@@ -187,6 +188,14 @@ def test_no_module_imports_from_a_higher_stage() -> None:
 
 def test_at_most_twelve_modules_at_each_top() -> None:
     assert top_files_problems() == []
+
+
+def test_the_installed_layout_lists_every_folder_of_the_installer_package() -> None:
+    # --uninstall removes the folders ownership.PREFIX_DIRS names: a stage folder missing from
+    # ONHOST_FOLDERS would stay behind in PREFIX/lib/onhost.
+    package = ROOT / "bundler" / "onhost"
+    folders = {p.name for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert set(ownership.ONHOST_FOLDERS) == folders
 
 
 def test_the_checks_see_what_they_look_for(tmp_path: Path) -> None:
