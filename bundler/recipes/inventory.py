@@ -261,7 +261,7 @@ def normalise(
         warnings.append(
             f"{source.path}: the ZooKeeper ensemble has {len(ensemble)} members: an even-sized "
             f"ensemble tolerates no more failures than {len(ensemble) - 1} members would "
-            f"(quorum {len(ensemble) // 2 + 1}); use an odd number"
+            f"(quorum {contract.zk_majority(len(ensemble))}); use an odd number"
         )
     for entry in hosts:
         _check_ports(check, entry, storm_facts, zk_facts, zk_ports, len(ensemble))

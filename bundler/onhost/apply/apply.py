@@ -28,19 +28,7 @@ from .supervisord import start_hint, unit_name
 
 MYPY = False
 if MYPY:  # types for mypy only: Python 2.7 and 3.6+ need no typing module at run time
-    from typing import (  # noqa: F401
-        Any,
-        Callable,
-        Dict,
-        Iterable,
-        List,
-        Optional,
-        Sequence,
-        Set,
-        Tuple,
-        TypeVar,
-        Union,
-    )
+    from typing import Any, Dict, Optional  # noqa: F401
 
     from ..plan.model import Plan  # noqa: F401
 

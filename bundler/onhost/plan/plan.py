@@ -160,7 +160,6 @@ def resolve(plan, facts):
     plan.user = service_user(plan, facts)
     bind, port = args.supervisord_ui_bind or ("127.0.0.1", None)
     plan.http_bind, plan.http_port = bind, DEFAULT_HTTP_PORT if port is None else port
-    plan.init = args.init
     if plan.init == "auto":
         plan.init = "systemd" if plan.root and facts.systemd_running() else "none"
 

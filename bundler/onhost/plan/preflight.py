@@ -103,8 +103,6 @@ def check_tools(plan, facts):
 
 def check_python(plan, facts):
     # type: (Plan, HostFacts) -> None
-    plan.python = facts.python
-    plan.python_version = facts.python_version
     entry = plan.bundle.python_entry(facts.version_info)
     if entry is None:
         plan.problem(
@@ -124,12 +122,7 @@ def check_python(plan, facts):
     plan.site_ok = bool(
         state
         and entry
-        and state.get("python")
-        == {
-            "interpreter": plan.python,
-            "version": plan.python_version,
-            "lock": plan.python_lock,
-        }
+        and state.get("python") == plan.python_record()
         and facts.is_file(os.path.join(plan.site_dir, "bin", "supervisord"))
     )
 
