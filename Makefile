@@ -15,9 +15,10 @@ QUICK ?=
 
 all: check
 
-# System packages the build, tests and demo use, installed only when missing (the README's
-# Set-up section says why each is there). sshd (the Ansible test's hosts) and tinyproxy (the
-# proxy test's way out) only for the tests.
+# System packages the build, tests and demo use, installed only when missing
+# (docs/explanation/tests-and-dependencies.md says why each is there). sshd (the Ansible test's
+# hosts), systemd-analyze (the unit file's check) and tinyproxy (the proxy test's way out) only
+# for the tests.
 test check: TEST_DEPS = 1
 deps:
 	@missing=""; \
@@ -31,6 +32,7 @@ deps:
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	[ -f /usr/share/java/zookeeper.jar ] || missing="$$missing zookeeper"; \
 	$(if $(TEST_DEPS),[ -x /usr/sbin/sshd ] || missing="$$missing openssh-server";) \
+	$(if $(TEST_DEPS),command -v systemd-analyze >/dev/null || missing="$$missing systemd";) \
 	$(if $(TEST_DEPS),command -v tinyproxy >/dev/null || missing="$$missing tinyproxy";) \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
