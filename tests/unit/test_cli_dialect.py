@@ -47,7 +47,7 @@ def _help(name: str | None) -> str:
 
 
 def test_every_old_spelling_has_a_case() -> None:
-    cases = {(name, argv[argv.index(old)]) for name, argv, _, _ in OLD_SPELLINGS for old in argv}
+    cases = {(name, arg) for name, argv, _, _ in OLD_SPELLINGS for arg in argv}
     for name in COMMANDS:
         for old in _renamed(name):
             assert (name, old) in cases, (name, old)

@@ -1,6 +1,6 @@
 """The project reads nothing outside its own root: the scan (tests/support/outside.py) finds
-each kind of escape and lets paths inside the root be; the README says why each system package
-and dependency is there. Every tracked file scanned: tests/integration/test_self_contained.py.
+each kind of escape and lets paths inside the root be; the docs say why each system package and
+dependency is there. Every tracked file scanned: tests/integration/test_self_contained.py.
 """
 
 from __future__ import annotations
