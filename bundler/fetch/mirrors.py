@@ -546,6 +546,7 @@ class _Stream:
         errors = self.fanout.close()
         for error in errors[: len(self.hashers)]:
             if error is not None:
+                self.abandon()  # no signature check follows a failed hash
                 raise error
         return errors[len(self.hashers)]
 
