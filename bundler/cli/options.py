@@ -32,11 +32,15 @@ Cluster = Annotated[
 ]
 Storm = Annotated[
     str | None,
-    typer.Option("--storm", metavar="VERSION", help="Storm version (default: the inventory's)."),
+    typer.Option(
+        "--storm", metavar="VERSION", help="Storm version, e.g. 0.9.5 (default: the inventory's)."
+    ),
 ]
 Zk = Annotated[
     str | None,
-    typer.Option("--zk", metavar="VERSION", help="ZooKeeper version (default: the inventory's)."),
+    typer.Option(
+        "--zk", metavar="VERSION", help="ZooKeeper version, e.g. 3.4.6 (default: the inventory's)."
+    ),
 ]
 # The signer's gpg key (build --sign-with, sign --sign-with): an option build may leave out.
 _SIGN_WITH = typer.Option(

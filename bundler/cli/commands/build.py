@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 
-from bundler.cli.options import Debug, FormatChoice, GpgChoice, MaybeSignWith, choices
+from bundler.cli.options import Debug, FormatChoice, GpgChoice, MaybeSignWith, Storm, Zk, choices
 from bundler.cli.steps import _print_split, _run, _split, _versions
 
 if TYPE_CHECKING:
@@ -17,18 +17,8 @@ RENAMED = {"--output-dir": "--out", "--keys": "--apache-keys", "--sign": "--sign
 
 
 def build_command(
-    storm: Annotated[
-        str | None,
-        typer.Option(
-            metavar="VERSION", help="Storm version, e.g. 0.9.5 or 2.8.4 (default: inventory)."
-        ),
-    ] = None,
-    zk: Annotated[
-        str | None,
-        typer.Option(
-            metavar="VERSION", help="ZooKeeper version, e.g. 3.4.6 or 3.9.3 (default: inventory)."
-        ),
-    ] = None,
+    storm: Storm = None,
+    zk: Zk = None,
     cluster: Annotated[
         Path | None,
         typer.Option(
