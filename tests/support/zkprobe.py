@@ -112,9 +112,8 @@ class Probe:
 # 3.4's one-shot `zkCli.sh CMD`, it waits for its session before it asks.
 ZNODES = """
 import hashlib, json, sys
-sys.path.insert(0, sys.argv[1])
-from onhost.host import zkclient
-address, wanted, bulk = sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+from bundler.onhost.host import zkclient
+address, wanted, bulk = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 with zkclient.Session(address, 2181, timeout=20) as zk:
     for path, data in wanted.items():
         zk.create(path, data.encode())
@@ -127,7 +126,6 @@ def shown(data):
 found = zkclient.tree(address, 2181, timeout=20)
 sys.stdout.write(json.dumps(dict((p, shown(d)) for p, d in found)))
 """
-ONHOST_PARENT = str(Path(__file__).resolve().parents[2] / "bundler")
 
 
 def bulk_value(path: str, size: int) -> str:
@@ -144,8 +142,9 @@ def znodes(
 ) -> dict[str, str]:
     """Every znode the ensemble serves through address (data as text, or the sha256 of data
     over 1000 bytes), after creating `create`, then the bulk znodes (path, size) through it."""
-    code = [ONHOST_PARENT, address, json.dumps(create or {}), json.dumps(list(bulk))]
-    done = host.run("/usr/bin/python3", "-c", ZNODES, *code, timeout=120)
+    code = [address, json.dumps(create or {}), json.dumps(list(bulk))]
+    cmd = host.exec_cmd("/usr/bin/python3", "-c", ZNODES, *code)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     found: dict[str, str] = json.loads(done.stdout)
     return found
