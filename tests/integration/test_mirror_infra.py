@@ -466,7 +466,14 @@ def test_tarball_layouts(mirror_dir: Path) -> None:
     assert {"apache-storm-2.6.4/log4j2/worker.xml", "apache-storm-2.6.4/public/index.html"} <= set(
         names
     )
-    jar = read_member(storm264, "apache-storm-2.6.4/lib/storm-client-2.6.4-standin.jar")
+    # Apache's daemons in lib/ and lib-worker/; the stand-in UI, logviewer and DRPC apart.
+    assert {
+        "apache-storm-2.6.4/lib/storm-server-2.6.4.jar",
+        "apache-storm-2.6.4/lib/storm-core-2.6.4.jar",
+    } <= set(names)
+    assert "apache-storm-2.6.4/lib-worker/storm-client-2.6.4.jar" in names
+    assert not [n for n in names if n.startswith("apache-storm-2.6.4/lib/") and "standin" in n]
+    jar = read_member(storm264, "apache-storm-2.6.4/lib-webapp/storm-client-2.6.4-standin.jar")
     with zipfile.ZipFile(io.BytesIO(jar)) as archive:
         defaults = archive.read("defaults.yaml")
         assert "org/apache/storm/standin/StandinDaemon.class" in archive.namelist()
@@ -486,9 +493,9 @@ def test_storm_padding_is_incompressible_and_seeded(tmp_path: Path) -> None:
     builds = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        builds.append(make_mirror.storm_standin_tarball("2.6.4", tmp_path / name, pad_mb=1))
+        builds.append(make_mirror.storm_standin_tarball("1.2.4", tmp_path / name, pad_mb=1))
     assert builds[0].read_bytes() == builds[1].read_bytes()
-    padding = read_member(builds[0], "apache-storm-2.6.4/lib/standin-padding.bin")
+    padding = read_member(builds[0], "apache-storm-1.2.4/lib/standin-padding.bin")
     assert len(padding) == 1 << 20
     assert builds[0].stat().st_size > 1 << 20
 
@@ -591,8 +598,8 @@ def test_storm_095_nimbus_listens(tmp_path: Path, mirror_dir: Path) -> None:
 
 
 @needs_java
-def test_storm_264_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> None:
-    home = unpack(mirror_dir / "storm/apache-storm-2.6.4/apache-storm-2.6.4.tar.gz", tmp_path)
+def test_storm_124_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> None:
+    home = unpack(mirror_dir / "storm/apache-storm-1.2.4/apache-storm-1.2.4.tar.gz", tmp_path)
     nimbus_port, ui_port = free_port(), free_port()
     (home / "conf" / "storm.yaml").write_text(
         f'nimbus.seeds: ["127.0.0.1"]\nnimbus.thrift.port: {nimbus_port}\n'
@@ -601,7 +608,7 @@ def test_storm_264_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> Non
     env = {"PYTHON": sys.executable}
     wrapper = ["sh", str(home / "bin" / "storm")]
     assert (
-        "Storm 2.6.4"
+        "Storm 1.2.4"
         in subprocess.run(
             [*wrapper, "version"], capture_output=True, text=True, env={**os.environ, **env}
         ).stdout
@@ -617,7 +624,7 @@ def test_storm_264_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> Non
             url = f"http://127.0.0.1:{ui_port}/api/v1/cluster/summary"
             with urllib.request.urlopen(url, timeout=2) as response:
                 data = json.load(response)
-            return bool(data["standin"] is True and data["stormVersion"] == "2.6.4")
+            return bool(data["standin"] is True and data["stormVersion"] == "1.2.4")
 
         wait_for(summary, 30, "ui", ui)
         heartbeat = tmp_path / "data" / "supervisor" / "standin-heartbeat"
@@ -629,7 +636,7 @@ def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) 
     """Nimbus and supervisor hold ephemeral znodes under storm.zookeeper.root; the UI reports
     what it finds there; a supervisor stopped with SIGTERM leaves at once."""
     zk_home = unpack(mirror_dir / ZK_BIN.lstrip("/"), tmp_path / "zk")
-    home = unpack(mirror_dir / "storm/apache-storm-2.6.4/apache-storm-2.6.4.tar.gz", tmp_path)
+    home = unpack(mirror_dir / "storm/apache-storm-1.2.4/apache-storm-1.2.4.tar.gz", tmp_path)
     zk_port, nimbus_port, ui_port = free_port(), free_port(), free_port()
     (zk_home / "conf" / "zoo.cfg").write_text(
         f"tickTime=2000\ndataDir={tmp_path / 'zkdata'}\nclientPort={zk_port}\n"

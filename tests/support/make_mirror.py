@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from tests.support.maven import runtime_jars
+from tests.support.maven import runtime_jars, single_jar
 
 SUPPORT_DIR = Path(__file__).resolve().parent
 STANDIN_DIR = SUPPORT_DIR / "standin"
@@ -45,9 +45,15 @@ DEBIAN_JAVA = Path(os.environ.get("BUNDLER_DEBIAN_JAVA", "/usr/share/java"))
 FIXED_MTIME = 1420070400
 ZIP_DATE = (2015, 1, 1, 0, 0, 0)
 # Bump when the mirror's content changes in a way a reused mirror would not show.
-MIRROR_FORMAT = 2
+MIRROR_FORMAT = 3
 
 STORM_VERSIONS = ("0.9.5", "1.2.4", "2.6.4")
+# Releases whose Nimbus, supervisor and workers are Apache's own, assembled from Maven Central
+# (real_storm_dirs): lib/ is storm-server's runtime jars with storm-core (the storm command's
+# classes), lib-worker/ is storm-client's. storm-webapp is not on Central, so their UI,
+# logviewer and DRPC server are the stand-in daemon, in lib-webapp/.
+APACHE_STORM = ("2.6.4",)
+STORM_GROUP = "org.apache.storm"
 ZOOKEEPER_VERSIONS = ("3.4.6", "3.4.14", "3.8.4")
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
 STYLES = ("coreutils", "coreutils-binary", "bsd", "gpg", "bare")
@@ -466,6 +472,119 @@ Topologies, workers and Thrift are not stood in for.
 """
 
 
+# Apache's release carries its own log4j2/cluster.xml and worker.xml (from Storm's source tree,
+# not on Maven Central); these are written for the test mirror and log where those do: daemons
+# to storm.log.dir/logfile.name, workers to their workers-artifacts folder, where the
+# supervisor, the logviewer and an operator look for them.
+APACHE_LOG4J2_CLUSTER = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written for the test mirror (Apache's own file is not on Maven Central): daemons' logs. -->
+<configuration monitorInterval="60" shutdownHook="disable">
+  <properties>
+    <property name="pattern">%d{yyyy-MM-dd HH:mm:ss.SSS} %c{1.} %t [%p] %msg%n</property>
+  </properties>
+  <appenders>
+    <RollingFile name="A1" fileName="${sys:storm.log.dir}/${sys:logfile.name}"
+        filePattern="${sys:storm.log.dir}/${sys:logfile.name}.%i.gz">
+      <PatternLayout><pattern>${pattern}</pattern></PatternLayout>
+      <Policies><SizeBasedTriggeringPolicy size="100 MB"/></Policies>
+      <DefaultRolloverStrategy max="9"/>
+    </RollingFile>
+  </appenders>
+  <loggers>
+    <root level="info"><appender-ref ref="A1"/></root>
+  </loggers>
+</configuration>
+"""
+
+APACHE_LOG4J2_WORKER = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written for the test mirror (Apache's own file is not on Maven Central): workers' logs,
+     in the worker's artifacts folder; STDOUT and STDERR are what LogWriter passes on. -->
+<configuration monitorInterval="60" shutdownHook="disable">
+  <properties>
+    <property name="pattern">%d{yyyy-MM-dd HH:mm:ss.SSS} %c{1.} %t [%p] %msg%n</property>
+    <property name="dir">${sys:workers.artifacts}/${sys:storm.id}/${sys:worker.port}</property>
+  </properties>
+  <appenders>
+    <RollingFile name="A1" fileName="${dir}/${sys:logfile.name}"
+        filePattern="${dir}/${sys:logfile.name}.%i.gz">
+      <PatternLayout><pattern>${pattern}</pattern></PatternLayout>
+      <Policies><SizeBasedTriggeringPolicy size="100 MB"/></Policies>
+      <DefaultRolloverStrategy max="9"/>
+    </RollingFile>
+  </appenders>
+  <loggers>
+    <root level="info"><appender-ref ref="A1"/></root>
+    <Logger name="STDERR" level="INFO" additivity="false"><appender-ref ref="A1"/></Logger>
+    <Logger name="STDOUT" level="INFO" additivity="false"><appender-ref ref="A1"/></Logger>
+  </loggers>
+</configuration>
+"""
+
+APACHE_STORM_TXT = """\
+This tarball is assembled for tests. It is not Apache's release tarball, but its daemons are:
+
+lib/ holds Apache Storm {version}'s storm-server and the jars its POM declares (from Maven
+Central) with storm-core (the storm command's classes, fetched alone: its POM reaches Clojars);
+lib-worker/ holds storm-client and its jars. Nimbus, the supervisors and the workers they start
+are Apache's. Written for the tests in place of Apache's files: bin/storm and bin/storm.py (they
+start Apache's main classes as Apache's launcher does), log4j2/*.xml and conf/storm.yaml.
+Stand-ins: the UI, logviewer and DRPC server (storm-webapp is not on Maven Central) are the
+test mirror's stand-in daemon (lib-webapp/{jar}, with a ZooKeeper client: {client_jars}).
+"""
+
+
+def _apache_storm_libs(version: str, tree: Tree, work: Path) -> None:
+    """lib/ and lib-worker/ of an APACHE_STORM release, from Maven Central."""
+    for folder, artifact in (("lib", "storm-server"), ("lib-worker", "storm-client")):
+        for jar in runtime_jars(STORM_GROUP, artifact, version, work / folder):
+            tree.add(f"{folder}/{jar.name}", jar)
+    core = single_jar(STORM_GROUP, "storm-core", version, work / "core")
+    tree.add(f"lib/{core.name}", core)
+    tree.add("log4j2/cluster.xml", APACHE_LOG4J2_CLUSTER)
+    tree.add("log4j2/worker.xml", APACHE_LOG4J2_WORKER)
+
+
+STARTER_POM = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Test mirror: a stand-in for storm-starter {version} (not Apache's artifact). -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>org.apache.storm</groupId>
+  <artifactId>storm-starter</artifactId>
+  <version>{version}</version>
+  <packaging>jar</packaging>
+</project>
+"""
+
+
+def storm_starter_jar(version: str, dest_dir: Path) -> Path:
+    """dest_dir/storm-starter-VERSION.jar: the stand-in ExclamationTopology (standin/starter/),
+    compiled for Java 8 against Apache's storm-client of that version."""
+    sources = sorted((STANDIN_DIR / "starter").rglob("*.java"))
+    with tempfile.TemporaryDirectory(prefix="starter-", dir=dest_dir) as work:
+        jars = runtime_jars(STORM_GROUP, "storm-client", version, Path(work) / "lib")
+        out = Path(work) / "classes"
+        subprocess.run(
+            [_need("javac"), "--release", "8", "-nowarn", "-d", str(out)]
+            + ["-cp", ":".join(map(str, jars)), *map(str, sources)],
+            check=True,
+            capture_output=True,
+        )
+        manifest = (
+            "Manifest-Version: 1.0\r\n"
+            f"Implementation-Title: storm-starter {version} stand-in (not Apache's)\r\n"
+            f"Implementation-Version: {version}\r\n\r\n"
+        )
+        entries = [("META-INF/", b""), ("META-INF/MANIFEST.MF", manifest.encode())]
+        entries += [
+            (path.relative_to(out).as_posix(), path.read_bytes())
+            for path in sorted(out.rglob("*.class"))
+        ]
+        return write_jar(dest_dir / f"storm-starter-{version}.jar", entries)
+
+
 def _padding_file(path: Path, pad_mb: int, seed: str) -> Path:
     """pad_mb MiB of incompressible bytes that depend only on seed."""
     with open(path, "wb") as out:
@@ -500,15 +619,21 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
     jar_name = f"{era.jar_artifact}-{version}-standin.jar"
     launcher = (STANDIN_DIR / "storm" / "storm.py").read_text()
     launcher = era.storm_py_shebang + "\n" + launcher.split("\n", 1)[1]
+    apache = version in APACHE_STORM
+    # An Apache release's stand-in daemons (UI, logviewer, DRPC) live apart from its jars.
+    standin_dir = "lib-webapp" if apache else "lib"
     tree = Tree(top)
     with tempfile.TemporaryDirectory(prefix="storm-standin-", dir=dest_dir) as work:
         work_dir = Path(work)
-        tree.add(f"lib/{jar_name}", storm_standin_jar(version, work_dir / jar_name))
+        if apache:
+            _apache_storm_libs(version, tree, work_dir)
+        jar = storm_standin_jar(version, work_dir / jar_name)
+        tree.add(f"{standin_dir}/{jar_name}", jar)
         client_jars = []
         for stem in STORM_ZK_CLIENT_JARS:
             src, name = _debian_jar(stem)
-            tree.add(f"lib/{name}", _jar_member_bytes(src, work_dir, name))
-            client_jars.append(name)
+            tree.add(f"{standin_dir}/{name}", _jar_member_bytes(src, work_dir, name))
+            client_jars.append(f"{standin_dir}/{name}")
         if pad_mb > 0:
             padding = _padding_file(work_dir / "padding.bin", pad_mb, f"storm-{version}")
             tree.add("lib/standin-padding.bin", padding)
@@ -525,21 +650,24 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
             tree.add("conf/storm_env.ini", STORM_ENV_INI)
         if era.logging == "logback":
             tree.add("logback/cluster.xml", LOGBACK_CLUSTER)
-        else:
+        elif not apache:
             tree.add("log4j2/cluster.xml", LOG4J2_TEMPLATE.format(which="daemons"))
             tree.add("log4j2/worker.xml", LOG4J2_TEMPLATE.format(which="workers"))
         tree.add("public/index.html", STORM_INDEX_HTML.format(version=version))
         tree.add("examples/storm-starter/README.markdown", "Stand-in: no examples inside.\n")
         tree.add("external/README.markdown", "Stand-in: no external modules inside.\n")
-        tree.add(
-            "STANDIN.txt",
-            STORM_STANDIN_TXT.format(
+        if apache:
+            about = APACHE_STORM_TXT.format(
+                version=version, jar=jar_name, client_jars=" ".join(client_jars)
+            )
+        else:
+            about = STORM_STANDIN_TXT.format(
                 version=version,
                 jar=jar_name,
                 defaults_version=storm_defaults_file(version).stem,
-                client_jars=" ".join(f"lib/{name}" for name in client_jars),
-            ),
-        )
+                client_jars=" ".join(client_jars),
+            )
+        tree.add("STANDIN.txt", about)
         return tree.write(dest_dir / f"{top}.tar.gz")
 
 
@@ -909,6 +1037,17 @@ def _populate_with_keys(root: Path, home: Path, storm_pad_mb: int) -> None:
     )
     published.append((binary, [("sha512", "coreutils")]))
     published.append((zookeeper_source_tarball("3.8.4", zk38), [("sha512", "coreutils")]))
+
+    # A Maven repository beside the releases (maven2/, as Central lays it out) holding the
+    # example topology of each APACHE_STORM release, with Maven's .sha1 and .md5 and an .asc.
+    for version in APACHE_STORM:
+        folder = root / "maven2" / "org" / "apache" / "storm" / "storm-starter" / version
+        folder.mkdir(parents=True)
+        pom = folder / f"storm-starter-{version}.pom"
+        pom.write_text(STARTER_POM.format(version=version))
+        jar = storm_starter_jar(version, folder)
+        published += [(pom, [("sha1", "bare"), ("md5", "bare")])]
+        published += [(jar, [("sha1", "bare"), ("md5", "bare")])]
 
     for artifact, styles in published:
         for algorithm, style in styles:

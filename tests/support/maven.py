@@ -102,3 +102,30 @@ def runtime_jars(
             + (proc.stdout + proc.stderr).strip()[-2000:]
         )
     return sorted(dest.glob("*.jar"))
+
+
+COPY_ONE_GOAL = "org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy"
+
+
+def single_jar(group: str, artifact: str, version: str, dest: Path) -> Path:
+    """group:artifact:version's own jar alone (no dependencies), copied into dest: for an
+    artifact whose POM names dependencies outside the Maven repository (Storm 2.x's
+    storm-core reaches Clojars through storm-clojure, which its release's lib/ leaves out)."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise MavenError("mvn is missing: install Debian's maven package (make deps does)")
+    dest.mkdir(parents=True, exist_ok=True)
+    LOCAL_REPO.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mvn-") as work:
+        pom = Path(work) / "pom.xml"
+        pom.write_text(POM.format(parent="", dependencies=""))
+        cmd = [mvn, "-B", "-q", "--no-transfer-progress", "-f", str(pom)]
+        cmd += [f"-Dmaven.repo.local={LOCAL_REPO}", *_settings(Path(work)), COPY_ONE_GOAL]
+        cmd += [f"-Dartifact={group}:{artifact}:{version}", f"-DoutputDirectory={dest}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=900)
+    if proc.returncode != 0:
+        raise MavenError(
+            f"mvn could not fetch {group}:{artifact}:{version}: "
+            + (proc.stdout + proc.stderr).strip()[-2000:]
+        )
+    return dest / f"{artifact}-{version}.jar"

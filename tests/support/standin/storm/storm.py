@@ -1,13 +1,18 @@
 #!/usr/bin/env python
 # ruff: noqa: UP010, UP031, UP036, RUF005
-"""Stand-in for Apache Storm's `bin/storm` launcher (this is not Apache Storm).
+"""Stand-in for Apache Storm's `bin/storm` launcher (this is not Apache Storm's script).
 
 It behaves the way an installer can observe the real launcher behave: config from
 `$STORM_CONF_DIR` or `<storm home>/conf` (plus `~/.storm/storm.yaml` when that exists),
 `conf/storm_env.ini` [environment] loaded into the environment, `JAVA_HOME` honoured,
 `-c key=value` and `--config FILE` accepted, and the daemon commands end in
 `os.execvp(java, ...)` so a process supervisor ends up supervising the JVM.
-Runs under Python 2.7 and 3.6+ with the standard library only.
+
+Where the release holds Apache's own daemons (a Storm 2.x `lib/` with storm-server, whose
+`lib-worker/` holds storm-client), `nimbus` and `supervisor` start Apache's main classes with
+the classpath and system properties Apache's launcher gives them, and `jar`, `kill` and `list`
+run Apache's client classes; the rest (and every daemon of a stand-in release) start the
+stand-in daemon class. Runs under Python 2.7 and 3.6+ with the standard library only.
 """
 
 from __future__ import print_function
@@ -237,6 +242,19 @@ def storm_jars():
     return jars_in(STORM_DIR) + jars_in(os.path.join(STORM_DIR, "lib"))
 
 
+def webapp_jars():
+    # type: () -> list[str]
+    """The UI, logviewer and DRPC server's jars: lib-webapp/ where the release has one."""
+    webapp = jars_in(os.path.join(STORM_DIR, "lib-webapp"))
+    return jars_in(STORM_DIR) + webapp if webapp else storm_jars()
+
+
+def apache_daemons():
+    # type: () -> bool
+    """True when lib/ holds Apache's storm-server (Storm 2.x's Nimbus and supervisor)."""
+    return any(os.path.basename(jar).startswith("storm-server-") for jar in storm_jars())
+
+
 def read_from_jars(suffix):
     # type: (str) -> str | None
     """Text of the first member whose name ends with suffix, in classpath order."""
@@ -341,8 +359,84 @@ def logging_opts(daemon):
     return opts + ["-Dlog4j.configurationFile=" + os.path.join(STORM_DIR, "log4j2", "cluster.xml")]
 
 
+def wildcard(*parts):
+    # type: (str) -> str
+    return os.path.join(STORM_DIR, *parts) + "/*"
+
+
+def common_opts(jvmtype, daemon, conf, conf_file, overrides):
+    # type: (str, str, dict[str, object], str, list[str]) -> list[str]
+    """What Apache's launcher (2.x) puts before the classpath of every Java command."""
+    return [
+        java_command(),
+        jvmtype,
+        "-Ddaemon.name=" + daemon,
+        "-Dstorm.options=" + ",".join(quote_plus(opt) for opt in overrides),
+        "-Dstorm.home=" + STORM_DIR,
+        "-Dstorm.log.dir=" + conf_str(conf, "storm.log.dir", os.path.join(STORM_DIR, "logs")),
+        "-Djava.library.path=" + conf_str(conf, "java.library.path", ""),
+        "-Dstorm.conf.file=" + conf_file,
+    ]
+
+
+def exec_java(args):
+    # type: (list[str]) -> None
+    print("Running: " + " ".join(args))
+    sys.stdout.flush()
+    os.execvp(args[0], args)
+
+
+def exec_apache_daemon(daemon, conf_file, overrides):
+    # type: (str, str, list[str]) -> None
+    """Apache's Nimbus or supervisor, started as Apache's launcher starts it: lib/, extlib/
+    and extlib-daemon/ and the config folder on the classpath, the daemon's childopts, and its
+    log4j2 configuration."""
+    conf = load_config(conf_file, overrides)
+    classpath = [wildcard(), wildcard("lib"), wildcard("extlib"), wildcard("extlib-daemon")]
+    args = common_opts("-server", daemon, conf, conf_file, overrides)
+    args += ["-cp", ":".join(classpath + [CLUSTER_CONF_DIR])]
+    args += shlex.split(conf_str(conf, daemon + ".childopts", ""))
+    args += [
+        "-Djava.deserialization.disabled=true",
+        "-Dlogfile.name=%s.log" % daemon,
+        "-Dlog4j.configurationFile=" + os.path.join(STORM_DIR, "log4j2", "cluster.xml"),
+        real_class(daemon, storm_version()),
+    ]
+    exec_java(args)
+
+
+# command -> (Apache's class, runs with lib-worker/ as a topology's client does)
+CLIENT_COMMANDS = {
+    "kill": ("org.apache.storm.command.KillTopology", False),
+    "list": ("org.apache.storm.command.ListTopologies", False),
+}
+
+
+def exec_client(command, params, conf_file, overrides):
+    # type: (str, list[str], str, list[str]) -> None
+    """`storm jar JAR CLASS ARGS...` (the topology's main class submits it, with storm.jar
+    naming the jar to upload), `storm kill NAME [-w SECS]` and `storm list`."""
+    conf = load_config(conf_file, overrides)
+    user_dirs = [USER_CONF_DIR, os.path.join(STORM_DIR, "bin")]
+    if command == "jar":
+        if len(params) < 2:
+            die("usage: storm jar JAR CLASS [ARGS...]")
+        jar, klass, rest = params[0], params[1], params[2:]
+        classpath = [wildcard(), wildcard("lib-worker"), wildcard("extlib"), jar] + user_dirs
+        opts = ["-Dstorm.jar=" + jar, "-Dstorm.dependency.jars=", "-Dstorm.dependency.artifacts={}"]
+    else:
+        klass, rest = CLIENT_COMMANDS[command][0], params
+        classpath = [wildcard(), wildcard("lib"), wildcard("extlib")] + user_dirs
+        opts = []
+    args = common_opts("-client", "", conf, conf_file, overrides)
+    args += ["-cp", ":".join(classpath + [CLUSTER_CONF_DIR])] + opts + [klass] + rest
+    exec_java(args)
+
+
 def exec_daemon(daemon, conf_file, overrides):
     # type: (str, str, list[str]) -> None
+    if daemon in ("nimbus", "supervisor") and apache_daemons():
+        exec_apache_daemon(daemon, conf_file, overrides)
     conf = load_config(conf_file, overrides)
     version = storm_version()
     java = java_command()
@@ -353,9 +447,12 @@ def exec_daemon(daemon, conf_file, overrides):
     log_dir = conf_str(conf, "storm.log.dir", os.path.join(STORM_DIR, "logs"))
     bind = conf_str(conf, "ui.host", "0.0.0.0") if daemon == "ui" else "0.0.0.0"
     extrajars = [CLUSTER_CONF_DIR]
+    jars = storm_jars()
+    if daemon in ("ui", "logviewer", "drpc"):
+        jars = webapp_jars()
     if daemon in ("ui", "logviewer"):
         extrajars = [STORM_DIR, CLUSTER_CONF_DIR]
-    classpath = ":".join(storm_jars() + extrajars)
+    classpath = ":".join(jars + extrajars)
     args = [
         java,
         "-server",
@@ -383,9 +480,7 @@ def exec_daemon(daemon, conf_file, overrides):
     args += shlex.split(conf_str(conf, daemon + ".childopts", ""))
     args += logging_opts(daemon)
     args += ["-cp", classpath, MAIN_CLASS, daemon]
-    print("Running: " + " ".join(args))
-    sys.stdout.flush()
-    os.execvp(java, args)
+    exec_java(args)
 
 
 def print_version():
@@ -406,6 +501,7 @@ def print_usage():
 
 
 COMMANDS = ["classpath", "help", "localconfvalue", "remoteconfvalue", "version"]
+COMMANDS += ["jar"] + sorted(CLIENT_COMMANDS)
 
 
 def main(argv):
@@ -431,6 +527,8 @@ def main(argv):
     init_storm_env()
     if command in DAEMONS:
         exec_daemon(command, conf_file, overrides)
+    elif (command == "jar" or command in CLIENT_COMMANDS) and apache_daemons():
+        exec_client(command, params, conf_file, overrides)
     elif command == "version":
         print_version()
     elif command == "classpath":

@@ -172,8 +172,12 @@ final class Registry implements Watcher {
         List<String> found = new ArrayList<>();
         for (String name : names) {
             try {
-                found.add(new String(current.getData(path + "/" + name, false, null),
-                        StandardCharsets.UTF_8));
+                String data = new String(current.getData(path + "/" + name, false, null),
+                        StandardCharsets.UTF_8);
+                // Apache's daemons write Thrift, not JSON: such a member is known by name only.
+                found.add(data.startsWith("{") ? data
+                        : "{\"id\": \"" + name.replace("\\", "\\\\").replace("\"", "\\\"")
+                                + "\", \"thrift\": true}");
             } catch (KeeperException.NoNodeException gone) {
                 // Its daemon left between the two calls.
             }
