@@ -49,11 +49,19 @@ def run_ports(prefix, args):
     return show_installed(prefix, args)
 
 
+def run_smoke(prefix, args):
+    # type: (str, List[str]) -> int
+    from .operate.smoke import smoke
+
+    return smoke(prefix, args)
+
+
 SUBCOMMANDS = {
     "status": (run_status, "the installed bundle, versions, the previous install, programs"),
     "check": (run_check, "hand edits to generated files, and the health of every program"),
     "ports": (run_ports, "the ports this host listens on, who reaches them, firewall rules"),
     "rollback": (run_rollback, "return to the install an upgrade replaced"),
+    "smoke": (run_smoke, "submit an example topology, see its tuples acked, kill it"),
 }  # type: Dict[str, Any]
 
 

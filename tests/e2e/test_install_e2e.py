@@ -15,7 +15,9 @@ import pwd
 import shutil
 import stat
 import subprocess
+import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,6 +192,48 @@ def test_stormctl_talks_to_supervisord(root_node: Node) -> None:
     states = {w[0]: w[1] for w in (line.split() for line in proc.stdout.splitlines()) if w}
     assert {p: states.get(p) for p in ALL_PROGRAMS} == dict.fromkeys(ALL_PROGRAMS, "RUNNING")
     assert proc.stdout.splitlines()[-1] == "status: healthy", proc
+
+
+def starter_jar(mirror_dir: Path, version: str = "2.6.4") -> Path:
+    """The example topology the test mirror's Maven repository holds for Storm version."""
+    folder = mirror_dir / "maven2" / "org" / "apache" / "storm" / "storm-starter" / version
+    return folder / f"storm-starter-{version}.jar"
+
+
+def test_smoke_runs_a_topology_on_apache_storm_and_leaves_nothing(
+    root_node: Node, mirror_dir: Path
+) -> None:
+    """Apache's Nimbus schedules the topology, Apache's supervisor starts its workers, their
+    bolts ack tuples (counts read from Nimbus over Thrift), and the kill removes it."""
+    stormctl = str(root_node.prefix / "bin" / "stormctl")
+    copies_before = set(Path(tempfile.gettempdir()).glob("bundler-smoke-*"))
+    proc = root_node.in_netns(stormctl, "smoke", "--jar", str(starter_jar(mirror_dir)), timeout=400)
+    assert proc.returncode == 0, proc
+    lines = proc.stdout.splitlines()
+    stages = [line.split()[1] for line in lines if line.startswith("smoke: ") and " ok " in line]
+    assert stages == ["nimbus", "submit", "schedule", "worker", "acks", "kill"], proc.stdout
+    assert lines[-1].startswith("smoke: passed: org.apache.storm.starter.ExclamationTopology")
+    # The jar's readable copy is gone with it.
+    assert set(Path(tempfile.gettempdir()).glob("bundler-smoke-*")) == copies_before
+    # The workers ran as the service user and wrote their logs in its folder.
+    user = root_node.users[0]
+    logs = list((root_node.prefix / "logs" / "storm" / "workers-artifacts").rglob("worker.log"))
+    assert logs and all(owner(log) == user for log in logs)
+
+
+def test_smoke_fails_with_exit_5_at_the_stage_that_failed(root_node: Node, tmp_path: Path) -> None:
+    """A jar without the class: the submit stage fails, with what `storm jar` said."""
+    empty = tmp_path / "empty.jar"
+    with zipfile.ZipFile(empty, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
+    empty.chmod(0o644)
+    stormctl = str(root_node.prefix / "bin" / "stormctl")
+    proc = root_node.in_netns(stormctl, "smoke", "--jar", str(empty), "--timeout", "120")
+    assert proc.returncode == 5, proc
+    assert "smoke: FAILED at submit: `storm jar` exited 1" in proc.stdout, proc.stdout
+    assert "ClassNotFoundException" in proc.stdout
+    usage = root_node.in_netns(stormctl, "smoke", "--timeout", "soon")
+    assert usage.returncode == 2 and "--timeout expects seconds" in usage.stderr
 
 
 def test_second_run_changes_nothing_and_restarts_nothing(root_node: Node) -> None:

@@ -228,12 +228,12 @@ class Node:
             flags += ["--python", str(self.python)]
         return self.run(*flags, *args, as_user=as_user)
 
-    def in_netns(self, *cmd: str) -> subprocess.CompletedProcess[str]:
+    def in_netns(self, *cmd: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             ["nsenter", f"--net={self._namespace()}", *cmd],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
 

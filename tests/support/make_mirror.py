@@ -566,9 +566,9 @@ def storm_starter_jar(version: str, dest_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="starter-", dir=dest_dir) as work:
         jars = runtime_jars(STORM_GROUP, "storm-client", version, Path(work) / "lib")
         out = Path(work) / "classes"
+        classpath, srcs = ":".join(map(str, jars)), map(str, sources)
         subprocess.run(
-            [_need("javac"), "--release", "8", "-nowarn", "-d", str(out)]
-            + ["-cp", ":".join(map(str, jars)), *map(str, sources)],
+            [_need("javac"), "--release", "8", "-nowarn", "-d", str(out), "-cp", classpath, *srcs],
             check=True,
             capture_output=True,
         )

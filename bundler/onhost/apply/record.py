@@ -74,6 +74,9 @@ def new_record(plan, old, previous):
         ),
         # What `stormctl ports` shows, with the inventory's hosts that reach each port.
         "ports": ports.record(plan),
+        # Where `stormctl status` and `stormctl smoke` ask Nimbus from any host of the cluster,
+        # and how smoke runs the release's launcher and which topology it submits.
+        "storm_client": storm_client(plan),
         "python": old.get("python"),
         "releases": sorted(set(old.get("releases", []))),
         "files": dict(old.get("files", {})),
@@ -89,6 +92,20 @@ def new_record(plan, old, previous):
         # Logs of programs an earlier run had and this one drops are still this
         # installation's: the record keeps every log it ever configured.
         "logs": sorted(set(previous.get("logs", [])) | set(log_files(parse_conf(plan.conf_text)))),
+    }
+
+
+def storm_client(plan):
+    # type: (Plan) -> Dict[str, Any]
+    facts = plan.bundle.storm["facts"]
+    values = plan.values
+    assert values is not None
+    launcher = "%s/storm/%s" % (plan.prefix, facts.get("launcher", "bin/storm"))
+    return {
+        "nimbus_hosts": list(plan.nimbus_hosts),
+        "nimbus_port": ports.storm_port(values, facts, "nimbus.thrift.port"),
+        "launcher": [values["launcher_python"], launcher],
+        "smoke_class": contract.smoke_topology_class(facts),
     }
 
 

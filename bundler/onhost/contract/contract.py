@@ -206,6 +206,15 @@ def probe_port(role, storm_ports):
     return None
 
 
+def smoke_topology_class(storm_facts):
+    # type: (Mapping[str, Any]) -> str
+    """storm-starter's ExclamationTopology in the release's packages (storm.starter before
+    Storm 1.0, org.apache.storm.starter since): the topology `stormctl smoke` submits."""
+    package = storm_facts.get("java_package") or "org.apache.storm"
+    starter = "storm.starter" if package == "backtype.storm" else "org.apache.storm.starter"
+    return starter + ".ExclamationTopology"
+
+
 # --- ZooKeeper ---
 
 # values['zk_ports'] (cluster.toml: zk_KEY_port). admin is None unless set: the renderer picks

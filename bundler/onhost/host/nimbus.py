@@ -132,7 +132,7 @@ def call(host, port, name, args=b"", timeout=10.0):
     try:
         sock = socket.create_connection((host, port), timeout)
     except (OSError, socket.error) as error:
-        raise NimbusError("no Nimbus at %s:%d (%s)" % (host, port, error))
+        raise NimbusError("no Nimbus at %s:%d (%s)" % (host, port, error))  # noqa: B904 (Python 2 has no raise-from)
     try:
         sock.sendall(_message(name, args))
         size = struct.unpack("!i", _receive(sock, 4))[0]
@@ -142,9 +142,9 @@ def call(host, port, name, args=b"", timeout=10.0):
             )
         reader = _Reader(_receive(sock, size))
     except socket.timeout:
-        raise NimbusError("Nimbus at %s:%d did not answer within %g s" % (host, port, timeout))
+        raise NimbusError("Nimbus at %s:%d did not answer within %g s" % (host, port, timeout))  # noqa: B904 (Python 2 has no raise-from)
     except (OSError, socket.error) as error:
-        raise NimbusError("Nimbus at %s:%d: %s" % (host, port, error))
+        raise NimbusError("Nimbus at %s:%d: %s" % (host, port, error))  # noqa: B904 (Python 2 has no raise-from)
     finally:
         sock.close()
     version = reader.unpack("!I")
@@ -206,8 +206,9 @@ def _count(stats):
 
 def topology(host, port, topology_id, timeout=10.0):
     # type: (str, int, str, float) -> Dict[str, Any]
-    """getTopologyInfo, named: status, and per executor its component, host, port, and the
-    tuples it emitted and acked (all time, system streams left out)."""
+    """getTopologyInfo, named: status, and per executor its component, host, port, uptime
+    (0 until its worker reports it), and the tuples it emitted and acked (all time, system
+    streams left out)."""
     info = _success(host, port, "getTopologyInfo", _string_field(1, topology_id), timeout)
     executors = []
     for e in info.get(4, []):
@@ -219,6 +220,7 @@ def topology(host, port, topology_id, timeout=10.0):
                 "component": e.get(2),
                 "host": e.get(3),
                 "port": e.get(4),
+                "uptime": e.get(5, 0),
                 "emitted": _count(stats.get(1)),
                 "acked": _count(role_stats.get(1)),
                 "bolt": 1 in specific,
