@@ -3,8 +3,10 @@
 Each host is a network namespace with its own address on a bridge (tests/support/netns.py), its
 host name (a UTS namespace), its own prefix and service user; install.sh runs inside it under
 dash, finds its part in the bundle's inventory and waits for what it needs from the others.
-The ZooKeeper servers are real (a three-member ensemble elects a leader); Storm is the
-stand-in, whose daemons register in ZooKeeper and whose UI reports what it finds there.
+The ZooKeeper servers are real (a three-member ensemble elects a leader). The three hosts run
+Apache Storm 2.6.4's own Nimbus, supervisors and workers (the UI is the test mirror's stand-in,
+which reports what it finds in ZooKeeper), and `stormctl smoke` runs a topology across them;
+the book's two hosts run the stand-in of Storm 0.9.5.
 
 Everything a test starts is ended by pid through its namespace, and namespaces, users and
 prefixes are removed, also when a test fails.
@@ -29,7 +31,15 @@ from typing import Any
 import pytest
 
 from tests.support.bundles import Result, build_bundle, unpack
-from tests.support.netns import Host, Network, inventory, summary, supervisors_seen, wait_until
+from tests.support.netns import (
+    Host,
+    Network,
+    inventory,
+    storm_cluster,
+    summary,
+    supervisors_seen,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0
@@ -131,14 +141,15 @@ def test_three_hosts_form_a_cluster_the_ui_sees_whole(trio: Trio) -> None:
             os.stat(host.prefix / "data" / "zookeeper").st_uid
         )
 
-    # The proof: the UI on h1, asked from h2, reports every supervisor and the Nimbus.
-    found = wait_until(lambda: supervisors_seen(h2, h1, 2), 60, "the UI reporting 2 supervisors")
-    assert sorted(s["host"] for s in found) == ["worker-b", "worker-c"]
-    assert sorted(s["slotsTotal"] for s in found) == [2, 4]
-    data = summary(h2, h1)
-    assert (data["nimbuses"], data["slotsTotal"], data["zookeeper"]) == (1, 6, "connected")
-    nimbus = summary(h3, h1, "nimbus")["nimbuses"]
-    assert [(n["host"], n["port"]) for n in nimbus] == [("h1", 6627)]
+    # The proof: Nimbus, asked by `stormctl status` on h2, lists both supervisors by the
+    # addresses storm.yaml gives them, with their slots; h1 leads.
+    found = wait_until(lambda: storm_cluster(h2, 2), 90, "Nimbus listing 2 supervisors")
+    by_host = {s["host"]: s["slots"] for s in found["supervisors"]}
+    assert by_host == {h2.address: 4, h3.address: 2}
+    assert found["leader"] == h1.address and found["problems"] == []
+    # The stand-in UI on h1, asked from h3, sees the same daemons in ZooKeeper.
+    data = summary(h3, h1)
+    assert (data["supervisors"], data["nimbuses"], data["zookeeper"]) == (2, 1, "connected")
     print(f"three hosts installed in parallel in {trio.seconds:.0f}s")
 
 
@@ -192,11 +203,10 @@ def ports_match_listening(toml: Path, hosts: list[Host]) -> None:
         assert json.loads(stormctl.stdout) == [entry], stormctl.stderr
         listed = {p["port"]: p for p in entry["ports"]}
         # Not open with no topology running: the workers' slots. Only the ZooKeeper leader
-        # opens the peer port. The stand-in supervisor has no Thrift server of Storm 2's.
+        # opens the peer port.
         idle = {p for p, e in listed.items() if e["role"] == "worker"}
         if host.zk_mode() != "leader":
             idle |= {p for p, e in listed.items() if e["option"] == "zk_peer_port"}
-        idle |= {p for p, e in listed.items() if e["option"] == "supervisor.thrift.port"}
         assert listening(host) == set(listed) - idle, entry["name"]
 
 
@@ -207,7 +217,8 @@ def test_ports_are_what_the_daemons_listen_on(trio: Trio) -> None:
 def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> None:
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     hosts = [h1, h2, h3]
-    before = {s["host"]: s["id"] for s in wait_until(lambda: supervisors_seen(h2, h1, 2), 60, "2")}
+    seen = wait_until(lambda: storm_cluster(h2, 2), 90, "Nimbus listing 2 supervisors")
+    before = {s["host"]: s["id"] for s in seen["supervisors"]}
 
     # Stop the leader's ZooKeeper: the other two elect a new leader and keep serving.
     leader = next(h for h in hosts if h.zk_mode() == "leader")
@@ -219,8 +230,8 @@ def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> No
         60,
         f"a new leader among {[h.name for h in rest]} after stopping {leader.name}'s ZooKeeper",
     )
-    after = wait_until(lambda: supervisors_seen(rest[0], h1, 2), 60, "2 supervisors, quorum of 2")
-    assert {s["host"]: s["id"] for s in after} == before
+    after = wait_until(lambda: storm_cluster(rest[0], 2), 90, "2 supervisors, quorum of 2")
+    assert {s["host"]: s["id"] for s in after["supervisors"]} == before
 
     # kill -9 a Storm daemon's JVM: supervisord starts it again, and it registers again.
     old = h2.program("storm-supervisor")
@@ -234,8 +245,32 @@ def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> No
 
     new = wait_until(restarted, 60, "storm-supervisor RUNNING again with a new pid")
     assert new["pid"] != old["pid"]
-    again = wait_until(lambda: supervisors_seen(h3, h1, 2), 60, "2 supervisors after the kill")
-    assert {s["host"]: s["id"] for s in again} == before
+    # Apache's supervisor keeps its id in its local state: the same two come back.
+    again = wait_until(lambda: storm_cluster(h3, 2), 90, "2 supervisors after the kill")
+    assert {s["host"]: s["id"] for s in again["supervisors"]} == before
+
+
+def test_smoke_acks_tuples_on_workers_of_both_supervisor_hosts(
+    trio: Trio, mirror_dir: Path
+) -> None:
+    """The service check across the cluster: run on h2 (a supervisor host), it submits
+    ExclamationTopology to Nimbus on h1, whose three workers spread over h2 and h3, and sees
+    bolts ack tuples on both."""
+    h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
+    jar = mirror_dir / "maven2/org/apache/storm/storm-starter/2.6.4/storm-starter-2.6.4.jar"
+    proc = h2.run(str(h2.prefix / "bin" / "stormctl"), "smoke", "--jar", str(jar), timeout=400)
+    assert proc.returncode == 0, proc
+    acks = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: acks "))
+    assert h2.address in acks and h3.address in acks, proc.stdout
+    assert f"leader {h1.address}, 2 supervisors" in proc.stdout
+    assert proc.stdout.splitlines()[-1].startswith("smoke: passed")
+    # Killed: Nimbus lists no topology, and every slot is free again.
+    idle = wait_until(
+        lambda: (lambda c: c if c and c["free_slots"] == 6 else None)(storm_cluster(h3, 2)),
+        90,
+        "every slot free after the kill",
+    )
+    assert idle["topologies"] == []
 
 
 # --- the book's two machines: Storm 0.9.5 and ZooKeeper 3.4.6 ---

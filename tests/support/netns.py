@@ -191,6 +191,19 @@ def supervisors_seen(host: Host, ui: Host, count: int) -> list[dict[str, Any]] |
     return cast(list[dict[str, Any]], listed["supervisors"]) if listed else None
 
 
+def storm_cluster(host: Host, count: int) -> dict[str, Any] | None:
+    """What Nimbus tells `stormctl status --json` on `host` of the cluster (its storm_cluster
+    entry), once Nimbus answers and lists `count` supervisors."""
+    proc = host.run(str(host.prefix / "bin" / "stormctl"), "status", "--json")
+    try:
+        cluster = json.loads(proc.stdout).get("storm_cluster")
+    except ValueError:
+        return None
+    if not cluster or not cluster.get("asked") or len(cluster["supervisors"]) != count:
+        return None
+    return cast(dict[str, Any], cluster)
+
+
 def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
     """check()'s first true result within timeout seconds; fails the test naming `what`."""
     deadline = time.time() + timeout

@@ -11,7 +11,7 @@ from __future__ import absolute_import, print_function
 import os
 
 from ..contract import contract
-from ..host import health
+from ..host import health, nimbus
 from ..render.roles import ROLE_OF
 from . import logfiles
 
@@ -123,5 +123,53 @@ def ensemble(state):
         "needed": judged["needed"],
         "quorum": judged["quorum"],
         "leaders": judged["leaders"],
+        "problems": problems,
+    }
+
+
+STORM_DAEMON_ROLES = ("nimbus", "supervisor", "ui", "logviewer", "drpc")
+
+
+def storm_cluster(state):
+    # type: (Dict[str, Any]) -> Optional[Dict[str, Any]]
+    """What Nimbus says of the cluster (host/nimbus.py): the leader, each supervisor with its
+    slots, the topologies; None when this host runs no Storm daemon. Problems: Nimbus answers
+    but no Nimbus leads, or this host's supervisor is not among those it lists. A Nimbus that
+    cannot be asked (down, starting, or not speaking Thrift) is reported as such and judged
+    by its own host's port check, not here."""
+    roles = (state.get("values") or {}).get("roles") or []
+    client = state.get("storm_client")
+    if not client or not [r for r in roles if r in STORM_DAEMON_ROLES]:
+        return None
+    port = int(client.get("nimbus_port") or 6627)
+    errors = []
+    for host in client.get("nimbus_hosts") or []:
+        try:
+            found = nimbus.cluster(host, port, timeout=5.0)
+        except nimbus.NimbusError as error:
+            errors.append(str(error))
+            continue
+        return judged_cluster(state, host, port, found)
+    return {"asked": None, "unanswered": errors, "problems": []}
+
+
+def judged_cluster(state, host, port, found):
+    # type: (Dict[str, Any], str, int, Dict[str, Any]) -> Dict[str, Any]
+    values = state.get("values") or {}
+    leaders = [n["host"] for n in found["nimbuses"] if n["leader"]]
+    supervisors = found["supervisors"]
+    problems = []  # type: List[str]
+    if not leaders:
+        problems.append("no Nimbus leads the cluster (asked %s:%d)" % (host, port))
+    me = values.get("host")
+    if "supervisor" in (values.get("roles") or []) and me not in [s["host"] for s in supervisors]:
+        problems.append("Nimbus does not list this host's supervisor (%s)" % me)
+    return {
+        "asked": "%s:%d" % (host, port),
+        "leader": leaders[0] if leaders else None,
+        "supervisors": supervisors,
+        "slots": sum(s["slots"] for s in supervisors),
+        "free_slots": sum(s["slots"] - s["used"] for s in supervisors),
+        "topologies": [t["name"] for t in found["topologies"]],
         "problems": problems,
     }

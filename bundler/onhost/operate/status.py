@@ -82,6 +82,7 @@ def gather(prefix, state):
         "supervisord": None,
         "programs": [],
         "ensemble": None,
+        "storm_cluster": None,
         "problems": [],
     }  # type: Dict[str, Any]
     if old:
@@ -103,11 +104,31 @@ def gather(prefix, state):
             problems += entry["problems"]
         report["ensemble"] = liveness.ensemble(state)
         problems += (report["ensemble"] or {}).get("problems", [])
+        report["storm_cluster"] = liveness.storm_cluster(state)
+        problems += (report["storm_cluster"] or {}).get("problems", [])
     else:
         problems.append("no program started here yet (installed with --no-start)")
     report["healthy"] = not problems
     report["exit"] = EXIT_OK if not problems else EXIT_UNHEALTHY
     return report
+
+
+def cluster_line(cluster):
+    # type: (Dict[str, Any]) -> str
+    if cluster["asked"] is None:
+        return "%-17s not asked: %s" % ("storm cluster", "; ".join(cluster["unanswered"]))
+    hosts = ", ".join(
+        "%s (%d/%d slots used)" % (s["host"], s["used"], s["slots"]) for s in cluster["supervisors"]
+    )
+    return "%-17s Nimbus %s leads; %d supervisors%s; %d of %d slots free; %d topologies" % (
+        "storm cluster",
+        cluster["leader"] or "(none)",
+        len(cluster["supervisors"]),
+        ": " + hosts if hosts else "",
+        cluster["free_slots"],
+        cluster["slots"],
+        len(cluster["topologies"]),
+    )
 
 
 def text(report):
@@ -138,6 +159,8 @@ def text(report):
         out += ["      log: %s (%s)" % (log["path"], log["what"]) for log in entry["logs"]]
     if report["ensemble"]:
         out.append(check.ensemble_line(report["ensemble"]))
+    if report["storm_cluster"]:
+        out.append(cluster_line(report["storm_cluster"]))
     if report["healthy"]:
         out.append("status: healthy")
     else:

@@ -159,6 +159,9 @@ def _childopts(values, daemon, heap_opts):
     return heap_opts + " " + " ".join(extra.split()) if extra else heap_opts
 
 
+LOCAL_HOSTNAME = "storm.local.hostname"
+
+
 def render_storm_yaml(manifest, values):
     version, facts = _component(manifest, "storm")
     heap = heaps(values["memory_mb"], len(values["slots"]))
@@ -205,6 +208,12 @@ def render_storm_yaml(manifest, values):
     entries.append((note, "worker.childopts", childopts))
     comment = "Extra keys from the cluster inventory or install.sh options."  # type: Optional[str]
     options = extras.check_storm_options(values.get("storm_options"), _label("storm_options"))
+    if LOCAL_HOSTNAME not in options:
+        # Nimbus hands workers this name to reach this host's supervisor and workers: the
+        # address the cluster knows it by, not whatever the kernel's host name resolves to.
+        entries.insert(
+            4, ("The name the cluster reaches this host by.", LOCAL_HOSTNAME, values["host"])
+        )
     for key, value in sorted(options.items()):
         entries.append((comment, key, value))
         comment = None
