@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bundler.errors import BundlerError
 
@@ -40,6 +42,10 @@ def pids_in(netns: str) -> list[int]:
         ["ip", "netns", "pids", netns], capture_output=True, text=True, check=False
     )
     return [int(p) for p in proc.stdout.split() if p.isdigit()]
+
+
+# Where `ip netns exec NS` finds files to show in place of the machine's /etc ones.
+NETNS_ETC = Path("/etc/netns")
 
 
 @dataclass
@@ -106,6 +112,21 @@ class Network:
                 if peer is not node:
                     ip("-n", node.netns, "route", "add", f"{peer.address}/32", "dev", "eth0")
 
+    def name_hosts(self, aliases: dict[str, list[str]] | None = None) -> None:
+        """Every addressed host by its name (and aliases: address -> more names) in each
+        namespace's /etc/hosts, as a site's DNS would answer: `ip netns exec` shows
+        /etc/netns/NS/hosts there in place of the machine's own. Java daemons (Storm's Nimbus)
+        look their own host name up when they start."""
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        for node in self.nodes:
+            if node.address is not None:
+                names = [node.name, *(aliases or {}).get(node.address, [])]
+                lines.append(f"{node.address}\t{' '.join(dict.fromkeys(names))}")
+        for node in self.nodes:
+            folder = NETNS_ETC / node.netns
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "hosts").write_text("\n".join(lines) + "\n")
+
     def kill_all(self) -> None:
         """End every process in the namespaces, by pid, until none is left."""
         for netns in self.created:
@@ -122,4 +143,5 @@ class Network:
         self.kill_all()
         for netns in reversed(self.created):
             subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+            shutil.rmtree(NETNS_ETC / netns, ignore_errors=True)
         self.created = []

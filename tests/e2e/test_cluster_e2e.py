@@ -85,6 +85,8 @@ def trio(mirror_dir: Path, wheelhouse: Path) -> Iterator[Trio]:
         toml = inventory(net, "trio", "2.6.4", "3.8.4", extra={"h3": {"slots": [6700, 6701]}})
         bundle = unpack(build_bundle(mirror_dir, wheelhouse, cluster=toml), net.root / "bundle")
         h1, h2, h3 = net.hosts
+        net.alias(h2, "worker-b")
+        net.alias(h3, "worker-c")
         # In parallel: a ZooKeeper member waits for a quorum, which takes two hosts.
         runs = {
             # Finds itself by host name, by address, and by --host.
@@ -101,7 +103,7 @@ def trio(mirror_dir: Path, wheelhouse: Path) -> Iterator[Trio]:
 
 def test_three_hosts_form_a_cluster_the_ui_sees_whole(trio: Trio) -> None:
     for name, result in trio.results.items():
-        assert result.code == 0, (name, result)
+        assert result.code == 0, f"{name}: {result.out}\n{result.err}"
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     assert "this host is h1 (10.231.7.1) of the bundle's inventory, found by hostname h1" in (
         trio.results["h1"].err
@@ -249,6 +251,10 @@ def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> No
     again = wait_until(lambda: storm_cluster(h3, 2), 90, "2 supervisors after the kill")
     assert {s["host"]: s["id"] for s in again["supervisors"]} == before
 
+    # The ensemble whole again for the tests after this one.
+    leader.rpc().supervisor.startProcess("zookeeper", True)
+    wait_until(lambda: None not in modes(hosts), 60, "all three ZooKeeper members serving")
+
 
 def test_smoke_acks_tuples_on_workers_of_both_supervisor_hosts(
     trio: Trio, mirror_dir: Path
@@ -259,7 +265,12 @@ def test_smoke_acks_tuples_on_workers_of_both_supervisor_hosts(
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     jar = mirror_dir / "maven2/org/apache/storm/storm-starter/2.6.4/storm-starter-2.6.4.jar"
     proc = h2.run(str(h2.prefix / "bin" / "stormctl"), "smoke", "--jar", str(jar), timeout=400)
-    assert proc.returncode == 0, proc
+    if proc.returncode != 0:
+        logs = sorted((h.prefix / "logs" / "storm").rglob("worker.log") for h in (h2, h3))
+        tails = [
+            f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for ls in logs for log in ls
+        ]
+        pytest.fail(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
     acks = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: acks "))
     assert h2.address in acks and h3.address in acks, proc.stdout
     assert f"leader {h1.address}, 2 supervisors" in proc.stdout

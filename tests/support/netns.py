@@ -116,6 +116,7 @@ class Network:
         self.tag = f"{tag}{os.getpid() % 100000}"
         self.subnet = subnet  # e.g. "10.231.7": hosts get .1, .2, ...
         self.hosts: list[Host] = []
+        self.aliases: dict[str, list[str]] = {}
         self.net = netns.Network(self.tag)
         self.root = public_dir(self.tag)
 
@@ -128,8 +129,14 @@ class Network:
             netns.ip("-n", host.netns, "route", "add", f"{other.address}/32", "dev", "eth0")
             netns.ip("-n", other.netns, "route", "add", f"{address}/32", "dev", "eth0")
         self.hosts.append(host)
+        self.net.name_hosts(self.aliases)
         (self.root / name).mkdir(mode=0o755)
         return host
+
+    def alias(self, host: Host, name: str) -> None:
+        """Another name host is known by in every namespace's /etc/hosts."""
+        self.aliases.setdefault(host.address, []).append(name)
+        self.net.name_hosts(self.aliases)
 
     def close(self) -> None:
         """End every process of every host (by pid), then remove namespaces, users, files."""
