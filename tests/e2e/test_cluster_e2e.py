@@ -216,6 +216,34 @@ def test_ports_are_what_the_daemons_listen_on(trio: Trio) -> None:
     ports_match_listening(trio.toml, trio.net.hosts)
 
 
+def test_smoke_acks_tuples_on_workers_of_both_supervisor_hosts(
+    trio: Trio, mirror_dir: Path
+) -> None:
+    """The service check across the cluster: run on h2 (a supervisor host), it submits
+    ExclamationTopology to Nimbus on h1, whose three workers spread over h2 and h3, and sees
+    bolts ack tuples on both."""
+    h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
+    jar = mirror_dir / "maven2/org/apache/storm/storm-starter/2.6.4/storm-starter-2.6.4.jar"
+    proc = h2.run(str(h2.prefix / "bin" / "stormctl"), "smoke", "--jar", str(jar), timeout=400)
+    if proc.returncode != 0:
+        logs = sorted((h.prefix / "logs" / "storm").rglob("worker.log") for h in (h2, h3))
+        tails = [
+            f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for ls in logs for log in ls
+        ]
+        pytest.fail(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
+    acks = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: acks "))
+    assert h2.address in acks and h3.address in acks, proc.stdout
+    assert f"leader {h1.address}, 2 supervisors" in proc.stdout
+    assert proc.stdout.splitlines()[-1].startswith("smoke: passed")
+    # Killed: Nimbus lists no topology, and every slot is free again.
+    idle = wait_until(
+        lambda: (lambda c: c if c and c["free_slots"] == 6 else None)(storm_cluster(h3, 2)),
+        90,
+        "every slot free after the kill",
+    )
+    assert idle["topologies"] == []
+
+
 def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> None:
     h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
     hosts = [h1, h2, h3]
@@ -254,34 +282,6 @@ def test_cluster_survives_a_lost_zookeeper_and_a_killed_daemon(trio: Trio) -> No
     # The ensemble whole again for the tests after this one.
     leader.rpc().supervisor.startProcess("zookeeper", True)
     wait_until(lambda: None not in modes(hosts), 60, "all three ZooKeeper members serving")
-
-
-def test_smoke_acks_tuples_on_workers_of_both_supervisor_hosts(
-    trio: Trio, mirror_dir: Path
-) -> None:
-    """The service check across the cluster: run on h2 (a supervisor host), it submits
-    ExclamationTopology to Nimbus on h1, whose three workers spread over h2 and h3, and sees
-    bolts ack tuples on both."""
-    h1, h2, h3 = (trio.host(n) for n in ("h1", "h2", "h3"))
-    jar = mirror_dir / "maven2/org/apache/storm/storm-starter/2.6.4/storm-starter-2.6.4.jar"
-    proc = h2.run(str(h2.prefix / "bin" / "stormctl"), "smoke", "--jar", str(jar), timeout=400)
-    if proc.returncode != 0:
-        logs = sorted((h.prefix / "logs" / "storm").rglob("worker.log") for h in (h2, h3))
-        tails = [
-            f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for ls in logs for log in ls
-        ]
-        pytest.fail(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
-    acks = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: acks "))
-    assert h2.address in acks and h3.address in acks, proc.stdout
-    assert f"leader {h1.address}, 2 supervisors" in proc.stdout
-    assert proc.stdout.splitlines()[-1].startswith("smoke: passed")
-    # Killed: Nimbus lists no topology, and every slot is free again.
-    idle = wait_until(
-        lambda: (lambda c: c if c and c["free_slots"] == 6 else None)(storm_cluster(h3, 2)),
-        90,
-        "every slot free after the kill",
-    )
-    assert idle["topologies"] == []
 
 
 # --- the book's two machines: Storm 0.9.5 and ZooKeeper 3.4.6 ---
