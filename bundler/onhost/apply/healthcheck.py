@@ -7,7 +7,8 @@ import time
 
 from ..contract import contract
 from ..errors import Unhealthy
-from ..host import health
+from ..host import health, nimbus
+from ..plan import ports
 from ..plan.peers import safe, wait_for_peers
 from ..render.roles import ROLE_OF
 
@@ -63,11 +64,80 @@ def check_health(plan):
         lines.append("%-17s RUNNING  pid %-7s %s" % (name, info["pid"], detail))
     if not peers_done:
         lines += wait_for_peers(plan, proxy, lines)
+    lines += nimbus_view(plan, deadline)
     lines.append(
         "all %d programs healthy; control them with %s"
         % (len(plan.program_order), os.path.join(plan.prefix, "bin", "stormctl"))
     )
     return "\n".join(lines) + "\n"
+
+
+def nimbus_view(plan, deadline):
+    # type: (Plan, float) -> List[str]
+    """Storm's own view once this host's daemons run: Nimbus answers over Thrift, one Nimbus
+    leads, and this host's supervisor is among those it lists (registered, not only running).
+    A Nimbus that cannot be asked (one that does not speak Thrift) is reported, not waited
+    for: its own host's port check judges it."""
+    if not [r for r in plan.roles if r in ("nimbus", "supervisor")]:
+        return []
+    assert plan.values is not None
+    port = ports.storm_port(plan.values, plan.bundle.storm["facts"], "nimbus.thrift.port")
+    if port is None:
+        return []
+    said = []  # type: List[str]
+    for host in plan.nimbus_hosts:
+        try:
+            nimbus.cluster(host, port, timeout=5.0)
+        except nimbus.NimbusError as error:
+            said.append(str(error))
+            continue
+        return [registered(plan, host, port, deadline)]
+    return ["%-17s not asked: %s" % ("storm cluster", "; ".join(said))]
+
+
+def registered(plan, host, port, deadline):
+    # type: (Plan, str, int, float) -> str
+    assert plan.values is not None
+    options = plan.values.get("storm_options") or {}  # type: Dict[str, Any]
+    me = options.get("storm.local.hostname", plan.host) if "supervisor" in plan.roles else None
+    last = ["no answer yet"]
+
+    def seen():
+        # type: () -> Optional[str]
+        try:
+            found = nimbus.cluster(host, port, timeout=5.0)
+        except nimbus.NimbusError as error:
+            last[0] = str(error)
+            return None
+        leaders = [n["host"] for n in found["nimbuses"] if n["leader"]]
+        listed = dict((s["host"], s["slots"]) for s in found["supervisors"])
+        last[0] = "leader %s, supervisors %s" % (leaders or "none", sorted(listed) or "none")
+        if not leaders or (me is not None and me not in listed):
+            return None
+        mine = "; this host's supervisor registered, %d slots" % listed[me] if me else ""
+        return "%-17s Nimbus %s leads (asked %s:%d)%s" % (
+            "storm cluster",
+            leaders[0],
+            host,
+            port,
+            mine,
+        )
+
+    found = health.wait(seen, max(deadline, time.time() + 30), 1.0)
+    if not found:
+        raise Unhealthy(
+            "Nimbus at %s:%d %s; it said: %s; read %s"
+            % (
+                host,
+                port,
+                "has no leader" if me is None else "does not list this host's supervisor (%s)" % me,
+                last[0],
+                os.path.join(
+                    plan.prefix, "logs", "storm", "supervisor.log" if me else "nimbus.log"
+                ),
+            )
+        )
+    return str(found)
 
 
 def wait_running(proxy, name, deadline, timeout):
@@ -139,5 +209,13 @@ def failure(name, info, what):
     )
     log = info.get("stdout_logfile")
     if log:
-        text += "\nlast lines of %s:\n%s" % (log, health.tail(log) or "(empty)")
+        text += "\nlast lines of %s:\n%s" % (log, health.tail(log, 10) or "(empty)")
+        # A Storm daemon says why it stopped in its own log (logs/storm/ROLE.log, beside
+        # supervisord's logs/NAME.log), not on its stdout.
+        role = ROLE_OF.get(name)
+        if role and role != "zookeeper":
+            own = os.path.join(os.path.dirname(log), "storm", "%s.log" % role)
+            said = health.tail(own, 20)
+            if said:
+                text += "\nlast lines of %s:\n%s" % (own, said)
     return text
