@@ -98,6 +98,11 @@ def main(argv=None):
         sys.stdout.write(report)
     if plan.dry_run and not installer.host.changed:
         sys.stdout.write("nothing to change\n")
+    if args.smoke:
+        from .operate.smoke import smoke
+
+        sys.stdout.flush()
+        return smoke(plan.prefix, [])
     return EXIT_OK
 
 

@@ -21,7 +21,7 @@ VALUE_FLAGS = (
 )  # fmt: skip
 SWITCHES = (
     "--no-start", "--dry-run", "--check", "--uninstall", "--purge", "--require-signature",
-    "--help", "-h", "--version", "--upgrade", "--allow-major-upgrade",
+    "--help", "-h", "--version", "--upgrade", "--allow-major-upgrade", "--smoke",
 )  # fmt: skip
 # Answered at once, before the bundle is read (install.sh asks before it verifies the bundle).
 ANSWERS = ("help", "version")
@@ -30,7 +30,7 @@ INSTALL_FLAGS = (
     "--role", "--user", "--zk-servers", "--zk-id", "--nimbus-host", "--supervisord-ui-bind",
     "--web-password-file", "--init", "--launcher-python", "--timeout", "--no-start",
     "--peer-timeout", "--signer-key", "--archive", "--require-signature", "--upgrade",
-    "--allow-major-upgrade",
+    "--allow-major-upgrade", "--smoke",
 )  # fmt: skip
 # Old spellings, still taken for one release and left out of --help: old -> new.
 RENAMED = {"--ui-bind": "--supervisord-ui-bind", "--keys": "--signer-key"}
@@ -39,7 +39,7 @@ USAGE = """\
 usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
                     [--zk-servers H1,H2,...] [--zk-id N] [--nimbus-host H[,H...]]
                     [--supervisord-ui-bind ADDR[:PORT]] [--web-password-file FILE]
-                    [--init auto|systemd|none] [--no-start] [--dry-run]
+                    [--init auto|systemd|none] [--no-start] [--smoke] [--dry-run]
                     [--python PATH] [--launcher-python PATH] [--timeout SECONDS]
                     [--peer-timeout SECONDS]
                     [--signer-key FILE [--archive FILE]] [--require-signature]
@@ -71,6 +71,8 @@ usage: ./install.sh --role ROLE[,ROLE...] [--prefix DIR] [--user NAME]
   --web-password-file F   its password (default: a random one, kept in PREFIX/etc/web-password)
   --init MODE             auto (systemd when it runs this host), systemd or none
   --no-start              install and configure, start nothing
+  --smoke                 once healthy, run `stormctl smoke`: submit the bundle's example
+                          topology, see its tuples acked, kill it (exit 5 when it fails)
   --dry-run               print every change that would be made, make none
   --check                 verify the bundle and this host's prerequisites, change nothing;
                           where this bundle is installed, also report hand edits, missing
@@ -142,6 +144,7 @@ class Args(object):
         self.archive = None  # type: Optional[str]
         self.require_signature = False
         self.no_start = False
+        self.smoke = False
         self.dry_run = False
         self.check = False
         self.uninstall = False
@@ -256,6 +259,10 @@ def check_combinations(args):
         raise CommandLineError("--allow-major-upgrade goes with --upgrade")
     if args.check and args.dry_run:
         raise CommandLineError("--check changes nothing already; drop --dry-run")
+    if args.smoke and (args.no_start or args.dry_run or args.check):
+        raise CommandLineError(
+            "--smoke runs a topology on the started cluster: drop --no-start, --dry-run or --check"
+        )
     if args.uninstall:
         found = [f for f in args.given if f in INSTALL_FLAGS or f in extras.OPTION_FLAGS]
         if found:
