@@ -117,7 +117,9 @@ class Network:
         namespace's /etc/hosts, as a site's DNS would answer: `ip netns exec` shows
         /etc/netns/NS/hosts there in place of the machine's own. Java daemons (Storm's Nimbus)
         look their own host name up when they start."""
-        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        # The machine's own entries first (its host name among them: a namespace without a
+        # UTS namespace of its own keeps it).
+        lines = Path("/etc/hosts").read_text().splitlines()
         for node in self.nodes:
             if node.address is not None:
                 names = [node.name, *(aliases or {}).get(node.address, [])]

@@ -70,10 +70,13 @@ class Report:
     phases: dict[str, float] = field(default_factory=dict)
     tag: str = ""
     folder: Path | None = None
+    # `stormctl smoke` on one host, when asked for: (host, exit code, what it printed).
+    smoke: tuple[str, int, str] | None = None
 
     @property
     def healthy(self) -> bool:
-        return bool(self.hosts) and all(h.healthy for h in self.hosts)
+        smoked = self.smoke is None or self.smoke[1] == 0
+        return bool(self.hosts) and all(h.healthy for h in self.hosts) and smoked
 
     @property
     def exit_code(self) -> int:
@@ -206,6 +209,30 @@ def _status(run: HostRun) -> None:
     run.status, run.status_code = proc.stdout + proc.stderr, proc.returncode
 
 
+SMOKE_TIMEOUT = 600
+
+
+def _smoke(runs: list[HostRun]) -> tuple[str, int, str]:
+    """`stormctl smoke` on the last host (a supervisor host of an inventory), once all are
+    healthy: the example topology must run on the rehearsed cluster."""
+    run = runs[-1]
+    if not all(r.healthy for r in runs):
+        return run.name, int(ExitCode.UNHEALTHY), "not run: not every host is healthy\n"
+    assert run.node is not None
+    stormctl = str(run.prefix / "bin" / "stormctl")
+    try:
+        proc = subprocess.run(
+            run.node.command(stormctl, "smoke"),
+            capture_output=True,
+            text=True,
+            timeout=SMOKE_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return run.name, int(ExitCode.UNHEALTHY), f"did not end within {SMOKE_TIMEOUT}s\n"
+    return run.name, proc.returncode, proc.stdout + proc.stderr
+
+
 def _uninstall(run: HostRun, bundle_dir: Path) -> None:
     if run.node is None or not (run.prefix / "state").exists():
         return
@@ -232,7 +259,7 @@ def _remove_users(runs: list[HostRun], existed: set[str]) -> None:
         subprocess.run(["userdel", run.user], capture_output=True, check=False)
 
 
-def rehearse(bundle: Path, only: list[str]) -> Report:
+def rehearse(bundle: Path, only: list[str], smoke: bool = False) -> Report:
     """Verify, unpack, install on namespaced hosts, report, tear down; see the module doc."""
     preconditions()
     started = time.monotonic()
@@ -244,6 +271,7 @@ def rehearse(bundle: Path, only: list[str]) -> Report:
     root = Path(tempfile.mkdtemp(prefix="bundler-rehearse-"))
     network = Network(tag)
     runs: list[HostRun] = []
+    smoked: tuple[str, int, str] | None = None
     existed = {p.pw_name for p in pwd.getpwall()}
     bundle_dir = root / "bundle"
     try:
@@ -255,6 +283,7 @@ def rehearse(bundle: Path, only: list[str]) -> Report:
             run.prefix.parent.mkdir(mode=0o755)
             run.node = network.add(run.name, run.address)
         network.connect()
+        network.name_hosts()
         say(
             f"namespaces {tag}-*, folder {root}, users {', '.join(r.user for r in runs)}; "
             f"hosts {', '.join(_where(r) for r in runs)}"
@@ -268,6 +297,11 @@ def rehearse(bundle: Path, only: list[str]) -> Report:
         phases["install and health"] = time.monotonic() - mark
         for run in runs:
             _status(run)
+        if smoke:
+            mark = time.monotonic()
+            say(f"stormctl smoke on {runs[-1].name}")
+            smoked = _smoke(runs)
+            phases["smoke"] = time.monotonic() - mark
     finally:
         mark = time.monotonic()
         for run in runs:
@@ -276,7 +310,7 @@ def rehearse(bundle: Path, only: list[str]) -> Report:
         _remove_users(runs, existed)
         shutil.rmtree(root, ignore_errors=True)
         phases["tear down"] = time.monotonic() - mark
-    return Report(runs, time.monotonic() - started, phases, tag, root)
+    return Report(runs, time.monotonic() - started, phases, tag, root, smoked)
 
 
 def text(report: Report) -> str:
@@ -291,6 +325,10 @@ def text(report: Report) -> str:
             tail = (run.out + run.err).rstrip("\n").splitlines()[-15:]
             lines.append("-- install.sh, last lines:")
             lines += tail
+    if report.smoke is not None:
+        name, code, said = report.smoke
+        lines.append(f"== stormctl smoke on {name}: exit {code}")
+        lines.append(said.rstrip("\n"))
     phases = ", ".join(f"{k} {v:.1f}s" for k, v in report.phases.items())
     verdict = "healthy" if report.healthy else "NOT healthy"
     count = len(report.hosts)

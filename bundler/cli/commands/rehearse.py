@@ -20,11 +20,18 @@ def rehearse_command(
             "--host", metavar="HOST", help="Rehearse only this inventory host; repeatable."
         ),
     ] = None,
+    smoke: Annotated[
+        bool,
+        typer.Option(
+            "--smoke",
+            help="Also run `stormctl smoke`: the bundle's example topology must ack tuples.",
+        ),
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Install a bundle on throwaway namespaced hosts (root, Linux), show health, remove it."""
     from bundler.tools.rehearse import rehearse, text
 
-    report = _run(debug, lambda: rehearse(bundle, list(host or [])))
+    report = _run(debug, lambda: rehearse(bundle, list(host or []), smoke))
     print(text(report), end="")
     raise SystemExit(report.exit_code)
