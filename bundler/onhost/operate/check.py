@@ -184,6 +184,33 @@ def ensemble_report(state):
     return [ensemble_line(found)], list(found["problems"])
 
 
+def cluster_line(cluster):
+    # type: (Dict[str, Any]) -> str
+    if cluster["asked"] is None:
+        return "%-17s not asked: %s" % ("storm cluster", "; ".join(cluster["unanswered"]))
+    hosts = ", ".join(
+        "%s (%d/%d slots used)" % (s["host"], s["used"], s["slots"]) for s in cluster["supervisors"]
+    )
+    return "%-17s Nimbus %s leads; %d supervisors%s; %d of %d slots free; %d topologies" % (
+        "storm cluster",
+        cluster["leader"] or "(none)",
+        len(cluster["supervisors"]),
+        ": " + hosts if hosts else "",
+        cluster["free_slots"],
+        cluster["slots"],
+        len(cluster["topologies"]),
+    )
+
+
+def cluster_report(state):
+    # type: (Dict[str, Any]) -> Tuple[List[str], List[str]]
+    """What Nimbus says of the cluster this host is part of (liveness.storm_cluster)."""
+    found = liveness.storm_cluster(state)
+    if found is None:
+        return [], []
+    return [cluster_line(found)], list(found["problems"])
+
+
 def run_check(prefix, out=None):
     # type: (str, Optional[IO[str]]) -> int
     """Report drift and health of the installation at prefix on out (stdout); 0 when all is
@@ -200,7 +227,7 @@ def run_check(prefix, out=None):
     said = ["privilege boundary  %s" % ("ok" if not layout else "BROKEN")]
     reports = [(said + ["  " + p for p in layout], layout), file_report(prefix, state)]
     if state.get("programs"):
-        reports += [program_report(prefix, state), ensemble_report(state)]
+        reports += [program_report(prefix, state), ensemble_report(state), cluster_report(state)]
     else:
         # The record names no program started: an install with --no-start is not unhealthy.
         reports.append((["programs: none started here yet (--no-start): health not checked"], []))

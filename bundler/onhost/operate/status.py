@@ -113,24 +113,6 @@ def gather(prefix, state):
     return report
 
 
-def cluster_line(cluster):
-    # type: (Dict[str, Any]) -> str
-    if cluster["asked"] is None:
-        return "%-17s not asked: %s" % ("storm cluster", "; ".join(cluster["unanswered"]))
-    hosts = ", ".join(
-        "%s (%d/%d slots used)" % (s["host"], s["used"], s["slots"]) for s in cluster["supervisors"]
-    )
-    return "%-17s Nimbus %s leads; %d supervisors%s; %d of %d slots free; %d topologies" % (
-        "storm cluster",
-        cluster["leader"] or "(none)",
-        len(cluster["supervisors"]),
-        ": " + hosts if hosts else "",
-        cluster["free_slots"],
-        cluster["slots"],
-        len(cluster["topologies"]),
-    )
-
-
 def text(report):
     # type: (Dict[str, Any]) -> List[str]
     bundle = report["bundle"]
@@ -160,7 +142,7 @@ def text(report):
     if report["ensemble"]:
         out.append(check.ensemble_line(report["ensemble"]))
     if report["storm_cluster"]:
-        out.append(cluster_line(report["storm_cluster"]))
+        out.append(check.cluster_line(report["storm_cluster"]))
     if report["healthy"]:
         out.append("status: healthy")
     else:
