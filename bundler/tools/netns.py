@@ -125,9 +125,11 @@ class Network:
                 names = [node.name, *(aliases or {}).get(node.address, [])]
                 lines.append(f"{node.address}\t{' '.join(dict.fromkeys(names))}")
         for node in self.nodes:
+            # A host with only `lo` is known to itself by its name on loopback.
+            own = [] if node.address is not None else [f"127.0.0.1\t{node.name}"]
             folder = NETNS_ETC / node.netns
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / "hosts").write_text("\n".join(lines) + "\n")
+            (folder / "hosts").write_text("\n".join(lines + own) + "\n")
 
     def kill_all(self) -> None:
         """End every process in the namespaces, by pid, until none is left."""
