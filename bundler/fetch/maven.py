@@ -8,19 +8,22 @@ the build's `--gpg` mode. Only then is the jar moved into the cache (one rename,
 releases: cache.py), where a warm build finds it without a request.
 
 A repository without that version (404 for the jar: Central has none after 1.2.2) is not an
-error: `fetch_starter` returns None and the build says so once and goes on without it.
+error: `StarterFetcher.fetch` returns None and the build says so once and goes on without it.
+The cache remembers that answer for a day (per repository), so a warm build still makes no
+request.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bundler.errors import DownloadError, IntegrityError
 from bundler.fetch import checksums
-from bundler.fetch.cache import Cache, fingerprint, sha256_file
+from bundler.fetch.cache import Cache, fingerprint, sha256_file, write_json
 from bundler.fetch.http import Http, HttpFailure, NotFound
 from bundler.fetch.keys import Keys, _sha256
 from bundler.progress import Progress
@@ -36,6 +39,8 @@ ALGORITHMS = ("sha256", "sha512", *CHECKSUMS)
 LICENCE = "Apache-2.0"
 # 1: the first layout of a storm-starter cache record.
 RECORD_SCHEMA = 1
+# How long a repository's 404 for a version is taken as its answer without asking again.
+ABSENT_FOR = 24 * 3600.0
 
 
 def jar_name(version: str) -> str:
@@ -104,7 +109,11 @@ class StarterFetcher:
         no such version. A checksum or signature mismatch raises IntegrityError."""
         path = jar_path(version)
         entry = self.cache.artifact_dir(f"maven/{path}")
+        absent = entry.with_name(f"{entry.name}.absent.json")
         with self.cache.locked(f"maven:{path}"):
+            if self._known_absent(absent):
+                self.progress.note(missing_note(version, self.repository))
+                return None
             record = self.cache.read_record(entry)
             if record is not None and record.get("schema") == RECORD_SCHEMA:
                 rotten = self._rotten(record, entry)
@@ -120,7 +129,21 @@ class StarterFetcher:
                         f"cached {rotten}; evicting it and fetching {jar_name(version)} again"
                     )
             self.cache.evict(entry)
-            return self._from_repository(version, entry)
+            fetched = self._from_repository(version, entry)
+            if fetched is None:
+                absent.parent.mkdir(parents=True, exist_ok=True)
+                write_json(absent, {"repository": redact(self.repository), "at": time.time()})
+                self.progress.note(missing_note(version, self.repository))
+            else:
+                absent.unlink(missing_ok=True)
+            return fetched
+
+    def _known_absent(self, absent: Path) -> bool:
+        """Whether this repository answered 404 for the jar within ABSENT_FOR."""
+        record = self.cache.read_record_file(absent)
+        if record is None or record.get("repository") != redact(self.repository):
+            return False
+        return bool(0 <= time.time() - float(record.get("at", 0)) < ABSENT_FOR)
 
     def _rotten(self, record: dict[str, Any], entry: Path) -> str | None:
         """What in a cache entry no longer holds the verified bytes, or None (as mirrors.py)."""
@@ -182,7 +205,6 @@ class StarterFetcher:
                         url, out, lambda chunk: hashes[0].update(chunk), restart, deadline=deadline
                     )
             except NotFound:
-                self.progress.note(missing_note(version, self.repository))
                 return None
             except HttpFailure as exc:
                 raise DownloadError(
