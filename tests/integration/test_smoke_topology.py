@@ -13,11 +13,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bundler.onhost.contract.manifest import schema_path
 from tests.support.cli import build_args, bundler, provenance_sources
 from tests.support.make_mirror import write_checksum
 from tests.support.mirror_server import MirrorServer
 
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "bundler" / "onhost" / "contract" / "bundle.schema.json"
 STARTER = "org/apache/storm/storm-starter/2.6.4/storm-starter-2.6.4.jar"
 TOP = "storm-2.6.4-zk-3.8.4"
 NOTE_095 = "note: no storm-starter 0.9.5 at {url}/maven2: the bundle has no smoke topology"
@@ -59,7 +60,7 @@ def test_the_bundle_carries_the_verified_storm_starter_listed_everywhere(
     assert {f"{rel}.sha1", f"{rel}.md5", f"{rel}.asc"} <= set(names(bundle))
 
     manifest = json.loads(member(bundle, "bundle.json"))
-    jsonschema.validate(manifest, json.loads(Path(schema_path()).read_text()))
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
     assert manifest["components"]["smoke"] == {"version": "2.6.4", "artifact": rel}
     (entry,) = [a for a in manifest["artifacts"] if a["component"] == "smoke"]
     assert entry["path"] == rel and entry["sha256"] == sha256

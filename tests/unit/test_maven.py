@@ -129,10 +129,10 @@ def test_a_repository_without_the_version_is_a_note_remembered_for_a_day(tmp_pat
     other = Repository({k.replace("/maven2/", "/m2/"): v for k, v in published().items()})
     elsewhere = maven.StarterFetcher(
         REPO.replace("maven2", "m2"),
-        other,
+        other,  # type: ignore[arg-type]
         fetch.cache,
         fetch.keys,
-        fetch.progress,  # type: ignore[arg-type]
+        fetch.progress,
     )
     assert elsewhere.fetch(VERSION) is not None
 
@@ -180,7 +180,7 @@ def release(project: str) -> dict[str, Any]:
 
 
 def test_the_installer_reads_the_smoke_component() -> None:
-    data = {
+    data: dict[str, Any] = {
         "schema": 1,
         "name": "b",
         "source_date_epoch": 0,
