@@ -80,6 +80,11 @@ class Progress:
     def warn(self, message: str) -> None:
         self._write(f"WARNING: {message}")
 
+    def note(self, message: str) -> None:
+        """What the result lacks or holds that the user should know, even under --quiet;
+        not a warning: nothing failed."""
+        self._write(f"note: {message}")
+
     def bar(self, label: str) -> Bar:
         if self.bars:
             return _TqdmBar(label, self.stream)

@@ -138,8 +138,13 @@ class Cache:
 
     @staticmethod
     def read_record(entry: Path) -> dict[str, Any] | None:
+        return Cache.read_record_file(entry / RECORD)
+
+    @staticmethod
+    def read_record_file(path: Path) -> dict[str, Any] | None:
+        """A JSON object from the cache, or None when it is missing or not one."""
         try:
-            with open(entry / RECORD, encoding="utf-8") as fh:
+            with open(path, encoding="utf-8") as fh:
                 data = json.load(fh)
         except (OSError, ValueError):
             return None

@@ -1,5 +1,5 @@
 """The bundle's members and the manifest's parts: on-host files, releases, KEYS, wheels, JDK,
-cluster inventory and SBOM."""
+the smoke topology (storm-starter), cluster inventory and SBOM."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from bundler.errors import UsageError
+from bundler.fetch import maven
 from bundler.fetch.jdk import Jdk
 from bundler.fetch.keys import Keys
 from bundler.fetch.licences import wheel_licence
@@ -30,6 +31,7 @@ from bundler.pack.manifest import (
     Supervisor,
 )
 from bundler.pack.manifest import Jdk as JdkEntry
+from bundler.pack.manifest import Smoke as SmokeEntry
 from bundler.recipes import package_data
 from bundler.recipes.configkeys import known_keys_file
 from bundler.recipes.inventory import Inventory
@@ -45,6 +47,7 @@ class _Parts:
     supervisor: Supervisor
     artifacts: list[Artifact]
     jdk: JdkEntry | None = None
+    smoke: SmokeEntry | None = None
     cluster: ClusterRef | None = None
 
 
@@ -71,6 +74,46 @@ def _add_jdk(jdk: Jdk, members: list[Member], parts: _Parts) -> None:
     )
 
 
+SMOKE_DIR = "artifacts/smoke"
+
+
+def _add_starter(jar: maven.StarterJar, members: list[Member], parts: _Parts) -> None:
+    """storm-starter under artifacts/smoke/, with the checksum files and signature it was
+    verified with; the installer places the jar at PREFIX/lib/smoke/."""
+    rel = f"{SMOKE_DIR}/{jar.file_name}"
+    fresh = None if jar.from_cache else jar.record.get("fingerprint")
+    members.append(Member(rel, jar.file, sha256=jar.sha256, verified=fresh))
+    sidecars = []
+    for side in jar.sidecars():
+        members.append(_blob(f"{SMOKE_DIR}/{side.name}", side.read_bytes()))
+        sidecars.append(f"{SMOKE_DIR}/{side.name}")
+    sig = jar.signature
+    # Checked against the KEYS the Storm release was: the same files of the bundle.
+    keys: tuple[str, ...] = ()
+    if sig.get("status") == "good":
+        keys = next((a.signature.keys for a in parts.artifacts if a.component == "storm"), ())
+    parts.smoke = SmokeEntry(version=jar.version, artifact=rel)
+    parts.artifacts.append(
+        Artifact(
+            component="smoke",
+            path=rel,
+            size=jar.size,
+            sha256=jar.sha256,
+            signature=Signature(
+                status=sig["status"],
+                fingerprint=sig.get("fingerprint"),
+                signer=sig.get("signer"),
+                reason=sig.get("reason"),
+                keys=keys,
+            ),
+            top=None,
+            sidecars=tuple(sidecars),
+            published=tuple(Published(**p) for p in jar.record["published"]),
+            checked=tuple(Checked(**c) for c in jar.record["checked"]),
+        )
+    )
+
+
 def _add_sbom(
     name: str,
     epoch: int,
@@ -79,6 +122,7 @@ def _add_sbom(
     jdk: Jdk | None,
     members: list[Member],
     memo: Path | None,
+    starter: maven.StarterJar | None = None,
 ) -> None:
     """The CycloneDX SBOM, one more member listed in the manifest like every file; a warm
     build takes it from `memo` (a cache folder) when nothing it is made from changed, and
@@ -113,6 +157,19 @@ def _add_sbom(
         )
     if jdk:
         items.append(sbom.Item("jdk", jdk.top, jdk.version, f"artifacts/{jdk.file}", jdk.sha256))
+    if starter:
+        items.append(
+            sbom.Item(
+                kind="maven",
+                name=maven.ARTIFACT_ID,
+                version=starter.version,
+                path=f"{SMOKE_DIR}/{starter.file_name}",
+                sha256=starter.sha256,
+                sha512=starter.record["digests"].get("sha512"),
+                url=maven.canonical_url(starter.version),
+                licence=maven.LICENCE,
+            )
+        )
 
     def licence(item: sbom.Item) -> str | None:
         wheel = wheels[item.path.rsplit("/", 1)[1]]

@@ -2,12 +2,12 @@
 
 check_options (what cannot work fails in a second, not after minutes of downloads) -> resolve
 (the recipes' artifacts, the wheel locks, the inventory, the JDK, the bundle's name) -> fetch
-(the releases and the locked wheels into the verified cache, in parallel) -> assemble (the
-members, the manifest, SHA256SUMS) -> write (the archive renamed into the output folder, with
-its .sha256 and the provenance, where each input came from, beside it). The bundle's bytes
-depend only on the verified content, the recipes and locks, and SOURCE_DATE_EPOCH: not on the
-mirror, the cache, the clock, umask, time zone, locale or folder. Nothing is written to the
-output folder unless every check passed.
+(the releases, the locked wheels and storm-starter, the smoke topology, into the verified cache,
+in parallel) -> assemble (the members, the manifest, SHA256SUMS) -> write (the archive renamed
+into the output folder, with its .sha256 and the provenance, where each input came from, beside
+it). The bundle's bytes depend only on the verified content, the recipes and locks, and
+SOURCE_DATE_EPOCH: not on the mirror, the cache, the clock, umask, time zone, locale or folder.
+Nothing is written to the output folder unless every check passed.
 """
 
 from __future__ import annotations
@@ -28,12 +28,21 @@ from bundler.fetch.http import Http, HttpConfig, check_pem, default_verify
 from bundler.fetch.jdk import Jdk, inspect_jdk
 from bundler.fetch.keys import GpgMode, Keys, Trust
 from bundler.fetch.localfs import check_folder, device, writing
+from bundler.fetch.maven import MAVEN_CENTRAL, StarterFetcher, StarterJar
 from bundler.fetch.mirrors import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact
 from bundler.fetch.tarscan import TarScanner
 from bundler.fetch.wheels import Lock, PythonSet, WheelResolver, load_locks
 from bundler.onhost.contract import contract
 from bundler.pack import sbom
-from bundler.pack.assemble import _add_cluster, _add_jdk, _add_sbom, _assemble, _blob, _digest
+from bundler.pack.assemble import (
+    _add_cluster,
+    _add_jdk,
+    _add_sbom,
+    _add_starter,
+    _assemble,
+    _blob,
+    _digest,
+)
 from bundler.pack.bundle import Format, Member, Prefix, sha256sums, write_archive
 from bundler.pack.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest, Policy, Release
 from bundler.pack.provenance import Provenance, dependencies
@@ -80,6 +89,10 @@ class BuildOptions:
     paranoid: bool = False  # re-hash every cached file, whatever its stat fingerprint says
     jdk: Path | None = None
     cluster: Path | None = None
+    # storm-starter for `stormctl smoke`: from this Maven repository (None: Maven Central,
+    # unless --no-default-mirrors), or not at all.
+    maven_mirror: str | None = None
+    smoke_topology: bool = True
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,7 @@ class _Plan:
     jdk: Jdk | None
     name: str
     provenance: Provenance
+    maven: str | None = None  # the Maven repository storm-starter comes from; None: not fetched
 
     @property
     def components(self) -> tuple[Component, Component]:
@@ -170,9 +184,11 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     plan = resolve(options, mirrors, progress)
     session = _Session(options, plan, cache_root, progress)
     try:
-        fetched, python_sets = fetch(options, plan, session, progress)
-        members, epoch = assemble(options, plan, session, fetched, python_sets)
-        plan.provenance.dependencies += dependencies(fetched, python_sets, session.keys, plan.jdk)
+        fetched, python_sets, starter = fetch(options, plan, session, progress)
+        members, epoch = assemble(options, plan, session, fetched, python_sets, starter)
+        plan.provenance.dependencies += dependencies(
+            fetched, python_sets, session.keys, plan.jdk, starter
+        )
         dest, digest = write(options, plan, session, members, epoch, progress)
         return BuildResult(dest, digest, dest.stat().st_size, session.requests())
     finally:
@@ -205,6 +221,13 @@ def check_options(options: BuildOptions) -> tuple[list[str], Path]:
         raise UsageError(
             f"--mirror-deadline must be 0 (no limit) or more, found {options.mirror_deadline:g}"
         )
+    if options.maven_mirror is not None and not options.maven_mirror.startswith(
+        ("http://", "https://")
+    ):
+        raise UsageError(
+            f"--maven-mirror {redact(options.maven_mirror)}: expected an http:// or https:// "
+            "URL of a Maven repository (e.g. https://repo1.maven.org/maven2)"
+        )
     cache_root = options.cache_dir or default_root()
     # A full or read-only disk, or a file where a folder belongs.
     check_folder(options.output_dir, "the output folder", "--out")
@@ -223,12 +246,32 @@ def resolve(options: BuildOptions, mirrors: list[str], progress: Progress) -> _P
     jdk = inspect_jdk(options.jdk) if options.jdk else None
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
+    maven = _maven_repository(options, progress)
     provenance = Provenance(
-        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors),
+        external=_external_parameters(options, storm, zookeeper, supervisor, mirrors, maven),
         internal={},
     )
     name = bundle_name(storm, zookeeper, cluster.name if cluster else None)
-    return _Plan(storm, zookeeper, supervisor, locks, mirrors, cluster, jdk, name, provenance)
+    return _Plan(
+        storm, zookeeper, supervisor, locks, mirrors, cluster, jdk, name, provenance, maven
+    )
+
+
+def _maven_repository(options: BuildOptions, progress: Progress) -> str | None:
+    """Where storm-starter comes from: --maven-mirror, else Maven Central; None when the
+    bundle carries none (--no-smoke-topology, or --no-default-mirrors without a
+    --maven-mirror: that build may use only the repositories it names)."""
+    if not options.smoke_topology:
+        return None
+    if options.maven_mirror is not None:
+        return options.maven_mirror.rstrip("/")
+    if not options.default_mirrors:
+        progress.note(
+            "--no-default-mirrors and no --maven-mirror: storm-starter is not fetched and the "
+            "bundle has no smoke topology; `stormctl smoke --jar` takes one"
+        )
+        return None
+    return MAVEN_CENTRAL
 
 
 def _versions(options: BuildOptions, progress: Progress) -> tuple[Component, Component, str]:
@@ -333,8 +376,9 @@ def _run_parallel(jobs: int, tasks: list[Callable[[], T]], cancel: Callable[[], 
 
 def fetch(
     options: BuildOptions, plan: _Plan, session: _Session, progress: Progress
-) -> tuple[list[FetchedArtifact], list[PythonSet]]:
-    """Both releases and every locked wheel, verified into the cache, in parallel."""
+) -> tuple[list[FetchedArtifact], list[PythonSet], StarterJar | None]:
+    """Both releases, every locked wheel and storm-starter (when the Maven repository has it),
+    verified into the cache, in parallel."""
     with session.in_cache():
         for component in plan.components:
             session.keys.prepare(component.project, component.artifact.keys_urls)
@@ -355,6 +399,9 @@ def fetch(
     wheel_jobs = [(ps, req) for ps in python_sets for req in ps.lock.requirements]
     tasks: list[Callable[[], Any]] = [partial(fetcher.fetch, c) for c in plan.components]
     tasks += [partial(resolver.resolve, req, ps.python) for ps, req in wheel_jobs]
+    if plan.maven is not None:
+        starter = StarterFetcher(plan.maven, session.http, session.cache, session.keys, progress)
+        tasks.append(partial(starter.fetch, plan.storm.version))
 
     def cancel() -> None:
         session.http.cancel()
@@ -365,9 +412,10 @@ def fetch(
     session.wheel_requests = resolver.requests_made
     if index.value is not None:  # not asked when every wheel was in the cache
         plan.provenance.internal["index"] = index.value.to_json()
+    jar = results.pop() if plan.maven is not None else None
     for (ps, _), wheel in zip(wheel_jobs, results[len(plan.components) :], strict=True):
         ps.wheels.append(wheel)
-    return results[: len(plan.components)], python_sets
+    return results[: len(plan.components)], python_sets, jar
 
 
 def assemble(
@@ -376,6 +424,7 @@ def assemble(
     session: _Session,
     fetched: list[FetchedArtifact],
     python_sets: list[PythonSet],
+    starter: StarterJar | None = None,
 ) -> tuple[list[Member], int]:
     """The bundle's members, its manifest and SHA256SUMS last; and its mtime."""
     epoch, epoch_from = _source_date_epoch(fetched, session.cache)
@@ -383,11 +432,13 @@ def assemble(
     members, parts = _assemble(fetched, python_sets, plan.supervisor, session.keys)
     if plan.jdk:
         _add_jdk(plan.jdk, members, parts)
+    if starter:
+        _add_starter(starter, members, parts)
     if plan.cluster:
         _add_cluster(plan.cluster, members, parts)
     memo = None if options.paranoid else session.cache.sbom_dir()
     with session.in_cache():
-        _add_sbom(plan.name, epoch, fetched, python_sets, plan.jdk, members, memo)
+        _add_sbom(plan.name, epoch, fetched, python_sets, plan.jdk, members, memo, starter)
     manifest = Manifest(
         name=plan.name,
         source_date_epoch=epoch,
@@ -398,6 +449,7 @@ def assemble(
         policy=Policy(pins=options.pins, gpg=options.gpg),
         files={m.name: FileEntry(m.size, _digest(m)) for m in members},
         jdk=parts.jdk,
+        smoke=parts.smoke,
         cluster=parts.cluster,
     )
     members.append(_blob(MANIFEST_FILE, manifest.to_bytes()))
@@ -442,6 +494,7 @@ def _external_parameters(
     zookeeper: Component,
     supervisor: str,
     mirrors: list[str],
+    maven: str | None = None,
 ) -> dict[str, Any]:
     """What was asked for: the build's inputs as the user gave them."""
     return {
@@ -458,6 +511,8 @@ def _external_parameters(
         "format": options.format,
         "jdk": str(options.jdk) if options.jdk else None,
         "cluster": str(options.cluster) if options.cluster else None,
+        "smoke_topology": options.smoke_topology,
+        "maven_mirror": redact(maven) if maven else None,
     }
 
 

@@ -88,6 +88,17 @@ class Jdk:
 
 
 @dataclass(frozen=True)
+class Smoke:
+    """The example topology `stormctl smoke` submits (storm-starter), when the bundle has it."""
+
+    version: str
+    artifact: str  # path in the bundle
+
+    def to_json(self) -> Json:
+        return {"version": self.version, "artifact": self.artifact}
+
+
+@dataclass(frozen=True)
 class PythonWheels:
     """What one target Python installs supervisord from: its lock, pip, and the wheels."""
 
@@ -120,7 +131,7 @@ class Published:
 
 @dataclass(frozen=True)
 class Checked:
-    source: str  # apache, recipes-pin, user-supplied
+    source: str  # apache, recipes-pin, user-supplied, maven
     algorithm: str
 
 
@@ -155,51 +166,55 @@ class Signature:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A release tarball (or the user's JDK) in the bundle and how it was verified."""
+    """A release tarball (or the user's JDK, or the smoke topology's jar) in the bundle and how
+    it was verified."""
 
     component: str
     path: str
     size: int
     sha256: str
     signature: Signature
-    top: str
+    top: str | None  # the folder a tarball unpacks to; None for a jar
     sidecars: tuple[str, ...] = ()
     published: tuple[Published, ...] = ()
     checked: tuple[Checked, ...] = ()
     entries: int | None = None  # members in the tarball, when it was scanned
 
     def to_json(self) -> Json:
-        archive: Json = {"top": self.top}
-        if self.entries is not None:
-            archive["entries"] = self.entries
+        verification: Json = {
+            "published": [vars(p) for p in self.published],
+            "checked": [vars(c) for c in self.checked],
+            "signature": self.signature.to_json(),
+        }
+        if self.top is not None:
+            archive: Json = {"top": self.top}
+            if self.entries is not None:
+                archive["entries"] = self.entries
+            verification["archive"] = archive
         return {
             "component": self.component,
             "path": self.path,
             "size": self.size,
             "sha256": self.sha256,
             "sidecars": list(self.sidecars),
-            "verification": {
-                "published": [vars(p) for p in self.published],
-                "checked": [vars(c) for c in self.checked],
-                "signature": self.signature.to_json(),
-                "archive": archive,
-            },
+            "verification": verification,
         }
 
     @classmethod
     def from_json(cls, d: Json) -> Artifact:
         ver = d["verification"]
+        archive = ver.get("archive") or {}
         return cls(
             component=d["component"],
             path=d["path"],
             size=d["size"],
             sha256=d["sha256"],
             signature=Signature.from_json(ver["signature"]),
-            top=ver["archive"]["top"],
+            top=archive.get("top"),
             sidecars=tuple(d["sidecars"]),
             published=tuple(Published(**p) for p in ver["published"]),
             checked=tuple(Checked(**c) for c in ver["checked"]),
-            entries=ver["archive"].get("entries"),
+            entries=archive.get("entries"),
         )
 
 
@@ -235,6 +250,7 @@ class Manifest:
     policy: Policy
     files: Mapping[str, FileEntry]
     jdk: Jdk | None = None
+    smoke: Smoke | None = None
     cluster: ClusterRef | None = None
     schema: int = field(default=SCHEMA_VERSION)
 
@@ -252,6 +268,8 @@ class Manifest:
         }
         if self.jdk is not None:
             components[wire.JDK] = self.jdk.to_json()
+        if self.smoke is not None:
+            components[wire.SMOKE] = self.smoke.to_json()
         out: Json = {
             wire.K_SCHEMA: self.schema,
             wire.K_NAME: self.name,
@@ -281,6 +299,7 @@ class Manifest:
         comps = data[wire.K_COMPONENTS]
         sup = comps[wire.SUPERVISOR]
         jdk = comps.get(wire.JDK)
+        smoke = comps.get(wire.SMOKE)
         cluster = data.get(wire.K_CLUSTER)
         return cls(
             schema=data[wire.K_SCHEMA],
@@ -296,6 +315,7 @@ class Manifest:
                 },
             ),
             jdk=Jdk(**jdk) if jdk else None,
+            smoke=Smoke(**smoke) if smoke else None,
             artifacts=tuple(Artifact.from_json(a) for a in data[wire.K_ARTIFACTS]),
             policy=Policy(**data[wire.K_POLICY]),
             files={rel: FileEntry(**f) for rel, f in data[wire.K_FILES].items()},
@@ -314,11 +334,12 @@ class Manifest:
             ) from None
         return cls.from_json(data, where)
 
-    def component(self, name: str) -> Release | Jdk | None:
+    def component(self, name: str) -> Release | Jdk | Smoke | None:
         return {
             wire.STORM: self.storm,
             wire.ZOOKEEPER: self.zookeeper,
             wire.JDK: self.jdk,
+            wire.SMOKE: self.smoke,
         }.get(name)
 
     def config_view(self) -> Json:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     # Types only: `bundler verify` and `inspect` read provenance without the build machinery.
     from bundler.fetch.jdk import Jdk
     from bundler.fetch.keys import Keys
+    from bundler.fetch.maven import StarterJar
     from bundler.fetch.mirrors import FetchedArtifact
     from bundler.fetch.wheels import PythonSet, Wheel
 
@@ -44,7 +45,7 @@ class Dependency:
     sha256: str
     uri: str | None  # where it was downloaded or copied from; None when supplied by the user
     served_by: str  # the mirror, index, folder, "cache" or "user"
-    kind: str  # release, wheel, jdk, keys
+    kind: str  # release, wheel, jdk, keys, smoke (storm-starter)
     annotations: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -119,7 +120,11 @@ def file_uri(location: str) -> str:
 
 
 def dependencies(
-    fetched: list[FetchedArtifact], python_sets: list[PythonSet], keys: Keys, jdk: Jdk | None
+    fetched: list[FetchedArtifact],
+    python_sets: list[PythonSet],
+    keys: Keys,
+    jdk: Jdk | None,
+    starter: StarterJar | None = None,
 ) -> list[Dependency]:
     """Each input of the build with its digest, where it came from and what served it."""
     deps = []
@@ -163,5 +168,17 @@ def dependencies(
         )
     if jdk:
         deps.append(Dependency(jdk.file, jdk.sha256, None, "user", "jdk"))
+    if starter:
+        record = starter.record
+        deps.append(
+            Dependency(
+                name=starter.file_name,
+                sha256=starter.sha256,
+                uri=record["url"],
+                served_by="cache" if starter.from_cache else record["mirror"],
+                kind="smoke",
+                annotations={"component": "smoke", "mirror": record["mirror"]},
+            )
+        )
     unique = {(d.kind, d.name, d.sha256): d for d in deps}
     return list(unique.values())

@@ -1,9 +1,9 @@
 """The bundle's software bill of materials: CycloneDX 1.6 JSON, written with cyclonedx-python-lib.
 
 It lists every component that crosses the gap (the Storm and ZooKeeper release tarballs, each
-Python wheel, the JDK when one is carried) with its version, purl, hashes and licence, and the
-bundle itself as the metadata component. Each component names its file inside the bundle
-(property `bundler:path`), so an auditor can match it against SHA256SUMS.
+Python wheel, the JDK and storm-starter when they are carried) with its version, purl, hashes
+and licence, and the bundle itself as the metadata component. Each component names its file
+inside the bundle (property `bundler:path`), so an auditor can match it against SHA256SUMS.
 
 It is reproducible: the timestamp is the build's epoch, the serial number a UUID derived from
 the content, and every bom-ref a fixed name. The download URL is the canonical Apache one from
@@ -42,7 +42,7 @@ CODE = hashlib.sha256(Path(__file__).read_bytes() + LICENCE_READER.encode()).hex
 class Item:
     """One component of the bundle, as the SBOM lists it."""
 
-    kind: str  # "apache", "wheel" or "jdk"
+    kind: str  # "apache", "wheel", "jdk" or "maven" (storm-starter)
     name: str
     version: str
     path: str  # inside the bundle
@@ -98,6 +98,9 @@ def _component(item: Item) -> Any:
         kind = ComponentType.LIBRARY
     elif item.kind == "apache":
         purl = PackageURL("generic", "apache", item.name, item.version)
+        kind = ComponentType.APPLICATION
+    elif item.kind == "maven":
+        purl = PackageURL("maven", "org.apache.storm", item.name, item.version)
         kind = ComponentType.APPLICATION
     else:
         purl = PackageURL("generic", None, item.name, item.version)

@@ -10,6 +10,7 @@ it created, also when it fails.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pwd
 import shutil
@@ -203,11 +204,18 @@ def starter_jar(mirror_dir: Path, version: str = "2.6.4") -> Path:
 def test_smoke_runs_a_topology_on_apache_storm_and_leaves_nothing(
     root_node: Node, mirror_dir: Path
 ) -> None:
-    """Apache's Nimbus schedules the topology, Apache's supervisor starts its workers, their
-    bolts ack tuples (counts read from Nimbus over Thrift), and the kill removes it."""
+    """The bundle's storm-starter, placed by the installer: Apache's Nimbus schedules the
+    topology, Apache's supervisor starts its workers, their bolts ack tuples (counts read from
+    Nimbus over Thrift), and the kill removes it."""
+    jar = root_node.prefix / "lib" / "smoke" / "storm-starter-2.6.4.jar"
+    assert jar.read_bytes() == starter_jar(mirror_dir).read_bytes()
+    st = jar.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o644)
+    state = json.loads((root_node.prefix / "state" / "installed.json").read_text())
+    assert "lib/smoke/storm-starter-2.6.4.jar" in state["files"]
     stormctl = str(root_node.prefix / "bin" / "stormctl")
     copies_before = set(Path(tempfile.gettempdir()).glob("bundler-smoke-*"))
-    proc = root_node.in_netns(stormctl, "smoke", "--jar", str(starter_jar(mirror_dir)), timeout=400)
+    proc = root_node.in_netns(stormctl, "smoke", timeout=400)
     assert proc.returncode == 0, proc
     lines = proc.stdout.splitlines()
     stages = [line.split()[1] for line in lines if line.startswith("smoke: ") and " ok " in line]

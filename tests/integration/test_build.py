@@ -249,11 +249,11 @@ def test_wrong_bytes_on_one_mirror_good_on_the_next(
 def test_unreachable_mirror_fails_fast_to_the_next(
     mirror_dir: Path, mirror_server: MirrorServer, wheelhouse: Path, workdir: Path
 ) -> None:
-    run = bundler(
-        *build_args(
-            "http://127.0.0.1:9", mirror_dir, wheelhouse, workdir, "--mirror", mirror_server.url
-        )
+    args = build_args(
+        "http://127.0.0.1:9", mirror_dir, wheelhouse, workdir, "--mirror", mirror_server.url
     )
+    args[args.index("--maven-mirror") + 1] = f"{mirror_server.url}/maven2"
+    run = bundler(*args)
     assert run.code == 0, run
 
 

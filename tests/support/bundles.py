@@ -88,6 +88,8 @@ def build_bundle(
     # An earlier release's tree knows only the option names it had.
     keys, out = ("--apache-keys", "--out") if source == ROOT else ("--keys", "--output-dir")
     with MirrorServer(mirror_dir) as server:
+        # storm-starter, the smoke topology, from the mirror's Maven repository (2.6.4 has one).
+        maven = ["--maven-mirror", f"{server.url}/maven2"] if source == ROOT else []
         proc = subprocess.run(
             [
                 sys.executable,
@@ -113,6 +115,7 @@ def build_bundle(
                 "--quiet",
                 *(["--jdk", str(jdk)] if jdk else []),
                 *(["--cluster", str(cluster)] if cluster else []),
+                *maven,
             ],
             capture_output=True,
             text=True,

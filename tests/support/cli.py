@@ -65,7 +65,8 @@ def bundler(
 
 def release_args(server_url: str, mirror: Path) -> list[str | Path]:
     """`bundler build` of Storm 0.9.5 + ZooKeeper 3.4.6 from the test mirror at server_url
-    alone, checked against its KEYS, without the recipes' pins (the mirror's own releases)."""
+    alone, checked against its KEYS, without the recipes' pins (the mirror's own releases);
+    storm-starter from the mirror's Maven repository (maven2/), never from Maven Central."""
     return [
         "build",
         "--storm",
@@ -78,6 +79,8 @@ def release_args(server_url: str, mirror: Path) -> list[str | Path]:
         "--apache-keys",
         mirror / "keys" / "KEYS",
         "--no-pins",
+        "--maven-mirror",
+        f"{server_url}/maven2",
     ]
 
 

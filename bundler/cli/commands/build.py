@@ -105,6 +105,21 @@ def build_command(
             metavar="FILE", help="A JDK/JRE .tar.gz to carry, for hosts without a suitable Java."
         ),
     ] = None,
+    maven_mirror: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            help="Maven repository storm-starter (the topology of `stormctl smoke`) is fetched "
+            "from (default https://repo1.maven.org/maven2; none with --no-default-mirrors).",
+        ),
+    ] = None,
+    no_smoke_topology: Annotated[
+        bool,
+        typer.Option(
+            "--no-smoke-topology",
+            help="Do not fetch storm-starter; the bundle carries no smoke topology.",
+        ),
+    ] = False,
     connect_timeout: Annotated[
         float, typer.Option(metavar="SECONDS", help="Seconds to wait for a mirror to connect.")
     ] = 5.0,
@@ -161,6 +176,8 @@ def build_command(
         paranoid=paranoid,
         jdk=jdk,
         cluster=cluster,
+        maven_mirror=maven_mirror,
+        smoke_topology=not no_smoke_topology,
     )
     part_size = _run(debug, lambda: _before(sign_with, split))
     progress = Progress(quiet=quiet)

@@ -21,7 +21,7 @@ from ..host.users import create_user
 from ..plan.fingerprint import fingerprint, legacy_fingerprint, program_component, started_with
 from ..render import normalize
 from ..render.supervisordconf import global_sections, parse_conf
-from . import previous, programs, rolling, selfcopy, zksnapshot
+from . import previous, programs, rolling, selfcopy, smokejar, zksnapshot
 from .healthcheck import check_health
 from .record import begin, save_state, track
 from .supervisord import start_hint, unit_name
@@ -68,6 +68,7 @@ class Installer(object):
         save_state(self.run)
         self.configs()
         selfcopy.install_package(self.run)
+        smokejar.place(self.run, self.bundle)
         if plan.init == "systemd":
             self.systemd_unit()
         else:
@@ -303,7 +304,7 @@ class Installer(object):
             run.conf_changed = run.conf_changed or (changed and rel == conf_rel)
             track(run, rel, content)
         keep = set(["etc/web-password", "python/interpreter"] + [r for r, _, _ in plan.rendered])
-        keep |= set(r for r in run.state["files"] if r.startswith(selfcopy.LIB))
+        keep |= set(r for r in run.state["files"] if r.startswith((selfcopy.LIB, smokejar.LIB)))
         for rel in sorted(set(run.state["files"]) - keep):
             host.remove(host.abs(rel))
             del run.state["files"][rel]

@@ -51,10 +51,12 @@ STORM = "storm"
 ZOOKEEPER = "zookeeper"
 SUPERVISOR = "supervisor"
 JDK = "jdk"
+SMOKE = "smoke"  # storm-starter, the example topology `stormctl smoke` submits
 
 # Plain objects for the installer; `data` keeps the checked dict for configs.render.
 Release = namedtuple("Release", "version line known_release rules artifact top facts")
 Jdk = namedtuple("Jdk", "version java_major artifact top")
+Smoke = namedtuple("Smoke", "version artifact")
 PythonWheels = namedtuple("PythonWheels", "lock pip wheels")
 Supervisor = namedtuple("Supervisor", "version pythons")
 Artifact = namedtuple("Artifact", "component path size sha256 sidecars verification")
@@ -62,8 +64,8 @@ FileEntry = namedtuple("FileEntry", "size sha256")
 ClusterRef = namedtuple("ClusterRef", "file name hosts")
 Manifest = namedtuple(
     "Manifest",
-    "schema name source_date_epoch storm zookeeper supervisor jdk artifacts policy cluster "
-    "files data",
+    "schema name source_date_epoch storm zookeeper supervisor jdk smoke artifacts policy "
+    "cluster files data",
 )
 
 _TEXT = (type(""), type("".encode("ascii").decode("ascii")))  # str, and unicode on Python 2
@@ -202,6 +204,7 @@ def parse(data, where=MANIFEST_FILE):
     components = data[K_COMPONENTS]
     sup = components[SUPERVISOR]
     jdk = components.get(JDK)
+    smoke = components.get(SMOKE)
     cluster = data.get(K_CLUSTER)
     return Manifest(
         schema=data[K_SCHEMA],
@@ -217,6 +220,7 @@ def parse(data, where=MANIFEST_FILE):
             ),
         ),
         jdk=Jdk(jdk["version"], jdk["java_major"], jdk["artifact"], jdk["top"]) if jdk else None,
+        smoke=Smoke(smoke["version"], smoke["artifact"]) if smoke else None,
         artifacts=tuple(
             Artifact(
                 a["component"],

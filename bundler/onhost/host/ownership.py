@@ -42,6 +42,8 @@ PREFIX_DIRS = (
         # The installer's own package, for bin/stormctl status|check|rollback (selfcopy.py).
         ("lib", 0o755),
         ("lib/onhost", 0o755),
+        # The bundle's example topology, for `stormctl smoke` (apply/smokejar.py).
+        ("lib/smoke", 0o755),
     )
     + tuple(("lib/onhost/" + sub, 0o755) for sub in ONHOST_FOLDERS)
     + (
