@@ -2,7 +2,9 @@
 # make demo: serve the local Apache-shaped test mirror on 127.0.0.1, build the headline bundle
 # (Storm 0.9.5 + ZooKeeper 3.4.6) from it, verify and inspect it, then install it on a "host"
 # with no network (a fresh network namespace with only lo), show the services and their
-# health, and remove everything again.
+# health, and remove everything again. As root, then the same for Storm 2.6.4 (Apache's own
+# Nimbus, supervisor and workers in the test mirror) with `install.sh --smoke`: an example
+# topology from the bundle runs, its tuples are acked, and it is killed.
 #
 # The mirror holds stand-ins (see README): --no-pins because the recipes pin the sha256 of the
 # real zookeeper-3.4.6.tar.gz, which the stand-in is not; Apache-style checksums and the
@@ -69,6 +71,7 @@ main() {
             printf "\n== remove it all again: install.sh --uninstall --purge\n" >&2
             sh "$1/install.sh" --uninstall --purge --prefix "$2"
         ' sh "$workdir/$top" "$workdir/prefix" "$PY" "$DEMO_USER"
+        smoke "$url"
     else
         say "not root: installing into $workdir/prefix on this host's own network"
         sh "$workdir/$top/install.sh" --role all --prefix "$workdir/prefix"
@@ -76,6 +79,27 @@ main() {
         sh "$workdir/$top/install.sh" --uninstall --purge --prefix "$workdir/prefix"
     fi
     printf '\n%s\n' "$bundle"
+}
+
+# Storm 2.6.4 with its example topology (from the mirror's Maven repository), installed with
+# --smoke on a second host with no network, and removed again.
+smoke() {
+    say "Storm 2.6.4, Apache's own daemons: build with the example topology"
+    smoke_bundle=$("$PY" -m bundler build --storm 2.6.4 --zk 3.8.4 \
+        --mirror "$1" --no-default-mirrors --apache-keys "$MIRROR/keys/KEYS" --no-pins \
+        --index-url "$1/simple" --maven-mirror "$1/maven2" --cache-dir "$workdir/cache" \
+        --out "$workdir/smoke-out" --quiet)
+    tar -xf "$smoke_bundle" -C "$workdir"
+    say "install.sh --smoke on a host with no network"
+    # shellcheck disable=SC2016
+    unshare -n sh -c '
+        ip link set lo up || exit 1
+        code=0
+        sh "$1/install.sh" --role all --prefix "$2" --user "$3" --smoke || code=$?
+        printf "\n== remove it all again: install.sh --uninstall --purge\n" >&2
+        sh "$1/install.sh" --uninstall --purge --prefix "$2" || exit $?
+        exit "$code"
+    ' sh "$workdir/$(basename "$smoke_bundle" .tar)" "$workdir/smoke-prefix" "$DEMO_USER"
 }
 
 cleanup() {

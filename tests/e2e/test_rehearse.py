@@ -76,13 +76,16 @@ def assert_nothing_left(err: str) -> None:
 
 
 def test_single_node_bundle(mirror_dir: Path, wheelhouse: Path) -> None:
-    proc = rehearse(str(build_bundle(mirror_dir, wheelhouse)))
+    proc = rehearse(str(build_bundle(mirror_dir, wheelhouse)), "--smoke")
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert "files verified; matches storm-2.6.4-zk-3.8.4.tar.sha256" in proc.stderr
     assert "hosts all (lo only)" in proc.stderr
     assert proc.stdout.startswith("== all (lo only): healthy; stormctl status\n")
     for program in ("zookeeper", "storm-nimbus", "storm-supervisor", "storm-ui"):
         assert re.search(rf"^ *{program} +RUNNING +pid \d+", proc.stdout, re.M), proc.stdout
+    # --smoke: the bundle's example topology ran on Apache's Storm there and acked tuples.
+    assert "== stormctl smoke on all: exit 0\n" in proc.stdout
+    assert "smoke: passed: org.apache.storm.starter.ExclamationTopology" in proc.stdout
     assert re.search(r"^rehearsal healthy: 1 host\(s\) in \d+\.\ds \(", proc.stdout, re.M)
     print(proc.stdout.splitlines()[-1])
     assert_nothing_left(proc.stderr)
