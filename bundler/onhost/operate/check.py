@@ -202,10 +202,12 @@ def cluster_line(cluster):
     )
 
 
-def cluster_report(state):
-    # type: (Dict[str, Any]) -> Tuple[List[str], List[str]]
-    """What Nimbus says of the cluster this host is part of (liveness.storm_cluster)."""
-    found = liveness.storm_cluster(state)
+def cluster_report(state, problems):
+    # type: (Dict[str, Any], List[str]) -> Tuple[List[str], List[str]]
+    """What Nimbus says of the cluster this host is part of (liveness.storm_cluster), with
+    this host's supervisor judged there only when its program has no problem (problems)."""
+    supervisor_up = not [p for p in problems if p.startswith("storm-supervisor")]
+    found = liveness.storm_cluster(state, supervisor_up)
     if found is None:
         return [], []
     return [cluster_line(found)], list(found["problems"])
@@ -227,7 +229,8 @@ def run_check(prefix, out=None):
     said = ["privilege boundary  %s" % ("ok" if not layout else "BROKEN")]
     reports = [(said + ["  " + p for p in layout], layout), file_report(prefix, state)]
     if state.get("programs"):
-        reports += [program_report(prefix, state), ensemble_report(state), cluster_report(state)]
+        programs = program_report(prefix, state)
+        reports += [programs, ensemble_report(state), cluster_report(state, programs[1])]
     else:
         # The record names no program started: an install with --no-start is not unhealthy.
         reports.append((["programs: none started here yet (--no-start): health not checked"], []))

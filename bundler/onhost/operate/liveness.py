@@ -130,11 +130,12 @@ def ensemble(state):
 STORM_DAEMON_ROLES = ("nimbus", "supervisor", "ui", "logviewer", "drpc")
 
 
-def storm_cluster(state):
-    # type: (Dict[str, Any]) -> Optional[Dict[str, Any]]
+def storm_cluster(state, supervisor_up=True):
+    # type: (Dict[str, Any], bool) -> Optional[Dict[str, Any]]
     """What Nimbus says of the cluster (host/nimbus.py): the leader, each supervisor with its
     slots, the topologies; None when this host runs no Storm daemon. Problems: Nimbus answers
-    but no Nimbus leads, or this host's supervisor is not among those it lists. A Nimbus that
+    but no Nimbus leads, or this host's supervisor runs (supervisor_up) but is not among those
+    it lists (a stopped one is its program's problem already). A Nimbus that
     cannot be asked (down, starting, or not speaking Thrift) is reported as such and judged
     by its own host's port check, not here."""
     roles = (state.get("values") or {}).get("roles") or []
@@ -149,12 +150,12 @@ def storm_cluster(state):
         except nimbus.NimbusError as error:
             errors.append(str(error))
             continue
-        return judged_cluster(state, host, port, found)
+        return judged_cluster(state, host, port, found, supervisor_up)
     return {"asked": None, "unanswered": errors, "problems": []}
 
 
-def judged_cluster(state, host, port, found):
-    # type: (Dict[str, Any], str, int, Dict[str, Any]) -> Dict[str, Any]
+def judged_cluster(state, host, port, found, supervisor_up):
+    # type: (Dict[str, Any], str, int, Dict[str, Any], bool) -> Dict[str, Any]
     values = state.get("values") or {}
     leaders = [n["host"] for n in found["nimbuses"] if n["leader"]]
     supervisors = found["supervisors"]
@@ -162,7 +163,8 @@ def judged_cluster(state, host, port, found):
     if not leaders:
         problems.append("no Nimbus leads the cluster (asked %s:%d)" % (host, port))
     me = values.get("host")
-    if "supervisor" in (values.get("roles") or []) and me not in [s["host"] for s in supervisors]:
+    mine = "supervisor" in (values.get("roles") or []) and supervisor_up
+    if mine and me not in [s["host"] for s in supervisors]:
         problems.append("Nimbus does not list this host's supervisor (%s)" % me)
     return {
         "asked": "%s:%d" % (host, port),

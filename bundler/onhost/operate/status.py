@@ -104,7 +104,10 @@ def gather(prefix, state):
             problems += entry["problems"]
         report["ensemble"] = liveness.ensemble(state)
         problems += (report["ensemble"] or {}).get("problems", [])
-        report["storm_cluster"] = liveness.storm_cluster(state)
+        supervisor_up = not [
+            e for e in report["programs"] if e["role"] == "supervisor" and e["problems"]
+        ]
+        report["storm_cluster"] = liveness.storm_cluster(state, supervisor_up)
         problems += (report["storm_cluster"] or {}).get("problems", [])
     else:
         problems.append("no program started here yet (installed with --no-start)")
