@@ -345,4 +345,4 @@ def test_book_two_hosts_with_waits_and_detection(mirror_dir: Path, wheelhouse: P
         assert gone.code == 0, gone
         assert not (storm2.prefix / "state").exists() and not storm2.pids()
         left = wait_until(lambda: supervisors_seen(storm1, storm1, 1), 10, "1 supervisor left")
-        assert [s["host"] for s in left] == ["storm1"]
+        assert [s["host"] for s in left] == [storm1.address]
