@@ -610,12 +610,15 @@ def test_ctrl_c_stops_promptly_and_leaves_nothing(
 ) -> None:
     with MirrorServer(mirror_dir, throttle_bytes_per_sec=1024) as server:
         args = build_args(server.url, mirror_dir, wheelhouse, workdir)
+        # Ctrl-C as in an operator's terminal: SIGINT at its default in the build, also when
+        # this test runs as a background job (whose shell ignores SIGINT, and so would the build).
         proc = subprocess.Popen(
             [sys.executable, "-m", "bundler", *map(str, args)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not any(
