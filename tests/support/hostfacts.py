@@ -81,7 +81,8 @@ class RecordedFacts:
     hostname: str = "node1"
     addresses: set[str] = field(default_factory=lambda: {"127.0.0.1"})
     fqdn_name: str = "node1.example.com"
-    java: tuple[str, int] | None = ("/usr/lib/jvm/java-17", 17)
+    # Java 11: every era the tests plan runs on it (1.2.4 needs 8 to 13, 2.6.4 11 or later).
+    java: tuple[str, int] | None = ("/usr/lib/jvm/java-11", 11)
     pythons: dict[str, tuple[str, tuple[int, ...]]] = field(
         default_factory=lambda: {
             "/usr/bin/python3": ("/usr/bin/python3", (3, 11, 2)),

@@ -11,6 +11,7 @@ import pytest
 
 from bundler.onhost.errors import UsageError
 from bundler.onhost.flags import parse_args
+from bundler.onhost.host.facts import suggested_java
 from bundler.onhost.plan.model import Plan
 from tests.support.hostfacts import RecordedBundle, RecordedFacts, make_plan
 
@@ -55,7 +56,7 @@ def test_all_is_a_single_node_cluster_on_loopback(storm: str, zookeeper: str) ->
         "/opt/storm",
         "storm",
         "none",
-        "/usr/lib/jvm/java-17",
+        "/usr/lib/jvm/java-11",
     )
     assert p.program_order[0] == "zookeeper" and len(p.program_order) == 6
     out = files(p)
@@ -329,6 +330,37 @@ def test_a_host_without_java_uses_the_jdk_the_bundle_carries() -> None:
     assert (p.java_home, p.java_major) == ("/opt/storm/jdk", 17)
     assert p.bundled_jdk is not None and "jdk" in p.components()
     assert any(n.startswith("using the bundle's JDK (Java 17.0.9)") for n in p.notes)
+
+
+def test_a_java_newer_than_a_release_runs_on_is_a_problem_the_bundles_jdk_can_solve() -> None:
+    """Storm 1.2.4's ZooKeeper 3.4.14 client cannot connect on Java 14+ (recipes: java_max)."""
+    host17 = ("/usr/lib/jvm/java-17-openjdk-amd64", 17)
+    p = plan("--role", "all", storm="1.2.4", zookeeper="3.4.14", java=host17)
+    assert len(p.problems) == 1
+    assert "Storm 1.2.4 and ZooKeeper 3.4.14 need Java 8 to 13" in p.problems[0]
+    args = parse_args(["--bundle-dir", "/bundle", "--role", "all"])
+    bundle = RecordedBundle("1.2.4", "3.4.14")
+    bundle.manifest["components"]["jdk"] = {
+        "version": "11.0.24",
+        "java_major": 11,
+        "top": "java-11-openjdk-amd64",
+        "artifact": "artifacts/java11.tar.gz",
+    }
+    taken = make_plan(args, bundle, RecordedFacts(java=host17))
+    assert taken.problems == [] and (taken.java_home, taken.java_major) == ("/opt/storm/jdk", 11)
+    bundle.manifest["components"]["jdk"]["java_major"] = 17
+    refused = make_plan(args, bundle, RecordedFacts(java=host17))
+    assert "the bundle's JDK is Java 17, which does not fit either" in refused.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "suggested"),
+    [(8, 13, 11), (7, None, 17), (11, None, 17), (21, None, 21), (6, 7, 7), (17, 21, 21)],
+)
+def test_the_java_a_fix_suggests_is_a_long_term_release_in_range(
+    low: int, high: int | None, suggested: int
+) -> None:
+    assert suggested_java(low, high) == suggested
 
 
 def test_init_systemd_problems_are_named() -> None:

@@ -40,6 +40,8 @@ def _lines(recipes: dict[str, "Recipe"], sup: "SupervisorRecipe") -> dict[str, A
             for key in ("launcher_python", "nimbus_key", "server_line", "java_min"):
                 if key in f:
                     entry[key] = f[key]
+            # The newest release of the line speaks for it, a cap included (or its absence).
+            entry["java_max"] = f.get("java_max")
         data[project] = lines
     data["supervisor"] = {"default": sup.default, "target_pythons": list(sup.pythons)}
     return data
@@ -51,7 +53,9 @@ def _print_lines(
     for project in ("storm", "zookeeper"):
         print(f"{recipes[project].display}:")
         for line, info in data[project].items():
-            java = f"Java {info['java_min']}+"
+            java = f"Java {info['java_min']}" + (
+                f"-{info['java_max']}" if info.get("java_max") else "+"
+            )
             extra = (
                 f"launcher Python {info['launcher_python']}, {info['nimbus_key']}"
                 if project == "storm"

@@ -101,6 +101,22 @@ def describe_range(low, high):
     return "any Java"
 
 
+# Java releases that distributions package for years: the ones worth suggesting.
+LTS_JAVAS = (8, 11, 17, 21, 25)
+
+
+def suggested_java(low, high):
+    # type: (Optional[int], Optional[int]) -> int
+    """A long-term-support Java within [low, high]: the newest below a cap, else 17 or the
+    first after it."""
+    fitting = [v for v in LTS_JAVAS if (not low or v >= low) and (not high or v <= high)]
+    if not fitting:
+        return high or low or 17
+    if high:
+        return fitting[-1]
+    return next((v for v in fitting if v >= 17), fitting[-1])
+
+
 def find_java(env, low, high, needs):
     # type: (Dict[str, str], Optional[int], Optional[int], str) -> Tuple[Optional[str], Optional[int], Optional[str]]
     """(java_home, major, problem). JAVA_HOME wins; then `java` on PATH."""
@@ -115,10 +131,11 @@ def find_java(env, low, high, needs):
         if others:
             home, major = others[0]
             return "run with JAVA_HOME=%s (Java %d) set" % (home, major)
+        lts = suggested_java(low, high)
         return (
             "install %s (e.g. apt-get install openjdk-%d-jre-headless, dnf install "
             "java-%d-openjdk-headless) and set JAVA_HOME, or build the bundle with --jdk"
-            % (describe_range(low, high), high or low or 17, high or low or 17)
+            % (describe_range(low, high), lts, lts)
         )
 
     java_home = env.get("JAVA_HOME")

@@ -15,7 +15,7 @@ import org.apache.storm.tuple.Values;
 
 /**
  * Stand-in for storm-starter's ExclamationTopology (Apache publishes no storm-starter jar of
- * Storm 2.x on Maven Central), written for the test mirror with the same shape: Apache's
+ * Storm 2.x or 1.2.4 on Maven Central), written for the test mirror with the same shape: Apache's
  * TestWordSpout (from storm-client) feeding two ExclamationBolts in a row, on three workers,
  * submitted under the name given as the first argument.
  */
@@ -27,8 +27,10 @@ public final class ExclamationTopology {
     public static final class ExclamationBolt extends BaseRichBolt {
         private OutputCollector collector;
 
+        // A raw Map: Storm 1.x declares prepare(Map, ...), 2.x prepare(Map<String, Object>, ...).
         @Override
-        public void prepare(Map<String, Object> conf, TopologyContext context,
+        @SuppressWarnings("rawtypes")
+        public void prepare(Map conf, TopologyContext context,
                 OutputCollector collector) {
             this.collector = collector;
         }
