@@ -11,7 +11,7 @@ SHELL_FILES := bundler/onhost/install.sh $(wildcard scripts/*.sh) $(wildcard tes
 SUPERVISOR ?=
 QUICK ?=
 
-.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse python27 locks locks-check clean bench docs
+.PHONY: all demo test test-unit check lint deps venv mirror wheelhouse python27 java11 locks locks-check clean bench docs
 
 all: check
 
@@ -60,6 +60,12 @@ wheelhouse: $(PY)
 python27: $(PY)
 	@$(PY) -m tests.support.debian_python --out $(BUILD)/debian11-python2.7 >/dev/null
 
+# Debian 11's OpenJDK 11 JRE, extracted the same way, made to stand alone, and packed for
+# `bundler build --jdk`: Storm 1.2.3 to 2.3 cannot run on this machine's Java 17
+# (tests/support/debian_java.py).
+java11: $(PY)
+	@$(PY) -m tests.support.debian_java --out $(BUILD)/debian11-java11 >/dev/null
+
 locks: $(PY)
 	$(PY) scripts/lock.py $(if $(SUPERVISOR),--supervisor $(SUPERVISOR))
 
@@ -77,7 +83,7 @@ demo: deps $(PY) mirror wheelhouse
 
 # All three tiers. The summary ends with the 25 slowest tests and each tier's time; pytest's
 # JUnit report goes to build/pytest-junit.xml (CI lists its skips: tests/support/skips.py).
-test: deps $(PY) mirror wheelhouse python27
+test: deps $(PY) mirror wheelhouse python27 java11
 	$(PY) -m pytest -q --durations=25 --junitxml=$(BUILD)/pytest-junit.xml
 
 # The fast tier alone (tests/unit): no root, network, mirror or processes; seconds.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import make_mirror
+from tests.support import debian_java, make_mirror
 from tests.support.mirror_server import MirrorServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,6 +88,20 @@ def wheelhouse() -> Path:
     if not WHEELHOUSE.is_dir() or not any(WHEELHOUSE.glob("supervisor-*.whl")):
         pytest.fail(f"{WHEELHOUSE} is missing: run `make wheelhouse` first")
     return WHEELHOUSE
+
+
+# --- Debian 11's Java 11, for the Storm releases Java 17 cannot run (make java11) ---
+
+JAVA11_DIR = REPO / "build" / "debian11-java11"
+
+
+@pytest.fixture(scope="session")
+def java11_jre() -> Path:
+    """Debian 11's OpenJDK 11 JRE as a tarball for `bundler build --jdk`."""
+    tarball = debian_java.jre_tarball(JAVA11_DIR)
+    if not tarball.is_file():
+        pytest.fail(f"{tarball} is missing: run `make java11` (make test does)")
+    return tarball
 
 
 # --- a JDK tarball made from this machine's own JDK, for `bundler build --jdk` ---

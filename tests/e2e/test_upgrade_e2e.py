@@ -5,7 +5,10 @@ Apache's own 3.4.14 jars: a young ensemble with transaction logs and no snapshot
 refuses unless 3.4 writes one first); znodes are written through the ensemble; each host is
 upgraded to bundle B (ZooKeeper 3.8.4) with `--upgrade`, one after another, followers first and
 the leader last, while a probe inside the cluster asks every member `srvr` every half second.
-Then `stormctl rollback` host by host returns them all to A. The only gaps without two serving
+Storm 1.2.4 is Apache's own (Nimbus and UI on h1, supervisors on h2 and h3), on the Java 11
+each bundle carries (1.2.4 cannot run on this machine's Java 17): after the upgrade `stormctl
+smoke` runs a topology with workers on both supervisor hosts. Then `stormctl rollback` host by
+host returns them all to A. The only gaps without two serving
 members and a leader may be the elections a restarted leader causes, never more than 10
 samples (5 s) in a row, and every znode is served by every member after each move.
 """
@@ -83,18 +86,33 @@ def zk_top(host: Host) -> str:
     return os.readlink(host.prefix / "zookeeper")
 
 
+def smoke_on_both_supervisor_hosts(hosts: list[Host]) -> None:
+    """stormctl smoke from h2: workers scheduled on h2 and h3, bolts acking tuples."""
+    h1, h2, h3 = hosts
+    proc = stormctl(h2, "smoke")
+    print(f"--- h2: stormctl smoke\n{proc.stdout}{proc.stderr}")
+    if proc.returncode != 0:
+        logs = [log for h in hosts for log in (h.prefix / "logs" / "storm").rglob("*.log")]
+        tails = [f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs]
+        pytest.fail(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
+    schedule = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: sched"))
+    assert f"{h2.address}:" in schedule and f"{h3.address}:" in schedule, proc.stdout
+    assert f"leader {h1.address}, 2 supervisors" in proc.stdout
+    assert proc.stdout.splitlines()[-1].startswith("smoke: passed")
+
+
 def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
-    mirror_dir: Path, wheelhouse: Path
+    mirror_dir: Path, wheelhouse: Path, java11_jre: Path
 ) -> None:
     with Network("bup", "10.231.63") as net:
         hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
         h1 = hosts[0]
         toml_a = inventory(net, "3.4.14")
-        bundle_a = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=toml_a),
-                          net.root / "a")  # fmt: skip
+        bundle_a = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", jdk=java11_jre,
+                                       cluster=toml_a), net.root / "a")  # fmt: skip
         toml_b = inventory(net, "3.8.4")
-        bundle_b = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=toml_b),
-                          net.root / "b")  # fmt: skip
+        bundle_b = unpack(build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", jdk=java11_jre,
+                                       cluster=toml_b), net.root / "b")  # fmt: skip
         name_a = json.loads((bundle_a / "bundle.json").read_text())["name"]
         name_b = json.loads((bundle_b / "bundle.json").read_text())["name"]
 
@@ -160,6 +178,8 @@ def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(
                 assert "zookeeper 3.8.4" in status.stdout
                 assert f"previous:  {name_a} (storm 1.2.4, zookeeper 3.4.14)" in status.stdout
                 assert "ZooKeeper quorum  ok: 3 of 3 serving" in status.stdout
+            # Apache's Storm 1.2.4 runs a topology across the upgraded ensemble.
+            smoke_on_both_supervisor_hosts(hosts)
 
             mark = probe.mark()
             started = time.time()

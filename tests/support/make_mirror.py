@@ -45,15 +45,19 @@ DEBIAN_JAVA = Path(os.environ.get("BUNDLER_DEBIAN_JAVA", "/usr/share/java"))
 FIXED_MTIME = 1420070400
 ZIP_DATE = (2015, 1, 1, 0, 0, 0)
 # Bump when the mirror's content changes in a way a reused mirror would not show.
-MIRROR_FORMAT = 3
+MIRROR_FORMAT = 4
 
 STORM_VERSIONS = ("0.9.5", "1.2.4", "2.6.4")
-# Releases whose Nimbus, supervisor and workers are Apache's own, assembled from Maven Central
-# (real_storm_dirs): lib/ is storm-server's runtime jars with storm-core (the storm command's
-# classes), lib-worker/ is storm-client's. storm-webapp is not on Central, so their UI,
-# logviewer and DRPC server are the stand-in daemon, in lib-webapp/.
-APACHE_STORM = ("2.6.4",)
+# Releases whose daemons are Apache's own, assembled from Maven Central (_apache_storm_libs).
+# 2.x: lib/ is storm-server's runtime jars with storm-core (the storm command's classes),
+# lib-worker/ is storm-client's; storm-webapp is not on Central, so the UI, logviewer and DRPC
+# server are the stand-in daemon, in lib-webapp/. 1.x: lib/ is storm-core (every daemon,
+# the UI's web libraries shaded inside) and its runtime jars: all five daemons are Apache's.
+APACHE_STORM = ("1.2.4", "2.6.4")
 STORM_GROUP = "org.apache.storm"
+# storm-core 1.x's POM names ring-cors, which lives on Clojars; its classes are shaded into
+# storm-core itself, and Apache's release's lib/ has no ring-cors jar.
+STORM_1X_EXCLUSIONS = ("ring-cors:ring-cors",)
 ZOOKEEPER_VERSIONS = ("3.4.6", "3.4.14", "3.8.4")
 ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
 STYLES = ("coreutils", "coreutils-binary", "bsd", "gpg", "bare")
@@ -535,13 +539,38 @@ test mirror's stand-in daemon (lib-webapp/{jar}, with a ZooKeeper client: {clien
 """
 
 
+def _storm_client_jars(version: str, dest: Path) -> list[Path]:
+    """What a topology compiles and runs against: storm-client (2.x) or storm-core (1.x), with
+    their runtime jars."""
+    if version_tuple(version) >= (2,):
+        return runtime_jars(STORM_GROUP, "storm-client", version, dest)
+    return runtime_jars(STORM_GROUP, "storm-core", version, dest, exclusions=STORM_1X_EXCLUSIONS)
+
+
+APACHE_STORM_1X_TXT = """\
+This tarball is assembled for tests. It is not Apache's release tarball, but its daemons are:
+
+lib/ holds Apache Storm {version}'s storm-core and the jars its POM declares (from Maven
+Central; ring-cors, which its POM names, is shaded inside storm-core and lives on Clojars, so it
+is left out, as Apache's release leaves it out). Nimbus, the supervisors, the workers they
+start, the UI, the logviewer and the DRPC server are Apache's. Written for the tests in place of
+Apache's files: bin/storm and bin/storm.py (they start Apache's main classes as Apache's
+launcher does), log4j2/*.xml, conf/storm.yaml and public/index.html (the UI's pages; its REST
+API is Apache's).
+"""
+
+
 def _apache_storm_libs(version: str, tree: Tree, work: Path) -> None:
-    """lib/ and lib-worker/ of an APACHE_STORM release, from Maven Central."""
-    for folder, artifact in (("lib", "storm-server"), ("lib-worker", "storm-client")):
-        for jar in runtime_jars(STORM_GROUP, artifact, version, work / folder):
-            tree.add(f"{folder}/{jar.name}", jar)
-    core = single_jar(STORM_GROUP, "storm-core", version, work / "core")
-    tree.add(f"lib/{core.name}", core)
+    """lib/ (and for 2.x lib-worker/) of an APACHE_STORM release, from Maven Central."""
+    if version_tuple(version) < (2,):
+        for jar in _storm_client_jars(version, work / "lib"):
+            tree.add(f"lib/{jar.name}", jar)
+    else:
+        for folder, artifact in (("lib", "storm-server"), ("lib-worker", "storm-client")):
+            for jar in runtime_jars(STORM_GROUP, artifact, version, work / folder):
+                tree.add(f"{folder}/{jar.name}", jar)
+        core = single_jar(STORM_GROUP, "storm-core", version, work / "core")
+        tree.add(f"lib/{core.name}", core)
     tree.add("log4j2/cluster.xml", APACHE_LOG4J2_CLUSTER)
     tree.add("log4j2/worker.xml", APACHE_LOG4J2_WORKER)
 
@@ -561,10 +590,11 @@ STARTER_POM = """\
 
 def storm_starter_jar(version: str, dest_dir: Path) -> Path:
     """dest_dir/storm-starter-VERSION.jar: the stand-in ExclamationTopology (standin/starter/),
-    compiled for Java 8 against Apache's storm-client of that version."""
+    compiled for Java 8 against Apache's storm-client (2.x) or storm-core (1.x) of that
+    version."""
     sources = sorted((STANDIN_DIR / "starter").rglob("*.java"))
     with tempfile.TemporaryDirectory(prefix="starter-", dir=dest_dir) as work:
-        jars = runtime_jars(STORM_GROUP, "storm-client", version, Path(work) / "lib")
+        jars = _storm_client_jars(version, Path(work) / "lib")
         out = Path(work) / "classes"
         classpath, srcs = ":".join(map(str, jars)), map(str, sources)
         subprocess.run(
@@ -620,20 +650,22 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
     launcher = (STANDIN_DIR / "storm" / "storm.py").read_text()
     launcher = era.storm_py_shebang + "\n" + launcher.split("\n", 1)[1]
     apache = version in APACHE_STORM
-    # An Apache release's stand-in daemons (UI, logviewer, DRPC) live apart from its jars.
+    # Where stand-in daemons are left (2.x's UI, logviewer, DRPC), they live apart from its jars.
     standin_dir = "lib-webapp" if apache else "lib"
+    all_apache = apache and version_tuple(version) < (2,)
     tree = Tree(top)
     with tempfile.TemporaryDirectory(prefix="storm-standin-", dir=dest_dir) as work:
         work_dir = Path(work)
         if apache:
             _apache_storm_libs(version, tree, work_dir)
-        jar = storm_standin_jar(version, work_dir / jar_name)
-        tree.add(f"{standin_dir}/{jar_name}", jar)
         client_jars = []
-        for stem in STORM_ZK_CLIENT_JARS:
-            src, name = _debian_jar(stem)
-            tree.add(f"{standin_dir}/{name}", _jar_member_bytes(src, work_dir, name))
-            client_jars.append(f"{standin_dir}/{name}")
+        if not all_apache:
+            jar = storm_standin_jar(version, work_dir / jar_name)
+            tree.add(f"{standin_dir}/{jar_name}", jar)
+            for stem in STORM_ZK_CLIENT_JARS:
+                src, name = _debian_jar(stem)
+                tree.add(f"{standin_dir}/{name}", _jar_member_bytes(src, work_dir, name))
+                client_jars.append(f"{standin_dir}/{name}")
         if pad_mb > 0:
             padding = _padding_file(work_dir / "padding.bin", pad_mb, f"storm-{version}")
             tree.add("lib/standin-padding.bin", padding)
@@ -656,7 +688,9 @@ def storm_standin_tarball(version: str, dest_dir: Path, pad_mb: int = 0) -> Path
         tree.add("public/index.html", STORM_INDEX_HTML.format(version=version))
         tree.add("examples/storm-starter/README.markdown", "Stand-in: no examples inside.\n")
         tree.add("external/README.markdown", "Stand-in: no external modules inside.\n")
-        if apache:
+        if all_apache:
+            about = APACHE_STORM_1X_TXT.format(version=version)
+        elif apache:
             about = APACHE_STORM_TXT.format(
                 version=version, jar=jar_name, client_jars=" ".join(client_jars)
             )

@@ -56,10 +56,28 @@ def _settings(work: Path) -> list[str]:
     return ["-s", str(settings)]
 
 
+def _exclusions(exclusions: tuple[str, ...]) -> str:
+    if not exclusions:
+        return ""
+    inner = "".join(
+        "<exclusion><groupId>{}</groupId><artifactId>{}</artifactId></exclusion>".format(
+            *coords.split(":")
+        )
+        for coords in exclusions
+    )
+    return f"      <exclusions>{inner}</exclusions>\n"
+
+
 def _pom(
-    group: str, artifact: str, version: str, parent: str | None, extra: tuple[str, ...]
+    group: str,
+    artifact: str,
+    version: str,
+    parent: str | None,
+    extra: tuple[str, ...],
+    exclusions: tuple[str, ...] = (),
 ) -> str:
-    deps = DEPENDENCY.format(group, artifact, f"      <version>{version}</version>\n")
+    own = f"      <version>{version}</version>\n" + _exclusions(exclusions)
+    deps = DEPENDENCY.format(group, artifact, own)
     # The release's "provided" jars, at the versions its parent POM manages.
     deps += "".join(DEPENDENCY.format(*coords.split(":"), "") for coords in extra)
     head = ""
@@ -78,10 +96,12 @@ def runtime_jars(
     parent: str | None = None,
     extra: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
+    exclusions: tuple[str, ...] = (),
 ) -> list[Path]:
     """group:artifact:version and its runtime dependencies, copied into dest (sorted); extra
     artifacts ("group:artifact") at the versions the parent POM manages; exclude: artifact ids
-    the release's own lib/ leaves out."""
+    the release's own lib/ leaves out; exclusions: dependencies ("group:artifact") not even
+    resolved (ones that live outside the Maven repository)."""
     mvn = shutil.which("mvn")
     if mvn is None:
         raise MavenError("mvn is missing: install Debian's maven package (make deps does)")
@@ -89,7 +109,7 @@ def runtime_jars(
     LOCAL_REPO.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mvn-") as work:
         pom = Path(work) / "pom.xml"
-        pom.write_text(_pom(group, artifact, version, parent, extra))
+        pom.write_text(_pom(group, artifact, version, parent, extra, exclusions))
         cmd = [mvn, "-B", "-q", "--no-transfer-progress", "-f", str(pom)]
         cmd += [f"-Dmaven.repo.local={LOCAL_REPO}", *_settings(Path(work)), COPY_GOAL]
         cmd += ["-DincludeScope=runtime", f"-DoutputDirectory={dest}"]

@@ -120,9 +120,14 @@ with zkclient.Session(address, 2181, timeout=20) as zk:
     for path, size in bulk:
         zk.create(path, (path * (size // len(path) + 1))[:size].encode())
 def shown(data):
-    if len(data) > 1000:
+    # Long data, and what is not text (Storm's own znodes hold Thrift, gzipped in 1.x), by hash.
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        text = None
+    if text is None or len(data) > 1000:
         return "sha256:" + hashlib.sha256(data).hexdigest()
-    return data.decode()
+    return text
 found = zkclient.tree(address, 2181, timeout=20)
 sys.stdout.write(json.dumps(dict((p, shown(d)) for p, d in found)))
 """

@@ -9,10 +9,11 @@ It behaves the way an installer can observe the real launcher behave: config fro
 `os.execvp(java, ...)` so a process supervisor ends up supervising the JVM.
 
 Where the release holds Apache's own daemons (a Storm 2.x `lib/` with storm-server, whose
-`lib-worker/` holds storm-client), `nimbus` and `supervisor` start Apache's main classes with
-the classpath and system properties Apache's launcher gives them, and `jar`, `kill` and `list`
-run Apache's client classes; the rest (and every daemon of a stand-in release) start the
-stand-in daemon class. Runs under Python 2.7 and 3.6+ with the standard library only.
+`lib-worker/` holds storm-client; a Storm 1.x `lib/` with storm-core), Apache's daemons
+(2.x: `nimbus` and `supervisor`; 1.x: all five) start Apache's main classes with the classpath
+and system properties Apache's launcher gives them, and `jar`, `kill` and `list` run Apache's
+client classes; the rest (and every daemon of a stand-in release) start the stand-in daemon
+class. Runs under Python 2.7 and 3.6+ with the standard library only.
 """
 
 from __future__ import print_function
@@ -249,10 +250,23 @@ def webapp_jars():
     return jars_in(STORM_DIR) + webapp if webapp else storm_jars()
 
 
+def apache_major():
+    # type: () -> int
+    """2 when lib/ holds Apache's storm-server (Storm 2.x), 1 when it holds Apache's storm-core
+    of 1.x, 0 when the release is a stand-in."""
+    names = [os.path.basename(jar) for jar in storm_jars()]
+    if any(name.startswith("storm-server-") for name in names):
+        return 2
+    if any(n.startswith("storm-core-1.") and not n.endswith("-standin.jar") for n in names):
+        return 1
+    return 0
+
+
 def apache_daemons():
-    # type: () -> bool
-    """True when lib/ holds Apache's storm-server (Storm 2.x's Nimbus and supervisor)."""
-    return any(os.path.basename(jar).startswith("storm-server-") for jar in storm_jars())
+    # type: () -> tuple[str, ...]
+    """The daemons that are Apache's: 2.x's Nimbus and supervisor (its UI, logviewer and DRPC
+    server are in storm-webapp, not on Maven Central), and every daemon of 1.x."""
+    return {2: ("nimbus", "supervisor"), 1: tuple(DAEMONS), 0: ()}[apache_major()]
 
 
 def read_from_jars(suffix):
@@ -388,16 +402,18 @@ def exec_java(args):
 
 def exec_apache_daemon(daemon, conf_file, overrides):
     # type: (str, str, list[str]) -> None
-    """Apache's Nimbus or supervisor, started as Apache's launcher starts it: lib/, extlib/
-    and extlib-daemon/ and the config folder on the classpath, the daemon's childopts, and its
-    log4j2 configuration."""
+    """An Apache daemon, started as Apache's launcher starts it: lib/, extlib/ and
+    extlib-daemon/ and the config folder on the classpath (the UI and logviewer also get the
+    release's folder, for public/), the daemon's childopts, and its log4j2 configuration."""
     conf = load_config(conf_file, overrides)
     classpath = [wildcard(), wildcard("lib"), wildcard("extlib"), wildcard("extlib-daemon")]
+    extra = [STORM_DIR, CLUSTER_CONF_DIR] if daemon in ("ui", "logviewer") else [CLUSTER_CONF_DIR]
     args = common_opts("-server", daemon, conf, conf_file, overrides)
-    args += ["-cp", ":".join(classpath + [CLUSTER_CONF_DIR])]
+    args += ["-cp", ":".join(classpath + extra)]
     args += shlex.split(conf_str(conf, daemon + ".childopts", ""))
+    if apache_major() >= 2:
+        args.append("-Djava.deserialization.disabled=true")
     args += [
-        "-Djava.deserialization.disabled=true",
         "-Dlogfile.name=%s.log" % daemon,
         "-Dlog4j.configurationFile=" + os.path.join(STORM_DIR, "log4j2", "cluster.xml"),
         real_class(daemon, storm_version()),
@@ -405,10 +421,10 @@ def exec_apache_daemon(daemon, conf_file, overrides):
     exec_java(args)
 
 
-# command -> (Apache's class, runs with lib-worker/ as a topology's client does)
+# command -> Apache's class in 1.x (Clojure namespaces compiled to classes), in 2.x
 CLIENT_COMMANDS = {
-    "kill": ("org.apache.storm.command.KillTopology", False),
-    "list": ("org.apache.storm.command.ListTopologies", False),
+    "kill": ("org.apache.storm.command.kill_topology", "org.apache.storm.command.KillTopology"),
+    "list": ("org.apache.storm.command.list", "org.apache.storm.command.ListTopologies"),
 }
 
 
@@ -418,14 +434,17 @@ def exec_client(command, params, conf_file, overrides):
     naming the jar to upload), `storm kill NAME [-w SECS]` and `storm list`."""
     conf = load_config(conf_file, overrides)
     user_dirs = [USER_CONF_DIR, os.path.join(STORM_DIR, "bin")]
+    major = apache_major()
     if command == "jar":
         if len(params) < 2:
             die("usage: storm jar JAR CLASS [ARGS...]")
         jar, klass, rest = params[0], params[1], params[2:]
-        classpath = [wildcard(), wildcard("lib-worker"), wildcard("extlib"), jar] + user_dirs
+        # 2.x runs a topology's client with lib-worker/; 1.x has lib/ alone.
+        client_lib = wildcard("lib-worker" if major >= 2 else "lib")
+        classpath = [wildcard(), client_lib, wildcard("extlib"), jar] + user_dirs
         opts = ["-Dstorm.jar=" + jar, "-Dstorm.dependency.jars=", "-Dstorm.dependency.artifacts={}"]
     else:
-        klass, rest = CLIENT_COMMANDS[command][0], params
+        klass, rest = CLIENT_COMMANDS[command][1 if major >= 2 else 0], params
         classpath = [wildcard(), wildcard("lib"), wildcard("extlib")] + user_dirs
         opts = []
     args = common_opts("-client", "", conf, conf_file, overrides)
@@ -435,7 +454,7 @@ def exec_client(command, params, conf_file, overrides):
 
 def exec_daemon(daemon, conf_file, overrides):
     # type: (str, str, list[str]) -> None
-    if daemon in ("nimbus", "supervisor") and apache_daemons():
+    if daemon in apache_daemons():
         exec_apache_daemon(daemon, conf_file, overrides)
     conf = load_config(conf_file, overrides)
     version = storm_version()
@@ -527,7 +546,7 @@ def main(argv):
     init_storm_env()
     if command in DAEMONS:
         exec_daemon(command, conf_file, overrides)
-    elif (command == "jar" or command in CLIENT_COMMANDS) and apache_daemons():
+    elif (command == "jar" or command in CLIENT_COMMANDS) and apache_major():
         exec_client(command, params, conf_file, overrides)
     elif command == "version":
         print_version()
