@@ -235,6 +235,29 @@ def check_options(options: BuildOptions) -> tuple[list[str], Path]:
     return mirrors, cache_root
 
 
+def _check_java_range(
+    storm: Component, zookeeper: Component, jdk: Jdk | None, progress: Progress
+) -> None:
+    """A --jdk outside the releases' Java range is refused (the installer could never use it);
+    a range with an upper bound and no --jdk gets a note: hosts with a newer Java need one."""
+    low = max(int(c.facts.get("java_min") or 0) for c in (storm, zookeeper))
+    highs = [int(c.facts["java_max"]) for c in (storm, zookeeper) if c.facts.get("java_max")]
+    if not highs:
+        return
+    high = min(highs)
+    needs = f"Storm {storm.version} and ZooKeeper {zookeeper.version} run on Java {low} to {high}"
+    if jdk is None:
+        progress.note(
+            f"{needs} only: a host whose Java is newer needs one of those; --jdk FILE carries a "
+            "JDK the installer then uses"
+        )
+    elif not low <= jdk.major <= high:
+        raise UsageError(
+            f"--jdk {jdk.file}: expected a JDK the releases run on ({needs}), found Java "
+            f"{jdk.version}; pass a JDK of Java {low} to {high}"
+        )
+
+
 def resolve(options: BuildOptions, mirrors: list[str], progress: Progress) -> _Plan:
     """The recipes' artifacts for the versions asked, the wheel locks, the inventory checked
     against the releases, the JDK to carry, and the bundle's name."""
@@ -246,6 +269,7 @@ def resolve(options: BuildOptions, mirrors: list[str], progress: Progress) -> _P
     jdk = inspect_jdk(options.jdk) if options.jdk else None
     if jdk:
         progress.info(f"jdk     {jdk.file}: Java {jdk.version} in {jdk.top}/")
+    _check_java_range(storm, zookeeper, jdk, progress)
     maven = _maven_repository(options, progress)
     provenance = Provenance(
         external=_external_parameters(options, storm, zookeeper, supervisor, mirrors, maven),

@@ -1,14 +1,14 @@
 """upgrade.yml and rollback.yml, run by the real engine over real SSH, with quorum watched.
 
 Three hosts (network namespaces on a bridge) each run an sshd on their own address; a fourth
-namespace is the controller. site.yml of bundle A (Storm 1.2.4, ZooKeeper 3.4.14, Apache's own
-jars) brings the cluster up and znodes are written through it; upgrade.yml of bundle B's
-project (ZooKeeper 3.8.4) moves every host to B, followers first and the leader last, while a
-probe on the controller asks every member `srvr` every half second; rollback.yml returns every
-host to A, and a second rollback.yml reports no change. The only gaps without two serving
-members and a leader may be the elections a restarted leader causes, never more than 10 samples
-in a row, and every member serves every znode after each playbook. Root only, under the
-machine-wide e2e lock.
+namespace is the controller. site.yml of bundle A (Apache's Storm 1.2.4 on the Java 11 the bundle
+carries, and ZooKeeper 3.4.14, Apache's own jars) brings the cluster up and znodes are written
+through it; upgrade.yml of bundle B's project (ZooKeeper 3.8.4) moves every host to B, followers
+first and the leader last, while a probe on the controller asks every member `srvr` every half
+second; rollback.yml returns every host to A, and a second rollback.yml reports no change. The only
+gaps without two serving members and a leader may be the elections a restarted leader causes, never
+more than 10 samples in a row, and every member serves every znode after each playbook. Root only,
+under the machine-wide e2e lock.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def every_member_serves(ctl: Host, hosts: list[Host]) -> None:
         assert {k: found.get(k) for k in WRITTEN} == WRITTEN, (member.name, found)
 
 
-def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse: Path) -> None:
+def test_upgrade_and_rollback_playbooks_keep_quorum(
+    mirror_dir: Path, wheelhouse: Path, java11_jre: Path
+) -> None:
     with Network("bfu", "10.231.42") as net:
         hosts = [net.add(name, user_name(name[-1])) for name in ("h1", "h2", "h3")]
         ctl = net.add("ctl", user_name("c"))
@@ -59,8 +61,11 @@ def test_upgrade_and_rollback_playbooks_keep_quorum(mirror_dir: Path, wheelhouse
             # inventory() writes cluster.toml: each bundle keeps its own copy.
             written = inventory(net, "fleet-" + zk.replace(".", "-"), "1.2.4", zk, ROLES)
             tomls[zk] = written.rename(net.root / f"cluster-{zk}.toml")
-        bundle_a = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", cluster=tomls["3.4.14"])
-        bundle_b = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", cluster=tomls["3.8.4"])
+        # Apache's Storm 1.2.4 runs on Java 8 to 13: each bundle carries Debian's Java 11.
+        bundle_a = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.4.14", jdk=java11_jre,
+                                cluster=tomls["3.4.14"])  # fmt: skip
+        bundle_b = build_bundle(mirror_dir, wheelhouse, "1.2.4", "3.8.4", jdk=java11_jre,
+                                cluster=tomls["3.8.4"])  # fmt: skip
         with sshd_fleet(hosts, ctl, net.root) as keys:
             project_a = ansible_project(
                 net.root / "project-a", hosts, tomls["3.4.14"], bundle_a, keys

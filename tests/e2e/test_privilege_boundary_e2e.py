@@ -45,8 +45,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 SECRET = "root-only-sentinel-4711"
-# Storm 1.2.4 with ZooKeeper 3.4.14, then 3.8.4: an upgrade that copies ZooKeeper's data.
-STORM, ZK_FROM, ZK_TO = "1.2.4", "3.4.14", "3.8.4"
+# Storm 0.9.5 (the test mirror's stand-in: these tests install with the releases of the
+# project before the Java range of Apache's 1.2.4 was known, and restart every program many
+# times) with ZooKeeper 3.4.14, then 3.8.4: an upgrade that copies ZooKeeper's data.
+STORM, ZK_FROM, ZK_TO = "0.9.5", "3.4.14", "3.8.4"
 SERVICE_DIRS = ("data/zookeeper", "data/storm", "logs/storm", "logs/zookeeper")
 ROOT_DIRS = ("", "data", "logs", "run", "etc", "state", "bin", "lib", "releases", "python")
 # Names root writes in the user's folders, planted before they exist.

@@ -78,12 +78,13 @@ def copy_holds(host: Host, value: str) -> bool:
 
 
 def standalone(
-    net: Network, tag: str, mirror_dir: Path, wheelhouse: Path
+    net: Network, tag: str, mirror_dir: Path, wheelhouse: Path, jre: Path
 ) -> tuple[Host, Path, Path]:
-    """One host of its own, and bundles A (ZooKeeper 3.4.14) and B (3.8.4) unpacked."""
+    """One host of its own, and bundles A (ZooKeeper 3.4.14) and B (3.8.4) unpacked, each
+    with the Java 11 that Apache's Storm 1.2.4 needs (it cannot run on this machine's 17)."""
     host = net.add("z1", f"{tag}{os.getpid() % 100000}")
-    a = unpack(build_bundle(mirror_dir, wheelhouse, STORM, OLD), net.root / "a")
-    b = unpack(build_bundle(mirror_dir, wheelhouse, STORM, NEW), net.root / "b")
+    a = unpack(build_bundle(mirror_dir, wheelhouse, STORM, OLD, jdk=jre), net.root / "a")
+    b = unpack(build_bundle(mirror_dir, wheelhouse, STORM, NEW, jdk=jre), net.root / "b")
     return host, a, b
 
 
@@ -93,10 +94,10 @@ def zookeeper_as_installed(host: Host) -> tuple[str, bytes]:
 
 
 def test_standalone_upgrade_rollback_and_the_faults_of_its_data_copy(
-    mirror_dir: Path, wheelhouse: Path
+    mirror_dir: Path, wheelhouse: Path, java11_jre: Path
 ) -> None:
     with Network("bzd", "10.231.64") as net:
-        host, a, b = standalone(net, "bzd", mirror_dir, wheelhouse)
+        host, a, b = standalone(net, "bzd", mirror_dir, wheelhouse, java11_jre)
         first = install(host, a)
         assert first.returncode == 0, first
         znodes(host, "127.0.0.1", {"/kept": "before the upgrade", "/bulk": ""}, BULK)
@@ -168,10 +169,10 @@ def test_standalone_upgrade_rollback_and_the_faults_of_its_data_copy(
 
 
 def test_a_disk_too_small_for_the_copy_is_refused_before_any_change(
-    mirror_dir: Path, wheelhouse: Path
+    mirror_dir: Path, wheelhouse: Path, java11_jre: Path
 ) -> None:
     with Network("bzs", "10.231.65") as net:
-        host, a, b = standalone(net, "bzs", mirror_dir, wheelhouse)
+        host, a, b = standalone(net, "bzs", mirror_dir, wheelhouse, java11_jre)
         staged = install(host, a, "--no-start")
         assert staged.returncode == 0, staged
         # ZooKeeper's data on a filesystem of its own, 48 MB.

@@ -592,6 +592,28 @@ def test_jdk_is_carried_with_its_version(
     assert bundler("verify", run.out.strip()).code == 0
 
 
+def test_a_jdk_outside_the_releases_java_range_is_refused_and_none_is_noted(
+    mirror_dir: Path,
+    mirror_server: MirrorServer,
+    wheelhouse: Path,
+    workdir: Path,
+    jdk_tarball: Path,
+) -> None:
+    """Storm 1.2.4 runs on Java 8 to 13 (recipes: java_max): this machine's JDK 17 is no use
+    in its bundle; without --jdk the build says what a host with a newer Java needs."""
+    pair = ("--storm", "1.2.4", "--zk", "3.4.14")
+    args = build_args(mirror_server.url, mirror_dir, wheelhouse, workdir, *pair)
+    refused = bundler(*args, "--jdk", jdk_tarball)
+    assert refused.code == 2, refused
+    last = refused.err.strip().splitlines()[-1]
+    assert "expected a JDK the releases run on (Storm 1.2.4 and ZooKeeper 3.4.14 run on " in last
+    assert "Java 8 to 13), found Java 17." in last and last.endswith("pass a JDK of Java 8 to 13")
+    assert not (workdir / "out").exists() or not any((workdir / "out").iterdir())
+    built = bundler(*args)
+    assert built.code == 0, built
+    assert "Storm 1.2.4 and ZooKeeper 3.4.14 run on Java 8 to 13 only" in built.err, built
+
+
 def test_jdk_with_absolute_links_is_refused(workdir: Path) -> None:
     jdk = workdir / "jdk"
     (jdk / "bin").mkdir(parents=True)

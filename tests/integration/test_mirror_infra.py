@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from bundler.onhost.host import health
-from tests.support import make_mirror
+from tests.support import debian_java, make_mirror
 from tests.support.archive_members import tar_members
 from tests.support.bundles import pyenv_python
 from tests.support.mirror_server import MirrorServer
@@ -493,9 +493,9 @@ def test_storm_padding_is_incompressible_and_seeded(tmp_path: Path) -> None:
     builds = []
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
-        builds.append(make_mirror.storm_standin_tarball("1.2.4", tmp_path / name, pad_mb=1))
+        builds.append(make_mirror.storm_standin_tarball("0.9.5", tmp_path / name, pad_mb=1))
     assert builds[0].read_bytes() == builds[1].read_bytes()
-    padding = read_member(builds[0], "apache-storm-1.2.4/lib/standin-padding.bin")
+    padding = read_member(builds[0], "apache-storm-0.9.5/lib/standin-padding.bin")
     assert len(padding) == 1 << 20
     assert builds[0].stat().st_size > 1 << 20
 
@@ -597,52 +597,72 @@ def test_storm_095_nimbus_listens(tmp_path: Path, mirror_dir: Path) -> None:
     assert "listening on 0.0.0.0:" in (home / "logs" / "nimbus.log").read_text()
 
 
+def zookeeper_for_storm(tmp_path: Path, mirror_dir: Path) -> tuple[list[str], int]:
+    """The mirror's ZooKeeper 3.8.4 (Apache's jars) on a free loopback port: its command."""
+    zk_home = unpack(mirror_dir / ZK_BIN.lstrip("/"), tmp_path / "zk")
+    zk_port = free_port()
+    (zk_home / "conf" / "zoo.cfg").write_text(
+        f"tickTime=2000\ndataDir={tmp_path / 'zkdata'}\nclientPort={zk_port}\n"
+        "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok,srvr\n"
+        "admin.enableServer=false\n"
+    )
+    return ["sh", str(zk_home / "bin" / "zkServer.sh"), "start-foreground"], zk_port
+
+
 @needs_java
-def test_storm_124_ui_nimbus_supervisor(tmp_path: Path, mirror_dir: Path) -> None:
+def test_storm_124_is_apaches_and_needs_a_java_before_14(
+    tmp_path: Path, mirror_dir: Path, java11_jre: Path
+) -> None:
+    """The mirror's 1.2.4 runs Apache's Nimbus, supervisor and UI (the UI's REST API reports
+    them, no stand-in field) on Java 11; on this machine's Java 17 Apache's Nimbus halts, its
+    ZooKeeper 3.4.14 client unable to connect (ZOOKEEPER-3779): the recipes' java_max."""
     home = unpack(mirror_dir / "storm/apache-storm-1.2.4/apache-storm-1.2.4.tar.gz", tmp_path)
+    assert not list(home.rglob("*standin*.jar")) and (home / "lib/storm-core-1.2.4.jar").is_file()
+    zk, zk_port = zookeeper_for_storm(tmp_path, mirror_dir)
     nimbus_port, ui_port = free_port(), free_port()
     (home / "conf" / "storm.yaml").write_text(
+        f'storm.zookeeper.servers: ["127.0.0.1"]\nstorm.zookeeper.port: {zk_port}\n'
         f'nimbus.seeds: ["127.0.0.1"]\nnimbus.thrift.port: {nimbus_port}\n'
         f"ui.host: 127.0.0.1\nui.port: {ui_port}\nstorm.local.dir: {tmp_path / 'data'}\n"
+        f'storm.local.hostname: "127.0.0.1"\nsupervisor.slots.ports: [{free_port()}]\n'
+        f'storm.log.dir: "{tmp_path / "logs"}"\n'
     )
-    env = {"PYTHON": sys.executable}
     wrapper = ["sh", str(home / "bin" / "storm")]
-    assert (
-        "Storm 1.2.4"
-        in subprocess.run(
-            [*wrapper, "version"], capture_output=True, text=True, env={**os.environ, **env}
-        ).stdout
-    )
-    with (
-        running([*wrapper, "nimbus"], tmp_path, "nimbus", env) as nimbus,
-        running(storm_command(home, "ui"), tmp_path, "ui") as ui,
-        running(storm_command(home, "supervisor"), tmp_path, "supervisor") as supervisor,
-    ):
-        wait_for(lambda: port_open(nimbus_port), 30, "nimbus", nimbus)
+    java11 = {"PYTHON": sys.executable, "JAVA_HOME": str(debian_java.java_home(java11_jre.parent))}
+    version = subprocess.run([*wrapper, "version"], capture_output=True, text=True, check=False)
+    assert "Storm 1.2.4" in version.stdout, version
 
-        def summary() -> bool:
-            url = f"http://127.0.0.1:{ui_port}/api/v1/cluster/summary"
-            with urllib.request.urlopen(url, timeout=2) as response:
-                data = json.load(response)
-            return bool(data["standin"] is True and data["stormVersion"] == "1.2.4")
+    def api(what: str) -> Any:
+        url = f"http://127.0.0.1:{ui_port}/api/v1/{what}/summary"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return json.load(response)
 
-        wait_for(summary, 30, "ui", ui)
-        heartbeat = tmp_path / "data" / "supervisor" / "standin-heartbeat"
-        wait_for(heartbeat.exists, 30, "supervisor", supervisor)
+    with running(zk, tmp_path, "zookeeper") as zk_proc:
+        wait_for(lambda: "Mode: standalone" in four_letter_word(zk_port, "srvr"), 60, "zk", zk_proc)
+        with running([*wrapper, "nimbus"], tmp_path, "nimbus17", {"PYTHON": sys.executable}) as n:
+            assert n.wait(timeout=120) != 0  # Apache's Nimbus halts itself
+        nimbus_log = (tmp_path / "logs" / "nimbus.log").read_text()
+        assert "Unable to canonicalize address 127.0.0.1/<unresolved>" in nimbus_log
+        with (
+            running([*wrapper, "nimbus"], tmp_path, "nimbus", java11) as nimbus,
+            running([*wrapper, "ui"], tmp_path, "ui", java11) as ui,
+            running([*wrapper, "supervisor"], tmp_path, "supervisor", java11),
+        ):
+            wait_for(lambda: port_open(nimbus_port), 120, "nimbus", nimbus)
+            wait_for(lambda: api("cluster")["supervisors"] == 1, 120, "ui", ui)
+            cluster = api("cluster")
+            assert cluster["stormVersion"] == "1.2.4" and "standin" not in cluster, cluster
+            (leader,) = api("nimbus")["nimbuses"]
+            assert (leader["port"], leader["status"]) == (nimbus_port, "Leader"), leader
 
 
 @needs_java
 def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) -> None:
     """Nimbus and supervisor hold ephemeral znodes under storm.zookeeper.root; the UI reports
     what it finds there; a supervisor stopped with SIGTERM leaves at once."""
-    zk_home = unpack(mirror_dir / ZK_BIN.lstrip("/"), tmp_path / "zk")
-    home = unpack(mirror_dir / "storm/apache-storm-1.2.4/apache-storm-1.2.4.tar.gz", tmp_path)
-    zk_port, nimbus_port, ui_port = free_port(), free_port(), free_port()
-    (zk_home / "conf" / "zoo.cfg").write_text(
-        f"tickTime=2000\ndataDir={tmp_path / 'zkdata'}\nclientPort={zk_port}\n"
-        "clientPortAddress=127.0.0.1\n4lw.commands.whitelist=ruok,srvr\n"
-        "admin.enableServer=false\n"
-    )
+    home = unpack(mirror_dir / STORM_095.lstrip("/"), tmp_path)
+    zk, zk_port = zookeeper_for_storm(tmp_path, mirror_dir)
+    nimbus_port, ui_port = free_port(), free_port()
     (home / "conf" / "storm.yaml").write_text(
         f'storm.zookeeper.servers: ["127.0.0.1"]\nstorm.zookeeper.port: {zk_port}\n'
         f'storm.zookeeper.root: "/standin-test"\nnimbus.seeds: ["127.0.0.1"]\n'
@@ -656,7 +676,6 @@ def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) 
         with urllib.request.urlopen(url, timeout=2) as response:
             return json.load(response)
 
-    zk = ["sh", str(zk_home / "bin" / "zkServer.sh"), "start-foreground"]
     with running(zk, tmp_path, "zookeeper") as zk_proc:
         wait_for(lambda: "Mode: standalone" in four_letter_word(zk_port, "srvr"), 60, "zk", zk_proc)
         with (
