@@ -7,7 +7,9 @@ A fresh 3.4 server writes no snapshot, so the upgrade first makes the old releas
 rollback -> new writes -> upgrade takes a new copy holding them; a folder under the copy's name
 without a manifest is set aside, never used; a filesystem too small for the copy refuses the
 upgrade before any change while ZooKeeper goes on serving. A probe asks `srvr` twice a second
-throughout: never more than 10 samples (5 s) in a row without the server serving.
+throughout: the server is back after each run, never more than 30 samples (15 s) in a row
+without serving (a run killed with ZooKeeper stopped leaves it so until the re-run has verified
+its bundle, Java 11 included, and starts it).
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def test_standalone_upgrade_rollback_and_the_faults_of_its_data_copy(
         gaps = probe.gaps()
         print(f"{len(probe.samples)} samples; gaps {gaps}")
         assert len(probe.samples) > 20
-        assert max(gaps, default=0) <= 10
+        assert max(gaps, default=0) <= 30 and Probe.healthy(probe.samples[-1])
 
 
 def test_a_disk_too_small_for_the_copy_is_refused_before_any_change(
