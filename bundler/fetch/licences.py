@@ -27,9 +27,9 @@ _SPDX: dict[str, str] = {}
 def spdx_id(name: str) -> str:
     """The SPDX id a declared licence name means ("MIT License" -> "MIT"), else the name."""
     if not _SPDX:
-        from bundler.recipes.recipes import _load_toml
+        from bundler.recipes.recipes import load_toml
 
-        _SPDX.update(_load_toml(LICENCES_FILE)["spdx"])
+        _SPDX.update(load_toml(LICENCES_FILE)["spdx"])
     return _SPDX.get(name.strip().lower(), name)
 
 

@@ -488,9 +488,19 @@ def _record(
             "top": artifact.top,
             "entries": summary.entries,
             "newest_mtime": summary.newest_mtime,
+            # The release's jars (paths under its top folder): matched against known flaws.
+            "jars": jars_in(summary, artifact.top),
         },
         "streamed_signature": signature,
     }
+
+
+def jars_in(summary: ArchiveSummary, top: str) -> list[str]:
+    """The .jar entries of an archive, as paths under its top folder, sorted."""
+    prefix = top + "/"
+    return sorted(
+        n[len(prefix) :] for n in summary.names if n.startswith(prefix) and n.endswith(".jar")
+    )
 
 
 class _Stream:

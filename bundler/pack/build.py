@@ -29,7 +29,7 @@ from bundler.fetch.jdk import Jdk, inspect_jdk
 from bundler.fetch.keys import GpgMode, Keys, Trust
 from bundler.fetch.localfs import check_folder, device, writing
 from bundler.fetch.maven import MAVEN_CENTRAL, StarterFetcher, StarterJar
-from bundler.fetch.mirrors import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact
+from bundler.fetch.mirrors import DEFAULT_MIRRORS, ArtifactFetcher, FetchedArtifact, jars_in
 from bundler.fetch.tarscan import TarScanner
 from bundler.fetch.wheels import Lock, PythonSet, WheelResolver, load_locks
 from bundler.onhost.contract import contract
@@ -48,6 +48,7 @@ from bundler.pack.manifest import MANIFEST_FILE, SUMS_FILE, FileEntry, Manifest,
 from bundler.pack.provenance import Provenance, dependencies
 from bundler.pack.provenance import path_for as provenance_path
 from bundler.progress import Progress
+from bundler.recipes import advisories
 from bundler.recipes.configkeys import storm_keys, zookeeper_keys
 from bundler.recipes.inventory import Inventory, KnownKeys
 from bundler.recipes.inventory import load as load_inventory
@@ -143,18 +144,32 @@ def _source_date_epoch(fetched: list[FetchedArtifact], cache: Cache) -> tuple[in
     return max(FALLBACK_EPOCH, min(newest, MAX_EPOCH)), "release tarballs"
 
 
-def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
-    """The newest entry mtime of a release tarball, from its cache record (or, for a record
-    written before bundler kept it, one read of the cached file, remembered in the record)."""
-    archive = item.record.setdefault("archive", {})
-    if "newest_mtime" not in archive:
+def _archive(item: FetchedArtifact, cache: Cache) -> dict[str, Any]:
+    """What the cache record says of a release tarball's entries (the newest mtime, the jars);
+    for a record written before bundler kept them, one read of the cached file, remembered."""
+    archive: dict[str, Any] = item.record.setdefault("archive", {})
+    if "newest_mtime" not in archive or "jars" not in archive:
         scanner = TarScanner(item.artifact.file)
         with open(item.file, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 scanner.feed(chunk)
-        archive["newest_mtime"] = scanner.finish().newest_mtime
+        summary = scanner.finish()
+        archive["newest_mtime"] = summary.newest_mtime
+        archive["jars"] = jars_in(summary, item.artifact.top)
         cache.update_record(item.entry, item.record)
-    return int(archive["newest_mtime"])
+    return archive
+
+
+def _newest_mtime(item: FetchedArtifact, cache: Cache) -> int:
+    return int(_archive(item, cache)["newest_mtime"])
+
+
+def warn_of_flaws(fetched: list[FetchedArtifact], cache: Cache, progress: Progress) -> None:
+    """Each jar of a release that recipes/advisories.toml knows to be flawed, named once."""
+    known = advisories.load()
+    for item in fetched:
+        for finding in advisories.findings(known, _archive(item, cache)["jars"]):
+            progress.warn(finding.message(item.artifact.file))
 
 
 @dataclass
@@ -185,6 +200,8 @@ def build(options: BuildOptions, progress: Progress) -> BuildResult:
     session = _Session(options, plan, cache_root, progress)
     try:
         fetched, python_sets, starter = fetch(options, plan, session, progress)
+        with session.in_cache():  # a record older than the jars list gains it
+            warn_of_flaws(fetched, session.cache, progress)
         members, epoch = assemble(options, plan, session, fetched, python_sets, starter)
         plan.provenance.dependencies += dependencies(
             fetched, python_sets, session.keys, plan.jdk, starter

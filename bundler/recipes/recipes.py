@@ -69,7 +69,7 @@ class Component:
         return str(self.facts["line"])
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
             data: dict[str, Any] = tomllib.load(fh)
@@ -121,7 +121,7 @@ class Recipe:
     @classmethod
     def load(cls, project: str, recipes_dir: Path = RECIPES_DIR) -> Recipe:
         path = recipes_dir / f"{project}.toml"
-        data = _load_toml(path)
+        data = load_toml(path)
         rules = []
         for raw in data.get("rule", []):
             facts = dict(raw)
@@ -218,7 +218,7 @@ class SupervisorRecipe:
     @classmethod
     def load(cls, recipes_dir: Path = RECIPES_DIR) -> SupervisorRecipe:
         path = recipes_dir / "supervisor.toml"
-        data = _load_toml(path)
+        data = load_toml(path)
         releases = tuple(
             (_spec(str(r["versions"]), path), tuple(r.get("requires", ())))
             for r in data.get("release", [])

@@ -612,6 +612,11 @@ def test_a_jdk_outside_the_releases_java_range_is_refused_and_none_is_noted(
     built = bundler(*args)
     assert built.code == 0, built
     assert "Storm 1.2.4 and ZooKeeper 3.4.14 run on Java 8 to 13 only" in built.err, built
+    # Apache's 1.2.4 carries log4j-core 2.8.2: the build names it (recipes/advisories.toml).
+    assert (
+        "WARNING: apache-storm-1.2.4.tar.gz carries lib/log4j-core-2.8.2.jar (log4j-core "
+        "2.8.2): Log4Shell, CVE-2021-44228 and CVE-2021-45046"
+    ) in built.err, built.err
 
 
 def test_jdk_with_absolute_links_is_refused(workdir: Path) -> None:

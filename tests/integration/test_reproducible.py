@@ -112,11 +112,12 @@ def test_same_bytes_through_two_mirrors_any_cache_umask_tz_locale_or_folder(
         )
         assert [r.path for r in second.requests if r.path.endswith(".tar.gz")]
         # Warm: the cache filled through the first mirror, the second mirror named; one
-        # record as an older bundler wrote it, without the releases' newest mtime.
+        # record as an older bundler wrote it, without the release's newest mtime and jars.
         records = sorted((tmp_path / "cache-a").glob("*/artifacts/**/record.json"))
         assert len(records) == 2
         old = json.loads(records[0].read_text())
         del old["archive"]["newest_mtime"]
+        jars = old["archive"].pop("jars")
         records[0].write_text(json.dumps(old))
         second.clear_requests()
         c = build(second.url, mirror_dir, tmp_path / "cache-a", tmp_path / "out-c", *links)
@@ -124,7 +125,8 @@ def test_same_bytes_through_two_mirrors_any_cache_umask_tz_locale_or_folder(
 
     assert a.name == b.name == c.name == BUNDLE
     assert sha256(a) == sha256(b) == sha256(c)
-    assert json.loads(records[0].read_text())["archive"]["newest_mtime"] == RELEASE_MTIME
+    rescanned = json.loads(records[0].read_text())["archive"]
+    assert (rescanned["newest_mtime"], rescanned["jars"]) == (RELEASE_MTIME, jars)
 
     # The provenance says what really served each file, in each build.
     assert served(a)[STORM] == (f"{first_url}/storm/apache-storm-0.9.5/{STORM}", first_url)
