@@ -25,7 +25,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +118,30 @@ class Cache:
         if not self.paranoid and known == now:
             return "trusted", now
         return ("rehashed" if sha256_file(path) == sha256 else "changed"), now
+
+    def rotten(self, entry: Path, record: dict[str, Any], say: Callable[[str], None]) -> str | None:
+        """What in a cache entry no longer holds the bytes that were verified, or None.
+
+        The artifact's hash is trusted while its stat fingerprint holds (re-hashed otherwise,
+        and always under --paranoid; a re-hash that matches is remembered, and said); the small
+        sidecars are re-hashed every time."""
+        name = record.get("file", "")
+        try:
+            state, now = self.freshness(entry / name, record["sha256"], record.get("fingerprint"))
+            if state == "changed":
+                return f"{name} no longer matches the sha256 it was verified with"
+            for side, digest in record.get("sidecar_sha256", {}).items():
+                if sha256_file(entry / side) != digest:
+                    return f"{side} no longer matches the sha256 it was verified with"
+        except FileNotFoundError as exc:
+            return f"{Path(str(exc.filename)).name} is missing from the cache entry"
+        except KeyError as exc:
+            return f"{name} has an incomplete cache entry (no {exc})"
+        if state == "rehashed":
+            record["fingerprint"] = now
+            self.update_record(entry, record)
+            say(f"re-hashed cached {name}: unchanged")
+        return None
 
     def commit(self, staged: Path, final: Path, record: dict[str, Any] | None = None) -> None:
         """Move a verified staging folder into place in one rename."""

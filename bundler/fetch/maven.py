@@ -15,6 +15,7 @@ request.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -23,9 +24,9 @@ from typing import Any
 
 from bundler.errors import DownloadError, IntegrityError
 from bundler.fetch import checksums
-from bundler.fetch.cache import Cache, fingerprint, sha256_file, write_json
+from bundler.fetch.cache import Cache, fingerprint, write_json
 from bundler.fetch.http import Http, HttpFailure, NotFound
-from bundler.fetch.keys import Keys, _sha256
+from bundler.fetch.keys import Keys
 from bundler.progress import Progress
 from bundler.redact import redact
 
@@ -116,7 +117,7 @@ class StarterFetcher:
                 return None
             record = self.cache.read_record(entry)
             if record is not None and record.get("schema") == RECORD_SCHEMA:
-                rotten = self._rotten(record, entry)
+                rotten = self.cache.rotten(entry, record, self.progress.info)
                 if rotten is None:
                     jar = StarterJar(version, entry, record, from_cache=True)
                     signature = self._cached_signature(jar)
@@ -144,26 +145,6 @@ class StarterFetcher:
         if record is None or record.get("repository") != redact(self.repository):
             return False
         return bool(0 <= time.time() - float(record.get("at", 0)) < ABSENT_FOR)
-
-    def _rotten(self, record: dict[str, Any], entry: Path) -> str | None:
-        """What in a cache entry no longer holds the verified bytes, or None (as mirrors.py)."""
-        name = record.get("file", "")
-        try:
-            state, now = self.cache.freshness(
-                entry / name, record["sha256"], record.get("fingerprint")
-            )
-            if state == "changed":
-                return f"{name} no longer matches the sha256 it was verified with"
-            for side, digest in record.get("sidecar_sha256", {}).items():
-                if sha256_file(entry / side) != digest:
-                    return f"{side} no longer matches the sha256 it was verified with"
-        except (FileNotFoundError, KeyError) as exc:
-            return f"{name} has an incomplete cache entry ({exc})"
-        if state == "rehashed":
-            record["fingerprint"] = now
-            self.cache.update_record(entry, record)
-            self.progress.info(f"re-hashed cached {name}: unchanged")
-        return None
 
     def _cached_signature(self, jar: StarterJar) -> dict[str, Any] | None:
         """The signature's result for the cached jar under this build's KEYS (checked again
@@ -218,7 +199,7 @@ class StarterFetcher:
             if asc is not None:
                 signature_file = f"{name}.{SIGNATURE}"
                 (staged / signature_file).write_bytes(asc)
-                sidecar_sha256[signature_file] = _sha256(asc)
+                sidecar_sha256[signature_file] = hashlib.sha256(asc).hexdigest()
             signature = self._verify_signature(
                 staged / name, staged / signature_file if signature_file else None
             )
@@ -282,7 +263,7 @@ class StarterFetcher:
                 published.append({"file": side, "algorithm": ext, "digest": found.digest})
             checked.append({"source": "maven", "algorithm": ext})
             (staged / side).write_bytes(body)
-            kept[side] = _sha256(body)
+            kept[side] = hashlib.sha256(body).hexdigest()
         if not checked:
             tried = ", ".join(f".{e}" for e in CHECKSUMS)
             raise IntegrityError(

@@ -23,7 +23,7 @@ from bundler.errors import (
     UnsafeArchiveError,
 )
 from bundler.fetch import checksums
-from bundler.fetch.cache import Cache, fingerprint, sha256_file
+from bundler.fetch.cache import Cache, fingerprint
 from bundler.fetch.fanout import Fanout
 from bundler.fetch.http import Downloaded, Http, HttpFailure, NotFound, Stalled
 from bundler.fetch.keys import Keys, _sha256
@@ -106,7 +106,7 @@ class ArtifactFetcher:
         with self.cache.locked(f"artifact:{artifact.path}"):
             record = self.cache.read_record(entry)
             if record is not None and self._record_usable(record, artifact, entry):
-                rotten = self._rotten(record, entry)
+                rotten = self.cache.rotten(entry, record, self.progress.info)
                 if rotten is not None:
                     self.progress.warn(
                         f"cached {rotten}; evicting it and fetching {artifact.file} again"
@@ -137,29 +137,6 @@ class ArtifactFetcher:
             if not checksums.same(pin.digest, digest):
                 return False
         return True
-
-    def _rotten(self, record: dict[str, Any], entry: Path) -> str | None:
-        """What in a cache entry no longer holds the bytes that were verified, or None.
-
-        The tarball's hash is trusted while its stat fingerprint holds (re-hashed otherwise,
-        and always under --paranoid); the small sidecars are re-hashed every time."""
-        name = record.get("file", "")
-        try:
-            state, now = self.cache.freshness(
-                entry / name, record["sha256"], record.get("fingerprint")
-            )
-            if state == "changed":
-                return f"{name} no longer matches the sha256 it was verified with"
-            for side, digest in record.get("sidecar_sha256", {}).items():
-                if sha256_file(entry / side) != digest:
-                    return f"{side} no longer matches the sha256 it was verified with"
-        except FileNotFoundError as exc:
-            return f"{Path(str(exc.filename)).name} is missing from the cache entry"
-        if state == "rehashed":
-            record["fingerprint"] = now
-            self.cache.update_record(entry, record)
-            self.progress.info(f"re-hashed cached {name}: unchanged")
-        return None
 
     def _signature(self, fetched: FetchedArtifact) -> dict[str, Any]:
         record = fetched.record

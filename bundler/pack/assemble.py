@@ -77,16 +77,20 @@ def _add_jdk(jdk: Jdk, members: list[Member], parts: _Parts) -> None:
 SMOKE_DIR = "artifacts/smoke"
 
 
+def _add_sidecars(sides: list[Path], folder: str, members: list[Member]) -> list[str]:
+    """An artifact's checksum files and signature, beside it in the bundle: their paths."""
+    paths = [f"{folder}/{side.name}" for side in sides]
+    members += [_blob(rel, side.read_bytes()) for rel, side in zip(paths, sides, strict=True)]
+    return paths
+
+
 def _add_starter(jar: maven.StarterJar, members: list[Member], parts: _Parts) -> None:
     """storm-starter under artifacts/smoke/, with the checksum files and signature it was
     verified with; the installer places the jar at PREFIX/lib/smoke/."""
     rel = f"{SMOKE_DIR}/{jar.file_name}"
     fresh = None if jar.from_cache else jar.record.get("fingerprint")
     members.append(Member(rel, jar.file, sha256=jar.sha256, verified=fresh))
-    sidecars = []
-    for side in jar.sidecars():
-        members.append(_blob(f"{SMOKE_DIR}/{side.name}", side.read_bytes()))
-        sidecars.append(f"{SMOKE_DIR}/{side.name}")
+    sidecars = _add_sidecars(jar.sidecars(), SMOKE_DIR, members)
     sig = jar.signature
     # Checked against the KEYS the Storm release was: the same files of the bundle.
     keys: tuple[str, ...] = ()
@@ -99,13 +103,7 @@ def _add_starter(jar: maven.StarterJar, members: list[Member], parts: _Parts) ->
             path=rel,
             size=jar.size,
             sha256=jar.sha256,
-            signature=Signature(
-                status=sig["status"],
-                fingerprint=sig.get("fingerprint"),
-                signer=sig.get("signer"),
-                reason=sig.get("reason"),
-                keys=keys,
-            ),
+            signature=Signature.of(sig, keys),
             top=None,
             sidecars=tuple(sidecars),
             published=tuple(Published(**p) for p in jar.record["published"]),
@@ -237,10 +235,7 @@ def _assemble(
         members.append(
             Member(release.artifact, item.file, sha256=item.record["sha256"], verified=fresh)
         )
-        sidecars = []
-        for side in item.sidecars():
-            members.append(_blob(f"artifacts/{side.name}", side.read_bytes()))
-            sidecars.append(f"artifacts/{side.name}")
+        sidecars = _add_sidecars(item.sidecars(), "artifacts", members)
         key_paths = []
         for i, path in enumerate(keys.files(art.project)):
             key_name = f"keys/{art.project}.KEYS" if i == 0 else f"keys/{art.project}-{i}.KEYS"
@@ -255,13 +250,7 @@ def _assemble(
                 path=release.artifact,
                 size=record["size"],
                 sha256=record["sha256"],
-                signature=Signature(
-                    status=sig["status"],
-                    fingerprint=sig.get("fingerprint"),
-                    signer=sig.get("signer"),
-                    reason=sig.get("reason"),
-                    keys=tuple(key_paths),
-                ),
+                signature=Signature.of(sig, tuple(key_paths)),
                 top=art.top,
                 sidecars=tuple(sidecars),
                 published=tuple(Published(**p) for p in record["published"]),

@@ -143,6 +143,17 @@ class Signature:
     reason: str | None = None
     keys: tuple[str, ...] = ()  # KEYS files in the bundle it was checked against
 
+    @classmethod
+    def of(cls, result: Mapping[str, Any], keys: tuple[str, ...]) -> Signature:
+        """From a signature check's result (fetch/keys.py), checked against `keys`."""
+        return cls(
+            status=result["status"],
+            fingerprint=result.get("fingerprint"),
+            signer=result.get("signer"),
+            reason=result.get("reason"),
+            keys=keys,
+        )
+
     def to_json(self) -> Json:
         out: Json = {"status": self.status}
         for key in ("fingerprint", "signer", "reason"):

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from tests.support.bundles import build_bundle, unpack
-from tests.support.netns import Host, Network
+from tests.support.netns import Host, Network, smoke
 from tests.support.netns import inventory as ensemble_toml
 from tests.support.zkprobe import Probe, znodes
 
@@ -89,16 +89,12 @@ def zk_top(host: Host) -> str:
 def smoke_on_both_supervisor_hosts(hosts: list[Host]) -> None:
     """stormctl smoke from h2: workers scheduled on h2 and h3, bolts acking tuples."""
     h1, h2, h3 = hosts
-    proc = stormctl(h2, "smoke")
-    print(f"--- h2: stormctl smoke\n{proc.stdout}{proc.stderr}")
-    if proc.returncode != 0:
-        logs = [log for h in hosts for log in (h.prefix / "logs" / "storm").rglob("*.log")]
-        tails = [f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs]
-        pytest.fail(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
-    schedule = next(line for line in proc.stdout.splitlines() if line.startswith("smoke: sched"))
-    assert f"{h2.address}:" in schedule and f"{h3.address}:" in schedule, proc.stdout
-    assert f"leader {h1.address}, 2 supervisors" in proc.stdout
-    assert proc.stdout.splitlines()[-1].startswith("smoke: passed")
+    out = smoke(h2, hosts)
+    print(f"--- h2: stormctl smoke\n{out}")
+    schedule = next(line for line in out.splitlines() if line.startswith("smoke: schedule "))
+    assert f"{h2.address}:" in schedule and f"{h3.address}:" in schedule, out
+    assert f"leader {h1.address}, 2 supervisors" in out
+    assert out.splitlines()[-1].startswith("smoke: passed")
 
 
 def test_rolling_upgrade_and_rollback_keep_quorum_and_the_znode(

@@ -597,6 +597,12 @@ def test_storm_095_nimbus_listens(tmp_path: Path, mirror_dir: Path) -> None:
     assert "listening on 0.0.0.0:" in (home / "logs" / "nimbus.log").read_text()
 
 
+def ui_summary(port: int, what: str) -> Any:
+    """The Storm UI's /api/v1/<what>/summary on a loopback port."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/{what}/summary", timeout=2) as r:
+        return json.load(r)
+
+
 def zookeeper_for_storm(tmp_path: Path, mirror_dir: Path) -> tuple[list[str], int]:
     """The mirror's ZooKeeper 3.8.4 (Apache's jars) on a free loopback port: its command."""
     zk_home = unpack(mirror_dir / ZK_BIN.lstrip("/"), tmp_path / "zk")
@@ -632,11 +638,6 @@ def test_storm_124_is_apaches_and_needs_a_java_before_14(
     version = subprocess.run([*wrapper, "version"], capture_output=True, text=True, check=False)
     assert "Storm 1.2.4" in version.stdout, version
 
-    def api(what: str) -> Any:
-        url = f"http://127.0.0.1:{ui_port}/api/v1/{what}/summary"
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return json.load(response)
-
     with running(zk, tmp_path, "zookeeper") as zk_proc:
         wait_for(lambda: "Mode: standalone" in four_letter_word(zk_port, "srvr"), 60, "zk", zk_proc)
         with running([*wrapper, "nimbus"], tmp_path, "nimbus17", {"PYTHON": sys.executable}) as n:
@@ -649,10 +650,10 @@ def test_storm_124_is_apaches_and_needs_a_java_before_14(
             running([*wrapper, "supervisor"], tmp_path, "supervisor", java11),
         ):
             wait_for(lambda: port_open(nimbus_port), 120, "nimbus", nimbus)
-            wait_for(lambda: api("cluster")["supervisors"] == 1, 120, "ui", ui)
-            cluster = api("cluster")
+            wait_for(lambda: ui_summary(ui_port, "cluster")["supervisors"] == 1, 120, "ui", ui)
+            cluster = ui_summary(ui_port, "cluster")
             assert cluster["stormVersion"] == "1.2.4" and "standin" not in cluster, cluster
-            (leader,) = api("nimbus")["nimbuses"]
+            (leader,) = ui_summary(ui_port, "nimbus")["nimbuses"]
             assert (leader["port"], leader["status"]) == (nimbus_port, "Leader"), leader
 
 
@@ -671,11 +672,6 @@ def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) 
         "supervisor.slots.ports: [6700, 6701]\n"
     )
 
-    def api(what: str) -> Any:
-        url = f"http://127.0.0.1:{ui_port}/api/v1/{what}/summary"
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return json.load(response)
-
     with running(zk, tmp_path, "zookeeper") as zk_proc:
         wait_for(lambda: "Mode: standalone" in four_letter_word(zk_port, "srvr"), 60, "zk", zk_proc)
         with (
@@ -683,15 +679,15 @@ def test_storm_standin_registers_in_zookeeper(tmp_path: Path, mirror_dir: Path) 
             running(storm_command(home, "ui"), tmp_path, "ui") as ui,
         ):
             with running(storm_command(home, "supervisor"), tmp_path, "supervisor"):
-                wait_for(lambda: api("cluster")["supervisors"] == 1, 30, "ui", ui)
-                wait_for(lambda: api("cluster")["nimbuses"] == 1, 30, "ui", ui)
-                cluster = api("cluster")
+                wait_for(lambda: ui_summary(ui_port, "cluster")["supervisors"] == 1, 30, "ui", ui)
+                wait_for(lambda: ui_summary(ui_port, "cluster")["nimbuses"] == 1, 30, "ui", ui)
+                cluster = ui_summary(ui_port, "cluster")
                 assert (cluster["slotsTotal"], cluster["zookeeper"]) == (2, "connected")
-                (supervisor,) = api("supervisor")["supervisors"]
+                (supervisor,) = ui_summary(ui_port, "supervisor")["supervisors"]
                 kept = (tmp_path / "data" / "supervisor" / "standin-supervisor-id").read_text()
                 assert supervisor["id"] == kept.strip()
                 assert (supervisor["host"], supervisor["ports"]) == ("node-a", [6700, 6701])
-                (nimbus,) = api("nimbus")["nimbuses"]
+                (nimbus,) = ui_summary(ui_port, "nimbus")["nimbuses"]
                 assert (nimbus["host"], nimbus["port"]) == ("node-a", nimbus_port)
             # SIGTERM: the daemon closes its session, so its znode goes at once.
-            wait_for(lambda: api("cluster")["supervisors"] == 0, 5, "ui", ui)
+            wait_for(lambda: ui_summary(ui_port, "cluster")["supervisors"] == 0, 5, "ui", ui)

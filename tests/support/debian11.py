@@ -10,6 +10,7 @@ half-done run leaves nothing. Callers skip it when out is complete already.
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import subprocess
 import tempfile
@@ -50,3 +51,13 @@ def extract(
             shutil.rmtree(out)
         (work / "root").rename(out)
     return out
+
+
+def main(argv: list[str] | None, doc: str, fetch: Callable[[Path, str], Path]) -> int:
+    """The command line of a module that fetches into --out: prints what fetch returns."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--mirror", default=MIRROR, help="a Debian archive (default: %(default)s)")
+    args = parser.parse_args(argv)
+    print(fetch(args.out.resolve(), args.mirror))
+    return 0

@@ -12,12 +12,12 @@ host, and (JRE_TARBALL inside out) a tarball for `bundler build --jdk`.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
+from tests.support import debian11
 from tests.support.debian11 import MIRROR, extract
 
 PACKAGES = ("openjdk-11-jre-headless",)
@@ -67,14 +67,5 @@ def fetch(out: Path, mirror: str = MIRROR) -> Path:
     return java_home(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--mirror", default=MIRROR, help="a Debian archive (default: %(default)s)")
-    args = parser.parse_args(argv)
-    print(fetch(args.out.resolve(), args.mirror))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(debian11.main(sys.argv[1:], __doc__ or "", fetch))

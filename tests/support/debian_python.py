@@ -10,11 +10,11 @@ modules that link them (ssl, ctypes). Run again, it downloads nothing.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import debian11
 from tests.support.debian11 import MIRROR, extract
 
 VERSION = "2.7.18-8+deb11u1"
@@ -47,14 +47,5 @@ def fetch(out: Path, mirror: str = MIRROR) -> Path:
     return interpreter(out)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--mirror", default=MIRROR, help="a Debian archive (default: %(default)s)")
-    args = parser.parse_args(argv)
-    print(fetch(args.out.resolve(), args.mirror))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(debian11.main(sys.argv[1:], __doc__ or "", fetch))

@@ -211,6 +211,17 @@ def storm_cluster(host: Host, count: int) -> dict[str, Any] | None:
     return cast(dict[str, Any], cluster)
 
 
+def smoke(host: Host, hosts: list[Host]) -> str:
+    """`stormctl smoke` run on host: its output once it passed; else the test fails with that
+    output and the tail of every Storm log of `hosts` (where a worker says why)."""
+    proc = host.run(str(host.prefix / "bin" / "stormctl"), "smoke", timeout=400)
+    if proc.returncode != 0:
+        logs = [log for h in hosts for log in (h.prefix / "logs" / "storm").rglob("*.log")]
+        tails = [f"{log}:\n" + "\n".join(log.read_text().splitlines()[-15:]) for log in logs]
+        raise AssertionError(f"smoke exited {proc.returncode}:\n{proc.stdout}\n" + "\n".join(tails))
+    return proc.stdout
+
+
 def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
     """check()'s first true result within timeout seconds; fails the test naming `what`."""
     deadline = time.time() + timeout

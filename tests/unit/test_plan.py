@@ -316,15 +316,20 @@ def test_the_launcher_python_follows_the_recipes_range() -> None:
     assert plan("--role", "all").launcher_python == "/usr/bin/python3"
 
 
+def with_jdk(bundle: RecordedBundle, version: str, top: str) -> RecordedBundle:
+    """The bundle as built with --jdk: a JDK of that version in folder `top`."""
+    bundle.manifest["components"]["jdk"] = {
+        "version": version,
+        "java_major": int(version.split(".")[0]),
+        "top": top,
+        "artifact": f"artifacts/{top}.tar.gz",
+    }
+    return bundle
+
+
 def test_a_host_without_java_uses_the_jdk_the_bundle_carries() -> None:
     args = parse_args(["--bundle-dir", "/bundle", "--role", "all"])
-    bundle = RecordedBundle("2.6.4", "3.8.4")
-    bundle.manifest["components"]["jdk"] = {
-        "version": "17.0.9",
-        "java_major": 17,
-        "top": "jdk-17.0.9",
-        "artifact": "artifacts/jdk-17.0.9.tar.gz",
-    }
+    bundle = with_jdk(RecordedBundle("2.6.4", "3.8.4"), "17.0.9", "jdk-17.0.9")
     p = make_plan(args, bundle, RecordedFacts(java=None))
     assert p.problems == []
     assert (p.java_home, p.java_major) == ("/opt/storm/jdk", 17)
@@ -339,13 +344,7 @@ def test_a_java_newer_than_a_release_runs_on_is_a_problem_the_bundles_jdk_can_so
     assert len(p.problems) == 1
     assert "Storm 1.2.4 and ZooKeeper 3.4.14 need Java 8 to 13" in p.problems[0]
     args = parse_args(["--bundle-dir", "/bundle", "--role", "all"])
-    bundle = RecordedBundle("1.2.4", "3.4.14")
-    bundle.manifest["components"]["jdk"] = {
-        "version": "11.0.24",
-        "java_major": 11,
-        "top": "java-11-openjdk-amd64",
-        "artifact": "artifacts/java11.tar.gz",
-    }
+    bundle = with_jdk(RecordedBundle("1.2.4", "3.4.14"), "11.0.24", "java-11-openjdk-amd64")
     taken = make_plan(args, bundle, RecordedFacts(java=host17))
     assert taken.problems == [] and (taken.java_home, taken.java_major) == ("/opt/storm/jdk", 11)
     bundle.manifest["components"]["jdk"]["java_major"] = 17
