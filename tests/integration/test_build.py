@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -553,8 +554,12 @@ def test_recipes_command(workdir: Path) -> None:
     data = json.loads(run.out)
     assert "0.9" in data["storm"] and "2.8" in data["storm"]
     assert data["zookeeper"]["3.4"]["server_line"].startswith("server.{id}")
+    # A line's newest release speaks for its Java range: 1.2.4 and 2.3.0 are capped at 13.
+    assert (data["storm"]["1.2"]["java_min"], data["storm"]["1.2"]["java_max"]) == (8, 13)
+    assert data["storm"]["2.4"]["java_max"] is None
     text = bundler("recipes")
     assert "Storm:" in text.out and "ZooKeeper:" in text.out
+    assert re.search(r"\n  2\.3 +2\.3\.0\.\.2\.3\.0 +Java 8-13 ", text.out), text.out
 
 
 def test_without_gpg_auto_warns_and_require_refuses(
